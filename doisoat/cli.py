@@ -1,0 +1,192 @@
+"""The ``doisoat`` command. Help in Vietnamese and English; heavy imports happen inside each command.
+
+Contract (scripts call it; keep it stable):
+  doisoat sample   --people N --seed S --out DIR
+  doisoat run      --reference FILE --extract SECTOR=FILE [--extract ...] --out DIR [--db FILE]
+  doisoat evaluate --truth DIR --results FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from doisoat import __version__
+
+EPILOG = """\
+Ví dụ / examples:
+  doisoat sample --people 20000 --seed 1 --out mau/
+  doisoat run --reference mau/reference.parquet --extract vaccination=mau/vaccination.csv --out out/tiem-chung
+  doisoat evaluate --truth mau/ --results out/tiem-chung/results.parquet
+Lĩnh vực / sectors: civil_status, social_protection, vaccination, insurance (thêm bằng YAML trong schemas/sectors/).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="doisoat",
+        description="Đối soát dữ liệu chuyên ngành với CSDL quốc gia về dân cư (Đề án 06). / "
+        "Reconcile sector data against the national population database.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"doisoat {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND")
+
+    s = sub.add_parser("sample", help="Sinh dữ liệu mẫu tổng hợp / generate a synthetic province")
+    s.add_argument("--people", type=int, default=20_000, help="Số người trong dữ liệu dân cư / reference size")
+    s.add_argument("--seed", type=int, default=0, help="Hạt giống ngẫu nhiên / random seed")
+    s.add_argument("--out", type=Path, required=True, help="Thư mục ghi ra / output folder")
+
+    r = sub.add_parser("run", help="Chạy đối soát / run the reconciliation flow")
+    r.add_argument("--reference", type=Path, required=True, help="Tệp dữ liệu dân cư / reference population file")
+    r.add_argument("--extract", action="append", default=[], metavar="SECTOR=FILE",
+                   help="Tệp chuyên ngành, lặp lại được (thêm #SHEET cho trang tính) / sector extract, repeatable")
+    r.add_argument("--out", type=Path, help="Thư mục kết quả (mặc định out/<run_id>) / run folder")
+    r.add_argument("--db", type=Path, help="Tệp DuckDB (mặc định data/doisoat.duckdb) / DuckDB file")
+    r.add_argument("--lang", choices=["vi", "en"], default="vi", help="Ngôn ngữ báo cáo / report language")
+
+    e = sub.add_parser("evaluate", help="Đánh giá độ chính xác so với dữ liệu gốc / precision, recall, F1")
+    e.add_argument("--truth", type=Path, required=True, help="Thư mục dữ liệu mẫu có truth/ / sample folder")
+    e.add_argument("--results", type=Path, required=True, help="Tệp results.parquet")
+    e.add_argument("--lang", choices=["vi", "en"], default="vi")
+
+    ref = sub.add_parser("reference", help="Quản lý dữ liệu dân cư / reference population")
+    ref_sub = ref.add_subparsers(dest="ref_command", metavar="LỆNH")
+    rl = ref_sub.add_parser("load", help="Nạp dữ liệu dân cư vào DuckDB / load into DuckDB")
+    rl.add_argument("file", type=Path)
+    rl.add_argument("--db", type=Path)
+
+    m = sub.add_parser("model", help="Mô hình so khớp / match model")
+    m_sub = m.add_subparsers(dest="model_command", metavar="LỆNH")
+    mt = m_sub.add_parser("train", help="Ước lượng lại trọng số (EM) / re-estimate weights")
+    mt.add_argument("--extract", action="append", default=[], metavar="SECTOR=FILE", required=True)
+    mt.add_argument("--db", type=Path)
+    mt.add_argument("--out", type=Path, help="Tệp mô hình (mặc định data/model.json)")
+    return p
+
+
+def print_summary(result: dict) -> None:
+    """Where the reports are and the headline counts, in Vietnamese."""
+    from doisoat.textfmt import fmt_int
+
+    state = "đã công bố" if result["published"] else "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
+    print(f"Lượt chạy {result['run_id']}: {state}")
+    counts = result.get("status_counts", {})
+    total = sum(counts.values())
+    labels = {"matched": "khớp", "review": "cần xác minh", "unmatched": "không tìm thấy", "duplicate": "trùng",
+              "quarantined": "cách ly"}
+    parts = [f"{labels.get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
+    print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
+    out = Path(result["out_dir"])
+    print(f"Báo cáo:       {out / 'report' / 'bao-cao.html'}")
+    print(f"               {out / 'report' / 'bao-cao.xlsx'}")
+    print(f"Danh sách rà soát: {out / 'worklists'}")
+    print(f"Kết quả:       {out / 'results.parquet'}")
+
+
+def _cmd_sample(args) -> int:
+    from sample_data.generator import generate
+
+    manifest = generate(args.out, people=args.people, seed=args.seed)
+    print(f"Đã sinh dữ liệu mẫu vào {args.out} ({manifest.get('rows_total', '')} dòng chuyên ngành)")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from flows.nightly import nightly
+
+    from doisoat import pipeline
+
+    # Check what the user can fix before Prefect starts, so a mistake is one line, not a failed flow run.
+    pipeline.check_inputs(
+        pipeline.RunConfig(reference=args.reference, extracts=[pipeline.ExtractInput.parse(e) for e in args.extract])
+    )
+    result = nightly(
+        reference=str(args.reference),
+        extracts=list(args.extract),
+        out=str(args.out) if args.out else None,
+        db=str(args.db) if args.db else None,
+        lang=args.lang,
+    )
+    print_summary(result)
+    return 0 if result["published"] else 3
+
+
+def _cmd_evaluate(args) -> int:
+    from doisoat.evaluate import evaluate, format_metrics
+
+    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang))
+    return 0
+
+
+def _cmd_reference(args) -> int:
+    from doisoat import settings, store
+    from doisoat.pipeline import ensure_reference
+
+    if args.ref_command != "load":
+        print("Dùng: doisoat reference load TỆP", file=sys.stderr)
+        return 2
+    con = store.connect(args.db or settings.default_db())
+    try:
+        info = ensure_reference(con, args.file)
+    finally:
+        con.close()
+    if info["reloaded"]:
+        print(f"Đã nạp dữ liệu dân cư: {info.get('stats')}")
+    else:
+        print("Dữ liệu dân cư không thay đổi so với lần nạp trước.")
+    return 0
+
+
+def _cmd_model(args) -> int:
+    from doisoat import settings, store
+    from doisoat.match import MatchSettings, train
+    from doisoat.pipeline import ExtractInput, assemble, ingest_extracts, standardize_records
+
+    if args.model_command != "train":
+        print("Dùng: doisoat model train --extract LĨNH_VỰC=TỆP", file=sys.stderr)
+        return 2
+    extracts = [ExtractInput.parse(e) for e in args.extract]
+    con = store.connect(args.db or settings.default_db())
+    try:
+        records, _ = assemble(ingest_extracts(extracts, {}))
+        model = train(con, standardize_records(records), MatchSettings())
+    finally:
+        con.close()
+    out = args.out or settings.home() / "model.json"
+    model.save(out)
+    print(f"Đã lưu mô hình vào {out}")
+    return 0
+
+
+COMMANDS = {
+    "sample": _cmd_sample,
+    "run": _cmd_run,
+    "evaluate": _cmd_evaluate,
+    "reference": _cmd_reference,
+    "model": _cmd_model,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from doisoat.pipeline import UserError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"Lỗi: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"Lỗi: không tìm thấy tệp '{exc.filename}' / file not found", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The DuckDB system of record: run history, per-run aggregates, results, seen extract files, steward decisions.
+
+One writer at a time (DuckDB locks the file): the pipeline opens one connection and hands it to each step.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+SCHEMA = """
+create table if not exists runs (
+    run_id varchar primary key, started_at timestamp, finished_at timestamp, published boolean,
+    gate_passed boolean, out_dir varchar, n_input bigint, manifest json);
+create table if not exists run_aggregates (
+    run_id varchar, sector varchar, unit varchar, n bigint, n_dung bigint, n_du bigint, n_sach bigint,
+    n_song bigint);
+create table if not exists extract_files (
+    sha256 varchar, sector varchar, file_name varchar, n_rows bigint, run_id varchar, seen_at timestamp);
+create table if not exists steward_decisions (
+    sector varchar, record_id varchar, source_file varchar, source_row bigint, person_id varchar,
+    decision varchar, note varchar, decided_at timestamp, run_id varchar);
+"""
+
+
+def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and create) the database; the schema is applied on every writable open."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path), read_only=read_only)
+    if not read_only:
+        con.execute(SCHEMA)
+    return con
+
+
+def seen_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """SHA-256 of every extract file ingested before → the run that first saw it."""
+    rows = con.execute("select sha256, min(run_id) from extract_files group by sha256").fetchall()
+    return {sha: run for sha, run in rows}
+
+
+def record_files(con: duckdb.DuckDBPyConnection, run_id: str, files: list[dict]) -> None:
+    now = datetime.now()
+    for f in files:
+        con.execute(
+            "insert into extract_files values (?, ?, ?, ?, ?, ?)",
+            [f["sha256"], f["sector"], f["file_name"], f["n_rows"], run_id, now],
+        )
+
+
+def previous_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of the most recent earlier extract of each sector (for the row-count expectation)."""
+    rows = con.execute(
+        """select sector, sum(n_rows) from extract_files
+           where run_id = (select run_id from runs where published order by finished_at desc limit 1)
+           group by sector"""
+    ).fetchall()
+    return {s: int(n) for s, n in rows}
+
+
+def previous_aggregates(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """Aggregates of the last published run, or None on the first run."""
+    row = con.execute("select run_id from runs where published order by finished_at desc limit 1").fetchall()
+    if not row:
+        return None
+    return con.execute("select * from run_aggregates where run_id = ?", [row[0][0]]).pl()
+
+
+def record_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    started_at: datetime,
+    published: bool,
+    gate_passed: bool,
+    out_dir: Path,
+    manifest: dict,
+    aggregates: pl.DataFrame,
+    results: pl.DataFrame,
+) -> None:
+    """Write one run's history in a single transaction."""
+    con.execute("begin")
+    try:
+        con.execute(
+            "insert or replace into runs values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, started_at, datetime.now(), published, gate_passed, str(out_dir), results.height,
+             json.dumps(manifest, ensure_ascii=False, default=str)],
+        )
+        agg = aggregates.with_columns(pl.lit(run_id).alias("run_id")).select(
+            "run_id", "sector", "unit", "n", "n_dung", "n_du", "n_sach", "n_song"
+        )
+        con.register("new_aggregates", agg)
+        con.register("new_results", results)
+        con.execute("insert into run_aggregates select * from new_aggregates")
+        con.execute("create table if not exists results as select * from new_results limit 0")
+        con.execute("delete from results where run_id = ?", [run_id])
+        con.execute("insert into results by name select * from new_results")
+        con.unregister("new_aggregates")
+        con.unregister("new_results")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise

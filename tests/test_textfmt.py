@@ -1,0 +1,39 @@
+from doisoat.reasons import REASONS, message
+from doisoat.textfmt import fmt_int, fmt_pct, fmt_ratio, mask_id, mask_id_expr, safe_cell
+import polars as pl
+
+
+def test_vietnamese_number_format_uses_dots_for_thousands_and_comma_for_decimals():
+    assert fmt_int(1376946) == "1.376.946"
+    assert fmt_pct(3815315, 4044111) == "94,34%"
+    assert fmt_ratio(1376946, 1415557) == "1.376.946/1.415.557, đạt 97,27%"
+
+
+def test_english_number_format_on_request():
+    assert fmt_int(1376946, lang="en") == "1,376,946"
+    assert fmt_pct(0.9727, lang="en") == "97.27%"
+
+
+def test_rate_of_empty_denominator_is_blank_not_an_error():
+    assert fmt_pct(0, 0) == ""
+
+
+def test_masked_id_shows_only_last_four_digits():
+    assert mask_id("049090001234") == "********1234"
+    assert mask_id(None) == ""
+    out = pl.DataFrame({"id": ["049090001234", None]}).select(mask_id_expr("id"))["id"].to_list()
+    assert out == ["********1234", ""]
+
+
+def test_formula_like_cells_are_neutralised():
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert safe_cell("@cmd") == "'@cmd"
+    assert safe_cell("Nguyễn") == "Nguyễn"
+    assert safe_cell(12) == 12
+
+
+def test_every_reason_has_a_vietnamese_message_with_diacritics_and_a_known_dimension():
+    for code, reason in REASONS.items():
+        assert reason.dimension in {"dung", "du", "sach", "song", "ingest", "info"}, code
+        assert message(code) and message(code, "en")
+    assert message("PAID_AFTER_DEATH") == "Đã chết nhưng còn chi trả"
