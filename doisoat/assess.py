@@ -1,0 +1,348 @@
+"""The four data-quality dimensions per record: đúng, đủ, sạch, sống (DOMAIN.md §2), plus duplicates.
+
+One vectorised pass over standardised records, their match decision and the matched reference person.
+Every failure is a reason code from :mod:`doisoat.reasons`; a dimension is False exactly when a code of
+that dimension is present, so the flags and the reasons can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from doisoat.reasons import REASONS
+
+STATUSES = ("matched", "review", "unmatched", "duplicate")
+
+
+@dataclass(frozen=True)
+class SectorInfo:
+    """What assessment needs to know about a sector (filled from schemas/sectors/<sector>.yaml).
+
+    ``required``: canonical field names (or the sector's own column names) that must be present.
+    ``event_key``: columns that identify one event of a person (e.g. vaccine + dose number); two records of
+    the same person with the same event key are duplicates. With ``many_per_person`` False any second
+    record of a person is a duplicate. ``after_death_reason``: the code raised when the event or last
+    activity falls after the person's death (None: the sector records deaths, e.g. civil status).
+    ``check_residence``: also flag RESIDENCE_DIFFERS when the record's commune is not the person's.
+    """
+
+    required: list[str] = field(default_factory=list)
+    many_per_person: bool = False
+    event_key: list[str] = field(default_factory=list)
+    after_death_reason: str | None = "ACTIVITY_AFTER_DEATH"
+    check_residence: bool = False
+
+
+# canonical field → (standardised columns, any of which makes it present; reason when missing)
+_PRESENCE: dict[str, tuple[tuple[str, ...], str]] = {
+    "full_name": (("name_key",), "MISSING_FIELD"),
+    "birth_date": (("birth_year",), "MISSING_BIRTH_DATE"),
+    "sex": (("sex_std",), "MISSING_SEX"),
+    "national_id": (("national_id_std",), "MISSING_ID"),
+    "old_id": (("old_id_std",), "MISSING_FIELD"),
+    "insurance_id": (("insurance_id_std",), "MISSING_INSURANCE_ID"),
+    "phone": (("phone_std",), "MISSING_FIELD"),
+    "commune_code": (("commune_code_std", "commune_code_old"), "MISSING_COMMUNE"),
+    "event_date": (("event_date_std",), "MISSING_EVENT_DATE"),
+    "last_activity_date": (("last_activity_date_std",), "MISSING_FIELD"),
+}
+
+# canonical field → reference column that can fill it (the enrichment export)
+_ENRICH_FROM: dict[str, str] = {
+    "national_id": "ref_national_id_std",
+    "full_name": "ref_name_key",
+    "birth_date": "ref_birth_year",
+    "sex": "ref_sex_std",
+    "commune_code": "ref_commune_code_std",
+}
+
+_REF_COLUMNS = (
+    "person_id",
+    "name_key",
+    "name_variant",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "commune_code_std",
+    "death_date",
+    "national_id_std",
+    "old_id_std",
+)
+
+
+def _present(col: str) -> pl.Expr:
+    """Non-null and, for text, not blank."""
+    e = pl.col(col)
+    return e.is_not_null() & (e.cast(pl.Utf8).str.strip_chars() != "").fill_null(True)
+
+
+def _code(cond: pl.Expr, code: str) -> pl.Expr:
+    return pl.when(cond.fill_null(False)).then(pl.lit(code))
+
+
+def _missing_checks(df: pl.DataFrame, required: list[str]) -> list[tuple[str, pl.Expr, str]]:
+    """(field, is-missing expression, reason code) for each required field."""
+    checks = []
+    for name in required:
+        cols, code = _PRESENCE.get(name, ((name,), "MISSING_FIELD"))
+        cols = tuple(c for c in cols if c in df.columns)
+        if not cols:
+            checks.append((name, pl.lit(True), code))
+            continue
+        present = pl.any_horizontal([_present(c) for c in cols])
+        checks.append((name, ~present, code))
+    return checks
+
+
+def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
+    """Records joined to their match decision and to the candidate reference person (``ref_`` prefix)."""
+    keep = [c for c in ("rid", "person_id", "match_status", "agree_name") if c in matches.columns]
+    m = matches.select(keep)
+    for c in ("person_id", "match_status", "agree_name"):
+        if c not in m.columns:
+            m = m.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c))
+    df = records.drop([c for c in ("person_id", "match_status", "agree_name") if c in records.columns])
+    df = df.join(m, on="rid", how="left").with_columns(pl.col("match_status").fill_null("unmatched"))
+    ref_cols = [c for c in _REF_COLUMNS if c in reference.columns]
+    ref = reference.select(ref_cols).unique("person_id", keep="first")
+    ref = ref.rename({c: f"ref_{c}" for c in ref_cols if c != "person_id"})
+    for c in _REF_COLUMNS:
+        if c != "person_id" and f"ref_{c}" not in ref.columns:
+            ref = ref.with_columns(pl.lit(None).alias(f"ref_{c}"))
+    return df.join(ref, on="person_id", how="left")
+
+
+def _ensure(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in df.columns]
+    return df.with_columns(missing) if missing else df
+
+
+def _duplicate_flag(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> pl.Series:
+    """True for every record but the first (by file, source row) of the same person and event in a sector.
+
+    The person is the matched reference person; for records without a confident match, the record's own
+    well-formed số định danh stands in (the same ID twice in one extract is a duplicate either way).
+    """
+    person = (
+        pl.when(pl.col("match_status") == "matched")
+        .then(pl.col("person_id"))
+        .otherwise(pl.col("national_id_std"))
+        .alias("_person")
+    )
+    base = df.select("rid", "sector", "source_file", "source_row", person)
+    flags = []
+    for sector, part in base.join(df.select("rid", *_event_cols(df, specs)), on="rid").group_by(
+        "sector", maintain_order=True
+    ):
+        info = specs.get(sector[0], SectorInfo())
+        keys = ["_person"] + (list(info.event_key) if info.many_per_person else [])
+        missing = [k for k in keys if k not in part.columns]
+        if missing:
+            raise ValueError(f"sector {sector[0]!r}: event_key columns not in the records: {missing}")
+        part = part.sort("source_file", "source_row", "rid", nulls_last=True)
+        dup = (pl.int_range(pl.len()).over(keys) > 0) & pl.col("_person").is_not_null()
+        flags.append(part.select("rid", dup.alias("_dup")))
+    if not flags:
+        return pl.Series("_dup", [], dtype=pl.Boolean)
+    return df.select("rid").join(pl.concat(flags), on="rid", how="left")["_dup"].fill_null(False)
+
+
+def _event_cols(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> list[str]:
+    cols = {c for info in specs.values() if info.many_per_person for c in info.event_key}
+    return sorted(
+        c for c in cols if c in df.columns and c not in ("rid", "sector", "source_file", "source_row")
+    )
+
+
+def _birth_disagrees() -> pl.Expr:
+    """Birth dates disagree at the precision both sides have (a year-only date agrees with any day)."""
+
+    def part_differs(a: str, b: str) -> pl.Expr:
+        return pl.col(a).is_not_null() & pl.col(b).is_not_null() & (pl.col(a) != pl.col(b))
+
+    return (
+        part_differs("birth_year", "ref_birth_year")
+        | (part_differs("birth_month", "ref_birth_month"))
+        | (
+            pl.col("birth_month").is_not_null()
+            & (pl.col("birth_month") == pl.col("ref_birth_month"))
+            & part_differs("birth_day", "ref_birth_day")
+        )
+    )
+
+
+def _name_disagrees() -> pl.Expr:
+    """The matcher's name level decides (exact/variant agree); without one, compare variant keys."""
+    own = (
+        pl.when(pl.col("ref_name_variant").is_not_null() & pl.col("name_variant").is_not_null())
+        .then(pl.col("name_variant") != pl.col("ref_name_variant"))
+        .otherwise(pl.col("name_key") != pl.col("ref_name_key"))
+    )
+    level = pl.col("agree_name")
+    return pl.when(level.is_null()).then(own).otherwise(level.is_in(["differs", "partial"]))
+
+
+def _sort_codes(reasons: pl.Expr) -> pl.Expr:
+    """Distinct codes, most urgent first (worklists show the first one as the main reason)."""
+    urgency = {code: r.urgency for code, r in REASONS.items()}
+    return reasons.list.unique(maintain_order=True).list.eval(
+        pl.element().sort_by(pl.element().replace_strict(urgency, default=99, return_dtype=pl.Int32))
+    )
+
+
+def assess(
+    records_std: pl.DataFrame,
+    matches: pl.DataFrame,
+    reference: pl.DataFrame,
+    specs: dict[str, SectorInfo],
+) -> pl.DataFrame:
+    """One row per rid: ``rid, status, dung, du, sach, song, reasons, enrichable``.
+
+    ``specs`` maps sector name → :class:`SectorInfo`; a sector without a spec gets the defaults
+    (nothing required, one record per person).
+    """
+    df = _ensure(
+        records_std,
+        {
+            "name_key": pl.Utf8,
+            "name_variant": pl.Utf8,
+            "birth_year": pl.Int16,
+            "birth_month": pl.Int8,
+            "birth_day": pl.Int8,
+            "sex_std": pl.Utf8,
+            "national_id_std": pl.Utf8,
+            "old_id_std": pl.Utf8,
+            "id_birth_year": pl.Int16,
+            "id_sex": pl.Utf8,
+            "commune_code_std": pl.Utf8,
+            "commune_code_old": pl.Utf8,
+            "commune_status": pl.Utf8,
+            "event_date_std": pl.Date,
+            "last_activity_date_std": pl.Date,
+            "norm_issues": pl.List(pl.Utf8),
+            "source_file": pl.Utf8,
+            "source_row": pl.Int64,
+        },
+    )
+    df = _with_reference(df, matches, reference)
+    df = df.with_columns(_dup=_duplicate_flag(df, specs))
+    matched = pl.col("match_status") == "matched"
+
+    sectors = df["sector"].unique().to_list()
+    du_codes: list[pl.Expr] = []
+    enrich_exprs: list[pl.Expr] = []
+    enrich_required: list[pl.Expr] = []
+    song_codes: list[pl.Expr] = []
+    for sector in sectors:
+        info = specs.get(sector, SectorInfo())
+        in_sector = pl.col("sector") == sector
+        for name, missing, code in _missing_checks(df, list(info.required)):
+            du_codes.append(_code(in_sector & missing, code))
+            if name in _ENRICH_FROM:
+                can_fill = in_sector & missing & matched & pl.col(_ENRICH_FROM[name]).is_not_null()
+                enrich_required.append(can_fill.fill_null(False))
+        if info.after_death_reason:
+            after = pl.any_horizontal(
+                pl.col("event_date_std") > pl.col("ref_death_date"),
+                pl.col("last_activity_date_std") > pl.col("ref_death_date"),
+            )
+            song_codes.append(_code(in_sector & matched & after, info.after_death_reason))
+        if info.check_residence:
+            differs = pl.col("commune_code_std") != pl.col("ref_commune_code_std")
+            song_codes.append(_code(in_sector & matched & differs, "RESIDENCE_DIFFERS"))
+
+    # enrichable: any field the person has and the record lacks, required or not
+    for name, ref_col in _ENRICH_FROM.items():
+        cols, _ = _PRESENCE[name]
+        cols = tuple(c for c in cols if c in df.columns)
+        present = pl.any_horizontal([_present(c) for c in cols]) if cols else pl.lit(False)
+        enrich_exprs.append(_code(matched & ~present & pl.col(ref_col).is_not_null(), name))
+
+    sach_codes = [
+        _code(
+            pl.col("id_birth_year").is_not_null()
+            & pl.col("birth_year").is_not_null()
+            & (pl.col("id_birth_year") != pl.col("birth_year")),
+            "ID_BIRTH_YEAR_MISMATCH",
+        ),
+        _code(
+            pl.col("id_sex").is_not_null()
+            & pl.col("sex_std").is_not_null()
+            & (pl.col("id_sex") != pl.col("sex_std")),
+            "ID_SEX_MISMATCH",
+        ),
+        _code(pl.col("_dup"), "DUPLICATE_RECORD"),
+    ]
+    dung_codes = [
+        _code(pl.col("match_status") == "review", "NEEDS_REVIEW"),
+        _code(pl.col("match_status") == "unmatched", "NOT_IN_REFERENCE"),
+        _code(
+            matched
+            & pl.col("national_id_std").is_not_null()
+            & (pl.col("national_id_std") != pl.col("ref_national_id_std")),
+            "ID_DIFFERS",
+        ),
+        _code(matched & pl.col("name_key").is_not_null() & _name_disagrees(), "NAME_DIFFERS"),
+        _code(matched & _birth_disagrees(), "BIRTH_DATE_DIFFERS"),
+        _code(
+            matched
+            & pl.col("sex_std").is_not_null()
+            & pl.col("ref_sex_std").is_not_null()
+            & (pl.col("sex_std") != pl.col("ref_sex_std")),
+            "SEX_DIFFERS",
+        ),
+    ]
+    song_codes += [
+        _code(pl.col("commune_status") == "ambiguous", "COMMUNE_SPLIT_AMBIGUOUS"),
+        _code(
+            pl.col("commune_code_old").is_not_null()
+            & (pl.col("commune_status").fill_null("") != "ambiguous"),
+            "OLD_COMMUNE_CODE",
+        ),
+        _code(
+            matched
+            & pl.col("old_id_std").is_not_null()
+            & pl.col("national_id_std").is_null()
+            & pl.col("ref_national_id_std").is_not_null(),
+            "OLD_ID_ONLY",
+        ),
+    ]
+    any_enrich_required = pl.any_horizontal(enrich_required) if enrich_required else pl.lit(False)
+
+    def codes(exprs: list[pl.Expr]) -> pl.Expr:
+        return pl.concat_list(exprs).list.drop_nulls() if exprs else pl.lit([], dtype=pl.List(pl.Utf8))
+
+    sach_norm = (
+        pl.col("norm_issues")
+        .fill_null([])
+        .list.eval(
+            pl.element().filter(pl.element().is_in([c for c, r in REASONS.items() if r.dimension == "sach"]))
+        )
+    )
+    out = df.select(
+        "rid",
+        pl.when(pl.col("_dup")).then(pl.lit("duplicate")).otherwise(pl.col("match_status")).alias("status"),
+        codes(dung_codes).alias("_dung"),
+        codes(du_codes).alias("_du"),
+        pl.concat_list(codes(sach_codes), sach_norm).alias("_sach"),
+        codes(song_codes).alias("_song"),
+        pl.col("norm_issues").fill_null([]).alias("_norm"),
+        _code(any_enrich_required, "ENRICHABLE").alias("_enrich_code"),
+        codes(enrich_exprs).alias("enrichable"),
+    )
+    reasons = pl.concat_list(
+        "_dung", "_du", "_sach", "_song", "_norm", pl.col("_enrich_code")
+    ).list.drop_nulls()
+    return out.select(
+        "rid",
+        "status",
+        (pl.col("_dung").list.len() == 0).alias("dung"),
+        (pl.col("_du").list.len() == 0).alias("du"),
+        (pl.col("_sach").list.len() == 0).alias("sach"),
+        (pl.col("_song").list.len() == 0).alias("song"),
+        _sort_codes(reasons).alias("reasons"),
+        "enrichable",
+    )
