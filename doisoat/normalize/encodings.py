@@ -1,0 +1,577 @@
+"""Vietnamese legacy encodings and typing artefacts, both directions, plus detection and repair.
+
+Forms handled (DOMAIN §4): TCVN3 (TCVN 5712:1993 VN3, font-based, read as Windows-1252), VNI-Windows (base letter
++ mark byte, read as Windows-1252), UTF-8 bytes read as Windows-1252 ("mojibake"), Telex and VNI digits typed with
+the input method off, NFD (combining marks), and old/new tone-mark placement (hòa ↔ hoà).
+Every ``to_*`` has a ``from_*`` and the pair round-trips on the whole Vietnamese alphabet (TCVN3 loses the case of
+toned capitals: all-caps text used a separate font and comes back lower case). No function here ever raises.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = [
+    "ENCODING_KINDS",
+    "detect_encoding",
+    "from_mojibake",
+    "from_tcvn3",
+    "from_telex",
+    "from_vni",
+    "from_vni_digits",
+    "is_vietnamese_syllable",
+    "place_tone",
+    "repair",
+    "split_tone",
+    "strip_tone",
+    "to_mojibake",
+    "to_nfd",
+    "to_new_tone_style",
+    "to_old_tone_style",
+    "to_tcvn3",
+    "to_telex",
+    "to_vni",
+    "to_vni_digits",
+]
+
+ENCODING_KINDS = ("nfd", "mojibake", "tcvn3", "vni", "vni_digits", "telex")
+
+# ── the alphabet as (base, hat, tone) ─────────────────────────────────────────────────────────────────────────
+# hat: "" | "^" circumflex | "(" breve | "+" horn ; tone: 0 none, 1 sắc, 2 huyền, 3 hỏi, 4 ngã, 5 nặng (VNI order)
+_HAT_MARK = {"^": "\u0302", "(": "\u0306", "+": "\u031b"}
+_TONE_MARK = {1: "\u0301", 2: "\u0300", 3: "\u0309", 4: "\u0303", 5: "\u0323"}
+_MARK_HAT = {v: k for k, v in _HAT_MARK.items()}
+_MARK_TONE = {v: k for k, v in _TONE_MARK.items()}
+_VOWEL_HATS = {"a": ("", "^", "("), "e": ("", "^"), "o": ("", "^", "+"), "u": ("", "+"), "i": ("",), "y": ("",)}
+
+
+def _compose(base: str, hat: str, tone: int) -> str:
+    return unicodedata.normalize("NFC", base + _HAT_MARK.get(hat, "") + _TONE_MARK.get(tone, ""))
+
+
+# every Vietnamese vowel letter (NFC, both cases) → (ascii base with case, hat, tone)
+_DECOMP: dict[str, tuple[str, str, int]] = {}
+for _b, _hats in _VOWEL_HATS.items():
+    for _h in _hats:
+        for _t in range(6):
+            for _base in (_b, _b.upper()):
+                _DECOMP[_compose(_base, _h, _t)] = (_base, _h, _t)
+
+VIETNAMESE_LETTERS = frozenset(
+    set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZđĐ") | set(_DECOMP)
+)
+
+
+def _decomp(ch: str) -> tuple[str, str, int]:
+    return _DECOMP.get(ch, (ch, "", 0))
+
+
+def split_tone(word: str) -> tuple[str, int]:
+    """Word without its tone mark, and the tone (0 none … 5 nặng; the last one found if several)."""
+    out, tone = [], 0
+    for ch in word:
+        base, hat, t = _decomp(ch)
+        if t:
+            tone = t
+            out.append(_compose(base, hat, 0))
+        else:
+            out.append(ch)
+    return "".join(out), tone
+
+
+def strip_tone(word: str) -> str:
+    return split_tone(word)[0]
+
+
+# ── syllable structure and tone placement ─────────────────────────────────────────────────────────────────────
+_NUCLEI = (
+    "a ă â e ê i o ô ơ u ư y ai ao au ay âu ây eo êu ia iê iu oa oă oe oi oo ôi ơi ua uâ uê ui uô uơ uy ưa ưi ươ ưu "
+    "yê iêu yêu oai oay oeo uây uôi ươi ươu uya uyê uyu oao"
+).split()
+_SYLLABLE_RE = re.compile(
+    r"(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvxfjwz])?("
+    + "|".join(sorted(_NUCLEI, key=len, reverse=True))
+    + r")(ch|nh|ng|[cmnpt])?"
+)
+_VOWEL_BASES = set("aeiouyAEIOUY")
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    """True when ``word`` (any case, with or without tone) has the shape initial + vowel nucleus + final and its
+    tone mark, if any, sits where the old or the new placement rule puts it."""
+    bare, tone = split_tone(word)
+    if not _SYLLABLE_RE.fullmatch(bare.lower()):
+        return False
+    if not tone:
+        return True
+    idx = next(i for i, c in enumerate(word) if _decomp(c)[2])
+    return idx in (_tone_index(bare, "new"), _tone_index(bare, "old"))
+
+
+def _nucleus_span(word: str) -> tuple[int, int]:
+    """Start and end index of the vowel nucleus of a toneless word (qu- and gi- count as consonants)."""
+    bases = [_decomp(c)[0].lower() for c in word]
+    n = len(bases)
+    start = 0
+    while start < n and bases[start] not in _VOWEL_BASES:
+        start += 1
+    if start == n:
+        return n, n
+    low = "".join(bases)
+    if start > 0 and low[start - 1] == "q" and bases[start] == "u" and start + 1 < n and bases[start + 1] in _VOWEL_BASES:
+        start += 1
+    elif (start > 0 and low[start - 1] == "g" and bases[start] == "i" and start + 1 < n
+          and bases[start + 1] in _VOWEL_BASES):
+        start += 1
+    end = start
+    while end < n and bases[end] in _VOWEL_BASES:
+        end += 1
+    return start, end
+
+
+def _tone_index(word: str, style: str) -> int | None:
+    start, end = _nucleus_span(word)
+    if start == end:
+        return None
+    nucleus = word[start:end]
+    hatted = [i for i, c in enumerate(nucleus) if _decomp(c)[1]]
+    if hatted:
+        return start + hatted[-1]
+    if len(nucleus) == 1:
+        return start
+    if end < len(word):  # closed syllable: the last vowel
+        return end - 1
+    plain = "".join(_decomp(c)[0].lower() for c in nucleus)
+    if plain in ("oa", "oe", "uy"):
+        return start + (1 if style == "new" else 0)
+    if len(nucleus) == 3:
+        return start + 1
+    return start
+
+
+def place_tone(word: str, tone: int, style: str = "new") -> str:
+    """Put ``tone`` on the right vowel of a toneless ``word``. ``style``: ``new`` (hoà, thuỷ) or ``old`` (hòa, thủy)."""
+    if not tone:
+        return word
+    idx = _tone_index(word, style)
+    if idx is None:
+        return word
+    base, hat, _ = _decomp(word[idx])
+    return word[:idx] + _compose(base, hat, tone) + word[idx + 1 :]
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def _restyle(text: str, style: str) -> str:
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        bare, tone = split_tone(word)
+        if not tone:
+            return word
+        start, end = _nucleus_span(bare)
+        plain = "".join(_decomp(c)[0].lower() for c in bare[start:end])
+        if end != len(bare) or plain not in ("oa", "oe", "uy"):
+            return word
+        return place_tone(bare, tone, style)
+
+    return _WORD_RE.sub(fix, unicodedata.normalize("NFC", text))
+
+
+def to_new_tone_style(text: str) -> str:
+    """hòa → hoà, thủy → thuỷ, khỏe → khoẻ (only open oa/oe/uy syllables change; Quyết định 1989/QĐ-BGDĐT)."""
+    return _restyle(text, "new")
+
+
+def to_old_tone_style(text: str) -> str:
+    """hoà → hòa, thuỷ → thủy, khoẻ → khỏe."""
+    return _restyle(text, "old")
+
+
+def to_nfd(text: str) -> str:
+    """Decomposed form (tone and hat marks as combining characters), as macOS and cp1258 data deliver it."""
+    return unicodedata.normalize("NFD", text)
+
+
+# ── TCVN3 (TCVN 5712:1993 VN3) ────────────────────────────────────────────────────────────────────────────────
+_TCVN3_LOWER = (
+    "àµ á¸ ả¶ ã· ạ¹ ă¨ ằ» ắ¾ ẳ¼ ẵ½ ặÆ â© ầÇ ấÊ ẩÈ ẫÉ ậË đ® èÌ éÐ ẻÎ ẽÏ ẹÑ êª ềÒ ếÕ ểÓ ễÔ ệÖ "
+    "ì× íÝ ỉØ ĩÜ ịÞ òß óã ỏá õâ ọä ô« ồå ốè ổæ ỗç ộé ơ¬ ờê ớí ởë ỡì ợî ùï úó ủñ ũò ụô "
+    "ư\u00ad ừõ ứø ửö ữ÷ ựù ỳú ýý ỷû ỹü ỵþ Ă¡ Â¢ Ê£ Ô¤ Ơ¥ Ư¦ Đ§"
+).split()
+_TO_TCVN3 = {pair[0]: pair[1] for pair in _TCVN3_LOWER}
+_FROM_TCVN3 = {v: k for k, v in _TO_TCVN3.items()}
+for _ch, (_base, _hat, _tone) in _DECOMP.items():
+    if _base.isupper() and _tone:  # toned capitals do not exist in VN3: the caps font showed the lower-case codes
+        _TO_TCVN3[_ch] = _TO_TCVN3[_compose(_base.lower(), _hat, _tone)]
+_TO_TCVN3_TABLE = str.maketrans(_TO_TCVN3)
+_FROM_TCVN3_TABLE = str.maketrans(_FROM_TCVN3)
+
+
+def to_tcvn3(text: str) -> str:
+    """Unicode → TCVN3 as a Windows-1252 reader shows it: "Trần Văn Đức" → "TrÇn V¨n §øc"."""
+    return unicodedata.normalize("NFC", text).translate(_TO_TCVN3_TABLE)
+
+
+def from_tcvn3(text: str) -> str:
+    """TCVN3 (read as Windows-1252) → Unicode NFC. Toned capitals come back lower case (they had no codes)."""
+    return text.translate(_FROM_TCVN3_TABLE)
+
+
+# ── VNI-Windows ───────────────────────────────────────────────────────────────────────────────────────────────
+# mark bytes (lower case; capitals use the upper-case byte): tone 1..5, circumflex+tone 0..5, breve+tone 0..5
+_VNI_TONE = {1: "ù", 2: "ø", 3: "û", 4: "õ", 5: "ï"}
+_VNI_CIRC = {0: "â", 1: "á", 2: "à", 3: "å", 4: "ã", 5: "ä"}
+_VNI_BREVE = {0: "ê", 1: "é", 2: "è", 3: "ú", 4: "ü", 5: "ë"}
+_VNI_I = {1: "í", 2: "ì", 3: "æ", 4: "ó", 5: "ò"}
+
+
+def _vni_lower(base: str, hat: str, tone: int) -> str:
+    if base == "i":
+        return _VNI_I.get(tone, "i")
+    if base == "y" and tone == 5:
+        return "î"
+    if hat == "^":
+        return base + _VNI_CIRC[tone]
+    if hat == "(":
+        return base + _VNI_BREVE[tone]
+    stem = {"o": "ô", "u": "ö"}[base] if hat == "+" else base
+    return stem + (_VNI_TONE[tone] if tone else "")
+
+
+_TO_VNI: dict[str, str] = {"đ": "ñ", "Đ": "Ñ"}
+for _ch, (_base, _hat, _tone) in _DECOMP.items():
+    if _hat or _tone:
+        _low = _vni_lower(_base.lower(), _hat, _tone)
+        _TO_VNI[_ch] = _low.upper() if _base.isupper() else _low
+_FROM_VNI: dict[str, str] = {v: k for k, v in _TO_VNI.items()}
+for _ch, _code in list(_TO_VNI.items()):
+    if len(_code) == 2 and _ch.isupper():  # tolerate a capital base with a lower-case mark byte
+        _FROM_VNI.setdefault(_code[0] + _code[1].lower(), _ch)
+_VNI_RE = re.compile("|".join(re.escape(k) for k in sorted(_FROM_VNI, key=len, reverse=True)))
+_TO_VNI_TABLE = str.maketrans(_TO_VNI)
+
+
+def to_vni(text: str) -> str:
+    """Unicode → VNI-Windows as a Windows-1252 reader shows it: "Xin chào các bạn" → "Xin chaøo caùc baïn"."""
+    return unicodedata.normalize("NFC", text).translate(_TO_VNI_TABLE)
+
+
+def from_vni(text: str) -> str:
+    """VNI-Windows (read as Windows-1252) → Unicode NFC."""
+    return _VNI_RE.sub(lambda m: _FROM_VNI[m.group(0)], text)
+
+
+# ── UTF-8 read as Windows-1252 ────────────────────────────────────────────────────────────────────────────────
+def _cp1252_char(b: int) -> str:
+    try:
+        return bytes([b]).decode("cp1252")
+    except UnicodeDecodeError:  # 0x81 0x8D 0x8F 0x90 0x9D: Windows passes them through as C1 controls
+        return chr(b)
+
+
+_CP1252_DEC = [_cp1252_char(b) for b in range(256)]
+_CP1252_ENC = {c: b for b, c in enumerate(_CP1252_DEC)}
+_LEAD_NBSP_RE = re.compile(r"(Ã|Æ|á[º»]|Ä|Å) (?=[a-zà-ÿ])")
+
+
+def to_mojibake(text: str) -> str:
+    """UTF-8 bytes shown as Windows-1252: "Nguyễn Thị Hoà" → "Nguyá»…n Thá»‹ HoÃ\\xa0"."""
+    return "".join(_CP1252_DEC[b] for b in text.encode("utf-8", "surrogatepass"))
+
+
+def _unmojibake_strict(text: str) -> str | None:
+    try:
+        raw = bytes(_CP1252_ENC[c] for c in text)
+        return raw.decode("utf-8")
+    except (KeyError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def from_mojibake(text: str) -> str:
+    """Undo :func:`to_mojibake`; also when the no-break space after "Ã" became a plain space. Else unchanged."""
+    fixed = _unmojibake_strict(text)
+    if fixed is None:
+        fixed = _unmojibake_strict(_LEAD_NBSP_RE.sub("\\1\xa0", text))
+    return text if fixed is None else fixed
+
+
+# ── Telex ─────────────────────────────────────────────────────────────────────────────────────────────────────
+_TELEX_HAT = {("a", "^"): "aa", ("a", "("): "aw", ("e", "^"): "ee", ("o", "^"): "oo", ("o", "+"): "ow",
+              ("u", "+"): "uw"}
+_TELEX_TONE = {1: "s", 2: "f", 3: "r", 4: "x", 5: "j"}
+_TONE_FROM_TELEX = {v: k for k, v in _TELEX_TONE.items()}
+
+
+def to_telex(text: str) -> str:
+    """What a Telex typist with the input method off leaves: "Nguyễn" → "Nguyeenx" (tone letter ends the word)."""
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        out, tone = [], 0
+        for ch in w:
+            if ch in "đĐ":
+                out.append("dd" if ch == "đ" else "DD" if w.isupper() else "Dd")
+                continue
+            base, hat, t = _decomp(ch)
+            tone = t or tone
+            if hat:
+                keys = _TELEX_HAT[(base.lower(), hat)]
+                out.append(base + (keys[1].upper() if base.isupper() else keys[1]))
+            else:
+                out.append(base)
+        if tone:
+            letter = _TELEX_TONE[tone]
+            out.append(letter.upper() if w.isupper() and len(w) > 1 else letter)
+        return "".join(out)
+
+    return _WORD_RE.sub(word, unicodedata.normalize("NFC", text))
+
+
+def _apply_hat(ch: str, hat: str) -> str:
+    return _compose(ch, hat, 0)
+
+
+def _telex_word(w: str, style: str) -> str | None:
+    """Decode one ASCII Telex word; None when it is not plausibly Telex."""
+    low = w.lower()
+    first_vowel = next((i for i, c in enumerate(low) if c in "aeiouy"), None)
+    if first_vowel is None:
+        return None
+    tone = 0
+    letters: list[str] = []
+    for i, ch in enumerate(w):
+        if i > first_vowel and ch.lower() in _TONE_FROM_TELEX:
+            tone = _TONE_FROM_TELEX[ch.lower()]
+            continue
+        letters.append(ch)
+    out: list[str] = []
+    for ch in letters:
+        c = ch.lower()
+        prev = out[-1] if out else ""
+        pbase, phat, _ = _decomp(prev) if prev else ("", "", 0)
+        pl = pbase.lower()
+        if c == "d" and prev in ("d", "D"):
+            out[-1] = "đ" if prev == "d" else "Đ"
+        elif c in "aeo" and pl == c and not phat:
+            out[-1] = _apply_hat(pbase, "^")
+        elif c == "w":
+            if pl == "a" and not phat:
+                out[-1] = _apply_hat(pbase, "(")
+            elif pl == "o" and not phat:
+                out[-1] = _apply_hat(pbase, "+")
+                if len(out) >= 2 and _decomp(out[-2])[0].lower() == "u" and not _decomp(out[-2])[1]:
+                    out[-2] = _apply_hat(_decomp(out[-2])[0], "+")
+            elif pl == "u" and not phat:
+                out[-1] = _apply_hat(pbase, "+")
+            elif not pl or pl not in "aeiouy":
+                out.append("Ư" if ch == "W" else "ư")
+            else:
+                return None
+        else:
+            out.append(ch)
+    result = place_tone("".join(out), tone, style)
+    return result
+
+
+def from_telex(text: str, style: str = "new") -> str:
+    """Decode Telex typed without the input method: "Nguyeenx Thij Hoaf" → "Nguyễn Thị Hoà" (tone placement per
+    ``style``). Words that do not decode to a Vietnamese syllable are left as they are."""
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        dec = _telex_word(w, style)
+        return dec if dec is not None and is_vietnamese_syllable(dec) else w
+
+    return re.sub(r"[A-Za-z]+", word, text)
+
+
+# ── VNI digits ────────────────────────────────────────────────────────────────────────────────────────────────
+_VNI_HAT_DIGIT = {"^": "6", "+": "7", "(": "8"}
+
+
+def to_vni_digits(text: str) -> str:
+    """What a VNI typist with the input method off leaves: "Nguyễn" → "Nguyen64", "Đức" → "D9uc71", "Trường" →
+    "Truong72" (đ as d9 in place; hat digits, one 7 for ươ, then the tone digit end the word)."""
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        out, digits, tone = [], [], 0
+        prev_horn = False
+        for ch in w:
+            if ch in "đĐ":
+                out.append("d9" if ch == "đ" else "D9")
+                prev_horn = False
+                continue
+            base, hat, t = _decomp(ch)
+            tone = t or tone
+            out.append(base)
+            if hat and not (hat == "+" and prev_horn):
+                digits.append(_VNI_HAT_DIGIT[hat])
+            prev_horn = hat == "+"
+        return "".join(out) + "".join(digits) + (str(tone) if tone else "")
+
+    return _WORD_RE.sub(word, unicodedata.normalize("NFC", text))
+
+
+def _vni_digits_word(w: str, style: str) -> str | None:
+    if not re.search(r"[A-Za-z]", w) or not re.search(r"\d", w):
+        return None
+    w = re.sub(r"([dD])9", lambda m: "đ" if m.group(1) == "d" else "Đ", w)
+    digits = re.findall(r"\d", w)
+    bare = re.sub(r"\d", "", w)
+    if any(d in "09" for d in digits) or not bare:
+        return None
+    tones = [int(d) for d in digits if d in "12345"]
+    chars = list(bare)
+    start, end = _nucleus_span(bare)
+    if start == end:
+        return None
+    nucleus_low = bare[start:end].lower()
+    for d in (x for x in digits if x in "678"):
+        if d == "6":
+            idx = max((i for i, c in enumerate(nucleus_low) if c in "aeo"), default=None)
+            if idx is None:
+                return None
+            chars[start + idx] = _apply_hat(chars[start + idx], "^")
+        elif d == "7":
+            if "uo" in nucleus_low:
+                i = nucleus_low.index("uo")
+                chars[start + i] = _apply_hat(chars[start + i], "+")
+                chars[start + i + 1] = _apply_hat(chars[start + i + 1], "+")
+            elif "o" in nucleus_low:
+                i = nucleus_low.index("o")
+                chars[start + i] = _apply_hat(chars[start + i], "+")
+            elif "u" in nucleus_low:
+                i = nucleus_low.index("u")
+                chars[start + i] = _apply_hat(chars[start + i], "+")
+            else:
+                return None
+        else:
+            if "a" not in nucleus_low:
+                return None
+            i = nucleus_low.index("a")
+            chars[start + i] = _apply_hat(chars[start + i], "(")
+    return place_tone("".join(chars), tones[-1] if tones else 0, style)
+
+
+def from_vni_digits(text: str, style: str = "new") -> str:
+    """Decode VNI digits typed without the input method: "Nguyen64" → "Nguyễn". Other words stay as they are."""
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        dec = _vni_digits_word(w, style)
+        return dec if dec is not None and is_vietnamese_syllable(dec) else w
+
+    return re.sub(r"[A-Za-z0-9]+", word, text)
+
+
+# ── detection and repair ──────────────────────────────────────────────────────────────────────────────────────
+_COMBINING_RE = re.compile(r"[\u0300-\u036f]")
+_TOKEN_RE = re.compile(r"[^\s\-.,'’]+")
+_CP1252_ONLY = frozenset(_CP1252_DEC)
+
+
+def _badness(text: str) -> int:
+    """How un-Vietnamese a text looks: 2 per foreign character, 1 per word that is not a syllable."""
+    bad = 0
+    for tok in _TOKEN_RE.findall(text):
+        foreign = sum(1 for c in tok if c not in VIETNAMESE_LETTERS)
+        bad += 2 * foreign
+        if not foreign and not is_vietnamese_syllable(tok):
+            bad += 1
+        elif not foreign and any(c.isupper() for c in tok[1:]) and not tok.isupper():
+            bad += 1  # "NguyÔn": a capital inside a word
+    return bad
+
+
+def _has_telex_evidence(text: str) -> bool:
+    for w in re.findall(r"[A-Za-z]+", text):
+        low = w.lower()
+        fv = next((i for i, c in enumerate(low) if c in "aeiouy"), None)
+        if fv is None:
+            continue
+        if any(c in "sfrxj" for c in low[fv + 1 :]) or re.search(r"dd|aa|ee|oo|w", low):
+            return True
+    return False
+
+
+def _telex_candidate(text: str) -> str | None:
+    if not text.isascii() or not _has_telex_evidence(text):
+        return None
+    words = re.findall(r"[A-Za-z]+", text)
+    decoded = [_telex_word(w, "new") for w in words]
+    if any(d is None or not is_vietnamese_syllable(d) for d in decoded):
+        return None
+    return from_telex(text)
+
+
+def _vni_digits_candidate(text: str) -> str | None:
+    tokens = re.findall(r"[A-Za-z0-9]+", text)
+    mixed = [t for t in tokens if re.search(r"[A-Za-z]", t) and re.search(r"\d", t)]
+    if not mixed:
+        return None
+    for t in mixed:
+        dec = _vni_digits_word(t, "new")
+        if dec is None or not is_vietnamese_syllable(dec):
+            return None
+    return from_vni_digits(text)
+
+
+def _candidates(text: str) -> list[tuple[str, str]]:
+    if _COMBINING_RE.search(text):
+        return [("nfd", unicodedata.normalize("NFC", text))]
+    out: list[tuple[str, str]] = []
+    moji = _unmojibake_strict(text) or _unmojibake_strict(_LEAD_NBSP_RE.sub("\\1\xa0", text))
+    if moji is not None and moji != text and not moji.isascii():
+        out.append(("mojibake", unicodedata.normalize("NFC", moji)))
+        return out
+    if not text.isascii() and all(c in _CP1252_ONLY for c in text):
+        for kind, fn in (("tcvn3", from_tcvn3), ("vni", from_vni)):
+            cand = fn(text)
+            if cand != text:
+                out.append((kind, cand))
+    if text.isascii():
+        for kind, fn in (("vni_digits", _vni_digits_candidate), ("telex", _telex_candidate)):
+            cand = fn(text)
+            if cand is not None and cand != text:
+                out.append((kind, cand))
+    return out
+
+
+def _choose(text: str) -> tuple[str, str] | None:
+    cands = _candidates(text)
+    if not cands:
+        return None
+    if cands[0][0] in ("nfd", "mojibake"):
+        return cands[0]
+    base = _badness(text.replace("Ð", "Đ"))
+    scored = sorted(((_badness(c), i, kind, c) for i, (kind, c) in enumerate(cands)))
+    best_bad, _, kind, cand = scored[0]
+    if kind in ("telex", "vni_digits"):
+        return (kind, cand) if best_bad == 0 else None
+    if best_bad < base and not any(ch not in VIETNAMESE_LETTERS and ch in _FROM_TCVN3 for ch in cand):
+        return kind, cand
+    return None
+
+
+def detect_encoding(text: str | None) -> str | None:
+    """Which legacy form ``text`` is in: ``nfd``, ``mojibake``, ``tcvn3``, ``vni``, ``vni_digits``, ``telex`` or
+    None. Conservative: plain ASCII like "Nguyen Van An" is None; Telex needs a tone or hat key that decodes every
+    word to a Vietnamese syllable; VNI digits need digits inside words."""
+    if not text:
+        return None
+    chosen = _choose(text)
+    return chosen[0] if chosen else None
+
+
+def repair(text: str | None) -> tuple[str | None, str | None]:
+    """(repaired NFC text, kind) when :func:`detect_encoding` finds a legacy form, else (text, None)."""
+    if not text:
+        return text, None
+    chosen = _choose(text)
+    if chosen is None:
+        return text, None
+    kind, fixed = chosen
+    return unicodedata.normalize("NFC", fixed), kind

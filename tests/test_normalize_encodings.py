@@ -1,0 +1,157 @@
+"""Legacy encodings and typing artefacts: exact round trips on the whole alphabet, detection, careful repair."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doisoat.normalize.encodings import (
+    detect_encoding,
+    from_mojibake,
+    from_tcvn3,
+    from_telex,
+    from_vni,
+    from_vni_digits,
+    is_vietnamese_syllable,
+    repair,
+    to_mojibake,
+    to_new_tone_style,
+    to_nfd,
+    to_old_tone_style,
+    to_tcvn3,
+    to_telex,
+    to_vni,
+    to_vni_digits,
+)
+
+_MARKS = ["", "\u0301", "\u0300", "\u0309", "\u0303", "\u0323"]
+_BASES = ["a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y"]
+LOWER = [unicodedata.normalize("NFC", b + m) for b in _BASES for m in _MARKS]
+UPPER = [c.upper() for c in LOWER]
+ALPHABET = LOWER + UPPER + ["đ", "Đ"]
+
+NAMES = [
+    "Nguyễn Thị Hoà", "Trần Văn Đức", "Lê Thị Thuỷ", "Phạm Quốc Khánh", "Huỳnh Ngọc Ánh", "Võ Thị Mỹ Lệ",
+    "Đặng Văn Trường", "Bùi Thị Nguyệt", "Đỗ Hữu Nghĩa", "Hồ Thị Xuân Hương", "Ngô Quang Huy",
+    "Dương Thị Khuyên", "Lý Quý Tưởng", "Tôn Nữ Diễm Kiều", "Nguyễn Phước Bửu Lộc", "Phan Thị Ỷ Lan",
+    "Trương Công Quyền", "Châu Thị Ngoãn", "Hoàng Ưng Duệ", "Lương Thị Yến Oanh", "Vũ Đình Thưởng",
+]
+
+
+def test_tcvn3_matches_the_documented_examples():
+    assert to_tcvn3("Nguyễn Thị Hoà") == "NguyÔn ThÞ Hoµ"
+    assert to_tcvn3("Trần Văn Đức") == "TrÇn V¨n §øc"
+    assert to_tcvn3("Đà Nẵng") == "§µ N½ng"
+    assert from_tcvn3("TrÇn V¨n §øc") == "Trần Văn Đức"
+
+
+def test_tcvn3_round_trips_every_lower_case_letter_and_the_capitals_it_has():
+    for ch in LOWER + ["đ", "Đ", "Ă", "Â", "Ê", "Ô", "Ơ", "Ư"]:
+        assert from_tcvn3(to_tcvn3(ch)) == ch
+
+
+def test_tcvn3_toned_capitals_come_back_lower_case():
+    for low, up in zip(LOWER, UPPER, strict=True):
+        assert from_tcvn3(to_tcvn3(up)) == (up if up in "AĂÂEÊIOÔƠUƯY" else low)
+    assert from_tcvn3(to_tcvn3("NGUYỄN")) == "NGUYễN"
+
+
+def test_vni_round_trips_every_letter_both_cases():
+    for ch in ALPHABET:
+        assert from_vni(to_vni(ch)) == ch
+    assert to_vni("Xin chào các bạn") == "Xin chaøo caùc baïn"
+    assert from_vni("Xin chaøo caùc baïn") == "Xin chào các bạn"
+
+
+def test_mojibake_round_trips_every_letter_including_undefined_cp1252_bytes():
+    for ch in ALPHABET:
+        assert from_mojibake(to_mojibake(ch)) == ch
+    assert to_mojibake("Nguyễn Thị Hoà") == "Nguyá»…n Thá»‹ HoÃ\xa0"
+
+
+def test_mojibake_repair_survives_no_break_space_turned_into_space():
+    assert from_mojibake("HoÃ ng") == "Hoàng"
+
+
+def test_telex_and_vni_digits_round_trip_every_letter_as_a_syllable():
+    for ch in ALPHABET:
+        word = ch + "a" if ch in "đĐ" else ch
+        assert from_telex(to_telex(word)) == word
+        assert from_vni_digits(to_vni_digits(word)) == word
+
+
+def test_telex_and_vni_digits_examples():
+    assert to_telex("Nguyễn") == "Nguyeenx"
+    assert to_vni_digits("Nguyễn") == "Nguyen64"
+    assert from_telex("Nguyeenx Thij Hoaf") == "Nguyễn Thị Hoà"
+    assert from_telex("Hoaf", style="old") == "Hòa"
+    assert from_telex("Truwowngf") == "Trường"
+    assert from_vni_digits("Tran62 Van8 D9uc71") == "Trần Văn Đức"
+
+
+def test_nfd_and_tone_styles():
+    assert to_nfd("ễ") == "e\u0302\u0303"
+    assert to_new_tone_style("Hòa Thủy Khỏe Hoàng Quý") == "Hoà Thuỷ Khoẻ Hoàng Quý"
+    assert to_old_tone_style("Hoà Thuỷ Khoẻ Toán Thuý") == "Hòa Thủy Khỏe Toán Thúy"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_corruption_of_a_name_is_detected_and_repaired(name):
+    new = to_new_tone_style(name)
+    assert detect_encoding(name) is None
+    assert repair(name) == (name, None)
+    cases = {
+        "nfd": to_nfd(name),
+        "mojibake": to_mojibake(name),
+        "tcvn3": to_tcvn3(name),
+        "vni": to_vni(name),
+        "telex": to_telex(name),
+        "vni_digits": to_vni_digits(name),
+    }
+    for kind, corrupted in cases.items():
+        fixed, found = repair(corrupted)
+        assert found == kind, (kind, corrupted)
+        if kind == "tcvn3":  # toned capitals have no TCVN3 code: they come back lower case
+            assert to_new_tone_style(fixed).lower() == new.lower()
+        else:
+            assert to_new_tone_style(fixed) == new
+
+
+@pytest.mark.parametrize(
+    "plain",
+    ["Nguyen Van An", "Le Thi Hoa", "Tran Thi Mai", "Ho Chi Minh", "Thomas Nguyen", "Bh'riu", "Pơloong",
+     "Zơ Râm", "A Lăng", "Hoà", "NGUYEN VAN AN", "Pham Xuan Son", "Y Ksor", "Nguyen Van 2", "12345"],
+)
+def test_plain_or_minority_names_are_not_repaired(plain):
+    assert detect_encoding(plain) is None
+    assert repair(plain) == (plain, None)
+
+
+def test_syllable_check_knows_tone_position():
+    assert is_vietnamese_syllable("Quý") and is_vietnamese_syllable("hòa") and is_vietnamese_syllable("hoà")
+    assert not is_vietnamese_syllable("quyù") and not is_vietnamese_syllable("nguyôn")
+
+
+_FUNCS = [to_tcvn3, from_tcvn3, to_vni, from_vni, to_mojibake, from_mojibake, to_telex, from_telex,
+          to_vni_digits, from_vni_digits, to_nfd, to_new_tone_style, to_old_tone_style, detect_encoding]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_no_function_raises_on_any_string(text):
+    for fn in _FUNCS:
+        fn(text)
+    fixed, kind = repair(text)
+    assert kind is None or isinstance(fixed, str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(NAMES), min_size=1, max_size=3).map(" ".join))
+def test_repair_of_clean_text_is_identity_and_repair_is_idempotent(text):
+    assert repair(text) == (text, None)
+    for corrupt in (to_tcvn3, to_vni, to_mojibake, to_telex, to_vni_digits):
+        fixed, _ = repair(corrupt(text))
+        assert repair(fixed)[1] is None
