@@ -1,0 +1,324 @@
+"""The gate: compute small aggregate frames in polars, validate them with Great Expectations, build Data Docs,
+and say in plain words what failed. A run publishes only when ``run_gate(...).passed``.
+
+GX is imported inside :func:`run_gate` only (the import takes seconds); nothing here runs at CLI start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from checks import aggregates as agg
+from checks.messages import render
+from checks.settings import GateSettings
+from checks.suites import (
+    IN_SET,
+    NOT_NULL,
+    SUITE_VERSION,
+    Check,
+    SuiteSpec,
+    extract_suite,
+    extract_values_suite,
+    results_status_suite,
+    results_suite,
+    run_comparison_suite,
+)
+
+log = logging.getLogger(__name__)
+
+DOCS_SITE = "doisoat"
+
+
+@dataclass
+class GateFailure:
+    """One failed expectation on one sector (and commune): what was expected, what was seen, in plain words."""
+
+    suite: str
+    expectation: str
+    column: str
+    observed: Any
+    expected: dict[str, Any]
+    message_vi: str
+    message_en: str
+    sector: str | None = None
+    unit: str | None = None
+    check: str = ""
+
+
+@dataclass
+class GateResult:
+    """The gate's verdict, its failures and where the Data Docs are."""
+
+    passed: bool
+    failures: list[GateFailure]
+    docs_index: Path
+    suite_version: str = SUITE_VERSION
+    run_id: str | None = None
+    n_expectations: int = 0
+    seconds: float = 0.0
+    notes_vi: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "suite_version": self.suite_version,
+            "run_id": self.run_id,
+            "n_expectations": self.n_expectations,
+            "seconds": round(self.seconds, 3),
+            "docs_index": str(self.docs_index),
+            "notes_vi": self.notes_vi,
+            "failures": [asdict(f) for f in self.failures],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
+
+    def summary(self, lang: str = "vi") -> str:
+        """A short text for people: verdict, one line per failure, where to read the details."""
+        vi = lang == "vi"
+        n_failed = len({(f.suite, f.check) for f in self.failures})
+        if self.passed:
+            head = (
+                f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): ĐẠT — "
+                f"{self.n_expectations} kỳ vọng đều đạt."
+                if vi else f"Data-quality gate (suite version {self.suite_version}): PASSED — "
+                f"all {self.n_expectations} expectations met."
+            )
+        else:
+            head = (
+                f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): KHÔNG ĐẠT — "
+                f"{n_failed}/{self.n_expectations} kỳ vọng không đạt, kết quả chưa được công bố."
+                if vi else f"Data-quality gate (suite version {self.suite_version}): FAILED — "
+                f"{n_failed}/{self.n_expectations} expectations not met; the run is not published."
+            )
+        lines = [head]
+        lines += [f"- {f.message_vi if vi else f.message_en}" for f in self.failures]
+        if vi:
+            lines += [f"Ghi chú: {n}" for n in self.notes_vi]
+        lines.append(f"Chi tiết (Data Docs): {self.docs_index}" if vi else f"Details (Data Docs): {self.docs_index}")
+        return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars → JSON-friendly Python values; NaN → None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _batches(
+    extracts: dict[str, pl.DataFrame],
+    results: pl.DataFrame,
+    previous_rates: pl.DataFrame | None,
+    previous_counts: dict[str, int] | None,
+    settings: GateSettings,
+) -> tuple[list[tuple[SuiteSpec, pl.DataFrame]], list[str]]:
+    """Every (suite, aggregate frame) pair to validate, plus notes on checks that could not run."""
+    batches: list[tuple[SuiteSpec, pl.DataFrame]] = []
+    notes: list[str] = []
+    previous_counts = previous_counts or {}
+    for sector in sorted(extracts):
+        df = extracts[sector]
+        frame = agg.extract_aggregates(sector, df, settings, previous_counts.get(sector))
+        batches.append((extract_suite(sector, settings, frame.columns), frame))
+        values = agg.extract_values(sector, df)
+        batches.append((extract_values_suite(sector, settings, values.columns), values))
+    batches.append((results_suite(settings), agg.results_aggregates(results, extracts, settings)))
+    batches.append((results_status_suite(settings), agg.status_values(results)))
+    if previous_rates is not None and previous_rates.height:
+        batches.append((run_comparison_suite(settings), agg.run_comparison(results, previous_rates, settings)))
+    else:
+        notes.append("Chưa có lần công bố trước: bỏ qua so sánh tỷ lệ đúng.")
+    missing_counts = sorted(s for s in extracts if s not in previous_counts)
+    if missing_counts:
+        labels = ", ".join(settings.label(s) for s in missing_counts)
+        notes.append(f"Chưa có số dòng lần trích xuất trước của: {labels}.")
+    return [(s, f) for s, f in batches if s.checks], notes
+
+
+def _gx_validate(
+    batches: list[tuple[SuiteSpec, pl.DataFrame]], docs_dir: Path, run_name: str
+) -> list[list[Any]]:
+    """Run each suite on its frame in an ephemeral GX context; build the Data Docs site into ``docs_dir``.
+
+    Returns, per batch, GX's expectation validation results in suite order.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if "local_site" in context.get_site_names():
+        context.delete_data_docs_site("local_site")
+    context.add_data_docs_site(
+        site_name=DOCS_SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = context.data_sources.add_pandas("doisoat_aggregates")
+    run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+    out: list[list[Any]] = []
+    for spec, frame in batches:
+        batch_def = source.add_dataframe_asset(spec.name.replace(".", "_")).add_batch_definition_whole_dataframe("all")
+        suite = gx.ExpectationSuite(
+            name=spec.versioned_name,
+            meta={"doisoat_suite_version": SUITE_VERSION},
+            notes=f"{spec.note_vi}. Phiên bản bộ kiểm tra doisoat: {SUITE_VERSION}.",
+        )
+        for check in spec.checks:
+            cls = getattr(gxe, check.expectation)
+            suite.add_expectation(
+                cls(column=check.column, **check.kwargs, notes=check.note_vi, meta={"check": check.name})
+            )
+        suite = context.suites.add(suite)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{spec.name}-validation", data=batch_def, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{spec.name}-checkpoint",
+                validation_definitions=[definition],
+                actions=[],
+                result_format={
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": list(spec.index_columns),
+                },
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()}, run_id=run_id)
+        suite_result = next(iter(result.run_results.values()))
+        out.append(list(suite_result.results))
+    context.build_data_docs(site_names=[DOCS_SITE])
+    return out
+
+
+def _row(frame: pl.DataFrame, keys: dict[str, Any]) -> dict[str, Any]:
+    """The aggregate row a failure came from (first match), for the counts its message quotes."""
+    cond = pl.lit(True)
+    for k, v in keys.items():
+        if k in frame.columns:
+            cond = cond & (pl.col(k).is_null() if v is None else (pl.col(k) == v))
+    rows = frame.filter(cond).head(1).to_dicts()
+    return rows[0] if rows else {}
+
+
+def _failures_of(
+    spec: SuiteSpec, frame: pl.DataFrame, check: Check, gx_result: Any, settings: GateSettings
+) -> list[GateFailure]:
+    """Turn one failed GX expectation result into one failure per offending sector (and commune)."""
+    expected = {k: v for k, v in check.kwargs.items()}
+    suite = spec.versioned_name
+
+    def make(sector: str | None, unit: str | None, observed: Any, context: dict[str, Any]) -> GateFailure:
+        context = {**context, "unit": unit}
+        return GateFailure(
+            suite=suite,
+            expectation=gx_result.expectation_config.type,
+            column=check.column,
+            observed=observed,
+            expected=expected,
+            message_vi=render(check, sector, observed, context, settings, "vi"),
+            message_en=render(check, sector, observed, context, settings, "en"),
+            sector=sector,
+            unit=unit,
+            check=check.name,
+        )
+
+    if gx_result.exception_info and gx_result.exception_info.get("raised_exception"):
+        message = str(gx_result.exception_info.get("exception_message"))
+        return [
+            GateFailure(suite, gx_result.expectation_config.type, check.column, None, expected,
+                        f"Không chạy được kiểm tra {check.name} trên cột {check.column}: {message}",
+                        f"Check {check.name} on column {check.column} could not run: {message}",
+                        spec.sector, None, check.name)
+        ]
+    rows = [{k: _plain(v) for k, v in r.items()} for r in gx_result.result.get("unexpected_index_list") or []]
+    if check.expectation in (IN_SET, NOT_NULL):
+        by_sector: dict[str | None, list[Any]] = {}
+        for r in rows:
+            by_sector.setdefault(r.get("sector", spec.sector), []).append(r.get(check.column))
+        failures = []
+        for sector, values in by_sector.items():
+            values = sorted(set(values), key=lambda v: (v is None, str(v)))
+            bad = pl.col(check.column).is_null()
+            if check.expectation == IN_SET:
+                bad = pl.col(check.column).is_in(check.kwargs["value_set"]).not_()
+            n = frame.filter((pl.col("sector") == sector) & bad).get_column("n").sum()
+            observed = values if check.expectation == IN_SET else None
+            failures.append(make(sector, None, observed, {"n": n}))
+        return failures
+    failures = []
+    for r in rows:
+        keys = {c: r.get(c) for c in spec.index_columns}
+        context = _row(frame, keys)
+        failures.append(make(keys.get("sector", spec.sector), keys.get("unit"), r.get(check.column), context))
+    return failures
+
+
+def run_gate(
+    extracts: dict[str, pl.DataFrame],
+    results: pl.DataFrame,
+    previous_rates: pl.DataFrame | None,
+    previous_counts: dict[str, int] | None,
+    docs_dir: Path,
+    settings: GateSettings | None = None,
+) -> GateResult:
+    """Validate the extracts, the results and the run against the previous one; write Data Docs to ``docs_dir``.
+
+    ``extracts``: sector → standardised records; ``results``: the Results contract; ``previous_rates``:
+    ``sector, unit, n, n_dung`` of the previous published run (see :func:`checks.dung_rates`);
+    ``previous_counts``: sector → row count of the previous extract.
+    """
+    settings = settings or GateSettings()
+    started = time.perf_counter()
+    docs_dir = Path(docs_dir)
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    run_ids = results.get_column("run_id").drop_nulls().unique().to_list() if "run_id" in results.columns else []
+    run_id = str(run_ids[0]) if run_ids else None
+    run_name = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+    batches, notes = _batches(extracts, results, previous_rates, previous_counts, settings)
+    aggregated = time.perf_counter()
+    gx_results = _gx_validate(batches, docs_dir, run_name)
+
+    failures: list[GateFailure] = []
+    n_expectations = 0
+    for (spec, frame), expectation_results in zip(batches, gx_results, strict=True):
+        checks = {c.name: c for c in spec.checks}
+        for gx_result in expectation_results:
+            n_expectations += 1
+            if gx_result.success:
+                continue
+            check = checks[gx_result.expectation_config.meta["check"]]
+            failures.extend(_failures_of(spec, frame, check, gx_result, settings))
+    elapsed = time.perf_counter() - started
+    log.info(
+        "gate: %d expectations, %d failures, aggregates %.2fs, total %.2fs",
+        n_expectations, len(failures), aggregated - started, elapsed,
+    )
+    return GateResult(
+        passed=not failures and n_expectations > 0,
+        failures=failures,
+        docs_index=docs_dir / "index.html",
+        run_id=run_id,
+        n_expectations=n_expectations,
+        seconds=elapsed,
+        notes_vi=notes,
+    )
