@@ -1,0 +1,23 @@
+"""Record linkage of sector records to the reference population: blocking in DuckDB, vectorised comparisons,
+Fellegi–Sunter weights with EM, decisions and explanations."""
+
+from doisoat.match.blocking import DEFAULT_PASSES, BlockingPass
+from doisoat.match.compare import DEFAULT_COMPARISONS, Comparison, Level
+from doisoat.match.decide import MATCH_SCHEMA, LinkResult, link
+from doisoat.match.model import MatchModel, estimate_u_using_random_sampling, train
+from doisoat.match.settings import MatchSettings
+
+__all__ = [
+    "DEFAULT_COMPARISONS",
+    "DEFAULT_PASSES",
+    "MATCH_SCHEMA",
+    "BlockingPass",
+    "Comparison",
+    "Level",
+    "LinkResult",
+    "MatchModel",
+    "MatchSettings",
+    "estimate_u_using_random_sampling",
+    "link",
+    "train",
+]

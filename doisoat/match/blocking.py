@@ -1,0 +1,123 @@
+"""Blocking passes: equality keys joined in DuckDB SQL, ordered from the most to the least certain.
+
+A pass is one or more alternative keys; each key is a list of (record expression, reference expression)
+pairs. A key value shared by more than ``block_cap`` reference persons is a pathological block: it is skipped
+for that pass with a warning (counts only, never the value: keys hold personal data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class BlockingPass:
+    name: str
+    keys: tuple[tuple[tuple[str, str], ...], ...]  # alternatives → columns → (record expr, reference expr)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "keys": [[list(col) for col in key] for key in self.keys]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BlockingPass:
+        return cls(d["name"], tuple(tuple((c[0], c[1]) for c in key) for key in d["keys"]))
+
+
+def same(*cols: str) -> tuple[tuple[str, str], ...]:
+    """A key whose expressions read the same on both sides."""
+    return tuple((c, c) for c in cols)
+
+
+DOB = ("birth_year", "birth_month", "birth_day")
+
+DEFAULT_PASSES: tuple[BlockingPass, ...] = (
+    BlockingPass("id_exact", (same("national_id_std"),)),
+    # a 9-digit CMND finds its person only through the reference's old-ID column
+    BlockingPass("old_id", (same("old_id_std"),)),
+    BlockingPass("name_dob", (same("name_key", *DOB),)),
+    # one wrong digit or two swapped digits leave one half intact; the left half (province, sex, year) is
+    # shared by thousands, so it is paired with the given name
+    BlockingPass("id_near", (same("id_right6"), same("id_left6", "given_plain"))),
+    BlockingPass("variant_year", (same("name_variant", "birth_year"),)),
+    BlockingPass("given_dob_commune", (same("given_plain", *DOB, "commune_code_std"),)),
+    BlockingPass("phone", (same("phone_std"),)),
+    # dropped or changed middle name
+    BlockingPass("surname_given_year", (same("nv_first", "nv_last", "birth_year"),)),
+    # day and month swapped by a US-locale spreadsheet
+    BlockingPass(
+        "dm_swapped",
+        (
+            (
+                ("nv_last", "nv_last"),
+                ("birth_year", "birth_year"),
+                ("birth_month", "birth_day"),
+                ("birth_day", "birth_month"),
+            ),
+        ),
+    ),
+    # a typo in the surname or the birth year
+    BlockingPass("given_dob", (same("nv_last", *DOB),)),
+    BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
+)
+
+
+@dataclass
+class PassStats:
+    pairs: int = 0
+    records_decided: int = 0
+    capped_keys: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "pairs": self.pairs,
+            "records_decided": self.records_decided,
+            "capped_keys": self.capped_keys,
+            "warnings": list(self.warnings),
+        }
+
+
+def candidate_pairs_sql(
+    con: duckdb.DuckDBPyConnection,
+    bpass: BlockingPass,
+    records: str,
+    open_records: str,
+    reference: str,
+    block_cap: int,
+    stats: PassStats,
+) -> str:
+    """SQL for the pass's (rid, person_id) pairs among ``open_records``; oversized blocks are left out."""
+    parts = []
+    for k, key in enumerate(bpass.keys):
+        rexprs = [r for r, _ in key]
+        pexprs = [p for _, p in key]
+        p_not_null = " AND ".join(f"({e}) IS NOT NULL" for e in pexprs)
+        r_not_null = " AND ".join(f"({e}) IS NOT NULL" for e in rexprs)
+        pcols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(pexprs))
+        rcols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(rexprs))
+        kcols = ", ".join(f"k{i}" for i in range(len(key)))
+        big = f"_m_big_{k}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {big} AS SELECT {kcols}, count(*) AS n FROM "
+            f"(SELECT {pcols} FROM {reference} WHERE {p_not_null}) GROUP BY ALL HAVING count(*) > {block_cap}"
+        )
+        n_big = con.execute(f"SELECT count(*) FROM {big}").fetchall()[0][0]
+        if n_big:
+            stats.capped_keys += n_big
+            hit = con.execute(
+                f"SELECT count(*) FROM (SELECT {rcols} FROM {records} r JOIN {open_records} o USING (rid)"
+                f" WHERE {r_not_null}) JOIN {big} USING ({kcols})"
+            ).fetchall()[0][0]
+            stats.warnings.append(
+                f"pass {bpass.name}: {n_big} key value(s) shared by more than {block_cap} reference persons"
+                f" skipped; {hit} record(s) left to later passes"
+            )
+        parts.append(
+            f"SELECT rr.rid, pp.person_id FROM (SELECT r.rid, {rcols} FROM {records} r JOIN {open_records} o"
+            f" USING (rid) WHERE {r_not_null}) rr"
+            f" JOIN (SELECT person_id, {pcols} FROM {reference} WHERE {p_not_null}) pp USING ({kcols})"
+            f" ANTI JOIN {big} USING ({kcols})"
+        )
+    return " UNION ".join(parts)

@@ -1,0 +1,51 @@
+"""The standardised columns matching reads, and the derived blocking keys both sides share.
+
+Records and reference persons go through the same :func:`prepare_sql`, so a key means the same on both sides.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# Standardised-record columns (docs/architecture.md) that blocking and comparisons read.
+STD_COLUMNS: dict[str, pl.DataType] = {
+    "name_key": pl.Utf8(),
+    "name_plain": pl.Utf8(),
+    "name_variant": pl.Utf8(),
+    "surname_plain": pl.Utf8(),
+    "middle_plain": pl.Utf8(),
+    "given_plain": pl.Utf8(),
+    "birth_year": pl.Int16(),
+    "birth_month": pl.Int8(),
+    "birth_day": pl.Int8(),
+    "birth_precision": pl.Utf8(),
+    "sex_std": pl.Utf8(),
+    "national_id_std": pl.Utf8(),
+    "old_id_std": pl.Utf8(),
+    "phone_std": pl.Utf8(),
+    "commune_code_std": pl.Utf8(),
+    "commune_code_old": pl.Utf8(),
+}
+
+# Derived key columns, as DuckDB expressions over the standardised columns.
+DERIVED_SQL: dict[str, str] = {
+    "id_left6": "substr(national_id_std, 1, 6)",
+    "id_right6": "substr(national_id_std, 7, 6)",
+    "nv_first": "string_split(name_variant, ' ')[1]",
+    "nv_last": "string_split(name_variant, ' ')[-1]",
+    "nv_words": "len(string_split(name_variant, ' '))::TINYINT",
+}
+
+
+def conform(df: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The matching columns of a standardised frame, cast to their contract types; absent ones become null."""
+    exprs = [pl.col(c) for c in keep]
+    for col, dtype in STD_COLUMNS.items():
+        exprs.append((pl.col(col) if col in df.columns else pl.lit(None)).cast(dtype).alias(col))
+    return df.select(exprs)
+
+
+def prepare_sql(source: str) -> str:
+    """SELECT adding the derived key columns to every row of ``source`` (a table or registered frame)."""
+    derived = ", ".join(f"{expr} AS {name}" for name, expr in DERIVED_SQL.items())
+    return f"SELECT *, {derived} FROM {source}"

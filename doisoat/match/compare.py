@@ -1,0 +1,180 @@
+"""Comparisons: each is an ordered list of agreement levels, turned into one DuckDB CASE over candidate pairs.
+
+Like Splink's comparison library, a spec holds no execution: :meth:`Comparison.case_sql` produces the SQL, and
+:func:`comparison_levels` runs all comparisons over a pairs table in one vectorised query. Aliases: ``r`` is the
+record side, ``p`` the reference person. Level ``-1`` means "missing on a side" and contributes no weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+MISSING = -1
+AGREE_LEVELS = ("exact", "variant", "partial", "differs", "missing")
+
+
+@dataclass(frozen=True)
+class Level:
+    label: str
+    sql: str  # condition over r./p. columns; the first true level wins
+    agree: str  # the coarse agreement reported in the match output (AGREE_LEVELS)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    missing_sql: str
+    levels: tuple[Level, ...]
+    tf_column: str | None = None  # reference column whose frequency replaces u on the first level
+    tf_table: str | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [lv.label for lv in self.levels]
+
+    def case_sql(self) -> str:
+        """CASE expression giving the level index (or -1) of a pair."""
+        whens = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(self.levels[:-1]))
+        return (
+            f"(CASE WHEN {self.missing_sql} THEN {MISSING} {whens} ELSE {len(self.levels) - 1} END)::TINYINT"
+        )
+
+    def agree_of(self) -> list[str]:
+        return [lv.agree for lv in self.levels]
+
+
+def _jw(col: str) -> str:
+    return f"jaro_winkler_similarity(r.{col}, p.{col})"
+
+
+ID = Comparison(
+    "id",
+    # A 9-digit CMND on both sides still counts when the 12-digit number is absent.
+    "(r.national_id_std IS NULL OR p.national_id_std IS NULL)"
+    " AND NOT coalesce(r.old_id_std = p.old_id_std, false)",
+    (
+        Level("exact", "r.national_id_std = p.national_id_std", "exact"),
+        Level("old_id", "r.old_id_std = p.old_id_std", "variant"),
+        Level("one_digit", "hamming(r.national_id_std, p.national_id_std) = 1", "partial"),
+        Level("transposed", "damerau_levenshtein(r.national_id_std, p.national_id_std) = 1", "partial"),
+        # province, century/sex and birth year decode the same; the random part differs
+        Level("same_prefix", "r.id_left6 = p.id_left6", "differs"),
+        Level("differs", "true", "differs"),
+    ),
+)
+
+NAME = Comparison(
+    "name",
+    "r.name_key IS NULL OR p.name_key IS NULL",
+    (
+        Level("exact", "r.name_key = p.name_key", "exact"),
+        Level("no_diacritics", "r.name_plain = p.name_plain", "variant"),
+        # Hoàng/Huỳnh, Vũ/Võ, i/y (DOMAIN §4): equivalent with a penalty, never a rewrite
+        Level("variant", "r.name_variant = p.name_variant", "variant"),
+        # a dropped middle name (Thị/Văn) is a strong partial agreement
+        Level(
+            "middle_dropped",
+            "r.nv_first = p.nv_first AND r.nv_last = p.nv_last AND r.nv_words <> p.nv_words",
+            "partial",
+        ),
+        Level("middle_differs", "r.nv_first = p.nv_first AND r.nv_last = p.nv_last", "partial"),
+        Level("jw_95", f"{_jw('name_variant')} >= 0.95", "partial"),
+        Level("jw_88", f"{_jw('name_variant')} >= 0.88", "partial"),
+        Level("differs", "true", "differs"),
+    ),
+    tf_column="name_key",
+    tf_table="tf_name",
+)
+
+BIRTH = Comparison(
+    "birth",
+    "r.birth_year IS NULL OR p.birth_year IS NULL",
+    (
+        Level(
+            "exact",
+            "r.birth_precision = 'D' AND p.birth_precision = 'D' AND r.birth_year = p.birth_year"
+            " AND r.birth_month = p.birth_month AND r.birth_day = p.birth_day",
+            "exact",
+        ),
+        # agreement at the precision both sides have: a year-only date agrees with any day of that year
+        Level(
+            "same_at_precision",
+            "r.birth_year = p.birth_year AND (r.birth_month IS NULL OR p.birth_month IS NULL"
+            " OR (r.birth_month = p.birth_month AND (r.birth_day IS NULL OR p.birth_day IS NULL)))",
+            "exact",
+        ),
+        Level(
+            "day_month_swapped",
+            "r.birth_year = p.birth_year AND r.birth_month = p.birth_day AND r.birth_day = p.birth_month",
+            "partial",
+        ),
+        Level(
+            "year_typo",
+            "r.birth_month = p.birth_month AND r.birth_day = p.birth_day"
+            " AND damerau_levenshtein(r.birth_year::VARCHAR, p.birth_year::VARCHAR) = 1",
+            "partial",
+        ),
+        Level("day_differs", "r.birth_year = p.birth_year AND r.birth_month = p.birth_month", "partial"),
+        Level("year_only", "r.birth_year = p.birth_year", "partial"),
+        Level("differs", "true", "differs"),
+    ),
+)
+
+SEX = Comparison(
+    "sex",
+    "r.sex_std IS NULL OR p.sex_std IS NULL",
+    (Level("exact", "r.sex_std = p.sex_std", "exact"), Level("differs", "true", "differs")),
+)
+
+COMMUNE = Comparison(
+    "commune",
+    "(r.commune_code_std IS NULL OR p.commune_code_std IS NULL)"
+    " AND (r.commune_code_old IS NULL OR p.commune_code_old IS NULL)",
+    (
+        Level("exact", "r.commune_code_std = p.commune_code_std", "exact"),
+        Level("old_code", "r.commune_code_old = p.commune_code_old", "variant"),
+        Level("differs", "true", "differs"),
+    ),
+)
+
+PHONE = Comparison(
+    "phone",
+    "r.phone_std IS NULL OR p.phone_std IS NULL",
+    (Level("exact", "r.phone_std = p.phone_std", "exact"), Level("differs", "true", "differs")),
+)
+
+DEFAULT_COMPARISONS: tuple[Comparison, ...] = (ID, NAME, BIRTH, SEX, COMMUNE, PHONE)
+COMPARISONS_BY_NAME: dict[str, Comparison] = {c.name: c for c in DEFAULT_COMPARISONS}
+
+
+def comparison_levels_sql(
+    pairs: str,
+    records: str,
+    reference: str = "reference_person",
+    comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS,
+    record_key: str = "rid",
+    with_tf: bool = True,
+) -> str:
+    """SELECT of every comparison's level for each pair in ``pairs`` (columns rid, person_id), + tf frequencies.
+
+    One SQL statement: DuckDB evaluates the CASEs column-wise, in parallel, without per-pair Python.
+    """
+    levels = ", ".join(f"{c.case_sql()} AS lv_{c.name}" for c in comparisons)
+    tf_cols, tf_joins = "", ""
+    for c in comparisons:
+        if c.tf_column and with_tf:
+            tf_cols += f", tf_{c.name}.frequency AS tf_{c.name}"
+            tf_joins += f" LEFT JOIN {c.tf_table} tf_{c.name} ON tf_{c.name}.value = p.{c.tf_column}"
+    return (
+        f"SELECT x.rid, x.person_id, {levels}{tf_cols} FROM {pairs} x"
+        f" JOIN {records} r ON r.{record_key} = x.rid"
+        f" JOIN {reference} p ON p.person_id = x.person_id{tf_joins}"
+    )
+
+
+def comparison_levels(con: duckdb.DuckDBPyConnection, pairs: str, records: str, **kw) -> pl.DataFrame:
+    """:func:`comparison_levels_sql` run and fetched as a polars frame (Arrow, no per-row Python)."""
+    return con.sql(comparison_levels_sql(pairs, records, **kw)).pl()

@@ -1,0 +1,188 @@
+"""Linking: run the passes in order, score the pairs, decide matched / review / unmatched, explain each decision.
+
+A record whose best candidate is certain (probability ≥ ``matched``, no close runner-up) leaves the later passes;
+the others collect candidates from every pass and are decided at the end on all of them. One person per record.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from doisoat.match.blocking import PassStats, candidate_pairs_sql
+from doisoat.match.columns import conform, prepare_sql
+from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
+from doisoat.match.model import MatchModel
+from doisoat.match.settings import MatchSettings
+
+log = logging.getLogger(__name__)
+
+MATCH_SCHEMA: dict[str, pl.DataType] = {
+    "rid": pl.Int64(),
+    "person_id": pl.Utf8(),
+    "match_pass": pl.Utf8(),
+    "match_probability": pl.Float64(),
+    "match_weight": pl.Float64(),
+    "match_status": pl.Utf8(),
+    "runner_up_person_id": pl.Utf8(),
+    "runner_up_probability": pl.Float64(),
+    "agree_id": pl.Utf8(),
+    "agree_name": pl.Utf8(),
+    "agree_birth": pl.Utf8(),
+    "agree_sex": pl.Utf8(),
+    "weights": pl.Utf8(),
+}
+_AGREE_COLS = {"agree_id": "id", "agree_name": "name", "agree_birth": "birth", "agree_sex": "sex"}
+
+
+@dataclass
+class LinkResult:
+    matches: pl.DataFrame  # one row per input rid, MATCH_SCHEMA columns
+    pass_stats: dict[str, dict] = field(default_factory=dict)  # pass name → pairs, records_decided, warnings
+
+
+def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) -> None:
+    """Copy the matching columns of the records into temp table ``_m_rec`` with the derived keys."""
+    rec = conform(records_std, keep=("rid",)).with_columns(pl.col("rid").cast(pl.Int64))
+    if rec["rid"].is_duplicated().any():
+        raise ValueError("records_std.rid must be unique")
+    con.register("_m_rec_src", rec)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _m_rec AS {prepare_sql('_m_rec_src')}")
+    con.unregister("_m_rec_src")
+
+
+def candidate_pairs_all(con: duckdb.DuckDBPyConnection, settings: MatchSettings) -> dict[str, PassStats]:
+    """Every pass's pairs for all records (no early exit) into ``_m_train_pairs``: the training population."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_train_pairs (rid BIGINT, person_id VARCHAR)")
+    stats = {}
+    for bpass in settings.passes:
+        st = PassStats()
+        sql = candidate_pairs_sql(con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st)
+        before = con.execute("SELECT count(*) FROM _m_train_pairs").fetchall()[0][0]
+        con.execute(
+            f"INSERT INTO _m_train_pairs SELECT DISTINCT rid, person_id FROM ({sql})"
+            " ANTI JOIN _m_train_pairs USING (rid, person_id)"
+        )
+        st.pairs = con.execute("SELECT count(*) FROM _m_train_pairs").fetchall()[0][0] - before
+        stats[bpass.name] = st
+    return stats
+
+
+def _rank(scored: pl.DataFrame) -> pl.DataFrame:
+    """Best and runner-up candidate per rid (ties broken by person_id, so results never depend on order)."""
+    ordered = scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
+    best = ordered.group_by("rid", maintain_order=True).first()
+    second = ordered.group_by("rid", maintain_order=True).agg(
+        pl.col("person_id").get(1, null_on_oob=True).alias("runner_up_person_id"),
+        pl.col("match_weight").get(1, null_on_oob=True).alias("runner_up_weight"),
+        pl.col("match_probability").get(1, null_on_oob=True).alias("runner_up_probability"),
+    )
+    return best.join(second, on="rid", how="left")
+
+
+def _certain(ranked: pl.DataFrame, settings: MatchSettings) -> pl.Expr:
+    close = (pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin
+    return (pl.col("match_probability") >= settings.matched) & ~close.fill_null(False)
+
+
+def link(
+    con: duckdb.DuckDBPyConnection,
+    records_std: pl.DataFrame,
+    model: MatchModel | None = None,
+    settings: MatchSettings | None = None,
+    many_per_person: dict[str, bool] | None = None,
+) -> LinkResult:
+    """Link standardised records to ``reference_person``: one row per rid (docs/architecture.md "Match output").
+
+    ``many_per_person`` (sector → several records per person expected) does not change linking: two records
+    of a one-per-person sector that point at the same person both stay linked, and assess marks duplicates.
+    """
+    model = model or MatchModel.default()
+    settings = settings or MatchSettings()
+    settings.validate()
+    n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
+    register_records(con, records_std)
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_seen (rid BIGINT, person_id VARCHAR)")
+    scored_parts: list[pl.DataFrame] = []
+    pass_stats: dict[str, dict] = {}
+    for bpass in settings.passes:
+        st = PassStats()
+        sql = candidate_pairs_sql(con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _m_new AS SELECT DISTINCT rid, person_id FROM ({sql})"
+            " ANTI JOIN _m_seen USING (rid, person_id)"
+        )
+        st.pairs = con.execute("SELECT count(*) FROM _m_new").fetchall()[0][0]
+        if st.pairs:
+            con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
+            levels = comparison_levels(con, "_m_new", "_m_rec")
+            scored = model.score(levels, n_ref, settings).with_columns(pl.lit(bpass.name).alias("match_pass"))
+            scored_parts.append(scored)
+            touched = scored.select("rid").unique()
+            pool = pl.concat([p.join(touched, on="rid", how="semi") for p in scored_parts], how="vertical")
+            ranked = _rank(pool)
+            done = ranked.filter(_certain(ranked, settings)).select("rid")
+            st.records_decided = done.height
+            if done.height:
+                con.register("_m_done", done)
+                con.execute("DELETE FROM _m_open WHERE rid IN (SELECT rid FROM _m_done)")
+                con.unregister("_m_done")
+        for w in st.warnings:
+            log.warning(w)
+        pass_stats[bpass.name] = st.to_dict()
+    all_rids = con.sql("SELECT rid FROM _m_rec ORDER BY rid").pl()
+    matches = _decide(all_rids, scored_parts, settings)
+    for t in ("_m_open", "_m_seen", "_m_new", "_m_rec"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return LinkResult(matches, pass_stats)
+
+
+def _decide(
+    all_rids: pl.DataFrame, scored_parts: list[pl.DataFrame], settings: MatchSettings
+) -> pl.DataFrame:
+    """Final status, runner-up and explanation per rid from all its scored candidates."""
+    if not scored_parts:
+        return (
+            all_rids.join(pl.DataFrame(schema=MATCH_SCHEMA), on="rid", how="left")
+            .with_columns(pl.lit("unmatched").alias("match_status"))
+            .select(list(MATCH_SCHEMA))
+        )
+    ranked = _rank(pl.concat(scored_parts, how="vertical"))
+    close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
+    status = (
+        pl.when(_certain(ranked, settings))
+        .then(pl.lit("matched"))
+        .when(pl.col("match_probability") >= settings.review)
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("unmatched"))
+    )
+    ranked = ranked.with_columns(status.alias("match_status"), close.alias("_close"))
+    linked = pl.col("match_status") != "unmatched"
+    agree = []
+    for out_col, comp_name in _AGREE_COLS.items():
+        comp = next(c for c in DEFAULT_COMPARISONS if c.name == comp_name)
+        labels = pl.Series(comp.agree_of() + ["missing"], dtype=pl.Utf8)
+        lv = pl.col(f"lv_{comp_name}").cast(pl.Int64)
+        idx = pl.when(lv == MISSING).then(len(comp.levels)).otherwise(lv)
+        agree.append(pl.when(linked).then(pl.lit(labels).gather(idx)).alias(out_col))
+    wcols = ["w_prior"] + [f"w_{c.name}" for c in DEFAULT_COMPARISONS]
+    weights = pl.struct([pl.col(c).round(2).alias(c.removeprefix("w_")) for c in wcols]).struct.json_encode()
+    ranked = ranked.with_columns(
+        *agree,
+        pl.when(linked).then(weights).alias("weights"),
+        pl.when(linked).then(pl.col("person_id")).alias("person_id"),
+        pl.when(linked).then(pl.col("match_pass")).alias("match_pass"),
+        pl.when(linked & pl.col("_close")).then(pl.col("runner_up_person_id")).alias("runner_up_person_id"),
+        pl.when(linked & pl.col("_close"))
+        .then(pl.col("runner_up_probability"))
+        .alias("runner_up_probability"),
+    )
+    out = all_rids.join(ranked, on="rid", how="left").with_columns(
+        pl.col("match_status").fill_null("unmatched")
+    )
+    return out.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items()]).sort("rid")

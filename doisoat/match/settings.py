@@ -1,0 +1,74 @@
+"""MatchSettings: the typed, JSON round-tripping configuration of blocking, training and decisions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from doisoat.match.blocking import DEFAULT_PASSES, BlockingPass
+
+
+@dataclass
+class MatchSettings:
+    """How to link: passes in order, the two decision thresholds, the block cap, training knobs.
+
+    ``matched`` / ``review`` are match probabilities. A record whose best candidate reaches ``matched`` in a pass
+    leaves the later passes. A runner-up within ``close_margin`` bits of the best makes the record a review case.
+    """
+
+    passes: list[BlockingPass] = field(default_factory=lambda: list(DEFAULT_PASSES))
+    matched: float = 0.95
+    review: float = 0.50
+    close_margin: float = 3.0
+    block_cap: int = 500
+    expected_match_rate: float = 0.9  # share of sector records expected to be in the reference (the prior)
+    tf_adjust: bool = True
+    tf_min_u: float = 1e-5  # floor of a name's term frequency, so a rare name cannot outweigh an ID
+    u_sample_pairs: int = 500_000
+    seed: int = 20250701
+    em_max_iter: int = 40
+    em_tol: float = 1e-5
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["passes"] = [p.to_dict() for p in self.passes]
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MatchSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown match settings: {sorted(unknown)}")
+        kwargs = dict(d)
+        if "passes" in kwargs:
+            kwargs["passes"] = [BlockingPass.from_dict(p) for p in kwargs["passes"]]
+        obj = cls(**kwargs)
+        obj.validate()
+        return obj
+
+    @classmethod
+    def from_json(cls, text: str) -> MatchSettings:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> MatchSettings:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    def validate(self) -> None:
+        if not 0.0 < self.review <= self.matched < 1.0:
+            raise ValueError("thresholds must satisfy 0 < review <= matched < 1")
+        if self.block_cap < 1:
+            raise ValueError("block_cap must be positive")
+        if not 0.0 < self.expected_match_rate < 1.0:
+            raise ValueError("expected_match_rate must be in (0, 1)")
+        names = [p.name for p in self.passes]
+        if len(set(names)) != len(names):
+            raise ValueError("pass names must be unique")

@@ -1,0 +1,143 @@
+"""link(): passes, decisions, runner-ups, explanations and determinism on tiny in-line records."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from test_match_support import frame, person, reference_db
+
+from doisoat.match import MATCH_SCHEMA, MatchModel, MatchSettings, link
+
+REF = [
+    person(
+        "049090001234", "Nguyễn Văn An", "1990-05-12", "M", phone_std="0905123456", commune_code_std="20333"
+    ),
+    person("049190005678", "Huỳnh Thị Mỹ", "1990-03-04", "F"),
+    person("049085000111", "Trần Văn Bình", "1985-07-20", "M", old_id_std="201234567"),
+    person("049085000222", "Lê Văn Bình", "1985-01-02", "M"),
+    person("049170000333", "Phạm Thị Lan", "1970-06-15", "F"),
+    person("049170000444", "Phạm Thị Lan", "1970-06-15", "F"),
+]
+
+
+def run(records: list[dict], settings: MatchSettings | None = None, ref: list[dict] = REF):
+    con = reference_db(ref)
+    return link(con, frame(records, rid=True), MatchModel.priors(), settings or MatchSettings(), {"x": False})
+
+
+def row(result, rid: int) -> dict:
+    return result.matches.filter(pl.col("rid") == rid).to_dicts()[0]
+
+
+def test_output_has_one_row_per_rid_with_the_contract_columns():
+    res = run([person("049090001234", "Nguyễn Văn An", "1990-05-12", "M"), person(None, "Ai Đó", "2001")])
+    assert res.matches.schema == pl.Schema(MATCH_SCHEMA)
+    assert res.matches["rid"].to_list() == [1, 2]
+
+
+def test_exact_id_is_matched_in_the_first_pass_and_leaves_later_passes():
+    res = run([person("049090001234", "Nguyễn Văn An", "1990-05-12", "M")])
+    r = row(res, 1)
+    assert (r["person_id"], r["match_pass"], r["match_status"]) == ("049090001234", "id_exact", "matched")
+    assert (r["agree_id"], r["agree_name"], r["agree_birth"], r["agree_sex"]) == ("exact",) * 4
+    assert res.pass_stats["id_exact"]["records_decided"] == 1
+    assert sum(s["pairs"] for name, s in res.pass_stats.items() if name != "id_exact") == 0
+
+
+def test_weights_explain_the_match_weight():
+    res = run([person("049090001234", "Nguyễn Văn An", "1990-05-12", "M")])
+    r = row(res, 1)
+    weights = json.loads(r["weights"])
+    assert list(weights) == ["prior", "id", "name", "birth", "sex", "commune", "phone"]
+    assert abs(sum(weights.values()) - r["match_weight"]) < 0.05
+
+
+def test_year_only_birth_date_agrees_with_any_day_of_that_year():
+    res = run([person(None, "Trần Văn Bình", "1985", "M")])
+    r = row(res, 1)
+    assert (r["person_id"], r["agree_birth"]) == ("049085000111", "exact")
+
+
+def test_huynh_for_hoang_and_swapped_day_month_are_partial_agreements_not_mismatches():
+    res = run([person(None, "Hoàng Thị Mỹ", "1990-04-03", "F")])
+    r = row(res, 1)
+    assert (r["person_id"], r["agree_name"], r["agree_birth"]) == ("049190005678", "variant", "partial")
+    assert r["match_status"] == "matched"
+
+
+def test_dropped_middle_name_is_a_partial_name_agreement():
+    res = run([person(None, "Nguyễn An", "1990-05-12", "M")])
+    r = row(res, 1)
+    assert (r["person_id"], r["agree_name"], r["match_status"]) == ("049090001234", "partial", "matched")
+
+
+def test_nine_digit_cmnd_matches_through_the_old_id_column():
+    res = run([person(None, "Trần Văn Bình", "1985-07-20", "M", old_id_std="201234567")])
+    r = row(res, 1)
+    assert (r["person_id"], r["match_pass"], r["agree_id"]) == ("049085000111", "old_id", "variant")
+
+
+def test_id_with_one_wrong_digit_is_found_and_agrees_partially():
+    res = run([person("049085000119", "Trần Văn Bình", "1985-07-20", "M")])
+    r = row(res, 1)
+    assert (r["person_id"], r["agree_id"], r["match_status"]) == ("049085000111", "partial", "matched")
+
+
+def test_two_swapped_id_digits_are_a_partial_id_agreement():
+    res = run([person("049085001011", "Trần Văn Bình", "1985-07-20", "M")])
+    assert (row(res, 1)["person_id"], row(res, 1)["agree_id"]) == ("049085000111", "partial")
+
+
+def test_two_equally_good_candidates_make_a_review_case_with_the_runner_up():
+    res = run([person(None, "Phạm Thị Lan", "1970-06-15", "F")])
+    r = row(res, 1)
+    assert r["match_status"] == "review"
+    assert {r["person_id"], r["runner_up_person_id"]} == {"049170000333", "049170000444"}
+    assert r["person_id"] == "049170000333"  # ties broken by person_id
+    assert r["runner_up_probability"] == r["match_probability"]
+
+
+def test_record_without_candidates_is_unmatched_with_no_person():
+    res = run([person(None, "Đoàn Văn Khải", "1955-02-02", "M")])
+    r = row(res, 1)
+    assert (r["match_status"], r["person_id"], r["weights"], r["agree_name"]) == (
+        "unmatched",
+        None,
+        None,
+        None,
+    )
+
+
+def test_two_records_of_the_same_person_both_stay_linked():
+    rec = person("049090001234", "Nguyễn Văn An", "1990-05-12", "M")
+    res = run([rec, dict(rec)])
+    assert res.matches["person_id"].to_list() == ["049090001234", "049090001234"]
+    assert res.matches["match_status"].to_list() == ["matched", "matched"]
+
+
+def test_pathological_block_is_capped_with_a_warning_not_expanded():
+    ref = [
+        person(f"0490900{i:05d}", f"Nguyễn Văn Tèo {chr(97 + i % 26)}", "1990-01-01", "M") for i in range(30)
+    ]
+    ref += [person(f"0491900{i:05d}", "Lò Thị Hoa", "1990", "F", phone_std="0900000000") for i in range(30)]
+    settings = MatchSettings(block_cap=10)
+    res = run([person(None, "Lò Thị Hoa", "1990", "F", phone_std="0900000000")], settings, ref)
+    stats = res.pass_stats["phone"]
+    assert stats["pairs"] == 0 and stats["capped_keys"] == 1
+    assert "1 record(s) left to later passes" in stats["warnings"][0]
+    assert res.pass_stats["variant_year"]["capped_keys"] == 1
+
+
+def test_identical_inputs_in_any_order_give_identical_results():
+    recs = [
+        person("049090001234", "Nguyễn Văn An", "1990-05-12", "M"),
+        person(None, "Phạm Thị Lan", "1970-06-15", "F"),
+        person(None, "Hoàng Thị Mỹ", "1990-04-03", "F"),
+        person("049085000119", "Trần Văn Bình", "1985-07-20", "M"),
+    ]
+    con = reference_db(REF)
+    df = frame(recs, rid=True)
+    a = link(con, df, MatchModel.priors(), MatchSettings(), {}).matches
+    b = link(con, df.reverse(), MatchModel.priors(), MatchSettings(), {}).matches
+    assert a.equals(b)
