@@ -63,13 +63,21 @@ def extract_aggregates(
     if "birth_year" in df.columns:
         year = pl.col("birth_year")
         exprs.append(
-            _rate(year.is_between(lo.year, hi.year), year.is_not_null()).alias(plausible_rate_column("birth_year"))
+            _rate(year.is_between(lo.year, hi.year), year.is_not_null()).alias(
+                plausible_rate_column("birth_year")
+            )
         )
     for column in DATE_COLUMNS:
         if column in df.columns:
             value = pl.col(column).cast(pl.Date)
-            exprs.append(_rate(value.is_between(lo, hi), value.is_not_null()).alias(plausible_rate_column(column)))
-    row = df.select(exprs) if df.height else pl.DataFrame([pl.Series(e.meta.output_name(), [None]) for e in exprs])
+            exprs.append(
+                _rate(value.is_between(lo, hi), value.is_not_null()).alias(plausible_rate_column(column))
+            )
+    row = (
+        df.select(exprs)
+        if df.height
+        else pl.DataFrame([pl.Series(e.meta.output_name(), [None]) for e in exprs])
+    )
     ratio = df.height / previous_count if previous_count else None
     return pl.DataFrame(
         {
@@ -78,7 +86,12 @@ def extract_aggregates(
             "previous_n_rows": [previous_count],
             "row_count_ratio": [ratio],
         },
-        schema={"sector": pl.Utf8, "n_rows": pl.Int64, "previous_n_rows": pl.Int64, "row_count_ratio": pl.Float64},
+        schema={
+            "sector": pl.Utf8,
+            "n_rows": pl.Int64,
+            "previous_n_rows": pl.Int64,
+            "row_count_ratio": pl.Float64,
+        },
     ).hstack(row.cast({c: pl.Float64 for c in row.columns}))
 
 
@@ -95,7 +108,9 @@ def _keys(df: pl.DataFrame) -> pl.DataFrame:
     """Lineage key of each input row; a missing source_sheet column means CSV/Parquet (null sheet)."""
     cols = [pl.col(c) if c in df.columns else pl.lit(None, dtype=pl.Utf8).alias(c) for c in KEY_COLUMNS]
     return df.select(pl.col("sector").cast(pl.Utf8), *cols).with_columns(
-        pl.col("source_file").cast(pl.Utf8), pl.col("source_sheet").cast(pl.Utf8), pl.col("source_row").cast(pl.Int64)
+        pl.col("source_file").cast(pl.Utf8),
+        pl.col("source_sheet").cast(pl.Utf8),
+        pl.col("source_row").cast(pl.Int64),
     )
 
 
@@ -109,9 +124,11 @@ def results_aggregates(
 
     keys = _keys(results)
     dup = (
-        keys.group_by(["sector", *KEY_COLUMNS]).len()
+        keys.group_by(["sector", *KEY_COLUMNS])
+        .len()
         .filter(pl.col("len") > 1)
-        .group_by("sector").agg(pl.len().alias("n_duplicate_rows"))
+        .group_by("sector")
+        .agg(pl.len().alias("n_duplicate_rows"))
     )
     rows = results.group_by("sector").agg(pl.len().alias("n_rows"))
 
@@ -133,9 +150,11 @@ def results_aggregates(
 
     matched = results.filter((pl.col("status") == "matched") & pl.col("person_id").is_not_null())
     twice = (
-        matched.group_by(["sector", "person_id"]).len()
+        matched.group_by(["sector", "person_id"])
+        .len()
         .filter(pl.col("len") > 1)
-        .group_by("sector").agg(pl.len().alias("n_persons_matched_twice"))
+        .group_by("sector")
+        .agg(pl.len().alias("n_persons_matched_twice"))
     )
     one_per_person = [s for s in sectors if settings.many_per_person.get(s) is False]
 
@@ -178,7 +197,9 @@ def dung_rates(results: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def run_comparison(results: pl.DataFrame, previous_rates: pl.DataFrame, settings: GateSettings) -> pl.DataFrame:
+def run_comparison(
+    results: pl.DataFrame, previous_rates: pl.DataFrame, settings: GateSettings
+) -> pl.DataFrame:
     """Current vs previous đúng rate per sector and commune, with the drop in percentage points.
 
     Sector-wide rows are always compared; a commune only when it has at least ``min_rows`` rows in both runs.
@@ -195,9 +216,11 @@ def run_comparison(results: pl.DataFrame, previous_rates: pl.DataFrame, settings
         (pl.col("unit") == ALL_UNITS)
         | ((pl.col("n") >= settings.min_rows) & (pl.col("previous_n") >= settings.min_rows))
     ).filter((pl.col("n") > 0) & (pl.col("previous_n") > 0))
-    return both.with_columns(
-        (pl.col("n_dung") / pl.col("n")).alias("rate"),
-        (pl.col("previous_n_dung") / pl.col("previous_n")).alias("previous_rate"),
-    ).with_columns((100.0 * (pl.col("previous_rate") - pl.col("rate"))).alias("drop_points")).sort(
-        ["sector", "unit"]
+    return (
+        both.with_columns(
+            (pl.col("n_dung") / pl.col("n")).alias("rate"),
+            (pl.col("previous_n_dung") / pl.col("previous_n")).alias("previous_rate"),
+        )
+        .with_columns((100.0 * (pl.col("previous_rate") - pl.col("rate"))).alias("drop_points"))
+        .sort(["sector", "unit"])
     )

@@ -90,21 +90,25 @@ class GateResult:
             head = (
                 f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): ĐẠT — "
                 f"{self.n_expectations} kỳ vọng đều đạt."
-                if vi else f"Data-quality gate (suite version {self.suite_version}): PASSED — "
+                if vi
+                else f"Data-quality gate (suite version {self.suite_version}): PASSED — "
                 f"all {self.n_expectations} expectations met."
             )
         else:
             head = (
                 f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): KHÔNG ĐẠT — "
                 f"{n_failed}/{self.n_expectations} kỳ vọng không đạt, kết quả chưa được công bố."
-                if vi else f"Data-quality gate (suite version {self.suite_version}): FAILED — "
+                if vi
+                else f"Data-quality gate (suite version {self.suite_version}): FAILED — "
                 f"{n_failed}/{self.n_expectations} expectations not met; the run is not published."
             )
         lines = [head]
         lines += [f"- {f.message_vi if vi else f.message_en}" for f in self.failures]
         if vi:
             lines += [f"Ghi chú: {n}" for n in self.notes_vi]
-        lines.append(f"Chi tiết (Data Docs): {self.docs_index}" if vi else f"Details (Data Docs): {self.docs_index}")
+        lines.append(
+            f"Chi tiết (Data Docs): {self.docs_index}" if vi else f"Details (Data Docs): {self.docs_index}"
+        )
         return "\n".join(lines)
 
 
@@ -137,7 +141,9 @@ def _batches(
     batches.append((results_suite(settings), agg.results_aggregates(results, extracts, settings)))
     batches.append((results_status_suite(settings), agg.status_values(results)))
     if previous_rates is not None and previous_rates.height:
-        batches.append((run_comparison_suite(settings), agg.run_comparison(results, previous_rates, settings)))
+        batches.append(
+            (run_comparison_suite(settings), agg.run_comparison(results, previous_rates, settings))
+        )
     else:
         notes.append("Chưa có lần công bố trước: bỏ qua so sánh tỷ lệ đúng.")
     missing_counts = sorted(s for s in extracts if s not in previous_counts)
@@ -176,7 +182,9 @@ def _gx_validate(
     run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
     out: list[list[Any]] = []
     for spec, frame in batches:
-        batch_def = source.add_dataframe_asset(spec.name.replace(".", "_")).add_batch_definition_whole_dataframe("all")
+        batch_def = source.add_dataframe_asset(
+            spec.name.replace(".", "_")
+        ).add_batch_definition_whole_dataframe("all")
         suite = gx.ExpectationSuite(
             name=spec.versioned_name,
             meta={"doisoat_suite_version": SUITE_VERSION},
@@ -244,10 +252,18 @@ def _failures_of(
     if gx_result.exception_info and gx_result.exception_info.get("raised_exception"):
         message = str(gx_result.exception_info.get("exception_message"))
         return [
-            GateFailure(suite, gx_result.expectation_config.type, check.column, None, expected,
-                        f"Không chạy được kiểm tra {check.name} trên cột {check.column}: {message}",
-                        f"Check {check.name} on column {check.column} could not run: {message}",
-                        spec.sector, None, check.name)
+            GateFailure(
+                suite,
+                gx_result.expectation_config.type,
+                check.column,
+                None,
+                expected,
+                f"Không chạy được kiểm tra {check.name} trên cột {check.column}: {message}",
+                f"Check {check.name} on column {check.column} could not run: {message}",
+                spec.sector,
+                None,
+                check.name,
+            )
         ]
     rows = [{k: _plain(v) for k, v in r.items()} for r in gx_result.result.get("unexpected_index_list") or []]
     if check.expectation in (IN_SET, NOT_NULL):
@@ -290,7 +306,9 @@ def run_gate(
     started = time.perf_counter()
     docs_dir = Path(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
-    run_ids = results.get_column("run_id").drop_nulls().unique().to_list() if "run_id" in results.columns else []
+    run_ids = (
+        results.get_column("run_id").drop_nulls().unique().to_list() if "run_id" in results.columns else []
+    )
     run_id = str(run_ids[0]) if run_ids else None
     run_name = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
@@ -311,7 +329,10 @@ def run_gate(
     elapsed = time.perf_counter() - started
     log.info(
         "gate: %d expectations, %d failures, aggregates %.2fs, total %.2fs",
-        n_expectations, len(failures), aggregated - started, elapsed,
+        n_expectations,
+        len(failures),
+        aggregated - started,
+        elapsed,
     )
     return GateResult(
         passed=not failures and n_expectations > 0,

@@ -99,21 +99,24 @@ def render(
     if kind == "id_wellformed_rate":
         return (
             f"Tỷ lệ số định danh đúng định dạng của lĩnh vực {label} là {pct(observed)}, thấp hơn ngưỡng {pct(lo)}"
-            if vi else f"Share of well-formed national IDs in sector {label} is {pct(observed)}, below the threshold {pct(lo)}"
+            if vi
+            else f"Share of well-formed national IDs in sector {label} is {pct(observed)}, below the threshold {pct(lo)}"
         )
     if kind == "row_count_ratio":
         n, prev = fmt_count(context.get("n_rows"), lang), fmt_count(context.get("previous_n_rows"), lang)
         return (
             f"Số dòng trích xuất của lĩnh vực {label} là {n}, chỉ bằng {pct(observed)} so với lần trước ({prev} dòng), "
             f"thấp hơn ngưỡng {pct(lo)}"
-            if vi else f"Sector {label} has {n} rows, only {pct(observed)} of the previous extract ({prev} rows), "
+            if vi
+            else f"Sector {label} has {n} rows, only {pct(observed)} of the previous extract ({prev} rows), "
             f"below the threshold {pct(lo)}"
         )
     if kind == "null_rate":
         return (
             f"Tỷ lệ để trống của trường bắt buộc {flabel} ({check.field}) ở lĩnh vực {label} là {pct(observed)}, "
             f"cao hơn ngưỡng {pct(hi)}"
-            if vi else f"Required field {flabel} ({check.field}) is empty in {pct(observed)} of sector {label}, "
+            if vi
+            else f"Required field {flabel} ({check.field}) is empty in {pct(observed)} of sector {label}, "
             f"above the threshold {pct(hi)}"
         )
     if kind == "plausible_rate":
@@ -121,49 +124,63 @@ def render(
         return (
             f"Tỷ lệ {flabel} ({check.field}) nằm trong khoảng hợp lý ({span}) của lĩnh vực {label} là {pct(observed)}, "
             f"thấp hơn ngưỡng {pct(lo)}"
-            if vi else f"Share of {flabel} ({check.field}) within the plausible range ({span}) in sector {label} is "
+            if vi
+            else f"Share of {flabel} ({check.field}) within the plausible range ({span}) in sector {label} is "
             f"{pct(observed)}, below the threshold {pct(lo)}"
         )
     if kind in ("sex_values", "event_type_values", "status_values"):
         allowed = "{" + ", ".join(map(str, check.kwargs["value_set"])) + "}"
         values, n = fmt_values(observed), fmt_count(context.get("n"), lang)
-        what_vi = {"sex_values": "giới tính", "event_type_values": "loại sự kiện", "status_values": "trạng thái"}[kind]
+        what_vi = {
+            "sex_values": "giới tính",
+            "event_type_values": "loại sự kiện",
+            "status_values": "trạng thái",
+        }[kind]
         what_en = {"sex_values": "sex", "event_type_values": "event type", "status_values": "status"}[kind]
         return (
             f"Lĩnh vực {label} có giá trị {what_vi} ({check.column}) ngoài tập cho phép {allowed}: {values} ({n} dòng)"
-            if vi else f"Sector {label} has {what_en} ({check.column}) values outside {allowed}: {values} ({n} rows)"
+            if vi
+            else f"Sector {label} has {what_en} ({check.column}) values outside {allowed}: {values} ({n} rows)"
         )
     if kind == "status_not_null":
         n = fmt_count(context.get("n"), lang)
         return (
             f"Kết quả của lĩnh vực {label} có {n} dòng không có trạng thái (status)"
-            if vi else f"Results of sector {label} have {n} rows without a status"
+            if vi
+            else f"Results of sector {label} have {n} rows without a status"
         )
     if kind == "duplicate_rows":
         return (
             f"Kết quả của lĩnh vực {label} có {fmt_count(observed, lang)} dòng đầu vào xuất hiện nhiều hơn một lần "
             f"(khoá source_file, source_sheet, source_row)"
-            if vi else f"Results of sector {label} hold {fmt_count(observed, lang)} input rows more than once "
+            if vi
+            else f"Results of sector {label} hold {fmt_count(observed, lang)} input rows more than once "
             f"(key source_file, source_sheet, source_row)"
         )
     if kind == "missing_rows":
         return (
             f"Kết quả của lĩnh vực {label} thiếu {fmt_count(observed, lang)} dòng đầu vào của bản trích xuất"
-            if vi else f"Results of sector {label} lack {fmt_count(observed, lang)} input rows of the extract"
+            if vi
+            else f"Results of sector {label} lack {fmt_count(observed, lang)} input rows of the extract"
         )
     if kind == "probability_range":
-        pmin, pmax = fmt_num(context.get("probability_min"), lang), fmt_num(context.get("probability_max"), lang)
+        pmin, pmax = (
+            fmt_num(context.get("probability_min"), lang),
+            fmt_num(context.get("probability_max"), lang),
+        )
         return (
             f"Kết quả của lĩnh vực {label} có {fmt_count(observed, lang)} dòng có xác suất khớp (match_probability) "
             f"ngoài khoảng [0; 1] (nhỏ nhất {pmin}, lớn nhất {pmax})"
-            if vi else f"Results of sector {label} have {fmt_count(observed, lang)} rows with a match_probability "
+            if vi
+            else f"Results of sector {label} have {fmt_count(observed, lang)} rows with a match_probability "
             f"outside [0, 1] (min {pmin}, max {pmax})"
         )
     if kind == "persons_matched_twice":
         return (
             f"Ở lĩnh vực {label} (mỗi người một bản ghi) có {fmt_count(observed, lang)} người trong CSDLQG "
             f"được khớp với nhiều hơn một bản ghi"
-            if vi else f"In sector {label} (one record per person) {fmt_count(observed, lang)} reference persons "
+            if vi
+            else f"In sector {label} (one record per person) {fmt_count(observed, lang)} reference persons "
             f"are matched by more than one record"
         )
     if kind == "dung_drop":
@@ -172,10 +189,12 @@ def render(
         return (
             f"Tỷ lệ đúng của lĩnh vực {label}{where} giảm {fmt_num(observed, lang)} điểm phần trăm so với lần công bố "
             f"trước ({prev} → {cur}), vượt ngưỡng {fmt_num(hi, lang)} điểm"
-            if vi else f"The đúng rate of sector {label}{where} dropped {fmt_num(observed, lang)} percentage points "
+            if vi
+            else f"The đúng rate of sector {label}{where} dropped {fmt_num(observed, lang)} percentage points "
             f"since the previous published run ({prev} → {cur}), more than the threshold {fmt_num(hi, lang)}"
         )
     return (
         f"Kiểm tra {check.name} trên cột {check.column} của lĩnh vực {label} không đạt (giá trị quan sát: {observed})"
-        if vi else f"Check {check.name} on column {check.column} of sector {label} failed (observed: {observed})"
+        if vi
+        else f"Check {check.name} on column {check.column} of sector {label} failed (observed: {observed})"
     )

@@ -80,7 +80,9 @@ class GateSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"Thiết lập cổng kiểm tra không hợp lệ / unknown gate settings: {', '.join(unknown)}")
+            raise ValueError(
+                f"Thiết lập cổng kiểm tra không hợp lệ / unknown gate settings: {', '.join(unknown)}"
+            )
         values = dict(data)
         for key in ("min_date", "max_date"):
             if isinstance(values.get(key), str):

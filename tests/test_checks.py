@@ -40,13 +40,18 @@ def _extract(sector: str, n: int, persons: int) -> pl.DataFrame:
             "birth_year": [1950 + p % 60 for p in person],
             "birth_precision": ["D"] * n,
             "sex_std": ["M" if p % 2 == 0 else "F" for p in person],
-            "event_type": ["mũi 1" if k % 2 else "mũi 2" for k in range(n)] if sector == "vaccination" else [None] * n,
+            "event_type": ["mũi 1" if k % 2 else "mũi 2" for k in range(n)]
+            if sector == "vaccination"
+            else [None] * n,
             "event_date_std": [date(2024, 1, 1 + k % 28) for k in range(n)],
             "commune_code_std": [COMMUNES[k % 2] for k in range(n)],
             "norm_issues": [[] for _ in range(n)],
         },
         schema_overrides={
-            "source_row": pl.Int64, "birth_year": pl.Int16, "event_type": pl.Utf8, "norm_issues": pl.List(pl.Utf8)
+            "source_row": pl.Int64,
+            "birth_year": pl.Int16,
+            "event_type": pl.Utf8,
+            "norm_issues": pl.List(pl.Utf8),
         },
     )
 
@@ -56,12 +61,19 @@ def _results(extract: pl.DataFrame, run_id: str = "run-1") -> pl.DataFrame:
     n = extract.height
     return extract.select(
         pl.lit(run_id).alias("run_id"),
-        "sector", "record_id", "source_file", "source_sheet", "source_row",
+        "sector",
+        "record_id",
+        "source_file",
+        "source_sheet",
+        "source_row",
         pl.lit("matched").alias("status"),
         pl.col("national_id_std").alias("person_id"),
         pl.lit("id").alias("match_pass"),
         pl.lit(0.99).alias("match_probability"),
-        pl.lit(True).alias("dung"), pl.lit(True).alias("du"), pl.lit(True).alias("sach"), pl.lit(True).alias("song"),
+        pl.lit(True).alias("dung"),
+        pl.lit(True).alias("du"),
+        pl.lit(True).alias("sach"),
+        pl.lit(True).alias("song"),
         pl.Series("reasons", [[] for _ in range(n)], dtype=pl.List(pl.Utf8)),
         "commune_code_std",
     )
@@ -73,7 +85,9 @@ def _clean() -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     return extracts, results
 
 
-def _previous(extracts: dict[str, pl.DataFrame], results: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+def _previous(
+    extracts: dict[str, pl.DataFrame], results: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[str, int]]:
     return dung_rates(results), {s: e.height for s, e in extracts.items()}
 
 
@@ -95,27 +109,46 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> GateResult:
     ins = extracts["insurance"]
     k = pl.int_range(0, ins.height)
     extracts["insurance"] = ins.with_columns(
-        pl.when(k < 40).then(None).otherwise(pl.col("national_id_std")).alias("national_id_std"),  # 33 % well formed
+        pl.when(k < 40)
+        .then(None)
+        .otherwise(pl.col("national_id_std"))
+        .alias("national_id_std"),  # 33 % well formed
         pl.lit("X").alias("sex_std").head(1).extend_constant("M", ins.height - 1),  # one unknown sex value
-        pl.when(k < 50).then(pl.lit(1700, dtype=pl.Int16)).otherwise(pl.col("birth_year")).alias("birth_year"),
+        pl.when(k < 50)
+        .then(pl.lit(1700, dtype=pl.Int16))
+        .otherwise(pl.col("birth_year"))
+        .alias("birth_year"),
     )
     vac = extracts["vaccination"]
     extracts["vaccination"] = vac.with_columns(
         pl.lit(None, dtype=pl.Utf8).alias("full_name"),
-        pl.when(pl.int_range(0, vac.height) == 3).then(pl.lit("mũi 9")).otherwise(pl.col("event_type")).alias("event_type"),
+        pl.when(pl.int_range(0, vac.height) == 3)
+        .then(pl.lit("mũi 9"))
+        .otherwise(pl.col("event_type"))
+        .alias("event_type"),
     )
 
     ins_res = results.filter(pl.col("sector") == "insurance").with_columns(
         # a probability of 1.3; rows 0 and 1 both matched to the person of row 0
-        pl.when(pl.col("source_row") == 5).then(1.3).otherwise(pl.col("match_probability")).alias("match_probability"),
-        pl.when(pl.col("source_row") == 2).then(pl.col("person_id").first()).otherwise(pl.col("person_id")).alias("person_id"),
+        pl.when(pl.col("source_row") == 5)
+        .then(1.3)
+        .otherwise(pl.col("match_probability"))
+        .alias("match_probability"),
+        pl.when(pl.col("source_row") == 2)
+        .then(pl.col("person_id").first())
+        .otherwise(pl.col("person_id"))
+        .alias("person_id"),
     )
     vac_res = results.filter(pl.col("sector") == "vaccination")
-    vac_res = pl.concat([vac_res, vac_res.filter(pl.col("source_row") == 8)])  # input row 8 (Liên Chiểu) twice
+    vac_res = pl.concat(
+        [vac_res, vac_res.filter(pl.col("source_row") == 8)]
+    )  # input row 8 (Liên Chiểu) twice
     vac_res = vac_res.with_columns(
-        # Hải Vân (20194): 10 of its 40 rows lose đúng → 24,39 points down; Liên Chiểu untouched
-        pl.when((pl.col("commune_code_std") == "20194") & (pl.col("source_row") <= 20)).then(False)
-        .otherwise(pl.col("dung")).alias("dung"),
+        # Hải Vân (20194): 10 of its 40 rows lose đúng → 25 points down; Liên Chiểu untouched
+        pl.when((pl.col("commune_code_std") == "20194") & (pl.col("source_row") <= 20))
+        .then(False)
+        .otherwise(pl.col("dung"))
+        .alias("dung"),
         pl.when(pl.col("source_row") == 80).then(pl.lit("bogus")).otherwise(pl.col("status")).alias("status"),
     )
     docs = tmp_path_factory.mktemp("broken") / "data_docs"
@@ -147,20 +180,22 @@ def test_data_docs_index_is_built_and_shows_the_suite_version(clean_run: GateRes
 def test_broken_run_fails_with_exactly_the_planted_failures(broken_run: GateResult) -> None:
     got = sorted((f.check, f.sector, f.unit) for f in broken_run.failures)
     assert broken_run.passed is False
-    assert got == sorted([
-        ("id_wellformed_rate", "insurance", None),
-        ("plausible_rate:birth_year", "insurance", None),
-        ("sex_values:sex_std", "insurance", None),
-        ("probability_range", "insurance", None),
-        ("persons_matched_twice", "insurance", None),
-        ("null_rate:full_name", "vaccination", None),
-        ("row_count_ratio", "vaccination", None),
-        ("event_type_values:event_type", "vaccination", None),
-        ("duplicate_rows", "vaccination", None),
-        ("status_values:status", "vaccination", None),
-        ("dung_drop", "vaccination", "20194"),
-        ("dung_drop", "vaccination", "__all__"),
-    ])
+    assert got == sorted(
+        [
+            ("id_wellformed_rate", "insurance", None),
+            ("plausible_rate:birth_year", "insurance", None),
+            ("sex_values:sex_std", "insurance", None),
+            ("probability_range", "insurance", None),
+            ("persons_matched_twice", "insurance", None),
+            ("null_rate:full_name", "vaccination", None),
+            ("row_count_ratio", "vaccination", None),
+            ("event_type_values:event_type", "vaccination", None),
+            ("duplicate_rows", "vaccination", None),
+            ("status_values:status", "vaccination", None),
+            ("dung_drop", "vaccination", "20194"),
+            ("dung_drop", "vaccination", "__all__"),
+        ]
+    )
 
 
 def test_mostly_malformed_ids_name_the_rate_and_threshold_in_vietnamese(broken_run: GateResult) -> None:
@@ -168,7 +203,10 @@ def test_mostly_malformed_ids_name_the_rate_and_threshold_in_vietnamese(broken_r
     assert f.suite == f"extract-insurance-v{SUITE_VERSION}"
     assert f.expectation == "expect_column_values_to_be_between" and f.column == "id_wellformed_rate"
     assert f.observed == pytest.approx(20 / 60)
-    assert f.message_vi == "Tỷ lệ số định danh đúng định dạng của lĩnh vực Bảo hiểm là 33,33%, thấp hơn ngưỡng 80,00%"
+    assert (
+        f.message_vi
+        == "Tỷ lệ số định danh đúng định dạng của lĩnh vực Bảo hiểm là 33,33%, thấp hơn ngưỡng 80,00%"
+    )
     assert f.message_en.startswith("Share of well-formed national IDs in sector Bảo hiểm is 33.33%")
 
 
@@ -189,7 +227,10 @@ def test_implausible_birth_years_fail_the_date_range(broken_run: GateResult) -> 
 def test_values_outside_the_sets_are_named_with_their_row_counts(broken_run: GateResult) -> None:
     sex = _failure(broken_run, "sex_values:sex_std", "insurance")
     assert sex.observed == ["X"]
-    assert sex.message_vi == "Lĩnh vực Bảo hiểm có giá trị giới tính (sex_std) ngoài tập cho phép {M, F}: “X” (1 dòng)"
+    assert (
+        sex.message_vi
+        == "Lĩnh vực Bảo hiểm có giá trị giới tính (sex_std) ngoài tập cho phép {M, F}: “X” (1 dòng)"
+    )
     event = _failure(broken_run, "event_type_values:event_type", "vaccination")
     assert event.observed == ["mũi 9"] and "(1 dòng)" in event.message_vi
     status = _failure(broken_run, "status_values:status", "vaccination")
@@ -217,11 +258,15 @@ def test_probability_above_one_fails_and_quotes_the_maximum(broken_run: GateResu
     assert "ngoài khoảng [0; 1] (nhỏ nhất 0,99, lớn nhất 1,30)" in f.message_vi
 
 
-def test_same_person_matched_twice_fails_only_where_each_person_has_one_record(broken_run: GateResult) -> None:
+def test_same_person_matched_twice_fails_only_where_each_person_has_one_record(
+    broken_run: GateResult,
+) -> None:
     f = _failure(broken_run, "persons_matched_twice", "insurance")
     assert f.observed == 1 and "Bảo hiểm (mỗi người một bản ghi) có 1 người" in f.message_vi
     # vaccination matches each person twice (two doses) and is not flagged
-    assert not [x for x in broken_run.failures if x.check == "persons_matched_twice" and x.sector == "vaccination"]
+    assert not [
+        x for x in broken_run.failures if x.check == "persons_matched_twice" and x.sector == "vaccination"
+    ]
 
 
 def test_commune_dung_rate_drop_names_the_commune_and_both_rates(broken_run: GateResult) -> None:
@@ -268,5 +313,7 @@ def test_importing_checks_does_not_import_great_expectations() -> None:
     import sys
 
     code = "import sys, checks; print('great_expectations' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd())
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    )
     assert out.stdout.strip() == "False"
