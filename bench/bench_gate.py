@@ -65,8 +65,8 @@ def main(n: int) -> None:
     extracts, results = synthetic(n)
     print(f"rows={n:,} synthetic data {time.perf_counter() - t:.2f}s")
 
-    from checks import dung_rates, run_gate
     from checks import aggregates as agg
+    from checks import dung_rates, run_gate
     from checks.gate import _batches
     from checks.settings import GateSettings
 
@@ -80,7 +80,9 @@ def main(n: int) -> None:
 
     t = time.perf_counter()
     batches, _ = _batches(extracts, results, previous, counts, settings)
-    print(f"polars aggregates only {time.perf_counter() - t:.2f}s ({sum(f.height for _, f in batches)} rows to GX)")
+    print(
+        f"polars aggregates only {time.perf_counter() - t:.2f}s ({sum(f.height for _, f in batches)} rows to GX)"
+    )
     t = time.perf_counter()
     agg.dung_rates(results)
     print(f"dung_rates {time.perf_counter() - t:.2f}s")

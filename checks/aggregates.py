@@ -185,6 +185,8 @@ def dung_rates(results: pl.DataFrame) -> pl.DataFrame:
     overall = results.group_by("sector").agg(
         pl.lit(ALL_UNITS).alias("unit"), pl.len().alias("n"), dung.sum().alias("n_dung")
     )
+    if "commune_code_std" not in results.columns:
+        results = results.with_columns(pl.lit(None, dtype=pl.Utf8).alias("commune_code_std"))
     communes = (
         results.filter(pl.col("commune_code_std").is_not_null())
         .group_by("sector", "commune_code_std")

@@ -149,8 +149,14 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> GateResult:
         .then(False)
         .otherwise(pl.col("dung"))
         .alias("dung"),
-        pl.when(pl.col("source_row") == 80).then(pl.lit("bogus")).otherwise(pl.col("status")).alias("status"),
+        pl.when(pl.col("source_row") == 80)
+        .then(pl.lit("bogus"))
+        .when(pl.col("source_row") == 78)
+        .then(None)
+        .otherwise(pl.col("status"))
+        .alias("status"),
     )
+    ins_res = ins_res.filter(pl.col("source_row") != 60)  # input row 60 lost on the way
     docs = tmp_path_factory.mktemp("broken") / "data_docs"
     return run_gate(extracts, pl.concat([ins_res, vac_res]), rates, counts, docs, SETTINGS)
 
@@ -192,6 +198,8 @@ def test_broken_run_fails_with_exactly_the_planted_failures(broken_run: GateResu
             ("event_type_values:event_type", "vaccination", None),
             ("duplicate_rows", "vaccination", None),
             ("status_values:status", "vaccination", None),
+            ("status_not_null:status", "vaccination", None),
+            ("missing_rows", "insurance", None),
             ("dung_drop", "vaccination", "20194"),
             ("dung_drop", "vaccination", "__all__"),
         ]
@@ -252,6 +260,17 @@ def test_duplicated_input_row_in_results_fails(broken_run: GateResult) -> None:
     assert "Tiêm chủng có 1 dòng đầu vào xuất hiện nhiều hơn một lần" in f.message_vi
 
 
+def test_input_row_missing_from_results_fails(broken_run: GateResult) -> None:
+    f = _failure(broken_run, "missing_rows", "insurance")
+    assert f.observed == 1
+    assert f.message_vi == "Kết quả của lĩnh vực Bảo hiểm thiếu 1 dòng đầu vào của bản trích xuất"
+
+
+def test_result_row_without_status_fails(broken_run: GateResult) -> None:
+    f = _failure(broken_run, "status_not_null:status", "vaccination")
+    assert f.message_vi == "Kết quả của lĩnh vực Tiêm chủng có 1 dòng không có trạng thái (status)"
+
+
 def test_probability_above_one_fails_and_quotes_the_maximum(broken_run: GateResult) -> None:
     f = _failure(broken_run, "probability_range", "insurance")
     assert f.observed == 1
@@ -281,7 +300,7 @@ def test_commune_dung_rate_drop_names_the_commune_and_both_rates(broken_run: Gat
 def test_gate_result_serialises_to_json_and_summarises_in_vietnamese(broken_run: GateResult) -> None:
     data = json.loads(broken_run.to_json())
     assert data["passed"] is False and data["suite_version"] == SUITE_VERSION
-    assert len(data["failures"]) == 12
+    assert len(data["failures"]) == 14
     summary = broken_run.summary()
     assert summary.startswith("Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản")
     assert "KHÔNG ĐẠT" in summary and str(broken_run.docs_index) in summary
