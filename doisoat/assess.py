@@ -157,19 +157,22 @@ def _event_cols(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> list[str]:
     )
 
 
-def _birth_disagrees() -> pl.Expr:
-    """Birth dates disagree at the precision both sides have (a year-only date agrees with any day)."""
+def birth_disagrees(prefix: str = "ref_") -> pl.Expr:
+    """Birth dates disagree at the precision both sides have (a year-only date agrees with any day).
+
+    Compares ``birth_year/month/day`` with ``<prefix>birth_year/month/day``.
+    """
 
     def part_differs(a: str, b: str) -> pl.Expr:
         return pl.col(a).is_not_null() & pl.col(b).is_not_null() & (pl.col(a) != pl.col(b))
 
     return (
-        part_differs("birth_year", "ref_birth_year")
-        | (part_differs("birth_month", "ref_birth_month"))
+        part_differs("birth_year", f"{prefix}birth_year")
+        | (part_differs("birth_month", f"{prefix}birth_month"))
         | (
             pl.col("birth_month").is_not_null()
-            & (pl.col("birth_month") == pl.col("ref_birth_month"))
-            & part_differs("birth_day", "ref_birth_day")
+            & (pl.col("birth_month") == pl.col(f"{prefix}birth_month"))
+            & part_differs("birth_day", f"{prefix}birth_day")
         )
     )
 
@@ -286,7 +289,7 @@ def assess(
             "ID_DIFFERS",
         ),
         _code(matched & pl.col("name_key").is_not_null() & _name_disagrees(), "NAME_DIFFERS"),
-        _code(matched & _birth_disagrees(), "BIRTH_DATE_DIFFERS"),
+        _code(matched & birth_disagrees(), "BIRTH_DATE_DIFFERS"),
         _code(
             matched
             & pl.col("sex_std").is_not_null()

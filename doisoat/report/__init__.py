@@ -1,0 +1,59 @@
+"""What people read: the task-force report (XLSX, HTML), steward worklists and enriched extracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from doisoat.report.aggregate import aggregate, change_since, reason_counts
+from doisoat.report.enriched import enriched_frame, write_enriched
+from doisoat.report.html import render_html, write_html
+from doisoat.report.taskforce import Report, build_report, write_xlsx
+from doisoat.report.worklists import worklist_frame, write_worklists
+
+__all__ = [
+    "Report",
+    "aggregate",
+    "build_report",
+    "change_since",
+    "enriched_frame",
+    "reason_counts",
+    "render_html",
+    "worklist_frame",
+    "write_enriched",
+    "write_html",
+    "write_reports",
+    "write_worklists",
+    "write_xlsx",
+]
+
+
+def write_reports(
+    run_dir: Path,
+    results: pl.DataFrame,
+    records_std: pl.DataFrame,
+    reference: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    sectors: dict[str, str],
+    run_info: dict,
+    lang: str = "vi",
+    suppress_below: int = 5,
+    data_docs_href: str | None = None,
+) -> dict[str, Path]:
+    """Write ``report/``, ``worklists/`` and ``enriched/`` under ``run_dir``; return name → path.
+
+    ``sectors``: sector name → label. ``run_info`` may carry ``column_maps`` ({sector: {canonical: header}})
+    so enriched extracts get their original headers back.
+    """
+    run_dir = Path(run_dir)
+    report = build_report(results, previous, sectors, run_info, lang, suppress_below)
+    paths = {
+        "report_xlsx": write_xlsx(report, run_dir / "report" / "bao-cao.xlsx"),
+        "report_html": write_html(report, run_dir / "report" / "bao-cao.html", data_docs_href),
+    }
+    paths |= write_worklists(run_dir / "worklists", results, records_std, reference, sectors, lang)
+    paths |= write_enriched(
+        run_dir / "enriched", results, records_std, reference, run_info.get("column_maps")
+    )
+    return paths

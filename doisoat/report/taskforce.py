@@ -1,0 +1,725 @@
+"""The task-force report: the tables and ready-to-paste sentences of a provincial Đề án 06 report.
+
+:func:`build_report` turns results into a :class:`Report` (plain tables, numbers not yet formatted);
+:func:`write_xlsx` and :mod:`doisoat.report.html` render it. Small-cell suppression happens here, once,
+so both renderings leave the province with the same protection:
+
+* a unit row (province, commune, former district/commune, register) with fewer than ``suppress_below``
+  records shows ``<N`` instead of its counts and no rates;
+* reason counts below the threshold show ``<N``; communes are named in the 100 % / lowest lists only
+  when they hold at least ``suppress_below`` records;
+* sector totals are shown in full. Worklists and enriched extracts stay inside and are never suppressed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+from unidecode import unidecode
+
+from doisoat.reasons import REASONS, message
+from doisoat.report.aggregate import ALL, UNKNOWN, aggregate, change_since, reason_counts
+from doisoat.textfmt import fmt_int, fmt_pct
+
+DIMENSIONS = ("dung", "du", "sach", "song")
+
+LABELS = {
+    "vi": {
+        "title": "Báo cáo kết quả đối soát dữ liệu chuyên ngành với CSDLQG về dân cư",
+        "sector": "Lĩnh vực",
+        "level": "Cấp",
+        "code": "Mã",
+        "unit": "Đơn vị",
+        "parent": "Thuộc",
+        "total": "Tổng số bản ghi",
+        "dung": "Đúng",
+        "du": "Đủ",
+        "sach": "Sạch",
+        "song": "Sống",
+        "rate_dung": "Tỷ lệ đúng",
+        "rate_du": "Tỷ lệ đủ",
+        "rate_sach": "Tỷ lệ sạch",
+        "rate_song": "Tỷ lệ sống",
+        "verified": "Tỷ lệ xác thực (đúng/tổng)",
+        "matched": "Khớp",
+        "review": "Cần xác minh",
+        "unmatched": "Không tìm thấy",
+        "duplicate": "Trùng",
+        "quarantined": "Bị cách ly",
+        "delta": "Thay đổi tỷ lệ đúng (điểm %)",
+        "register": "Sổ / loại sự kiện",
+        "records": "Bản ghi",
+        "people": "Số người",
+        "people_dung": "Số người có bản ghi đúng",
+        "rate_people": "Tỷ lệ người",
+        "reason": "Mã lý do",
+        "message": "Lý do",
+        "count": "Số bản ghi",
+        "prev_total": "Tổng lần trước",
+        "prev_dung": "Đúng lần trước",
+        "prev_rate": "Tỷ lệ đúng lần trước",
+        "sentence": "Câu sẵn để trích dẫn",
+        "item": "Mục",
+        "value": "Giá trị",
+        "unknown_unit": "Chưa xác định",
+        "levels": {
+            "province": "Tỉnh/thành phố",
+            "commune": "Xã/phường",
+            "district_old": "Huyện cũ (trước 2025)",
+            "commune_old": "Xã cũ (trước 2025)",
+        },
+        "sheets": {
+            "summary": "Tổng hợp",
+            "units": "Theo đơn vị",
+            "registers": "Theo sổ",
+            "people": "Bản ghi và người",
+            "full": "Xã đạt 100%",
+            "lowest": "Xã thấp nhất",
+            "change": "Thay đổi",
+            "reasons": "Lý do",
+            "sentences": "Câu sẵn",
+            "notes": "Ghi chú",
+        },
+    },
+    "en": {
+        "title": "Reconciliation of sector data against the National Population Database",
+        "sector": "Sector",
+        "level": "Level",
+        "code": "Code",
+        "unit": "Unit",
+        "parent": "Within",
+        "total": "Records",
+        "dung": "Correct",
+        "du": "Complete",
+        "sach": "Clean",
+        "song": "Live",
+        "rate_dung": "Correct rate",
+        "rate_du": "Complete rate",
+        "rate_sach": "Clean rate",
+        "rate_song": "Live rate",
+        "verified": "Verification rate (correct/total)",
+        "matched": "Matched",
+        "review": "Needs review",
+        "unmatched": "Not found",
+        "duplicate": "Duplicate",
+        "quarantined": "Quarantined",
+        "delta": "Change of correct rate (points)",
+        "register": "Register / event type",
+        "records": "Records",
+        "people": "People",
+        "people_dung": "People with a correct record",
+        "rate_people": "People rate",
+        "reason": "Reason code",
+        "message": "Reason",
+        "count": "Records",
+        "prev_total": "Previous total",
+        "prev_dung": "Previous correct",
+        "prev_rate": "Previous correct rate",
+        "sentence": "Ready-to-paste sentence",
+        "item": "Item",
+        "value": "Value",
+        "unknown_unit": "Unknown",
+        "levels": {
+            "province": "Province/city",
+            "commune": "Commune/ward",
+            "district_old": "Former district (before 2025)",
+            "commune_old": "Former commune (before 2025)",
+        },
+        "sheets": {
+            "summary": "Summary",
+            "units": "By unit",
+            "registers": "By register",
+            "people": "Records and people",
+            "full": "Communes at 100%",
+            "lowest": "Lowest communes",
+            "change": "Change",
+            "reasons": "Reasons",
+            "sentences": "Sentences",
+            "notes": "Notes",
+        },
+    },
+}
+
+# civil-status registers as the provincial report names them (keys: event_type folded to a_b_c)
+REGISTERS = {
+    "khai_sinh": ("Sổ đăng ký khai sinh", "Birth register"),
+    "khai_tu": ("Sổ đăng ký khai tử", "Death register"),
+    "ket_hon": ("Sổ đăng ký kết hôn", "Marriage register"),
+    "nuoi_con_nuoi": ("Sổ đăng ký nuôi con nuôi", "Adoption register"),
+}
+
+
+@dataclass
+class Column:
+    header: str
+    kind: str = "text"  # text | int | pct (fraction) | delta (points) | count (int or '<N')
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[list[object]]
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """Everything the XLSX and HTML renderings show, in the order they show it."""
+
+    title: str
+    lang: str
+    run_info: dict
+    tables: list[Table]
+    sentences: list[str]
+    notes: list[tuple[str, str]]
+    summary: pl.DataFrame  # sector-level aggregate with change (for charts and tests)
+    lowest: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # sector → (unit name, rate)
+    labels: dict[str, str] = field(default_factory=dict)
+    suppress_below: int = 5
+
+
+def register_key(event_type: str | None) -> str:
+    """'Khai sinh' / 'khai-sinh' / 'KHAI_SINH' → 'khai_sinh'."""
+    return re.sub(r"[^a-z0-9]+", "_", unidecode(event_type or "").lower()).strip("_")
+
+
+def sector_kind(name: str, label: str) -> str:
+    """vaccination | civil | insurance | social | other: picks the report's wording for a sector."""
+    key = re.sub(r"[^a-z0-9]+", " ", unidecode(f"{name} {label}").lower())
+    if re.search(r"tiem|vaccin|vacxin", key):
+        return "vaccination"
+    if re.search(r"ho ?tich|civil", key):
+        return "civil"
+    if re.search(r"bao hiem|bhxh|bhyt|insur", key):
+        return "insurance"
+    if re.search(r"an sinh|asxh|bao tro|social|nguoi co cong", key):
+        return "social"
+    return "other"
+
+
+def _small(n: int | None, threshold: int) -> bool:
+    return n is not None and 0 < n < threshold
+
+
+def _unit_label(row: dict, t: dict) -> str:
+    unit = row["unit"]
+    if unit == ALL:
+        return ""
+    if unit.endswith(UNKNOWN):
+        return t["unknown_unit"]
+    return row.get("unit_name") or unit.split(":", 1)[-1]
+
+
+def _counts_or_suppressed(row: dict, keys: list[str], threshold: int, suppress: bool) -> list[object]:
+    if suppress and _small(row["n"], threshold):
+        return [f"<{threshold}" for _ in keys]
+    return [row[k] for k in keys]
+
+
+def _rates_or_blank(row: dict, keys: list[str], threshold: int, suppress: bool) -> list[object]:
+    if suppress and _small(row["n"], threshold):
+        return [None for _ in keys]
+    return [row[k] for k in keys]
+
+
+def _sentences(
+    summary: pl.DataFrame,
+    agg: pl.DataFrame,
+    reasons: pl.DataFrame,
+    kinds: dict,
+    labels: dict,
+    lang: str,
+    threshold: int,
+) -> list[str]:
+    """The provincial report's phrasing ("3.815.315/4.044.111 mũi tiêm đạt tỷ lệ 94,34%")."""
+    vi = lang == "vi"
+    out = []
+    for row in summary.iter_rows(named=True):
+        sector, n, d = row["sector"], row["n"], row["n_dung"]
+        label = labels.get(sector, sector)
+        ratio = f"{fmt_int(d, lang)}/{fmt_int(n, lang)}"
+        pct = fmt_pct(d, n, lang=lang)
+        kind = kinds[sector]
+        if kind == "vaccination":
+            people = f"{fmt_int(row['n_people_dung'], lang)}/{fmt_int(row['n_people'], lang)}"
+            s = (
+                f"Phối hợp làm sạch thông tin tiêm chủng trên địa bàn: {ratio} mũi tiêm đạt tỷ lệ {pct} "
+                f"({people} người có mũi tiêm được xác thực)."
+                if vi
+                else f"Vaccination data: {ratio} doses verified, i.e. {pct} ({people} people with a verified dose)."
+            )
+        elif kind == "insurance":
+            s = (
+                f"Đã rà soát, xác thực {ratio} dữ liệu người tham gia bảo hiểm, đạt tỷ lệ {pct}."
+                if vi
+                else f"Insurance: {ratio} participant records verified, i.e. {pct}."
+            )
+        elif kind == "civil":
+            regs = agg.filter(
+                (pl.col("sector") == sector) & (pl.col("level") == "event_type") & (pl.col("n") > 0)
+            )
+            parts = []
+            for r in regs.sort("unit").iter_rows(named=True):
+                et = r["unit"].split(":", 1)[1]
+                name = REGISTERS.get(register_key(et), (et, et))[0 if vi else 1]
+                if _small(r["n"], threshold):
+                    continue
+                parts.append(
+                    f"{name} đạt tỷ lệ {fmt_pct(r['rate_dung'], lang=lang)}"
+                    if vi
+                    else f"{name} {fmt_pct(r['rate_dung'], lang=lang)}"
+                )
+            detail = ("; cụ thể như sau: " if vi else ": ") + "; ".join(parts) if parts else ""
+            s = (
+                f"Đã đối chiếu {fmt_int(n, lang)} dữ liệu hộ tịch với dữ liệu dân cư, xác thực {ratio}, "
+                f"đạt tỷ lệ {pct}{detail}."
+                if vi
+                else f"Civil status: {fmt_int(n, lang)} records checked, {ratio} verified, i.e. {pct}{detail}."
+            )
+        elif kind == "social":
+            paid = reasons.filter((pl.col("sector") == sector) & (pl.col("reason") == "PAID_AFTER_DEATH"))
+            k = int(paid["n"].sum()) if paid.height else 0
+            k_text = (
+                (f"dưới {threshold}" if vi else f"fewer than {threshold}")
+                if _small(k, threshold)
+                else fmt_int(k, lang)
+            )
+            s = (
+                f"Thực hiện rà soát 100% các đối tượng được chi trả ASXH ({label}) trên cơ sở dữ liệu dân cư: "
+                f"xác thực {ratio} đối tượng, đạt tỷ lệ {pct}; phát hiện {k_text} trường hợp đã chết nhưng còn chi trả."
+                if vi
+                else f"All {fmt_int(n, lang)} social-protection payees ({label}) checked: {ratio} verified, i.e. {pct}; "
+                f"{k_text} paid after death."
+            )
+        else:
+            s = (
+                f"{label}: đã rà soát, xác thực {ratio} bản ghi, đạt tỷ lệ {pct}."
+                if vi
+                else f"{label}: {ratio} records verified, i.e. {pct}."
+            )
+        out.append(s)
+        # communes at 100 % and the rest
+        comm = agg.filter(
+            (pl.col("sector") == sector)
+            & (pl.col("level") == "commune")
+            & (pl.col("unit") != UNKNOWN)
+            & (pl.col("n") >= max(threshold, 1))
+        )
+        if comm.height:
+            full = comm.filter(pl.col("n_dung") == pl.col("n"))
+            rest = comm.filter(pl.col("n_dung") < pl.col("n"))
+            names = full.sort("unit")["unit_name"].fill_null("?").to_list()
+            shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+            head = (
+                f"{label}: {fmt_int(full.height, lang)}/{fmt_int(comm.height, lang)} xã, phường đạt 100%"
+                if vi
+                else f"{label}: {fmt_int(full.height, lang)}/{fmt_int(comm.height, lang)} communes at 100%"
+            )
+            if names:
+                head += f" ({shown})"
+            if rest.height:
+                low = float(rest["rate_dung"].min()) * 100
+                floor = math.floor(low)
+                word = ("trên" if low > floor else "từ") if vi else ("above" if low > floor else "from")
+                tail = (
+                    f"; các xã, phường còn lại đạt {word} {floor}%" if vi else f"; the others {word} {floor}%"
+                )
+                head += tail
+            out.append(head + ".")
+        if row["delta_rate_dung"] is not None:
+            delta = row["delta_rate_dung"]
+            amount = f"{abs(delta):.2f}".replace(".", ",") if vi else f"{abs(delta):.2f}"
+            if vi:
+                verb = "tăng" if delta > 0 else ("giảm" if delta < 0 else "không đổi")
+                out.append(
+                    f"{label}: so với lần đối soát trước, tỷ lệ xác thực {verb}"
+                    + (f" {amount} điểm phần trăm." if delta else ".")
+                )
+            else:
+                verb = "rose" if delta > 0 else ("fell" if delta < 0 else "is unchanged")
+                out.append(
+                    f"{label}: since the previous run the verification rate {verb}"
+                    + (f" by {amount} points." if delta else ".")
+                )
+    return out
+
+
+def build_report(
+    results: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    sectors: dict[str, str],
+    run_info: dict,
+    lang: str = "vi",
+    suppress_below: int = 5,
+) -> Report:
+    """All tables of the task-force report from the per-record results (and the previous run's aggregates)."""
+    t = LABELS[lang]
+    vi = lang == "vi"
+    thr = suppress_below
+    agg = change_since(aggregate(results), previous)
+    reasons = reason_counts(results)
+    labels = {s: sectors.get(s, s) for s in agg["sector"].unique().sort().to_list()}
+    kinds = {s: sector_kind(s, lab) for s, lab in labels.items()}
+    summary = agg.filter(pl.col("level") == "sector").sort("sector")
+    count_keys = ["n", "n_dung", "n_du", "n_sach", "n_song"]
+    rate_keys = ["rate_dung", "rate_du", "rate_sach", "rate_song"]
+    dim_cols = [Column(t["total"], "int")] + [Column(t[d], "int") for d in DIMENSIONS]
+    rate_cols = [Column(t[k], "pct") for k in rate_keys]
+    tables: list[Table] = []
+
+    rows = []
+    for r in summary.iter_rows(named=True):
+        rows.append(
+            [
+                labels[r["sector"]],
+                *[r[k] for k in count_keys],
+                *[r[k] for k in rate_keys],
+                f"{fmt_int(r['n_dung'], lang)}/{fmt_int(r['n'], lang)}, {'đạt' if vi else 'i.e.'} "
+                f"{fmt_pct(r['n_dung'], r['n'], lang=lang)}",
+                *[r[f"n_{s}"] for s in ("matched", "review", "unmatched", "duplicate", "quarantined")],
+                r["delta_rate_dung"],
+            ]
+        )
+    tables.append(
+        Table(
+            "summary",
+            t["sheets"]["summary"],
+            [
+                Column(t["sector"]),
+                *dim_cols,
+                *rate_cols,
+                Column(t["verified"]),
+                *[
+                    Column(t[s], "int")
+                    for s in ("matched", "review", "unmatched", "duplicate", "quarantined")
+                ],
+                Column(t["delta"], "delta"),
+            ],
+            rows,
+        )
+    )
+
+    unit_rows = []
+    units = agg.filter(pl.col("level").is_in(["province", "commune", "district_old", "commune_old"]))
+    level_order = {"province": 0, "district_old": 1, "commune": 2, "commune_old": 3}
+    units = units.with_columns(pl.col("level").replace_strict(level_order, return_dtype=pl.Int8).alias("_o"))
+    for r in units.sort("sector", "_o", "unit").iter_rows(named=True):
+        code = "" if r["unit"].endswith(UNKNOWN) else r["unit"].split(":", 1)[-1]
+        suppressed = _small(r["n"], thr)
+        unit_rows.append(
+            [
+                labels[r["sector"]],
+                t["levels"][r["level"]],
+                code,
+                _unit_label(r, t),
+                r.get("parent_name") or "",
+                *_counts_or_suppressed(r, count_keys, thr, True),
+                *_rates_or_blank(r, rate_keys, thr, True),
+                ""
+                if suppressed
+                else f"{fmt_int(r['n_dung'], lang)}/{fmt_int(r['n'], lang)}, "
+                f"{'đạt' if vi else 'i.e.'} {fmt_pct(r['n_dung'], r['n'], lang=lang)}",
+                None if suppressed else r["delta_rate_dung"],
+            ]
+        )
+    unit_cols = [
+        Column(t["sector"]),
+        Column(t["level"]),
+        Column(t["code"]),
+        Column(t["unit"]),
+        Column(t["parent"]),
+    ]
+    tables.append(
+        Table(
+            "units",
+            t["sheets"]["units"],
+            [
+                *unit_cols,
+                *[Column(c.header, "count") for c in dim_cols],
+                *rate_cols,
+                Column(t["verified"]),
+                Column(t["delta"], "delta"),
+            ],
+            unit_rows,
+            note=(
+                f"Đơn vị có dưới {thr} bản ghi: số liệu được ẩn (<{thr}), không tính tỷ lệ."
+                if vi
+                else f"Units with fewer than {thr} records: counts hidden (<{thr}), no rates."
+            ),
+        )
+    )
+
+    reg_rows = []
+    for r in agg.filter(pl.col("level") == "event_type").iter_rows(named=True):
+        et = r["unit"].split(":", 1)[1]
+        name = REGISTERS.get(register_key(et), (et, et))[0 if vi else 1]
+        reg_rows.append(
+            [
+                labels[r["sector"]],
+                name,
+                *_counts_or_suppressed(r, ["n", "n_dung"], thr, True),
+                *_rates_or_blank(r, ["rate_dung"], thr, True),
+            ]
+        )
+    tables.append(
+        Table(
+            "registers",
+            t["sheets"]["registers"],
+            [
+                Column(t["sector"]),
+                Column(t["register"]),
+                Column(t["total"], "count"),
+                Column(t["dung"], "count"),
+                Column(t["rate_dung"], "pct"),
+            ],
+            reg_rows,
+        )
+    )
+
+    people_rows = [
+        [
+            labels[r["sector"]],
+            r["n"],
+            r["n_dung"],
+            r["rate_dung"],
+            r["n_people"],
+            r["n_people_dung"],
+            r["n_people_dung"] / r["n_people"] if r["n_people"] else None,
+        ]
+        for r in summary.iter_rows(named=True)
+    ]
+    tables.append(
+        Table(
+            "people",
+            t["sheets"]["people"],
+            [
+                Column(t["sector"]),
+                Column(t["records"], "int"),
+                Column(t["dung"], "int"),
+                Column(t["rate_dung"], "pct"),
+                Column(t["people"], "int"),
+                Column(t["people_dung"], "int"),
+                Column(t["rate_people"], "pct"),
+            ],
+            people_rows,
+            note=(
+                "Số người = số người khác nhau trong CSDLQG được khớp, cộng mỗi bản ghi không khớp được tính là "
+                "một người; với tiêm chủng, bản ghi là mũi tiêm."
+                if vi
+                else "People = distinct matched persons plus one per unmatched record; for vaccination a record is a dose."
+            ),
+        )
+    )
+
+    communes = agg.filter(
+        (pl.col("level") == "commune") & (pl.col("unit") != UNKNOWN) & (pl.col("n") >= max(thr, 1))
+    )
+    full = communes.filter(pl.col("n_dung") == pl.col("n")).sort("sector", "unit")
+    tables.append(
+        Table(
+            "full",
+            t["sheets"]["full"],
+            [Column(t["sector"]), Column(t["code"]), Column(t["unit"]), Column(t["total"], "int")],
+            [
+                [labels[r["sector"]], r["unit"], r["unit_name"] or "", r["n"]]
+                for r in full.iter_rows(named=True)
+            ],
+        )
+    )
+    lowest_rows = []
+    lowest: dict[str, list[tuple[str, float]]] = {}
+    for (sector,), part in communes.filter(pl.col("n_dung") < pl.col("n")).group_by(
+        "sector", maintain_order=True
+    ):
+        low = part.sort(["rate_dung", "unit"]).head(10)
+        lowest[sector] = [(r["unit_name"] or r["unit"], r["rate_dung"]) for r in low.iter_rows(named=True)]
+        lowest_rows += [
+            [labels[sector], r["unit"], r["unit_name"] or "", r["n"], r["n_dung"], r["rate_dung"]]
+            for r in low.iter_rows(named=True)
+        ]
+    lowest_rows.sort(key=lambda row: (row[0], row[5], row[1]))
+    tables.append(
+        Table(
+            "lowest",
+            t["sheets"]["lowest"],
+            [
+                Column(t["sector"]),
+                Column(t["code"]),
+                Column(t["unit"]),
+                Column(t["total"], "int"),
+                Column(t["dung"], "int"),
+                Column(t["rate_dung"], "pct"),
+            ],
+            lowest_rows,
+            note=(
+                f"Chỉ nêu tên xã, phường có từ {thr} bản ghi trở lên."
+                if vi
+                else f"Only communes with at least {thr} records are named."
+            ),
+        )
+    )
+
+    change_rows = [
+        [
+            labels[r["sector"]],
+            r["n_prev"],
+            r["n_dung_prev"],
+            (r["n_dung_prev"] / r["n_prev"]) if r["n_prev"] else None,
+            r["n"],
+            r["n_dung"],
+            r["rate_dung"],
+            r["delta_rate_dung"],
+        ]
+        for r in summary.iter_rows(named=True)
+    ]
+    tables.append(
+        Table(
+            "change",
+            t["sheets"]["change"],
+            [
+                Column(t["sector"]),
+                Column(t["prev_total"], "int"),
+                Column(t["prev_dung"], "int"),
+                Column(t["prev_rate"], "pct"),
+                Column(t["total"], "int"),
+                Column(t["dung"], "int"),
+                Column(t["rate_dung"], "pct"),
+                Column(t["delta"], "delta"),
+            ],
+            change_rows,
+            note=""
+            if previous is not None
+            else ("Chưa có lần đối soát trước." if vi else "No previous run."),
+        )
+    )
+
+    tables.append(
+        Table(
+            "reasons",
+            t["sheets"]["reasons"],
+            [Column(t["sector"]), Column(t["reason"]), Column(t["message"]), Column(t["count"], "count")],
+            [
+                [
+                    labels[r["sector"]],
+                    r["reason"],
+                    message(r["reason"], lang) if r["reason"] in REASONS else r["reason"],
+                    f"<{thr}" if _small(r["n"], thr) else r["n"],
+                ]
+                for r in reasons.iter_rows(named=True)
+            ],
+        )
+    )
+
+    sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
+    notes = [
+        ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
+        ("Thời điểm" if vi else "Started", str(run_info.get("started_at", ""))),
+        (
+            "Đúng" if vi else "Correct",
+            "Khớp đúng một người trong CSDLQG; số định danh, họ tên, ngày sinh, giới tính trùng khớp."
+            if vi
+            else "Matches exactly one person; ID, name, birth date and sex agree.",
+        ),
+        (
+            "Đủ" if vi else "Complete",
+            "Có đủ các trường bắt buộc của lĩnh vực."
+            if vi
+            else "Every required field of the sector present.",
+        ),
+        (
+            "Sạch" if vi else "Clean",
+            "Giá trị hợp lệ, nhất quán, không trùng bản ghi."
+            if vi
+            else "Valid, consistent values; not a duplicate.",
+        ),
+        (
+            "Sống" if vi else "Live",
+            "Không phát sinh sau khi chết, mã đơn vị hành chính hiện hành, không dùng CMND cũ."
+            if vi
+            else "No activity after death, current admin units, no superseded ID.",
+        ),
+        (
+            "Tỷ lệ xác thực" if vi else "Verification rate",
+            "Số bản ghi đúng / tổng số bản ghi (kể cả bản ghi bị cách ly)."
+            if vi
+            else "Correct records / all records (quarantined rows included).",
+        ),
+        (
+            "Bảo vệ dữ liệu" if vi else "Data protection",
+            f"Báo cáo này có thể gửi ra ngoài tỉnh: đơn vị có dưới {thr} bản ghi bị ẩn số liệu (<{thr}), "
+            f"số lượng theo lý do dưới {thr} ghi là <{thr}; chỉ nêu tên xã có từ {thr} bản ghi. Danh sách xử lý "
+            "và dữ liệu làm giàu chứa dữ liệu cá nhân, chỉ dùng nội bộ."
+            if vi
+            else f"This report may leave the province: units with fewer than {thr} records are hidden (<{thr}), "
+            f"reason counts below {thr} show <{thr}; only communes with {thr}+ records are named. Worklists and "
+            "enriched extracts hold personal data and stay inside.",
+        ),
+    ]
+    return Report(
+        LABELS[lang]["title"], lang, run_info, tables, sentences, notes, summary, lowest, labels, thr
+    )
+
+
+def write_xlsx(report: Report, path: Path) -> Path:
+    """One sheet per table plus the sentences and notes; numbers stay numbers, rates are 0.00% cells."""
+    t = LABELS[report.lang]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
+    fmts = {
+        "int": wb.add_format({"num_format": "#,##0"}),
+        "count": wb.add_format({"num_format": "#,##0", "align": "right"}),
+        "pct": wb.add_format({"num_format": "0.00%"}),
+        "delta": wb.add_format({"num_format": "+0.00;-0.00;0.00"}),
+        "text": None,
+    }
+    note_fmt = wb.add_format({"italic": True, "font_color": "#555555"})
+    for table in report.tables:
+        ws = wb.add_worksheet(table.key and t["sheets"][table.key][:31])
+        for c, col in enumerate(table.columns):
+            ws.write_string(0, c, col.header, head)
+        for r, row in enumerate(table.rows, start=1):
+            for c, (col, value) in enumerate(zip(table.columns, row, strict=True)):
+                if value is None:
+                    continue
+                if isinstance(value, str):
+                    ws.write_string(r, c, value, fmts[col.kind] if col.kind == "count" else None)
+                else:
+                    ws.write_number(r, c, value, fmts[col.kind])
+        widths = [
+            max([len(col.header)] + [len(str(row[i])) for row in table.rows if row[i] is not None])
+            for i, col in enumerate(table.columns)
+        ]
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, min(max(w + 2, 8), 60))
+        ws.freeze_panes(1, 0)
+        if table.rows:
+            ws.autofilter(0, 0, len(table.rows), len(table.columns) - 1)
+        if table.note:
+            ws.write_string(len(table.rows) + 2, 0, table.note, note_fmt)
+    ws = wb.add_worksheet(t["sheets"]["sentences"])
+    ws.write_string(0, 0, t["sentence"], head)
+    ws.set_column(0, 0, 140)
+    for r, s in enumerate(report.sentences, start=1):
+        ws.write_string(r, 0, s)
+    ws = wb.add_worksheet(t["sheets"]["notes"])
+    ws.write_string(0, 0, t["item"], head)
+    ws.write_string(0, 1, t["value"], head)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 120)
+    for r, (k, v) in enumerate(report.notes, start=1):
+        ws.write_string(r, 0, k)
+        ws.write_string(r, 1, v)
+    wb.close()
+    return path

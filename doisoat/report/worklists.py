@@ -1,0 +1,394 @@
+"""Steward worklists: one XLSX per commune (and a combined one) listing every record that needs action.
+
+Most urgent first (paid after death, then wrong person, then missing or wrong fields: ``Reason.urgency``).
+Each row puts the extract's values beside the candidate reference person's, highlights the cells that
+differ, masks IDs and offers a decision drop-down. Files hold personal data: written owner-only (0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+from doisoat.assess import birth_disagrees
+from doisoat.reasons import REASONS
+from doisoat.report.aggregate import units_table
+from doisoat.textfmt import mask_id_expr, safe_cell
+
+UNASSIGNED = "chua-xac-dinh-xa"
+DECISIONS = {
+    "vi": ["Đúng người", "Không phải", "Cần xác minh"],
+    "en": ["Same person", "Not the person", "To verify"],
+}
+STATUS_TEXT = {
+    "vi": {
+        "matched": "Khớp",
+        "review": "Cần xác minh",
+        "unmatched": "Không tìm thấy",
+        "duplicate": "Trùng",
+        "quarantined": "Bị cách ly",
+    },
+    "en": {
+        "matched": "Matched",
+        "review": "Needs review",
+        "unmatched": "Not found",
+        "duplicate": "Duplicate",
+        "quarantined": "Quarantined",
+    },
+}
+SEX_TEXT = {"vi": {"M": "Nam", "F": "Nữ"}, "en": {"M": "Male", "F": "Female"}}
+
+# (key, vi header, en header); pairs of extract/reference columns are compared for highlighting
+COLUMNS = [
+    ("stt", "STT", "No."),
+    ("urgency", "Mức ưu tiên", "Urgency"),
+    ("main_reason", "Lý do chính", "Main reason"),
+    ("all_reasons", "Tất cả lý do", "All reasons"),
+    ("sector_label", "Lĩnh vực", "Sector"),
+    ("commune", "Xã/phường", "Commune"),
+    ("source_file", "Tệp nguồn", "Source file"),
+    ("source_row", "Dòng", "Row"),
+    ("record_id", "Mã bản ghi", "Record key"),
+    ("status_text", "Trạng thái", "Status"),
+    ("match_probability", "Xác suất khớp", "Match probability"),
+    ("match_basis", "Căn cứ khớp", "Match basis"),
+    ("name_rec", "Họ tên (dữ liệu ngành)", "Name (extract)"),
+    ("name_ref", "Họ tên (CSDLQG)", "Name (population data)"),
+    ("birth_rec", "Ngày sinh (dữ liệu ngành)", "Birth date (extract)"),
+    ("birth_ref", "Ngày sinh (CSDLQG)", "Birth date (population data)"),
+    ("sex_rec", "Giới tính (dữ liệu ngành)", "Sex (extract)"),
+    ("sex_ref", "Giới tính (CSDLQG)", "Sex (population data)"),
+    ("id_rec", "Số định danh (dữ liệu ngành)", "ID (extract)"),
+    ("id_ref", "Số định danh (CSDLQG)", "ID (population data)"),
+    ("commune_rec", "Mã xã (dữ liệu ngành)", "Commune (extract)"),
+    ("commune_ref", "Mã xã (CSDLQG)", "Commune (population data)"),
+    ("decision", "Quyết định", "Decision"),
+    ("note", "Ghi chú", "Note"),
+]
+PAIRS = {
+    "name_rec": "diff_name",
+    "name_ref": "diff_name",
+    "birth_rec": "diff_birth",
+    "birth_ref": "diff_birth",
+    "sex_rec": "diff_sex",
+    "sex_ref": "diff_sex",
+    "id_rec": "diff_id",
+    "id_ref": "diff_id",
+    "commune_rec": "diff_commune",
+    "commune_ref": "diff_commune",
+}
+
+
+def _birth_text(prefix: str = "") -> pl.Expr:
+    """dd/mm/yyyy, mm/yyyy or yyyy: a date shown at the precision it is known."""
+    y, m, d = (pl.col(f"{prefix}birth_{p}").cast(pl.Utf8) for p in ("year", "month", "day"))
+    return (
+        pl.when(pl.col(f"{prefix}birth_day").is_not_null() & pl.col(f"{prefix}birth_month").is_not_null())
+        .then(pl.concat_str(d.str.zfill(2), pl.lit("/"), m.str.zfill(2), pl.lit("/"), y))
+        .when(pl.col(f"{prefix}birth_month").is_not_null())
+        .then(pl.concat_str(m.str.zfill(2), pl.lit("/"), y))
+        .otherwise(y)
+    )
+
+
+def _ensure(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
+    add = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in df.columns]
+    return df.with_columns(add) if add else df
+
+
+_RECORD_COLS = {
+    "rid": pl.Int64,
+    "name_display": pl.Utf8,
+    "name_key": pl.Utf8,
+    "birth_year": pl.Int16,
+    "birth_month": pl.Int8,
+    "birth_day": pl.Int8,
+    "sex_std": pl.Utf8,
+    "national_id_std": pl.Utf8,
+    "old_id_std": pl.Utf8,
+    "national_id": pl.Utf8,
+}
+_REF_COLS = {
+    "person_id": pl.Utf8,
+    "name_display": pl.Utf8,
+    "name_key": pl.Utf8,
+    "birth_year": pl.Int16,
+    "birth_month": pl.Int8,
+    "birth_day": pl.Int8,
+    "sex_std": pl.Utf8,
+    "national_id_std": pl.Utf8,
+    "commune_code_std": pl.Utf8,
+}
+
+
+def _match_basis(weights: str | None, match_pass: str | None, lang: str) -> str:
+    """The pass that found the candidate and the three comparisons that weighed most."""
+    parts = []
+    if match_pass:
+        parts.append(("Vòng ghép: " if lang == "vi" else "Pass: ") + match_pass)
+    if weights:
+        try:
+            items = sorted(json.loads(weights).items(), key=lambda kv: -abs(float(kv[1])))[:3]
+            text = ", ".join(f"{k} {float(v):+.1f}" for k, v in items)
+            parts.append(text.replace(".", ",") if lang == "vi" else text)
+        except (ValueError, TypeError, AttributeError):
+            pass
+    return "; ".join(parts)
+
+
+def worklist_frame(
+    results: pl.DataFrame,
+    records_std: pl.DataFrame,
+    reference: pl.DataFrame,
+    sectors: dict[str, str],
+    lang: str = "vi",
+) -> pl.DataFrame:
+    """One row per record needing action, columns of :data:`COLUMNS` plus ``commune_file`` and ``diff_*`` flags."""
+    actionable = [c for c, r in REASONS.items() if r.dimension != "info"]
+    urgency = {c: r.urgency for c, r in REASONS.items()}
+    msgs = {c: (r.vi if lang == "vi" else r.en) for c, r in REASONS.items()}
+    res = _ensure(
+        results,
+        {
+            "rid": pl.Int64,
+            "person_id": pl.Utf8,
+            "match_probability": pl.Float64,
+            "match_pass": pl.Utf8,
+            "weights": pl.Utf8,
+            "record_id": pl.Utf8,
+        },
+    )
+    res = res.with_columns(
+        pl.col("reasons")
+        .fill_null([])
+        .list.eval(pl.element().filter(pl.element().is_in(actionable)))
+        .alias("_act")
+    ).filter(
+        (pl.col("_act").list.len() > 0)
+        | pl.col("status").is_in(["review", "unmatched", "duplicate", "quarantined"])
+    )
+    res = res.with_columns(
+        pl.col("_act")
+        .list.eval(
+            pl.element().sort_by(pl.element().replace_strict(urgency, default=99, return_dtype=pl.Int32))
+        )
+        .alias("_act")
+    )
+    rec = _ensure(records_std, _RECORD_COLS).select(list(_RECORD_COLS))
+    ref = _ensure(reference, _REF_COLS).select(list(_REF_COLS)).unique("person_id", keep="first")
+    ref = ref.rename({c: f"ref_{c}" for c in _REF_COLS if c != "person_id"})
+    df = res.join(rec, on="rid", how="left").join(ref, on="person_id", how="left")
+    names = units_table("new").select(pl.col("ward_code").alias("_code"), pl.col("ward").alias("_ward"))
+    df = df.join(
+        names.rename({"_code": "commune_code_std", "_ward": "_ward_rec"}), on="commune_code_std", how="left"
+    )
+    df = df.join(
+        names.rename({"_code": "ref_commune_code_std", "_ward": "_ward_ref"}),
+        on="ref_commune_code_std",
+        how="left",
+    )
+    basis = {
+        (w, p): _match_basis(w, p, lang) for w, p in df.select("weights", "match_pass").unique().iter_rows()
+    }
+    basis_df = pl.DataFrame(
+        [{"weights": w, "match_pass": p, "match_basis": b} for (w, p), b in basis.items()],
+        schema={"weights": pl.Utf8, "match_pass": pl.Utf8, "match_basis": pl.Utf8},
+    )
+    df = df.join(basis_df, on=["weights", "match_pass"], how="left", nulls_equal=True)
+    sex = SEX_TEXT[lang]
+
+    def differs(a: str, b: str) -> pl.Expr:
+        return (pl.col(a).is_not_null() & pl.col(b).is_not_null() & (pl.col(a) != pl.col(b))).fill_null(False)
+
+    def unit_text(code: str, name: str) -> pl.Expr:
+        return (
+            pl.when(pl.col(name).is_not_null())
+            .then(pl.col(code) + " " + pl.col(name))
+            .otherwise(pl.col(code))
+        )
+
+    rec_id = pl.coalesce("national_id_std", "old_id_std", "national_id")
+    out = df.with_columns(
+        pl.col("_act")
+        .list.first()
+        .replace_strict(urgency, default=99, return_dtype=pl.Int32)
+        .alias("urgency"),
+        pl.col("_act")
+        .list.first()
+        .replace_strict(msgs, default=None, return_dtype=pl.Utf8)
+        .alias("main_reason"),
+        pl.col("_act")
+        .list.eval(pl.element().replace_strict(msgs, default=pl.element(), return_dtype=pl.Utf8))
+        .list.join("; ")
+        .alias("all_reasons"),
+        pl.col("sector")
+        .replace_strict(sectors, default=pl.col("sector"), return_dtype=pl.Utf8)
+        .alias("sector_label"),
+        pl.col("status")
+        .replace_strict(STATUS_TEXT[lang], default=pl.col("status"), return_dtype=pl.Utf8)
+        .alias("status_text"),
+        pl.coalesce(
+            "commune_code_std", pl.lit("xa_cu_") + pl.col("commune_code_old"), pl.lit(UNASSIGNED)
+        ).alias("commune_file"),
+        unit_text("commune_code_std", "_ward_rec").alias("commune"),
+        pl.col("name_display").alias("name_rec"),
+        pl.col("ref_name_display").alias("name_ref"),
+        _birth_text().alias("birth_rec"),
+        _birth_text("ref_").alias("birth_ref"),
+        pl.col("sex_std").replace_strict(sex, default=None, return_dtype=pl.Utf8).alias("sex_rec"),
+        pl.col("ref_sex_std").replace_strict(sex, default=None, return_dtype=pl.Utf8).alias("sex_ref"),
+        mask_id_expr(rec_id).alias("id_rec"),
+        mask_id_expr("ref_national_id_std").alias("id_ref"),
+        pl.coalesce(
+            unit_text("commune_code_std", "_ward_rec"),
+            pl.col("commune_code_old") + pl.lit(" (mã cũ)" if lang == "vi" else " (former code)"),
+        ).alias("commune_rec"),
+        unit_text("ref_commune_code_std", "_ward_ref").alias("commune_ref"),
+        differs("name_key", "ref_name_key").alias("diff_name"),
+        birth_disagrees("ref_").fill_null(False).alias("diff_birth"),
+        differs("sex_std", "ref_sex_std").alias("diff_sex"),
+        differs("national_id_std", "ref_national_id_std").alias("diff_id"),
+        differs("commune_code_std", "ref_commune_code_std").alias("diff_commune"),
+        pl.lit(None, pl.Utf8).alias("decision"),
+        pl.lit(None, pl.Utf8).alias("note"),
+    )
+    out = out.sort(["urgency", "sector", "source_file", "source_row"], nulls_last=True)
+    out = out.with_columns(pl.int_range(1, pl.len() + 1).over("commune_file").alias("stt"))
+    keep = [k for k, _, _ in COLUMNS] + ["commune_file", "sector", *sorted(set(PAIRS.values()))]
+    return out.select(keep)
+
+
+def _write_sheet(wb: xlsxwriter.Workbook, ws, frame: pl.DataFrame, lang: str, stt: bool = True) -> None:
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
+    diff = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+    pct = wb.add_format({"num_format": "0.0%"})
+    diff_pct = wb.add_format({"num_format": "0.0%", "bg_color": "#FFC7CE"})
+    headers = [vi if lang == "vi" else en for _, vi, en in COLUMNS]
+    keys = [k for k, _, _ in COLUMNS]
+    for c, h in enumerate(headers):
+        ws.write_string(0, c, h, head)
+    flag_names = sorted(set(PAIRS.values()))
+    rows = frame.select([*keys, *flag_names]).iter_rows()
+    n = 0
+    for r, row in enumerate(rows, start=1):
+        n = r
+        flags = dict(zip(flag_names, row[len(keys) :], strict=True))
+        for c, (key, value) in enumerate(zip(keys, row[: len(keys)], strict=True)):
+            if key == "stt" and not stt:
+                value = r
+            if value is None:
+                continue
+            fmt = diff if key in PAIRS and flags[PAIRS[key]] else None
+            if key == "match_probability":
+                ws.write_number(r, c, value, diff_pct if fmt else pct)
+            elif isinstance(value, int | float):
+                ws.write_number(r, c, value, fmt)
+            else:
+                ws.write_string(r, c, str(safe_cell(value)), fmt)
+    dec = keys.index("decision")
+    ws.data_validation(1, dec, max(n, 1) + 500, dec, {"validate": "list", "source": DECISIONS[lang]})
+    ws.freeze_panes(1, 3)
+    ws.autofilter(0, 0, max(n, 1), len(keys) - 1)
+    widths = (
+        frame.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0).alias(k) for k in keys]).row(
+            0
+        )
+        if frame.height
+        else [0] * len(keys)
+    )
+    for c, (h, w) in enumerate(zip(headers, widths, strict=True)):
+        ws.set_column(c, c, min(max(len(h) if len(h) < 14 else 14, w or 0) + 2, 60))
+    ws.set_column(keys.index("decision"), keys.index("decision"), 16)
+    ws.set_column(keys.index("note"), keys.index("note"), 30)
+
+
+def _private_workbook(path: Path) -> xlsxwriter.Workbook:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return xlsxwriter.Workbook(
+        str(path),
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "constant_memory": True,
+        },
+    )
+
+
+def write_worklists(
+    out_dir: Path,
+    results: pl.DataFrame,
+    records_std: pl.DataFrame,
+    reference: pl.DataFrame,
+    sectors: dict[str, str],
+    lang: str = "vi",
+) -> dict[str, Path]:
+    """``worklists/<commune_code>.xlsx`` per commune (``chua-xac-dinh-xa.xlsx`` when unknown) and ``tong-hop.xlsx``."""
+    frame = worklist_frame(results, records_std, reference, sectors, lang)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    sheet = "Danh sách xử lý" if lang == "vi" else "Worklist"
+    for (commune,), part in frame.group_by("commune_file", maintain_order=True):
+        path = out_dir / f"{commune}.xlsx"
+        wb = _private_workbook(path)
+        _write_sheet(wb, wb.add_worksheet(sheet), part, lang)
+        wb.close()
+        os.chmod(path, 0o600)
+        paths[f"worklist:{commune}"] = path
+    path = out_dir / "tong-hop.xlsx"
+    wb = _private_workbook(path)
+    summary = (
+        frame.group_by("commune_file", "commune")
+        .agg(
+            pl.len().alias("n"),
+            (pl.col("urgency") <= 2).sum().alias("after_death"),
+            pl.col("urgency").is_between(3, 19).sum().alias("identity"),
+            (pl.col("urgency") >= 20).sum().alias("fields"),
+        )
+        .sort(["after_death", "n"], descending=True)
+    )
+    ws = wb.add_worksheet("Tổng hợp" if lang == "vi" else "Summary")
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    heads = (
+        [
+            "Tệp",
+            "Xã/phường",
+            "Số bản ghi cần xử lý",
+            "Phát sinh sau khi chết",
+            "Sai/chưa xác định người",
+            "Thiếu/sai trường, trùng",
+        ]
+        if lang == "vi"
+        else [
+            "File",
+            "Commune",
+            "Records to handle",
+            "After death",
+            "Wrong/unknown person",
+            "Fields, duplicates",
+        ]
+    )
+    for c, h in enumerate(heads):
+        ws.write_string(0, c, h, head)
+    for r, row in enumerate(summary.iter_rows(), start=1):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, int):
+                ws.write_number(r, c, v)
+            else:
+                ws.write_string(r, c, str(safe_cell(v)))
+    ws.set_column(0, 1, 28)
+    ws.set_column(2, 5, 18)
+    ws.freeze_panes(1, 0)
+    _write_sheet(wb, wb.add_worksheet(sheet), frame, lang, stt=False)
+    wb.close()
+    os.chmod(path, 0o600)
+    paths["worklists"] = path
+    return paths
