@@ -66,6 +66,7 @@ class GateResult:
     n_expectations: int = 0
     seconds: float = 0.0
     notes_vi: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class GateResult:
             "docs_index": str(self.docs_index),
             "notes_vi": self.notes_vi,
             "failures": [asdict(f) for f in self.failures],
+            "settings": self.settings,
         }
 
     def to_json(self) -> str:
@@ -342,4 +344,5 @@ def run_gate(
         n_expectations=n_expectations,
         seconds=elapsed,
         notes_vi=notes,
+        settings=settings.to_dict(),
     )

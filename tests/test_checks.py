@@ -300,11 +300,25 @@ def test_commune_dung_rate_drop_names_the_commune_and_both_rates(broken_run: Gat
 def test_gate_result_serialises_to_json_and_summarises_in_vietnamese(broken_run: GateResult) -> None:
     data = json.loads(broken_run.to_json())
     assert data["passed"] is False and data["suite_version"] == SUITE_VERSION
+    assert data["settings"]["max_drop_points"] == 5.0
     assert len(data["failures"]) == 14
     summary = broken_run.summary()
     assert summary.startswith("Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản")
     assert "KHÔNG ĐẠT" in summary and str(broken_run.docs_index) in summary
     assert "FAILED" in broken_run.summary(lang="en")
+
+
+def test_first_run_without_history_or_id_column_passes_with_notes(tmp_path: Path) -> None:
+    extracts, results = _clean()
+    extracts["insurance"] = extracts["insurance"].drop("national_id", "national_id_std")
+    result = run_gate(extracts, results, None, None, tmp_path / "docs", SETTINGS)
+    assert result.passed is True and result.failures == []
+    assert result.n_expectations == 21  # no run comparison without a previous run
+    assert result.notes_vi == [
+        "Chưa có lần công bố trước: bỏ qua so sánh tỷ lệ đúng.",
+        "Chưa có số dòng lần trích xuất trước của: Bảo hiểm, Tiêm chủng.",
+    ]
+    assert (tmp_path / "docs" / "index.html").exists()
 
 
 def test_commune_below_min_rows_and_missing_history_are_not_compared() -> None:
