@@ -1,0 +1,237 @@
+"""Precision, recall and F1 of the pipeline's links against the generator's ground truth.
+
+Results and truth are joined on ``(source_file, source_row)`` (never on sector: the user names the sector on the
+command line). A predicted link is a row with status ``matched`` or ``duplicate`` and a person_id. A wrong link is
+both a false positive and a false negative. Rows of people absent from the reference measure specificity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from doisoat.textfmt import fmt_int, fmt_pct
+
+LINK_STATUSES = ("matched", "duplicate")
+KEY = ["source_file", "source_row"]
+
+
+class EvaluationError(ValueError):
+    """Truth and results do not describe the same rows."""
+
+
+@dataclass
+class Metrics:
+    """Link quality overall and per sector, recall per injected error kind, absent people, review share."""
+
+    overall: dict[str, float | int]
+    per_sector: pl.DataFrame  # sector, rows, tp, fp, fn, precision, recall, f1, review, review_share
+    per_error: pl.DataFrame  # error, records, linked_correctly, recall
+    absent: dict[str, float | int]  # rows, unlinked, wrongly_linked, specificity
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "overall": self.overall,
+            "per_sector": self.per_sector.to_dicts(),
+            "per_error": self.per_error.to_dicts(),
+            "absent": self.absent,
+        }
+
+
+def _truth_path(truth_dir: Path) -> Path:
+    truth_dir = Path(truth_dir)
+    for cand in (truth_dir / "truth" / "truth.parquet", truth_dir / "truth.parquet", truth_dir):
+        if cand.is_file():
+            return cand
+    raise FileNotFoundError(str(truth_dir / "truth" / "truth.parquet"))
+
+
+def _examples(df: pl.DataFrame, n: int = 3) -> str:
+    return "; ".join(f"{r['source_file']} dòng {r['source_row']}" for r in df.head(n).iter_rows(named=True))
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def _f1(p: float | None, r: float | None) -> float | None:
+    if p is None or r is None or p + r == 0:
+        return None
+    return 2 * p * r / (p + r)
+
+
+def _scored(truth: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
+    """Truth joined to results with tp / fp / fn per row; raises when the two sets of rows differ."""
+    for name, df in (("truth", truth), ("results", results)):
+        missing = [c for c in [*KEY, "person_id"] + (["status"] if name == "results" else []) if c not in df.columns]
+        if missing:
+            raise EvaluationError(f"Tệp {name} thiếu cột {', '.join(missing)} / {name} lacks columns {missing}")
+    res = results.select(
+        pl.col("source_file").cast(pl.Utf8), pl.col("source_row").cast(pl.Int64),
+        pl.col("status").cast(pl.Utf8), pl.col("person_id").cast(pl.Utf8).alias("pred_person_id"),
+    )
+    dup = res.filter(pl.struct(KEY).is_duplicated())
+    if dup.height:
+        raise EvaluationError(
+            f"Kết quả có {fmt_int(dup.height)} dòng lặp lại cùng tệp và số dòng (ví dụ: {_examples(dup)}) / "
+            "results repeat (source_file, source_row)"
+        )
+    tr = truth.with_columns(pl.col("source_row").cast(pl.Int64), pl.col("person_id").cast(pl.Utf8))
+    only_truth = tr.join(res, on=KEY, how="anti")
+    only_res = res.join(tr, on=KEY, how="anti")
+    if only_truth.height or only_res.height:
+        parts = []
+        if only_truth.height:
+            parts.append(f"{fmt_int(only_truth.height)} dòng dữ liệu gốc không có trong kết quả "
+                         f"(ví dụ: {_examples(only_truth)})")
+        if only_res.height:
+            parts.append(f"{fmt_int(only_res.height)} dòng kết quả không có trong dữ liệu gốc "
+                         f"(ví dụ: {_examples(only_res)})")
+        raise EvaluationError(
+            "Kết quả và dữ liệu gốc không khớp dòng: " + "; ".join(parts)
+            + ". Hãy chạy đối soát trên đúng các tệp của thư mục mẫu. / truth and results rows differ."
+        )
+    df = tr.join(res, on=KEY, how="left")
+    linked = pl.col("status").is_in(LINK_STATUSES) & pl.col("pred_person_id").is_not_null()
+    has_true = pl.col("person_id").is_not_null()
+    correct = linked & has_true & (pl.col("pred_person_id") == pl.col("person_id"))
+    return df.with_columns(
+        linked.alias("linked"),
+        correct.alias("tp"),
+        (linked & ~correct).alias("fp"),
+        (has_true & ~correct).alias("fn"),
+        has_true.alias("has_true"),
+        (pl.col("status") == "review").alias("review"),
+    )
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {"precision": p, "recall": r, "f1": _f1(p, r)}
+
+
+def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
+    """Score a results table (``results.parquet`` or a frame) against ``truth_dir``'s ground truth."""
+    truth = pl.read_parquet(_truth_path(Path(truth_dir)))
+    res = results if isinstance(results, pl.DataFrame) else pl.read_parquet(results)
+    df = _scored(truth, res)
+
+    sums = df.select(pl.len().alias("rows"), *[pl.col(c).sum() for c in ("tp", "fp", "fn", "review")]).row(0, named=True)
+    overall = {**{k: int(v) for k, v in sums.items()}, **_prf(sums["tp"], sums["fp"], sums["fn"])}
+    overall["review_share"] = _ratio(sums["review"], sums["rows"])
+
+    per = (
+        df.group_by("sector")
+        .agg(pl.len().alias("rows"), pl.col("tp").sum(), pl.col("fp").sum(), pl.col("fn").sum(),
+             pl.col("review").sum())
+        .sort("sector")
+    )
+    rows = []
+    for r in per.iter_rows(named=True):
+        rows.append({**r, **_prf(r["tp"], r["fp"], r["fn"]), "review_share": _ratio(r["review"], r["rows"])})
+    per_sector = pl.DataFrame(
+        rows,
+        schema={"sector": pl.Utf8, "rows": pl.Int64, "tp": pl.Int64, "fp": pl.Int64, "fn": pl.Int64,
+                "review": pl.Int64, "precision": pl.Float64, "recall": pl.Float64, "f1": pl.Float64,
+                "review_share": pl.Float64},
+    )
+
+    per_error = (
+        df.filter(pl.col("has_true"))
+        .select(pl.col("errors"), pl.col("tp"))
+        .explode("errors")
+        .drop_nulls("errors")
+        .group_by("errors")
+        .agg(pl.len().cast(pl.Int64).alias("records"), pl.col("tp").sum().cast(pl.Int64).alias("linked_correctly"))
+        .rename({"errors": "error"})
+        .with_columns((pl.col("linked_correctly") / pl.col("records")).alias("recall"))
+        .sort("error")
+    )
+
+    ab = df.filter(~pl.col("has_true"))
+    wrong = int(ab["linked"].sum())
+    absent = {"rows": ab.height, "unlinked": ab.height - wrong, "wrongly_linked": wrong,
+              "specificity": _ratio(ab.height - wrong, ab.height)}
+    return Metrics(overall=overall, per_sector=per_sector, per_error=per_error, absent=absent)
+
+
+_LABELS = {
+    "vi": {
+        "title": "ĐÁNH GIÁ ĐỘ CHÍNH XÁC SO KHỚP (so với dữ liệu gốc của bộ mẫu)",
+        "sector": "Lĩnh vực", "rows": "Số dòng", "tp": "Khớp đúng", "fp": "Khớp sai", "fn": "Bỏ sót",
+        "precision": "Độ chính xác", "recall": "Độ bao phủ", "f1": "F1", "review": "Tỷ lệ cần xác minh",
+        "all": "Tổng cộng", "by_error": "Độ bao phủ theo loại lỗi được đưa vào",
+        "error": "Loại lỗi", "records": "Số bản ghi", "linked": "Khớp đúng",
+        "absent": "Người không có trong CSDLQG", "absent_rows": "Số dòng",
+        "unlinked": "Để trống đúng (không khớp)", "wrong": "Khớp nhầm", "spec": "Độ đặc hiệu",
+    },
+    "en": {
+        "title": "LINK QUALITY AGAINST THE SAMPLE'S GROUND TRUTH",
+        "sector": "Sector", "rows": "Rows", "tp": "Correct links", "fp": "Wrong links", "fn": "Missed",
+        "precision": "Precision", "recall": "Recall", "f1": "F1", "review": "Sent to review",
+        "all": "Overall", "by_error": "Recall by injected error kind",
+        "error": "Error kind", "records": "Records", "linked": "Linked correctly",
+        "absent": "People absent from the reference", "absent_rows": "Rows",
+        "unlinked": "Correctly left unlinked", "wrong": "Wrongly linked", "spec": "Specificity",
+    },
+}
+ERROR_NAMES_VI = {
+    "id_missing": "Thiếu số định danh", "id_digit_typo": "Gõ sai một chữ số", "id_transposed": "Đảo hai chữ số",
+    "id_leading_zero_lost": "Mất số 0 đầu (Excel)", "id_scientific": "Số dạng 4.9E+10 (Excel)",
+    "id_cmnd_instead": "Ghi CMND 9 số", "name_surname_variant": "Hoàng/Huỳnh, Vũ/Võ",
+    "name_iy": "Viết i/y khác nhau", "name_middle_dropped": "Bỏ tên đệm Thị/Văn", "name_typo": "Gõ sai tên",
+    "name_old_tone": "Bỏ dấu kiểu cũ", "name_no_diacritics": "Không dấu", "name_nfd": "Unicode tổ hợp (NFD)",
+    "name_tcvn3": "Mã TCVN3", "name_vni": "Mã VNI", "name_mojibake": "Lỗi phông UTF-8",
+    "name_telex": "Gõ Telex", "name_vni_digits": "Gõ VNI bằng số", "date_format": "Định dạng ngày khác",
+    "date_dm_swap": "Đảo ngày/tháng", "date_year_only": "Chỉ có năm sinh", "sex_missing": "Thiếu giới tính",
+    "sex_coded": "Giới tính mã hoá khác", "duplicate": "Bản ghi trùng", "after_death": "Phát sinh sau khi chết",
+    "commune_old_code": "Mã xã cũ", "phone_11_digits": "Điện thoại 11 số",
+}
+SECTOR_NAMES_VI = {"civil_status": "Hộ tịch", "social_protection": "An sinh xã hội", "vaccination": "Tiêm chủng",
+                   "insurance": "BHXH/BHYT"}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(  # noqa: E731
+        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+    )
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def format_metrics(m: Metrics, lang: str = "vi") -> str:
+    """A readable report: per-sector table, recall per error kind, absent people (Vietnamese by default)."""
+    t = _LABELS["vi" if lang == "vi" else "en"]
+
+    def pct(v: float | None) -> str:
+        return fmt_pct(v, lang=lang) if v is not None else "–"
+
+    def sector_name(s: str) -> str:
+        return SECTOR_NAMES_VI.get(s, s) if lang == "vi" else s
+
+    header = [t["sector"], t["rows"], t["tp"], t["fp"], t["fn"], t["precision"], t["recall"], t["f1"], t["review"]]
+    rows = [
+        [sector_name(r["sector"]), fmt_int(r["rows"], lang), fmt_int(r["tp"], lang), fmt_int(r["fp"], lang),
+         fmt_int(r["fn"], lang), pct(r["precision"]), pct(r["recall"]), pct(r["f1"]), pct(r["review_share"])]
+        for r in m.per_sector.iter_rows(named=True)
+    ]
+    o = m.overall
+    rows.append([t["all"], fmt_int(o["rows"], lang), fmt_int(o["tp"], lang), fmt_int(o["fp"], lang),
+                 fmt_int(o["fn"], lang), pct(o["precision"]), pct(o["recall"]), pct(o["f1"]), pct(o["review_share"])])
+    err_rows = [
+        [ERROR_NAMES_VI.get(r["error"], r["error"]) if lang == "vi" else r["error"], fmt_int(r["records"], lang), fmt_int(r["linked_correctly"], lang), pct(r["recall"])]
+        for r in m.per_error.iter_rows(named=True)
+    ]
+    a = m.absent
+    parts = [
+        t["title"], "", _table(header, rows), "",
+        t["by_error"], _table([t["error"], t["records"], t["linked"], t["recall"]], err_rows), "",
+        t["absent"],
+        _table([t["absent_rows"], t["unlinked"], t["wrong"], t["spec"]],
+               [[fmt_int(a["rows"], lang), fmt_int(a["unlinked"], lang), fmt_int(a["wrongly_linked"], lang),
+                 pct(a["specificity"])]]),
+    ]
+    return "\n".join(parts)
