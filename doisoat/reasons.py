@@ -50,6 +50,7 @@ _REASONS: tuple[Reason, ...] = (
     Reason("DATE_FUTURE", "sach", "Ngày ở tương lai", "Date in the future", 35),
     Reason("DATE_TOO_OLD", "sach", "Ngày trước năm 1890", "Date before 1890", 35),
     Reason("DATE_UNPARSEABLE", "sach", "Không đọc được ngày", "Date cannot be read", 35),
+    Reason("DATE_PARTIAL", "sach", "Ngày thiếu ngày/tháng (cần đủ ngày)", "Date lacks the day (a full date is needed)", 40),
     Reason("DATE_DM_AMBIGUOUS", "info", "Ngày và tháng có thể bị đảo", "Day and month may be swapped", 85),
     Reason("SEX_UNKNOWN", "sach", "Giới tính không xác định", "Sex value not recognised", 50),
     Reason("NAME_ENCODING_REPAIRED", "info", "Đã sửa lỗi mã hoá tiếng Việt của họ tên", "Legacy encoding of the name repaired", 80),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "ENCODING_KINDS",
@@ -97,6 +98,7 @@ _SYLLABLE_RE = re.compile(
 _VOWEL_BASES = set("aeiouyAEIOUY")
 
 
+@lru_cache(maxsize=100_000)
 def is_vietnamese_syllable(word: str) -> bool:
     """True when ``word`` (any case, with or without tone) has the shape initial + vowel nucleus + final and its
     tone mark, if any, sits where the old or the new placement rule puts it."""
@@ -522,12 +524,14 @@ def _vni_digits_candidate(text: str) -> str | None:
 def _candidates(text: str) -> list[tuple[str, str]]:
     if _COMBINING_RE.search(text):
         return [("nfd", unicodedata.normalize("NFC", text))]
+    if not text.isascii() and not _CP1252_ONLY.issuperset(text):
+        return []  # real Unicode Vietnamese (ễ ị ă đ ơ ư …) cannot be any of the 8-bit forms
     out: list[tuple[str, str]] = []
     moji = _unmojibake_strict(text) or _unmojibake_strict(_LEAD_NBSP_RE.sub("\\1\xa0", text))
     if moji is not None and moji != text and not moji.isascii():
         out.append(("mojibake", unicodedata.normalize("NFC", moji)))
         return out
-    if not text.isascii() and all(c in _CP1252_ONLY for c in text):
+    if not text.isascii() and _badness(text.replace("Ð", "Đ")) > 0:
         for kind, fn in (("tcvn3", from_tcvn3), ("vni", from_vni)):
             cand = fn(text)
             if cand != text:

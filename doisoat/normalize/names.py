@@ -1,0 +1,171 @@
+"""Person names: repair, clean, key forms for matching, and the split into surname / middle / given (DOMAIN §4).
+
+Forms: ``name_display`` (repaired, title case, original tone placement), ``name_key`` (lower case NFC, new-style
+tone placement), ``name_plain`` (no diacritics, đ→d), ``name_variant`` (plain with the accepted variant merges
+below). Python runs once per distinct raw name, with per-word caches; results are joined back to the rows.
+
+Variant merges (``name_variant`` only; the key forms keep what was written):
+- Huỳnh→hoang and Võ→vu, as whole words anywhere but the given name (surname or middle name; DOMAIN §4: the
+  Nguyễn lords' naming taboo). A given name Võ/Vũ is a different given name and is not merged.
+- i/y: the final ``y`` of an open syllable whose onset is a single consonant h k l m s t v or ``qu`` becomes ``i``
+  (Lý/Lí, Mỹ/Mĩ, Kỳ/Kì, Sỹ/Sĩ, Tý/Tí, Vỹ/Vĩ, Quý/Quí, Hy/Hi). Not merged: ``y`` after a vowel (Thúy ≠ Thúi, Tây ≠
+  Tai), ``y`` in closed syllables (Quỳnh, Huyền), the word "Y" alone, and ``thy``: Thy is a given name of its own
+  and "thi" is the plain form of Thị, the commonest middle name.
+- Apostrophes are dropped (Bh'riu ~ Bhriu).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+import polars as pl
+
+from doisoat.normalize.encodings import VIETNAMESE_LETTERS, repair, to_new_tone_style
+
+__all__ = [
+    "COMPOUND_SURNAMES",
+    "NAME_COLUMNS",
+    "NameParts",
+    "names_frame",
+    "normalize_name",
+    "plain_text",
+]
+
+# (plain words, the fewest words the full name must have for the prefix to count as one surname)
+COMPOUND_SURNAMES: tuple[tuple[tuple[str, ...], int], ...] = (
+    (("cong", "tang", "ton", "nu"), 5),
+    (("ton", "that"), 3),
+    (("ton", "nu"), 3),
+    (("nguyen", "phuc"), 4),  # with 3 words "Nguyễn Phúc An" is far more often surname + middle + given
+    (("nguyen", "phuoc"), 4),
+)
+_VARIANT_NON_GIVEN = {"huynh": "hoang", "vo": "vu"}
+_IY_RE = re.compile(r"^(qu|[hklmstv])y$")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "Ð": "Đ", "ð": "đ"})
+_SEPARATORS_RE = re.compile(r"[\s.,;:_\-/\\|()\[\]{}\"]+")
+_INVALID_RE = re.compile("[^ '" + "".join(sorted(VIETNAMESE_LETTERS)) + "]")
+
+
+class NameParts(NamedTuple):
+    name_display: str | None
+    name_key: str | None
+    name_plain: str | None
+    name_variant: str | None
+    surname_key: str | None
+    middle_key: str | None
+    given_key: str | None
+    surname_plain: str | None
+    middle_plain: str | None
+    given_plain: str | None
+    name_repair: str | None
+    invalid_chars: bool
+
+
+NAME_COLUMNS = list(NameParts._fields[:-1])
+_EMPTY = NameParts(*([None] * 11), False)
+
+
+def plain_text(text: str) -> str:
+    """Diacritics removed and đ/Đ folded (stripping combining marks alone leaves đ as it is)."""
+    decomposed = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def _word_forms(word: str) -> tuple[str, str, str]:
+    """(key, plain, title-case display) of one cleaned word."""
+    key = to_new_tone_style(word.lower())
+    display = word[:1].upper() + word[1:].lower()
+    return key, plain_text(key), display
+
+
+def _variant_word(plain: str, is_given: bool) -> str:
+    w = plain.replace("'", "")
+    if not is_given:
+        w = _VARIANT_NON_GIVEN.get(w, w)
+    if _IY_RE.match(w):
+        w = w[:-1] + "i"
+    return w
+
+
+def _split(n: int, plains: list[str]) -> tuple[int, int]:
+    """(surname length, given start) for a name of n words."""
+    if n == 1:
+        return 0, 0
+    for prefix, min_words in COMPOUND_SURNAMES:
+        k = len(prefix)
+        if n >= min_words and tuple(plains[:k]) == prefix:
+            return k, n - 1
+    return 1, n - 1
+
+
+def _clean(text: str) -> tuple[list[str], bool]:
+    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
+    text = _SEPARATORS_RE.sub(" ", text)
+    cleaned = _INVALID_RE.sub("", text)
+    invalid = cleaned != text
+    text = cleaned
+    words = [w.strip("'") for w in text.split()]
+    return [w for w in words if w], invalid
+
+
+@lru_cache(maxsize=500_000)
+def normalize_name(raw: str | None) -> NameParts:
+    """All name forms of one raw name (see the module docstring). Never raises."""
+    if raw is None or not raw.strip():
+        return _EMPTY
+    text, kind = repair(raw)
+    if kind is None:
+        collapsed = " ".join(raw.split())
+        if collapsed != raw:
+            text, kind = repair(collapsed)
+    words, invalid = _clean(text or "")
+    if not words:
+        return NameParts(*([None] * 10), kind, invalid)
+    forms = [_word_forms(w) for w in words]
+    keys = [f[0] for f in forms]
+    plains = [f[1] for f in forms]
+    n = len(words)
+    s_len, g_start = _split(n, plains)
+    variant = " ".join(_variant_word(p, i >= g_start) for i, p in enumerate(plains))
+    return NameParts(
+        name_display=" ".join(f[2] for f in forms),
+        name_key=" ".join(keys),
+        name_plain=" ".join(plains),
+        name_variant=variant,
+        surname_key=" ".join(keys[:s_len]),
+        middle_key=" ".join(keys[s_len:g_start]),
+        given_key=" ".join(keys[g_start:]),
+        surname_plain=" ".join(plains[:s_len]),
+        middle_plain=" ".join(plains[s_len:g_start]),
+        given_plain=" ".join(plains[g_start:]),
+        name_repair=kind,
+        invalid_chars=invalid,
+    )
+
+
+def names_frame(s: pl.Series) -> pl.DataFrame:
+    """One row per input value: the ``NAME_COLUMNS`` and ``_name_issues`` (List[Utf8]:
+    ``NAME_ENCODING_REPAIRED`` for a legacy encoding or typing artefact, ``NAME_INVALID_CHARS``)."""
+    values = s.cast(pl.Utf8)
+    uniq = values.drop_nulls().unique()
+    parts = [normalize_name(v) for v in uniq.to_list()]
+    cols: dict[str, list] = {f: [getattr(p, f) for p in parts] for f in NameParts._fields}
+    table = pl.DataFrame(
+        {"_value": uniq, **cols},
+        schema={"_value": pl.Utf8, **{f: pl.Utf8 for f in NAME_COLUMNS}, "invalid_chars": pl.Boolean},
+    ).with_columns(
+        pl.concat_list(
+            pl.when(pl.col("name_repair").is_not_null() & (pl.col("name_repair") != "nfd"))
+            .then(pl.lit("NAME_ENCODING_REPAIRED")),
+            pl.when(pl.col("invalid_chars")).then(pl.lit("NAME_INVALID_CHARS")),
+        ).list.drop_nulls().alias("_name_issues")
+    )
+    return (
+        pl.DataFrame({"_value": values})
+        .join(table, on="_value", how="left", maintain_order="left")
+        .select(*NAME_COLUMNS, pl.col("_name_issues").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
+    )
