@@ -67,9 +67,9 @@ def sector_model(spec: SectorSpec) -> pa.DataFrameSchema:
     for field in spec.fields:
         checks = []
         if field in spec.required:
-            checks.append(pa.Check(_readable, name="readable", error="control characters or undecodable bytes"))
+            checks.append(pa.Check(_readable, name="readable"))
             if field in DATE_FIELDS:
-                checks.append(pa.Check(_date_has_digit, name="date_has_digit", error="a date without any digit"))
+                checks.append(pa.Check(_date_has_digit, name="date_has_digit"))
         columns[field] = pa.Column(pl.String, nullable=True, checks=checks)
     columns[CELLS] = pa.Column(pl.Int64, nullable=False)
     columns[EXTRA] = pa.Column(pl.String, nullable=True)

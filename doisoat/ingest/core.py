@@ -140,7 +140,7 @@ def _ingest_table(path: Path, spec: SectorSpec, sha: str, table: RawTable) -> In
     name = path.name
     meta = {"source_sheet": table.sheet, "file_format": table.file_format, "header_row": table.header_row}
     warnings = list(table.warnings)
-    hm = map_headers(table.headers, spec)
+    hm = map_headers(table.headers, spec, table.header_alts)
     warnings += hm.notes
     seen = _shown_headers(table.headers)
 

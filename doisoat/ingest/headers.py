@@ -106,7 +106,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         R("vaccine", 86, unless="date|lot|batch"), R("loai|su kien", 92), R("loai|ho tich", 92),
         R("loai|tro cap", 86), R("loai|doi tuong", 76), R("dien|doi tuong", 72), R("nhom|doi tuong", 70),
         R("che do", 66, unless="ngay|muc|tien"), R("loai|hinh|tham gia", 80), R("loai so", 70),
-        R("event type", 95), R("loai", 58, alone=True),
+        R("event type", 95), R("loai", 58, alone=True), R("loai|viec", 80),
     ),
     "event_date": (
         R("ngay|tiem", 95, unless="sinh|mat"), R("ngay|dang ky", 94, unless="mat|chet|kcb|bhyt"),
@@ -191,7 +191,7 @@ def rule_score(norm: str, rule: Rule) -> int:
     return rule.score
 
 
-def score_header(header: str, fields: list[str], overrides: dict[str, set[str]] | None = None) -> dict[str, int]:
+def score_header(header: str, fields: list[str], overrides: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
     """Score of ``header`` for every field that it may be (0 omitted)."""
     norm = normalize_header(header)
     compact = norm.replace(" ", "")
@@ -199,8 +199,9 @@ def score_header(header: str, fields: list[str], overrides: dict[str, set[str]] 
     if not norm:
         return scores
     for field in fields:
-        if overrides and compact in overrides.get(field, set()):
-            scores[field] = OVERRIDE_SCORE
+        rank = overrides.get(field, {}).get(compact) if overrides else None
+        if rank is not None:
+            scores[field] = OVERRIDE_SCORE - rank  # earlier in the YAML list wins
             continue
         best = max((rule_score(norm, r) for r in RULES.get(field, ())), default=0)
         if compact == field.replace("_", ""):
@@ -227,18 +228,32 @@ class HeaderMapping:
     notes: list[str]
 
 
-def override_table(spec: SectorSpec) -> dict[str, set[str]]:
-    """The sector's ``column_map`` in compact normalised form."""
-    return {f: {normalize_header(h).replace(" ", "") for h in hs} for f, hs in spec.column_map.items()}
+def override_table(spec: SectorSpec) -> dict[str, dict[str, int]]:
+    """The sector's ``column_map`` in compact normalised form → its rank in the YAML list."""
+    table: dict[str, dict[str, int]] = {}
+    for f, hs in spec.column_map.items():
+        ranks = table.setdefault(f, {})
+        for i, h in enumerate(hs):
+            ranks.setdefault(normalize_header(h).replace(" ", ""), i)
+    return table
 
 
-def map_headers(headers: list[str], spec: SectorSpec) -> HeaderMapping:
-    """Assign each field the best-scoring column (greedy: highest score first, then leftmost column)."""
+def map_headers(headers: list[str], spec: SectorSpec, alternates: list[str | None] | None = None) -> HeaderMapping:
+    """Assign each field the best-scoring column (greedy: highest score first, then leftmost column).
+
+    ``alternates`` holds, for two-row headers, the lower cell alone ("Ngày sinh" under "Thông tin người được
+    đăng ký"): a column scores the better of its full and its lower header.
+    """
     fields = spec.fields
     overrides = override_table(spec)
     cands = []
     for pos, header in enumerate(headers):
-        for field, score in score_header(header, fields, overrides).items():
+        scores = score_header(header, fields, overrides)
+        alt = alternates[pos] if alternates and pos < len(alternates) else None
+        if alt:
+            for field, score in score_header(alt, fields, overrides).items():
+                scores[field] = max(score, scores.get(field, 0))
+        for field, score in scores.items():
             if score >= MIN_SCORE:
                 cands.append((-score, pos, field))
     cands.sort()

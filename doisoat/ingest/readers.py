@@ -51,6 +51,7 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     warnings: list[str] = field(default_factory=list)
+    header_alts: list[str | None] = field(default_factory=list)  # sub-header alone, for two-row headers
 
 
 def col_names(n: int) -> list[str]:
@@ -96,8 +97,8 @@ def read_table(path: Path, sheet: str | None = None) -> RawTable:
 # ---------------------------------------------------------------- header block
 
 
-def find_header_block(grid: list[list[str | None]]) -> tuple[int, int, list[str]]:
-    """(first header row, rows in the header block, header names) from the first rows of a sheet.
+def find_header_block(grid: list[list[str | None]]) -> tuple[int, int, list[str], list[str | None]]:
+    """(first header row, rows in the header block, header names, sub-header alone per column).
 
     The header row is the row that looks most like headers (title lines such as "UBND TỈNH …" score 0).
     A second header row (sub-columns under a merged cell) is merged into "top sub"; a row of column numbers
@@ -105,12 +106,17 @@ def find_header_block(grid: list[list[str | None]]) -> tuple[int, int, list[str]
     """
     rows = grid[:HEADER_SCAN_ROWS]
     if not rows:
-        return 0, 0, []
+        return 0, 0, [], []
     scores = [header_row_score(r) for r in rows]
     best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     if scores[best] <= 0:
         best = next((i for i, r in enumerate(rows) if sum(1 for c in r if _filled(c)) >= 2), 0)
+    if best > 0 and sum(1 for c in rows[best - 1] if _filled(c)) >= 2 and scores[best - 1] >= 0 and _is_subheader(
+        [_clean(c) for c in rows[best - 1]], rows[best]
+    ):
+        best -= 1  # the recognised row is the lower half of a two-row header
     head = [_clean(c) for c in rows[best]]
+    alts: list[str | None] = []
     n_rows = 1
     if best + 1 < len(rows) and _is_subheader(head, rows[best + 1]):
         sub = [_clean(c) for c in rows[best + 1]]
@@ -122,13 +128,15 @@ def find_header_block(grid: list[list[str | None]]) -> tuple[int, int, list[str]
             top = h or (top if s else "")
             combined.append(f"{top} {s}".strip() if s else h)
         head = combined
+        alts = [s or None for s in sub]
         n_rows = 2
     nxt = best + n_rows
     if nxt < len(rows) and _is_numbering_row(rows[nxt]):
         n_rows += 1
     while head and not head[-1]:
         head.pop()
-    return best, n_rows, head
+    alts = (alts + [None] * len(head))[: len(head)]
+    return best, n_rows, head, alts
 
 
 def _filled(cell: object) -> bool:
@@ -252,7 +260,7 @@ def read_csv(path: Path) -> RawTable:
             line_after.append(reader.line_num)
             if len(grid) >= HEADER_SCAN_ROWS:
                 break
-        start, n_rows, raw_headers = find_header_block(grid)
+        start, n_rows, raw_headers, alts = find_header_block(grid)
         if not raw_headers:
             raise IngestError(f"Tệp {path.name} không có dòng tiêu đề nào đọc được.")
         headers, warnings = unique_headers(raw_headers)
@@ -260,7 +268,7 @@ def read_csv(path: Path) -> RawTable:
         frame = _read_csv_body(src, delim, len(headers), skip)
         if encoding != "utf-8":
             warnings.append(f"Tệp {path.name} dùng bảng mã {encoding.upper()}; đã chuyển sang UTF-8 khi đọc.")
-        return RawTable(frame, headers, "csv", None, start + n_rows, encoding, delim, warnings)
+        return RawTable(frame, headers, "csv", None, start + n_rows, encoding, delim, warnings, alts)
     finally:
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -349,7 +357,7 @@ def read_excel(path: Path, sheet: str | None, fmt: str = "xlsx") -> RawTable:
     frame = frame.rename(dict(zip(frame.columns, col_names(frame.width), strict=True)))
     frame = frame.with_columns(pl.all().str.replace(_DATETIME_MIDNIGHT, "${1}"))
     grid = [list(r) for r in frame.head(HEADER_SCAN_ROWS).iter_rows()]
-    start, n_rows, raw_headers = find_header_block(grid)
+    start, n_rows, raw_headers, alts = find_header_block(grid)
     if not raw_headers:
         raise IngestError(f"Trang tính '{target}' của tệp {path.name} không có dòng tiêu đề nào.")
     body = frame.slice(start + n_rows)
@@ -366,7 +374,8 @@ def read_excel(path: Path, sheet: str | None, fmt: str = "xlsx") -> RawTable:
     body = body.with_columns(pl.lit(None, pl.String).alias(EXTRA))
     if len(names) > 1 and sheet is None:
         warnings.append(f"Tệp {path.name} có {len(names)} trang tính; đã đọc trang đầu tiên '{target}'.")
-    return RawTable(body, headers, fmt, target, start + n_rows, None, None, warnings)
+    alts = (alts + [None] * width)[:width]
+    return RawTable(body, headers, fmt, target, start + n_rows, None, None, warnings, alts)
 
 
 # ---------------------------------------------------------------- Parquet
