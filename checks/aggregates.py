@@ -124,22 +124,32 @@ def results_aggregates(
 
     keys = _keys(results)
     dup = (
-        keys.group_by(["sector", *KEY_COLUMNS])
-        .len()
-        .filter(pl.col("len") > 1)
+        keys.filter(keys.is_duplicated())
+        .unique()
         .group_by("sector")
-        .agg(pl.len().alias("n_duplicate_rows"))
+        .agg(pl.len().cast(pl.Int64).alias("n_duplicate_rows"))
     )
     rows = results.group_by("sector").agg(pl.len().alias("n_rows"))
 
-    missing_parts = []
-    for sector, extract in extracts.items():
-        if not {"source_file", "source_row"} <= set(extract.columns):
-            continue
-        ext_keys = _keys(extract.with_columns(pl.lit(sector).alias("sector"))).unique()
-        n_missing = ext_keys.join(keys, on=["sector", *KEY_COLUMNS], how="anti", nulls_equal=True).height
-        missing_parts.append({"sector": sector, "n_missing_rows": n_missing})
-    missing = pl.DataFrame(missing_parts, schema={"sector": pl.Utf8, "n_missing_rows": pl.Int64})
+    # input rows of the extracts (those carrying lineage) that never reached the results
+    checked = [s for s, e in extracts.items() if {"source_file", "source_row"} <= set(e.columns)]
+    if checked:
+        with_keys = [
+            _keys(extracts[s].with_columns(pl.lit(s, dtype=pl.Utf8).alias("sector"))) for s in checked
+        ]
+        missing = (
+            pl.concat(with_keys)
+            .join(keys, on=["sector", *KEY_COLUMNS], how="anti", nulls_equal=True)
+            .group_by("sector")
+            .agg(pl.len().cast(pl.Int64).alias("n_missing_rows"))
+        )
+        missing = (
+            pl.DataFrame({"sector": checked}, schema={"sector": pl.Utf8})
+            .join(missing, on="sector", how="left")
+            .with_columns(pl.col("n_missing_rows").fill_null(0))
+        )
+    else:
+        missing = pl.DataFrame(schema={"sector": pl.Utf8, "n_missing_rows": pl.Int64})
 
     p = pl.col("match_probability").cast(pl.Float64)
     prob = results.group_by("sector").agg(
