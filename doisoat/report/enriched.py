@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from doisoat.report.worklists import _birth_text
+from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text, ensure_columns
 
 # columns added by doisoat (never the extract's own)
 _STANDARDISED = {
@@ -108,14 +108,17 @@ def enriched_frame(
     own = [c for c in recs.columns if c not in _STANDARDISED and c not in _LINEAGE_DROP]
     # a canonical field the extract did not have comes back all-null: leave it out unless the map names it
     own = [c for c in own if c not in CANONICAL or c in names or recs[c].null_count() < recs.height]
-    ref = reference.select(
-        "person_id",
-        pl.col("national_id_std").alias("_ref_id")
-        if "national_id_std" in reference.columns
-        else pl.col("person_id").alias("_ref_id"),
-        pl.col("name_display" if "name_display" in reference.columns else "name_key").alias("ho_ten_csdlqg"),
-        _birth_text().alias("ngay_sinh_csdlqg"),
-    ).unique("person_id", keep="first")
+    ref = (
+        ensure_columns(reference, REFERENCE_COLUMNS)
+        .select(
+            "person_id",
+            pl.coalesce("national_id_std", "person_id").alias("_ref_id"),
+            pl.coalesce("name_display", "name_key").alias("ho_ten_csdlqg"),
+            birth_text().alias("ngay_sinh_csdlqg"),
+        )
+        .unique("person_id", keep="first")
+    )
+    recs = ensure_columns(recs, {"source_sheet": pl.Utf8})
     res = results.filter(pl.col("rid").is_not_null()).select(
         "rid", "person_id", "status", "dung", "du", "sach", "song", "reasons"
     )

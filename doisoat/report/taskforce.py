@@ -448,7 +448,9 @@ def build_report(
                 Column(t["delta"], "delta"),
             ],
             unit_rows,
-            note=(
+            note=""
+            if thr <= 1
+            else (
                 f"Đơn vị có dưới {thr} bản ghi: số liệu được ẩn (<{thr}), không tính tỷ lệ."
                 if vi
                 else f"Units with fewer than {thr} records: counts hidden (<{thr}), no rates."

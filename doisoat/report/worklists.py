@@ -83,7 +83,7 @@ PAIRS = {
 }
 
 
-def _birth_text(prefix: str = "") -> pl.Expr:
+def birth_text(prefix: str = "") -> pl.Expr:
     """dd/mm/yyyy, mm/yyyy or yyyy: a date shown at the precision it is known."""
     y, m, d = (pl.col(f"{prefix}birth_{p}").cast(pl.Utf8) for p in ("year", "month", "day"))
     return (
@@ -95,7 +95,7 @@ def _birth_text(prefix: str = "") -> pl.Expr:
     )
 
 
-def _ensure(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
+def ensure_columns(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
     add = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in df.columns]
     return df.with_columns(add) if add else df
 
@@ -112,7 +112,7 @@ _RECORD_COLS = {
     "old_id_std": pl.Utf8,
     "national_id": pl.Utf8,
 }
-_REF_COLS = {
+REFERENCE_COLUMNS = {
     "person_id": pl.Utf8,
     "name_display": pl.Utf8,
     "name_key": pl.Utf8,
@@ -151,7 +151,7 @@ def worklist_frame(
     actionable = [c for c, r in REASONS.items() if r.dimension != "info"]
     urgency = {c: r.urgency for c, r in REASONS.items()}
     msgs = {c: (r.vi if lang == "vi" else r.en) for c, r in REASONS.items()}
-    res = _ensure(
+    res = ensure_columns(
         results,
         {
             "rid": pl.Int64,
@@ -178,9 +178,13 @@ def worklist_frame(
         )
         .alias("_act")
     )
-    rec = _ensure(records_std, _RECORD_COLS).select(list(_RECORD_COLS))
-    ref = _ensure(reference, _REF_COLS).select(list(_REF_COLS)).unique("person_id", keep="first")
-    ref = ref.rename({c: f"ref_{c}" for c in _REF_COLS if c != "person_id"})
+    rec = ensure_columns(records_std, _RECORD_COLS).select(list(_RECORD_COLS))
+    ref = (
+        ensure_columns(reference, REFERENCE_COLUMNS)
+        .select(list(REFERENCE_COLUMNS))
+        .unique("person_id", keep="first")
+    )
+    ref = ref.rename({c: f"ref_{c}" for c in REFERENCE_COLUMNS if c != "person_id"})
     df = res.join(rec, on="rid", how="left").join(ref, on="person_id", how="left")
     names = units_table("new").select(pl.col("ward_code").alias("_code"), pl.col("ward").alias("_ward"))
     df = df.join(
@@ -237,8 +241,8 @@ def worklist_frame(
         unit_text("commune_code_std", "_ward_rec").alias("commune"),
         pl.col("name_display").alias("name_rec"),
         pl.col("ref_name_display").alias("name_ref"),
-        _birth_text().alias("birth_rec"),
-        _birth_text("ref_").alias("birth_ref"),
+        birth_text().alias("birth_rec"),
+        birth_text("ref_").alias("birth_ref"),
         pl.col("sex_std").replace_strict(sex, default=None, return_dtype=pl.Utf8).alias("sex_rec"),
         pl.col("ref_sex_std").replace_strict(sex, default=None, return_dtype=pl.Utf8).alias("sex_ref"),
         mask_id_expr(rec_id).alias("id_rec"),

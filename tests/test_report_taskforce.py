@@ -1,0 +1,322 @@
+"""Task-force report: numbers recomputed independently from the results and read back from the XLSX."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+
+import openpyxl
+import polars as pl
+import pytest
+
+from doisoat.report import aggregate, build_report, write_reports, write_xlsx
+from doisoat.report.taskforce import sector_kind
+
+COMMUNES = ["20194", "20197", "20200", "20203", None]  # current Đà Nẵng wards; None = unknown
+LABELS = {"bhxh": "Bảo hiểm xã hội", "ho_tich": "Hộ tịch", "tiem_chung": "Tiêm chủng"}
+
+
+def random_results(n: int = 600, seed: int = 7) -> pl.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        sector = rng.choice(list(LABELS))
+        status = rng.choice(["matched"] * 7 + ["review", "unmatched", "duplicate", "quarantined"])
+        q = status == "quarantined"
+        rows.append(
+            {
+                "rid": None if q else i,
+                "sector": sector,
+                "source_file": f"{sector}.csv",
+                "source_row": i + 1,
+                "status": status,
+                "person_id": None if status in ("unmatched", "quarantined") else f"p{rng.randint(0, 150)}",
+                "dung": None if q else (status in ("matched", "duplicate") and rng.random() < 0.85),
+                "du": None if q else rng.random() < 0.9,
+                "sach": None if q else (status != "duplicate" and rng.random() < 0.9),
+                "song": None if q else rng.random() < 0.95,
+                "reasons": ["EMPTY_ROW"] if q else rng.choice([[], ["PAID_AFTER_DEATH"], ["MISSING_ID"]]),
+                "commune_code_std": None if q else rng.choice(COMMUNES),
+                "commune_code_old": rng.choice([None, None, "20335"]),
+                "event_type": rng.choice(["khai_sinh", "khai_tu", "ket_hon", "nuoi_con_nuoi"])
+                if sector == "ho_tich"
+                else None,
+            }
+        )
+    return pl.DataFrame(rows, schema_overrides={"commune_code_old": pl.Utf8, "event_type": pl.Utf8})
+
+
+def expected_counts(results: pl.DataFrame, key) -> dict:
+    """Plain-Python recount: key(row) → [n, dung, du, sach, song] (null flags count as failing)."""
+    out: dict = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for row in results.iter_rows(named=True):
+        k = key(row)
+        if k is None:
+            continue
+        c = out[k]
+        c[0] += 1
+        for i, d in enumerate(("dung", "du", "sach", "song"), start=1):
+            c[i] += bool(row[d])
+    return dict(out)
+
+
+def sheet_rows(path, name: str) -> list[dict]:
+    ws = openpyxl.load_workbook(path)[name]
+    values = list(ws.iter_rows(values_only=True))
+    header = values[0]
+    rows = []
+    for v in values[1:]:
+        if v[0] is None:  # blank line before the note
+            break
+        rows.append(dict(zip(header, v, strict=True)))
+    return rows
+
+
+def test_summary_sheet_matches_an_independent_recount(tmp_path):
+    results = random_results()
+    path = write_xlsx(
+        build_report(results, None, LABELS, {"run_id": "r"}, suppress_below=0), tmp_path / "b.xlsx"
+    )
+    expected = expected_counts(results, lambda r: LABELS[r["sector"]])
+    got = {
+        r["Lĩnh vực"]: [r["Tổng số bản ghi"], r["Đúng"], r["Đủ"], r["Sạch"], r["Sống"]]
+        for r in sheet_rows(path, "Tổng hợp")
+    }
+    assert got == expected
+    for r in sheet_rows(path, "Tổng hợp"):
+        n, d = expected[r["Lĩnh vực"]][:2]
+        assert r["Tỷ lệ đúng"] == pytest.approx(d / n)
+        assert (
+            r["Bị cách ly"]
+            == results.filter(
+                (pl.col("status") == "quarantined")
+                & (pl.col("sector") == next(k for k, v in LABELS.items() if v == r["Lĩnh vực"]))
+            ).height
+        )
+        pct = f"{100 * d / n:.2f}".replace(".", ",")
+        assert r["Tỷ lệ xác thực (đúng/tổng)"] == f"{d}/{n}, đạt {pct}%"
+
+
+def test_commune_rows_match_an_independent_recount(tmp_path):
+    results = random_results()
+    path = write_xlsx(build_report(results, None, LABELS, {}, suppress_below=0), tmp_path / "b.xlsx")
+    expected = expected_counts(results, lambda r: (LABELS[r["sector"]], r["commune_code_std"] or ""))
+    got = {
+        (r["Lĩnh vực"], r["Mã"] or ""): [r["Tổng số bản ghi"], r["Đúng"], r["Đủ"], r["Sạch"], r["Sống"]]
+        for r in sheet_rows(path, "Theo đơn vị")
+        if r["Cấp"] == "Xã/phường"
+    }
+    assert got == expected
+    names = {r["Mã"] or "": r["Đơn vị"] for r in sheet_rows(path, "Theo đơn vị") if r["Cấp"] == "Xã/phường"}
+    assert names["20194"] == "Phường Hải Vân" and names[""] == "Chưa xác định"
+
+
+def test_former_units_appear_only_for_records_carrying_an_old_code(tmp_path):
+    results = random_results()
+    path = write_xlsx(build_report(results, None, LABELS, {}, suppress_below=0), tmp_path / "b.xlsx")
+    rows = sheet_rows(path, "Theo đơn vị")
+    old = {(r["Lĩnh vực"], r["Cấp"]): r for r in rows if "cũ" in r["Cấp"]}
+    n_old = Counter(LABELS[s] for s in results.filter(pl.col("commune_code_old").is_not_null())["sector"])
+    for (label, level), r in old.items():
+        assert r["Tổng số bản ghi"] == n_old[label]
+        assert r["Đơn vị"] == ("Thành phố Tam Kỳ" if level.startswith("Huyện") else "Phường Tân Thạnh")
+
+
+def test_registers_of_civil_status_are_counted_per_book(tmp_path):
+    results = random_results()
+    path = write_xlsx(build_report(results, None, LABELS, {}, suppress_below=0), tmp_path / "b.xlsx")
+    civil = results.filter(pl.col("sector") == "ho_tich")
+    expected = expected_counts(civil, lambda r: r["event_type"])
+    books = {
+        "Sổ đăng ký khai sinh": "khai_sinh",
+        "Sổ đăng ký khai tử": "khai_tu",
+        "Sổ đăng ký kết hôn": "ket_hon",
+        "Sổ đăng ký nuôi con nuôi": "nuoi_con_nuoi",
+    }
+    got = {
+        books[r["Sổ / loại sự kiện"]]: [r["Tổng số bản ghi"], r["Đúng"]] for r in sheet_rows(path, "Theo sổ")
+    }
+    assert got == {k: v[:2] for k, v in expected.items()}
+
+
+def test_people_are_distinct_persons_plus_unmatched_records():
+    results = pl.DataFrame(
+        {
+            "sector": ["tiem_chung"] * 5,
+            "status": ["matched", "matched", "matched", "unmatched", "unmatched"],
+            "person_id": ["a", "a", "b", None, None],
+            "dung": [True, True, False, False, False],
+            "du": [True] * 5,
+            "sach": [True] * 5,
+            "song": [True] * 5,
+            "reasons": [[]] * 5,
+            "commune_code_std": ["20194"] * 5,
+        }
+    )
+    row = aggregate(results).filter(pl.col("level") == "sector").row(0, named=True)
+    assert (row["n"], row["n_dung"], row["n_people"], row["n_people_dung"]) == (5, 2, 4, 1)
+
+
+def test_quarantined_rows_count_in_totals_as_failing_every_dimension():
+    results = pl.DataFrame(
+        {
+            "sector": ["bhxh", "bhxh"],
+            "status": ["matched", "quarantined"],
+            "person_id": ["a", None],
+            "dung": [True, None],
+            "du": [True, None],
+            "sach": [True, None],
+            "song": [True, None],
+            "reasons": [[], ["EMPTY_ROW"]],
+            "commune_code_std": ["20194", None],
+        }
+    )
+    row = aggregate(results).filter(pl.col("level") == "sector").row(0, named=True)
+    assert (row["n"], row["n_dung"], row["n_song"], row["n_quarantined"], row["rate_dung"]) == (
+        2,
+        1,
+        1,
+        1,
+        0.5,
+    )
+
+
+def insurance_results(n: int, n_dung: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "sector": pl.Series(["bhxh"]).new_from_index(0, n),
+            "status": pl.Series(["matched"]).new_from_index(0, n),
+            "person_id": pl.int_range(n, eager=True).cast(pl.Utf8),
+            "dung": pl.int_range(n, eager=True) < n_dung,
+            "du": pl.Series([True]).new_from_index(0, n),
+            "sach": pl.Series([True]).new_from_index(0, n),
+            "song": pl.Series([True]).new_from_index(0, n),
+            "reasons": pl.Series([[]], dtype=pl.List(pl.Utf8)).new_from_index(0, n),
+            "commune_code_std": pl.Series(["20194"]).new_from_index(0, n),
+        }
+    )
+
+
+def test_ready_to_paste_sentence_uses_the_provincial_report_style():
+    report = build_report(insurance_results(1_415_557, 1_376_946), None, {"bhxh": "Bảo hiểm xã hội"}, {})
+    assert report.sentences[0] == (
+        "Đã rà soát, xác thực 1.376.946/1.415.557 dữ liệu người tham gia bảo hiểm, đạt tỷ lệ 97,27%."
+    )
+
+
+def test_vaccination_sentence_gives_doses_and_people():
+    results = insurance_results(10, 8).with_columns(
+        pl.lit("tiem_chung").alias("sector"), pl.Series("person_id", list("aabbccddee"))
+    )
+    report = build_report(results, None, {"tiem_chung": "Tiêm chủng"}, {}, suppress_below=0)
+    assert report.sentences[0] == (
+        "Phối hợp làm sạch thông tin tiêm chủng trên địa bàn: 8/10 mũi tiêm đạt tỷ lệ 80,00% "
+        "(4/5 người có mũi tiêm được xác thực)."
+    )
+
+
+def test_civil_status_sentence_lists_each_register():
+    results = random_results(400)
+    report = build_report(results.filter(pl.col("sector") == "ho_tich"), None, LABELS, {}, suppress_below=0)
+    civil = results.filter(pl.col("sector") == "ho_tich")
+    birth = civil.filter(pl.col("event_type") == "khai_sinh")
+    rate = f"{100 * birth['dung'].fill_null(False).sum() / birth.height:.2f}".replace(".", ",")
+    assert report.sentences[0].startswith(f"Đã đối chiếu {civil.height} dữ liệu hộ tịch với dữ liệu dân cư")
+    assert f"Sổ đăng ký khai sinh đạt tỷ lệ {rate}%" in report.sentences[0]
+
+
+def test_communes_at_100_percent_and_the_lowest_are_named():
+    results = pl.DataFrame(
+        {
+            "sector": ["bhxh"] * 15,
+            "status": ["matched"] * 15,
+            "person_id": [str(i) for i in range(15)],
+            "dung": [True] * 5 + [True] * 4 + [False] + [True] * 3 + [False] * 2,
+            "du": [True] * 15,
+            "sach": [True] * 15,
+            "song": [True] * 15,
+            "reasons": [[]] * 15,
+            "commune_code_std": ["20194"] * 5 + ["20197"] * 5 + ["20200"] * 5,
+        }
+    )
+    report = build_report(results, None, {"bhxh": "Bảo hiểm xã hội"}, {})
+    assert report.sentences[1] == (
+        "Bảo hiểm xã hội: 1/3 xã, phường đạt 100% (Phường Hải Vân); các xã, phường còn lại đạt từ 60%."
+    )
+    lowest = next(t for t in report.tables if t.key == "lowest")
+    assert [row[1] for row in lowest.rows] == ["20200", "20197"]
+
+
+def test_change_since_previous_run_uses_the_run_history_shape():
+    previous = pl.DataFrame({"sector": ["bhxh"], "unit": ["__all__"], "n": [100], "n_dung": [80]})
+    report = build_report(insurance_results(100, 90), previous, {"bhxh": "Bảo hiểm xã hội"}, {})
+    assert report.sentences[-1] == (
+        "Bảo hiểm xã hội: so với lần đối soát trước, tỷ lệ xác thực tăng 10,00 điểm phần trăm."
+    )
+    change = next(t for t in report.tables if t.key == "change")
+    assert change.rows[0][1:] == [100, 80, 0.8, 100, 90, 0.9, pytest.approx(10.0)]
+
+
+def test_small_units_are_suppressed_in_the_report(tmp_path):
+    results = insurance_results(23, 20).with_columns(
+        pl.Series("commune_code_std", ["20194"] * 20 + ["20197"] * 3),
+        pl.Series("reasons", [[]] * 20 + [["PAID_AFTER_DEATH"]] * 3),
+    )
+    path = write_xlsx(
+        build_report(results, None, {"bhxh": "BHXH"}, {}, suppress_below=5), tmp_path / "b.xlsx"
+    )
+    units = {r["Mã"]: r for r in sheet_rows(path, "Theo đơn vị") if r["Cấp"] == "Xã/phường"}
+    assert units["20197"]["Tổng số bản ghi"] == "<5" and units["20197"]["Tỷ lệ đúng"] is None
+    assert units["20194"]["Tổng số bản ghi"] == 20
+    reasons = sheet_rows(path, "Lý do")
+    assert reasons == [
+        {
+            "Lĩnh vực": "BHXH",
+            "Mã lý do": "PAID_AFTER_DEATH",
+            "Lý do": "Đã chết nhưng còn chi trả",
+            "Số bản ghi": "<5",
+        }
+    ]
+    summary = sheet_rows(path, "Tổng hợp")[0]
+    assert summary["Tổng số bản ghi"] == 23  # sector totals are never suppressed
+
+
+def test_english_report_has_english_headers_and_sentences(tmp_path):
+    report = build_report(insurance_results(10, 9), None, {"bhxh": "Insurance"}, {}, lang="en")
+    path = write_xlsx(report, tmp_path / "b.xlsx")
+    assert sheet_rows(path, "Summary")[0]["Records"] == 10
+    assert report.sentences[0] == "Insurance: 9/10 participant records verified, i.e. 90.00%."
+
+
+def test_sector_kind_reads_names_and_labels():
+    assert [
+        sector_kind("tiem_chung", ""),
+        sector_kind("x", "Hộ tịch"),
+        sector_kind("bhxh", ""),
+        sector_kind("asxh", "An sinh xã hội"),
+        sector_kind("dat_dai", "Đất đai"),
+    ] == ["vaccination", "civil", "insurance", "social", "other"]
+
+
+def test_write_reports_writes_every_output(tmp_path):
+    results = random_results(100)
+    records = pl.DataFrame(
+        {"rid": results["rid"].drop_nulls(), "sector": "bhxh", "source_file": "x.csv", "source_row": 1}
+    )
+    records = records.join(results.select("rid", "sector", "source_row"), on="rid").select(
+        "rid",
+        pl.col("sector_right").alias("sector"),
+        "source_file",
+        pl.col("source_row_right").alias("source_row"),
+    )
+    reference = pl.DataFrame({"person_id": ["p1"], "national_id_std": ["049090001234"]})
+    paths = write_reports(tmp_path, results, records, reference, None, LABELS, {"run_id": "r"})
+    assert paths["report_xlsx"] == tmp_path / "report" / "bao-cao.xlsx"
+    assert paths["report_html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert paths["worklists"] == tmp_path / "worklists" / "tong-hop.xlsx"
+    assert {p.name for p in (tmp_path / "enriched").iterdir()} == {
+        "bhxh.csv",
+        "ho_tich.csv",
+        "tiem_chung.csv",
+    }
+    assert all(p.exists() for p in paths.values())
