@@ -891,7 +891,8 @@ def write_civil_xlsx(path: Path, table: pl.DataFrame, numeric: pl.DataFrame, two
     """
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+    # constant_memory flushes a row as soon as a lower one is written, which breaks vertical merges of the header
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": not two_row_header, "strings_to_numbers": False,
                                          "strings_to_formulas": False, "strings_to_urls": False})
     wb.set_properties({"created": datetime(2025, 6, 30, 8, 0, 0), "author": "Sở Tư pháp"})
     ws = wb.add_worksheet(CIVIL_SHEET)
