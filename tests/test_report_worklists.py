@@ -1,0 +1,214 @@
+"""Steward worklists: who must act on what, most urgent first, safe to open and to share with the steward."""
+
+from __future__ import annotations
+
+import re
+import stat
+
+import openpyxl
+import polars as pl
+
+from doisoat.report import worklist_frame, write_worklists
+
+BIRTH = {"birth_year": pl.Int16, "birth_month": pl.Int8, "birth_day": pl.Int8}
+
+
+def frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    records = pl.DataFrame(
+        {
+            "rid": [1, 2, 3, 4, 5],
+            "sector": ["asxh", "asxh", "asxh", "asxh", "asxh"],
+            "name_display": ["=Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Thị Dung", "Võ Văn Em"],
+            "name_key": ["=nguyễn văn an", "trần thị bình", "lê văn cường", "phạm thị dung", "võ văn em"],
+            "birth_year": [1950, 1960, 1970, 1980, 1990],
+            "birth_month": [3, None, 1, 2, 4],
+            "birth_day": [4, None, 1, 2, 5],
+            "sex_std": ["M", "F", "M", "F", "M"],
+            "national_id_std": ["049050001111", None, "049070003333", "049180004444", "049090005555"],
+            "old_id_std": [None, "205000222", None, None, None],
+            "national_id": ["049050001111", "205000222", "049070003333", "049180004444", "049090005555"],
+        },
+        schema_overrides=BIRTH,
+    )
+    results = pl.DataFrame(
+        {
+            "rid": [1, 2, 3, 4, 5, None],
+            "sector": ["asxh"] * 6,
+            "record_id": ["a", "b", "c", "d", "e", "f"],
+            "source_file": ["asxh.csv"] * 6,
+            "source_row": [1, 2, 3, 4, 5, 6],
+            "status": ["matched", "matched", "review", "matched", "matched", "quarantined"],
+            "person_id": [
+                "049050001111",
+                "049060002222",
+                "049070009999",
+                "049180004444",
+                "049090005555",
+                None,
+            ],
+            "match_pass": ["id", "name_birth", "name_birth", "id", "id", None],
+            "match_probability": [0.99, 0.97, 0.6, 0.99, 0.99, None],
+            "weights": [
+                None,
+                '{"name": 6.5, "birth": 3.25, "sex": -1.0, "commune": 0.5}',
+                None,
+                None,
+                None,
+                None,
+            ],
+            "dung": [False, True, False, True, True, None],
+            "du": [True, True, True, False, True, None],
+            "sach": [True, True, True, True, True, None],
+            "song": [True, False, True, True, True, None],
+            "reasons": [
+                ["NAME_DIFFERS", "BIRTH_DATE_DIFFERS"],
+                ["PAID_AFTER_DEATH", "OLD_ID_ONLY"],
+                ["NEEDS_REVIEW"],
+                ["MISSING_SEX"],
+                ["NAME_ENCODING_REPAIRED"],  # info only: nothing to do
+                ["EMPTY_ROW"],
+            ],
+            "commune_code_std": ["20194", "20194", "20197", "20197", "20194", None],
+            "commune_code_old": [None] * 6,
+        },
+        schema_overrides={"commune_code_old": pl.Utf8},
+    )
+    reference = pl.DataFrame(
+        {
+            "person_id": ["049050001111", "049060002222", "049070009999", "049180004444", "049090005555"],
+            "name_display": ["Nguyễn Văn Ân", "Trần Thị Bình", "Lê Văn Cương", "Phạm Thị Dung", "Võ Văn Em"],
+            "name_key": ["nguyễn văn ân", "trần thị bình", "lê văn cương", "phạm thị dung", "võ văn em"],
+            "birth_year": [1950, 1960, 1970, 1980, 1990],
+            "birth_month": [3, 7, 1, 2, 4],
+            "birth_day": [5, 8, 1, 2, 5],
+            "sex_std": ["M", "F", "M", "F", "M"],
+            "national_id_std": [
+                "049050001111",
+                "049060002222",
+                "049070009999",
+                "049180004444",
+                "049090005555",
+            ],
+            "commune_code_std": ["20194", "20194", "20197", "20197", "20194"],
+        },
+        schema_overrides=BIRTH,
+    )
+    return results, records, reference
+
+
+def read(path) -> tuple[openpyxl.worksheet.worksheet.Worksheet, list[dict]]:
+    ws = openpyxl.load_workbook(path)["Danh sách xử lý"]
+    rows = list(ws.iter_rows(values_only=True))
+    return ws, [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def test_only_records_needing_action_most_urgent_first(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {"asxh": "An sinh xã hội"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "20194.xlsx",
+        "20197.xlsx",
+        "chua-xac-dinh-xa.xlsx",
+        "tong-hop.xlsx",
+    ]
+    _, rows = read(paths["worklists"])
+    assert [r["Mã bản ghi"] for r in rows] == [
+        "b",
+        "a",
+        "c",
+        "d",
+        "f",
+    ]  # paid after death, wrong, review, field
+    assert rows[0]["Lý do chính"] == "Đã chết nhưng còn chi trả"
+    assert (
+        rows[0]["Tất cả lý do"] == "Đã chết nhưng còn chi trả; Còn dùng CMND 9 số đã thay bằng số định danh"
+    )
+    _, commune = read(paths["worklist:20194"])
+    assert [(r["STT"], r["Mã bản ghi"]) for r in commune] == [(1, "b"), (2, "a")]
+
+
+def test_ids_are_masked_everywhere(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    for path in paths.values():
+        wb = openpyxl.load_workbook(path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                for v in row:
+                    assert not re.search(r"\d{9,}", str(v or "")), "an unmasked ID reached a worklist"
+    _, rows = read(paths["worklists"])
+    by = {r["Mã bản ghi"]: r for r in rows}
+    assert (by["a"]["Số định danh (dữ liệu ngành)"], by["a"]["Số định danh (CSDLQG)"]) == (
+        "********1111",
+        "********1111",
+    )
+    assert by["b"]["Số định danh (dữ liệu ngành)"] == "********0222"  # the old CMND, masked too
+
+
+def test_extract_and_reference_side_by_side_with_differences_highlighted(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklists"])
+    header = [c.value for c in ws[1]]
+    r = next(i for i, row in enumerate(rows, start=2) if row["Mã bản ghi"] == "a")
+
+    def fill(col: str) -> str:
+        return ws.cell(row=r, column=header.index(col) + 1).fill.fgColor.rgb
+
+    row = rows[r - 2]
+    assert (row["Ngày sinh (dữ liệu ngành)"], row["Ngày sinh (CSDLQG)"]) == ("04/03/1950", "05/03/1950")
+    assert fill("Ngày sinh (dữ liệu ngành)") == fill("Ngày sinh (CSDLQG)") == "FFFFC7CE"
+    assert fill("Họ tên (CSDLQG)") == "FFFFC7CE"
+    assert fill("Giới tính (dữ liệu ngành)") != "FFFFC7CE"
+    b = next(row for row in rows if row["Mã bản ghi"] == "b")
+    assert (b["Ngày sinh (dữ liệu ngành)"], b["Giới tính (CSDLQG)"]) == ("1960", "Nữ")  # year-only agrees
+    assert b["Căn cứ khớp"] == "Vòng ghép: name_birth; name +6,5, birth +3,2, sex -1,0"
+    assert b["Xác suất khớp"] == 0.97
+
+
+def test_formula_text_is_neutralised(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    _, rows = read(paths["worklists"])
+    a = next(row for row in rows if row["Mã bản ghi"] == "a")
+    assert a["Họ tên (dữ liệu ngành)"] == "'=Nguyễn Văn An"
+
+
+def test_decision_drop_down_frozen_header_filters_and_widths(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklist:20194"])
+    header = [c.value for c in ws[1]]
+    (dv,) = ws.data_validations.dataValidation
+    assert dv.type == "list" and dv.formula1 == '"Đúng người,Không phải,Cần xác minh"'
+    col = openpyxl.utils.get_column_letter(header.index("Quyết định") + 1)
+    assert str(dv.sqref).startswith(f"{col}2:{col}")
+    assert ws.freeze_panes == "D2"
+    assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}3"
+    assert ws.column_dimensions["C"].width > 20  # the main reason is readable
+
+
+def test_files_are_owner_only(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    for path in paths.values():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_summary_sheet_counts_per_commune(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws = openpyxl.load_workbook(paths["worklists"])["Tổng hợp"]
+    rows = list(ws.iter_rows(values_only=True))[1:]
+    assert rows[0] == ("20194", "20194 Phường Hải Vân", 2, 1, 1, 0)
+    assert sorted(rows[1:]) == [
+        ("20197", "20197 Phường Liên Chiểu", 2, 0, 1, 1),
+        ("chua-xac-dinh-xa", None, 1, 0, 0, 1),
+    ]
+
+
+def test_english_worklist_headers_and_reasons():
+    results, records, reference = frames()
+    frame = worklist_frame(results, records, reference, {}, lang="en")
+    assert frame["main_reason"].to_list()[0] == "Paid after death"
+    assert frame["status_text"].to_list()[0] == "Matched"
