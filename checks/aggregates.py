@@ -95,12 +95,29 @@ def extract_aggregates(
     ).hstack(row.cast({c: pl.Float64 for c in row.columns}))
 
 
-def extract_values(sector: str, df: pl.DataFrame) -> pl.DataFrame:
-    """Distinct (sex_std, event_type) combinations of a sector's extract with their counts: the value-set checks."""
-    columns = [c for c in ("sex_std", "event_type") if c in df.columns]
+RARE_VALUE = "«giá trị hiếm»"
+
+
+def extract_values(sector: str, df: pl.DataFrame, settings: GateSettings) -> pl.DataFrame:
+    """Distinct (sex_std, event_type) combinations of a sector's extract with their counts: the value-set checks.
+
+    A value outside the allowed set seen in fewer than ``settings.min_rows_to_show_value`` rows becomes
+    ``RARE_VALUE``: a misaligned column can carry names or IDs, and these values reach the Data Docs.
+    """
+    allowed = {"sex_std": settings.sex_values, "event_type": settings.event_types.get(sector)}
+    columns = [c for c in allowed if c in df.columns]
     if not columns:
         return pl.DataFrame({"sector": [sector], "n": [df.height]})
-    counts = df.group_by(columns).len(name="n").sort(columns, nulls_last=True)
+    counts = df.group_by(columns).len(name="n")
+    for c in columns:
+        ok = pl.col(c).is_null()
+        if allowed[c] is not None:
+            ok = ok | pl.col(c).cast(pl.Utf8).is_in(allowed[c])
+        rare = ~ok & (pl.col("n").sum().over(c) < settings.min_rows_to_show_value)
+        counts = counts.with_columns(
+            pl.when(rare).then(pl.lit(RARE_VALUE)).otherwise(pl.col(c).cast(pl.Utf8)).alias(c)
+        )
+    counts = counts.group_by(columns).agg(pl.col("n").sum()).sort(columns, nulls_last=True)
     return counts.select(pl.lit(sector).alias("sector"), *columns, "n")
 
 

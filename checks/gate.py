@@ -138,7 +138,7 @@ def _batches(
         df = extracts[sector]
         frame = agg.extract_aggregates(sector, df, settings, previous_counts.get(sector))
         batches.append((extract_suite(sector, settings, frame.columns), frame))
-        values = agg.extract_values(sector, df)
+        values = agg.extract_values(sector, df, settings)
         batches.append((extract_values_suite(sector, settings, values.columns), values))
     batches.append((results_suite(settings), agg.results_aggregates(results, extracts, settings)))
     batches.append((results_status_suite(settings), agg.status_values(results)))

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from checks.aggregates import ALL_UNITS
+from checks.aggregates import ALL_UNITS, RARE_VALUE
 from checks.settings import GateSettings
 from checks.suites import Check
 from doisoat.textfmt import fmt_int, fmt_pct
@@ -57,9 +57,15 @@ def fmt_count(x: Any, lang: str) -> str:
     return "?" if x is None else fmt_int(int(x), lang)
 
 
-def fmt_values(values: list[Any]) -> str:
-    """Offending categorical values (sex codes, event types, statuses — never personal data), quoted."""
-    shown = ["(trống)" if v is None else f"“{v}”" for v in values[:10]]
+def fmt_values(values: list[Any], lang: str, min_rows: int) -> str:
+    """Offending categorical values, quoted; values hidden as rare (possibly personal data) said so in words."""
+    rare = (
+        f"giá trị hiếm (mỗi giá trị dưới {min_rows} dòng, không hiển thị)"
+        if lang == "vi"
+        else f"rare values (each under {min_rows} rows, not shown)"
+    )
+    empty = "(trống)" if lang == "vi" else "(empty)"
+    shown = [empty if v is None else rare if v == RARE_VALUE else f"“{v}”" for v in values[:10]]
     return ", ".join(shown) + (" …" if len(values) > 10 else "")
 
 
@@ -130,7 +136,10 @@ def render(
         )
     if kind in ("sex_values", "event_type_values", "status_values"):
         allowed = "{" + ", ".join(map(str, check.kwargs["value_set"])) + "}"
-        values, n = fmt_values(observed), fmt_count(context.get("n"), lang)
+        values, n = (
+            fmt_values(observed, lang, settings.min_rows_to_show_value),
+            fmt_count(context.get("n"), lang),
+        )
         what_vi = {
             "sex_values": "giới tính",
             "event_type_values": "loại sự kiện",

@@ -46,6 +46,7 @@ class GateSettings:
     min_plausible_date_rate: float = 0.95
     sex_values: list[str] = field(default_factory=lambda: ["M", "F"])
     event_types: dict[str, list[str]] = field(default_factory=dict)
+    min_rows_to_show_value: int = 5  # rarer unexpected values are hidden: they may be personal data
     min_row_count_ratio: float = 0.5
     max_drop_points: float = 5.0
     min_rows: int = 20
