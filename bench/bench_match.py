@@ -100,10 +100,10 @@ def synthetic(people: int, records_per_person: float, error_scale: float, seed: 
             "sex_std": sex,
             "commune_code_std": [f"20{c:03d}" for c in rng.integers(0, 150, n)],
             "phone_std": [
-                f"09{x:08d}" if u < 0.5 else None for x, u in zip(rng.integers(0, 10**8, n), rng.random(n))
+                f"09{x:08d}" if u < 0.5 else None for x, u in zip(rng.integers(0, 10**8, n), rng.random(n), strict=True)
             ],
             "old_id_std": [
-                f"20{x:07d}" if u < 0.15 else None for x, u in zip(rng.integers(0, 10**7, n), rng.random(n))
+                f"20{x:07d}" if u < 0.15 else None for x, u in zip(rng.integers(0, 10**7, n), rng.random(n), strict=True)
             ],
         }
     ).unique("person_id", keep="first", maintain_order=True)

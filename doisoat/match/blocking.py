@@ -57,7 +57,8 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
             ),
         ),
     ),
-    # a typo in the surname or the birth year
+    # a typo in the given name, or in the surname
+    BlockingPass("surname_dob", (same("nv_first", *DOB),)),
     BlockingPass("given_dob", (same("nv_last", *DOB),)),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )

@@ -21,6 +21,8 @@ class Level:
     label: str
     sql: str  # condition over r./p. columns; the first true level wins
     agree: str  # the coarse agreement reported in the match output (AGREE_LEVELS)
+    # levels random reference pairs cannot show (the reference has full dates): u is the sum of these levels' u
+    u_like: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ BIRTH = Comparison(
             "r.birth_year = p.birth_year AND (r.birth_month IS NULL OR p.birth_month IS NULL"
             " OR (r.birth_month = p.birth_month AND (r.birth_day IS NULL OR p.birth_day IS NULL)))",
             "exact",
+            u_like=("exact", "day_month_swapped", "day_differs", "year_only"),
         ),
         Level(
             "day_month_swapped",

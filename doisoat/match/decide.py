@@ -54,24 +54,6 @@ def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) 
     con.unregister("_m_rec_src")
 
 
-def candidate_pairs_all(con: duckdb.DuckDBPyConnection, settings: MatchSettings) -> dict[str, PassStats]:
-    """Every pass's pairs for all records (no early exit) into ``_m_train_pairs``: the training population."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
-    con.execute("CREATE OR REPLACE TEMP TABLE _m_train_pairs (rid BIGINT, person_id VARCHAR)")
-    stats = {}
-    for bpass in settings.passes:
-        st = PassStats()
-        sql = candidate_pairs_sql(con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st)
-        before = con.execute("SELECT count(*) FROM _m_train_pairs").fetchall()[0][0]
-        con.execute(
-            f"INSERT INTO _m_train_pairs SELECT DISTINCT rid, person_id FROM ({sql})"
-            " ANTI JOIN _m_train_pairs USING (rid, person_id)"
-        )
-        st.pairs = con.execute("SELECT count(*) FROM _m_train_pairs").fetchall()[0][0] - before
-        stats[bpass.name] = st
-    return stats
-
-
 def _rank(scored: pl.DataFrame) -> pl.DataFrame:
     """Best and runner-up candidate per rid (ties broken by person_id, so results never depend on order)."""
     ordered = scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])

@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from doisoat.match.blocking import DEFAULT_PASSES
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, Comparison, comparison_levels_sql
 from doisoat.match.settings import MatchSettings
 
@@ -35,7 +36,7 @@ _PRIOR_MU: dict[str, tuple[list[float], list[float]]] = {
         [0.85, 0.03, 0.03, 0.04, 0.01, 0.02, 0.01, 0.01],
         [2e-4, 1e-5, 1e-5, 5e-4, 5e-3, 1e-3, 2e-2, 0.97],
     ),
-    "birth": ([0.88, 0.04, 0.02, 0.02, 0.02, 0.01, 0.01], [4e-5, 2e-4, 3e-5, 1e-4, 4e-4, 0.012, 0.987]),
+    "birth": ([0.88, 0.04, 0.02, 0.02, 0.02, 0.01, 0.01], [4e-5, 5e-4, 3e-5, 1e-4, 4e-4, 0.012, 0.987]),
     "sex": ([0.98, 0.02], [0.5, 0.5]),
     "commune": ([0.8, 0.05, 0.15], [0.01, 0.002, 0.988]),
     "phone": ([0.6, 0.4], [1e-5, 0.99999]),
@@ -193,9 +194,26 @@ def estimate_u_using_random_sampling(
             arr[lv] = cnt
         total = arr.sum()
         # half a count for unseen levels: an exact ID agreement between strangers is rare, not impossible
-        u[c.name] = _normalise((np.maximum(arr, 0.5) / max(total, 1.0)).tolist())
+        probs = np.maximum(arr, 0.5) / max(total, 1.0)
+        labels = c.labels
+        for i, lv in enumerate(c.levels):
+            if lv.u_like:
+                probs[i] = sum(probs[labels.index(other)] for other in lv.u_like)
+        u[c.name] = _normalise(probs.tolist())
     con.execute("DROP TABLE IF EXISTS _m_u_pairs")
     return u, int(keep.sum())
+
+
+def _u_like(comp: Comparison, m: list[float], u: list[float]) -> list[float]:
+    """u of a precision level (e.g. year-only date agreeing): P(this precision) × P(strangers agree at it).
+
+    The precision of a record does not depend on whether the pair matches, so P(this precision) is the level's m.
+    """
+    out = list(u)
+    for i, lv in enumerate(comp.levels):
+        if lv.u_like:
+            out[i] = m[i] * u[i]
+    return _normalise(out)
 
 
 def expectation_maximisation(
@@ -230,13 +248,21 @@ def expectation_maximisation(
         for c in comparisons:
             present = lv[c.name] != MISSING
             acc = np.bincount(lv[c.name][present], weights=wpost[present], minlength=len(c.levels))
-            new_m = np.asarray(_normalise(acc / max(acc.sum(), 1e-12)))
+            new_m = np.asarray(_normalise(np.maximum(acc / max(acc.sum(), 1e-12), settings.m_floor)))
             delta = max(delta, float(np.abs(new_m - m[c.name]).max()))
             m[c.name] = new_m
         lam = new_lam
         if delta < settings.em_tol:
             break
     return {k: [float(x) for x in v] for k, v in m.items()}, lam, iterations
+
+
+# Training sessions (as in Splink): pairs blocked on one rule say nothing about the comparisons of that rule, so
+# each session estimates m only for the comparisons its blocking leaves free; estimates are averaged.
+TRAINING_SESSIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("id_exact", ("name", "birth", "sex", "commune", "phone")),
+    ("name_dob", ("id", "sex", "commune", "phone")),
+)
 
 
 def train(
@@ -250,19 +276,38 @@ def train(
     Candidate pairs are those of every blocking pass (no record leaves early, so training does not depend on
     an earlier model); u from random reference pairs; m by EM starting from ``start`` (the priors).
     """
-    from doisoat.match.decide import candidate_pairs_all, register_records
+    from doisoat.match.blocking import PassStats, candidate_pairs_sql
+    from doisoat.match.decide import register_records
 
     settings = settings or MatchSettings()
     start = start or MatchModel.priors()
     u, n_u = estimate_u_using_random_sampling(con, settings)
     register_records(con, records_std)
-    candidate_pairs_all(con, settings)
-    sql = comparison_levels_sql("_m_train_pairs", "_m_rec", "reference_person", with_tf=False)
-    counts = pattern_counts(con, sql)
-    n_pairs = int(counts["n"].sum()) if counts.height else 0
-    if n_pairs == 0:
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
+    passes = {p.name: p for p in settings.passes}
+    estimates: dict[str, list[list[float]]] = {}
+    sessions = {}
+    for pass_name, free in TRAINING_SESSIONS:
+        bpass = passes.get(pass_name) or next(p for p in DEFAULT_PASSES if p.name == pass_name)
+        comps = tuple(c for c in DEFAULT_COMPARISONS if c.name in free)
+        sql = candidate_pairs_sql(
+            con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, PassStats()
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _m_train_pairs AS SELECT DISTINCT rid, person_id FROM ({sql})"
+        )
+        levels = comparison_levels_sql("_m_train_pairs", "_m_rec", "reference_person", comps, with_tf=False)
+        counts = pattern_counts(con, levels, comps)
+        n_pairs = int(counts["n"].sum()) if counts.height else 0
+        if n_pairs == 0:
+            continue
+        m, lam, iters = expectation_maximisation(counts, start, u, settings, comps)
+        for name, values in m.items():
+            estimates.setdefault(name, []).append(values)
+        sessions[pass_name] = {"pairs": n_pairs, "em_iterations": iters, "match_share": round(lam, 6)}
+    if not sessions:
         raise ValueError("no candidate pairs: cannot train")
-    m, lam, iters = expectation_maximisation(counts, start, u, settings)
+    con.execute("DROP TABLE IF EXISTS _m_train_pairs")
     ref_meta = (
         con.execute("SELECT source_sha256 FROM reference_meta ORDER BY loaded_seq DESC LIMIT 1").fetchall()
         if _has_table(con, "reference_meta")
@@ -274,16 +319,16 @@ def train(
         "records_sha256": frame_sha256(conform(records_std)),
         "reference_sha256": ref_meta[0][0] if ref_meta else None,
         "n_records": records_std.height,
-        "n_candidate_pairs": n_pairs,
         "n_u_pairs": n_u,
-        "em_iterations": iters,
-        "em_match_share_of_pairs": round(lam, 6),
-        "estimated_matches_per_record": round(lam * n_pairs / max(records_std.height, 1), 4),
+        "sessions": sessions,
         "seed": settings.seed,
     }
-    comps = {c.name: ComparisonParams(c.labels, m[c.name], u[c.name]) for c in DEFAULT_COMPARISONS}
-    con.execute("DROP TABLE IF EXISTS _m_train_pairs")
-    log.info("match model trained: %d pairs, %d EM iterations", n_pairs, iters)
+    comps = {}
+    for c in DEFAULT_COMPARISONS:
+        est = estimates.get(c.name)
+        m_c = _normalise(np.mean(np.asarray(est), axis=0)) if est else start.comparisons[c.name].m
+        comps[c.name] = ComparisonParams(c.labels, m_c, _u_like(c, m_c, u[c.name]))
+    log.info("match model trained: %s", sessions)
     return MatchModel(comps, FORMAT_VERSION, training)
 
 

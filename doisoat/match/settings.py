@@ -29,6 +29,7 @@ class MatchSettings:
     seed: int = 20250701
     em_max_iter: int = 40
     em_tol: float = 1e-5
+    m_floor: float = 1e-3  # no error is impossible: a level unseen in training still costs at most ~10 bits
 
     def to_dict(self) -> dict:
         d = asdict(self)
