@@ -198,9 +198,9 @@ def insurance_results(n: int, n_dung: int) -> pl.DataFrame:
 
 
 def test_ready_to_paste_sentence_uses_the_provincial_report_style():
-    report = build_report(insurance_results(1_415_557, 1_376_946), None, {"bhxh": "Bảo hiểm xã hội"}, {})
+    report = build_report(insurance_results(14_155, 13_769), None, {"bhxh": "Bảo hiểm xã hội"}, {})
     assert report.sentences[0] == (
-        "Đã rà soát, xác thực 1.376.946/1.415.557 dữ liệu người tham gia bảo hiểm, đạt tỷ lệ 97,27%."
+        "Đã rà soát, xác thực 13.769/14.155 dữ liệu người tham gia bảo hiểm, đạt tỷ lệ 97,27%."
     )
 
 

@@ -8,10 +8,9 @@ all and a previous run's table can be joined on ``sector, unit``.
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
 import polars as pl
+
+from doisoat.normalize.units import load_units
 
 ALL = "__all__"
 UNKNOWN = "__unknown__"
@@ -33,11 +32,10 @@ COUNT_COLUMNS = (
 )
 
 
-@cache
 def units_table(kind: str) -> pl.DataFrame:
-    """The pinned admin-unit tables shipped in doisoat/data (new 2025 units, old units)."""
-    with resources.as_file(resources.files("doisoat.data") / f"units_{kind}.parquet") as path:
-        return pl.read_parquet(path)
+    """The pinned admin-unit tables (``new``: 2025 units, ``old``: pre-2025 wards), via doisoat.normalize.units."""
+    units = load_units()
+    return units.new if kind == "new" else units.old
 
 
 def unit_names() -> pl.DataFrame:
