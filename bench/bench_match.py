@@ -100,10 +100,12 @@ def synthetic(people: int, records_per_person: float, error_scale: float, seed: 
             "sex_std": sex,
             "commune_code_std": [f"20{c:03d}" for c in rng.integers(0, 150, n)],
             "phone_std": [
-                f"09{x:08d}" if u < 0.5 else None for x, u in zip(rng.integers(0, 10**8, n), rng.random(n), strict=True)
+                f"09{x:08d}" if u < 0.5 else None
+                for x, u in zip(rng.integers(0, 10**8, n), rng.random(n), strict=True)
             ],
             "old_id_std": [
-                f"20{x:07d}" if u < 0.15 else None for x, u in zip(rng.integers(0, 10**7, n), rng.random(n), strict=True)
+                f"20{x:07d}" if u < 0.15 else None
+                for x, u in zip(rng.integers(0, 10**7, n), rng.random(n), strict=True)
             ],
         }
     ).unique("person_id", keep="first", maintain_order=True)
@@ -255,6 +257,79 @@ def prf(matches: pl.DataFrame, truth: pl.DataFrame, count_review: bool = False) 
     }
 
 
+def generator_run(args) -> dict:
+    """The project's path: generator → ingest → standardize → reference → train? → link → evaluate."""
+    import tempfile
+    from dataclasses import asdict
+
+    from doisoat import pipeline as P
+    from doisoat.evaluate import evaluate
+    from sample_data.errors import ErrorRates
+    from sample_data.generator import generate
+
+    base = Path(args.data_dir or tempfile.mkdtemp(prefix="bench_match_"))
+    out = base / f"gen_{args.people}_x{args.error_scale:g}"
+    times = {}
+    t = time.perf_counter()
+    if args.people == 0:
+        out = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
+    elif not (out / "truth" / "truth.parquet").exists():
+        rates = ErrorRates(**{k: min(v * args.error_scale, 1.0) for k, v in asdict(ErrorRates()).items()})
+        generate(out, people=args.people, seed=args.seed, rates=rates)
+    times["generate"] = round(time.perf_counter() - t, 1)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    t = time.perf_counter()
+    items = [(sector, out / f) for sector, f in manifest["extracts"].items()]
+    records, _ = P.assemble(_ingest(items))
+    times["ingest"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    records_std = P.standardize_records(records)
+    times["standardize"] = round(time.perf_counter() - t, 1)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    t = time.perf_counter()
+    P.ensure_reference(con, out / manifest["reference"])
+    times["reference"] = round(time.perf_counter() - t, 1)
+    settings = MatchSettings()
+    model = MatchModel.default()
+    if args.train:
+        t = time.perf_counter()
+        model = train(con, records_std, settings)
+        times["train"] = round(time.perf_counter() - t, 1)
+        if args.save_model:
+            model.save(args.save_model)
+    t = time.perf_counter()
+    res = link(con, records_std, model, settings, {})
+    times["link"] = round(time.perf_counter() - t, 1)
+    results = records_std.select("rid", "sector", "source_file", "source_row").join(
+        res.matches.select("rid", "person_id", pl.col("match_status").alias("status")), on="rid"
+    )
+    metrics = evaluate(out, results)
+    return {
+        "source": "generator",
+        "people": manifest["people"],
+        "records": records_std.height,
+        "error_scale": args.error_scale,
+        "seconds": times,
+        "peak_rss_gb": round(peak_rss_gb(), 2),
+        "status": dict(res.matches.group_by("match_status").len().sort("match_status").iter_rows()),
+        "overall": metrics.overall,
+        "per_sector": {
+            r["sector"]: {k: r[k] for k in ("rows", "precision", "recall", "f1", "review")}
+            for r in metrics.per_sector.to_dicts()
+        },
+        "per_error": metrics.per_error.to_dicts(),
+        "absent": metrics.absent,
+        "pairs_per_pass": {k: v["pairs"] for k, v in res.pass_stats.items()},
+    }
+
+
+def _ingest(items: list[tuple]) -> list:
+    from doisoat.ingest import ingest_files
+
+    return ingest_files(items, seen_hashes={})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=20_000)
@@ -262,7 +337,14 @@ def main() -> None:
     ap.add_argument("--error-scale", type=float, default=1.0)
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--source", choices=["synthetic", "generator"], default="synthetic")
+    ap.add_argument("--data-dir", help="where generated data is kept (reused when present)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--save-model", help="write the trained model here")
     args = ap.parse_args()
+    if args.source == "generator":
+        print(json.dumps(generator_run(args), ensure_ascii=False, indent=1, default=str))
+        return
     t0 = time.perf_counter()
     ref, rec = synthetic(args.people, args.records_per_person, args.error_scale)
     t_gen = time.perf_counter() - t0
