@@ -160,9 +160,7 @@ def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.
     ids = pl.DataFrame({"person_id": person_ids.drop_nulls().unique()})
     con.register("wanted_ids", ids)
     try:
-        return con.execute(
-            "select r.* from reference_person r join wanted_ids w using (person_id) order by person_id"
-        ).pl()
+        return con.sql("select r.* from reference_person r join wanted_ids w using (person_id) order by person_id").pl()
     finally:
         con.unregister("wanted_ids")
 
@@ -432,5 +430,6 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
     reports = {k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
                for k, v in (reports or {}).items()}
-    return RunSummary(run_id, out_dir, gate.passed, gate.passed, gate.summary(config.lang), counts, messages,
-                      reports, time.perf_counter() - t0)
+    gate_text = gate.summary(config.lang).replace(str(staging), str(out_dir))  # the folder may have moved
+    return RunSummary(run_id, out_dir, gate.passed, gate.passed, gate_text, counts, messages, reports,
+                      time.perf_counter() - t0)

@@ -36,6 +36,11 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
     return con
 
 
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    """A parameterised query as a polars frame (DuckDB 2.0's execute() result has no ``.pl()``)."""
+    return pl.from_arrow(con.execute(sql, params or []).to_arrow_table())
+
+
 def seen_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """SHA-256 of every extract file ingested before → the run that first saw it."""
     rows = con.execute("select sha256, min(run_id) from extract_files group by sha256").fetchall()
@@ -66,7 +71,7 @@ def previous_aggregates(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     row = con.execute("select run_id from runs where published order by finished_at desc limit 1").fetchall()
     if not row:
         return None
-    return con.execute("select * from run_aggregates where run_id = ?", [row[0][0]]).pl()
+    return query(con, "select * from run_aggregates where run_id = ?", [row[0][0]])
 
 
 def record_run(
