@@ -70,6 +70,7 @@ def test_own_columns_in_source_order_then_added_columns():
         "so_dinh_danh_csdlqg",
         "ho_ten_csdlqg",
         "ngay_sinh_csdlqg",
+        "ma_xa_hien_hanh",
         "dung",
         "du",
         "sach",
@@ -140,3 +141,12 @@ def test_mixed_formats_fall_back_to_parquet(tmp_path):
     path = write_enriched(tmp_path, results, records, reference)["enriched:bhxh"]
     assert path.name == "bhxh.parquet"
     assert pl.read_parquet(path).height == 3
+
+
+def test_added_columns_never_overwrite_the_extracts_own():
+    results, records, reference = frames(["x.csv"] * 3)
+    records = records.with_columns(pl.lit("đang hưởng").alias("trang_thai"), pl.lit("x").alias("status"))
+    frame = enriched_frame("bhxh", results, records, reference)
+    assert frame["trang_thai"].to_list() == ["đang hưởng"] * 3
+    assert frame["status"].to_list() == ["x"] * 3
+    assert frame["trang_thai_doisoat"].to_list() == ["review", "matched", "matched"]

@@ -212,3 +212,18 @@ def test_english_worklist_headers_and_reasons():
     frame = worklist_frame(results, records, reference, {}, lang="en")
     assert frame["main_reason"].to_list()[0] == "Paid after death"
     assert frame["status_text"].to_list()[0] == "Matched"
+
+
+def test_old_commune_code_alone_is_a_bulk_fix_not_a_worklist_row():
+    results, records, reference = frames()
+    results = results.with_columns(
+        pl.Series(
+            "reasons", [["OLD_COMMUNE_CODE"], ["OLD_COMMUNE_CODE", "MISSING_SEX"], *results["reasons"][2:]]
+        )
+    )
+    frame = worklist_frame(results, records, reference, {})
+    assert "a" not in frame["record_id"].to_list()
+    b = frame.filter(pl.col("record_id") == "b")
+    assert b["all_reasons"].to_list() == ["Thiếu giới tính"]
+    everything = worklist_frame(results, records, reference, {}, bulk_codes=())
+    assert "a" in everything["record_id"].to_list()

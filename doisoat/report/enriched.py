@@ -1,7 +1,7 @@
 """Enriched extracts: each sector's data back in its own columns plus what the population data adds.
 
 Added columns: the matched số định danh, the reference's name and birth date (at its known precision),
-the four flags, the status and the reason codes. Reference values are filled only for confident matches
+the current (post-2025) commune code the record's code resolves to, the four flags, the status and the reason codes. Reference values are filled only for confident matches
 (not for records needing review or not found). The file format follows the input (CSV, XLSX or Parquet;
 Parquet when a sector came in several formats). Personal data: written owner-only (0600). CSV cells are
 written as they are (no formula neutralising, so the data loads back unchanged); XLSX cells are text, never
@@ -16,41 +16,9 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from doisoat.normalize.standardize import STANDARD_SCHEMA
 from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text, ensure_columns
 
-# columns added by doisoat (never the extract's own)
-_STANDARDISED = {
-    "name_display",
-    "name_key",
-    "name_plain",
-    "name_variant",
-    "surname_key",
-    "middle_key",
-    "given_key",
-    "surname_plain",
-    "middle_plain",
-    "given_plain",
-    "name_repair",
-    "birth_year",
-    "birth_month",
-    "birth_day",
-    "birth_precision",
-    "birth_dm_swappable",
-    "sex_std",
-    "national_id_std",
-    "old_id_std",
-    "id_birth_year",
-    "id_sex",
-    "id_province",
-    "insurance_id_std",
-    "phone_std",
-    "commune_code_std",
-    "commune_code_old",
-    "commune_status",
-    "event_date_std",
-    "last_activity_date_std",
-    "norm_issues",
-}
 _LINEAGE_DROP = {"rid", "sector", "file_sha256", "record_id", "source_file", "source_sheet", "source_row"}
 CANONICAL = (
     "full_name",
@@ -70,6 +38,7 @@ ADDED = (
     "so_dinh_danh_csdlqg",
     "ho_ten_csdlqg",
     "ngay_sinh_csdlqg",
+    "ma_xa_hien_hanh",
     "dung",
     "du",
     "sach",
@@ -78,6 +47,11 @@ ADDED = (
     "ma_ly_do",
 )
 _UNSURE = ["NEEDS_REVIEW", "AMBIGUOUS_MATCH", "NOT_IN_REFERENCE"]
+
+
+def _added_by_doisoat(column: str) -> bool:
+    """Standardised and lineage columns (and any ``*_std``) are doisoat's, not the extract's."""
+    return column in STANDARD_SCHEMA or column in _LINEAGE_DROP or column.endswith("_std")
 
 
 def _format_of(files: list[str]) -> str:
@@ -102,40 +76,65 @@ def enriched_frame(
     reference: pl.DataFrame,
     column_map: dict[str, str] | None = None,
 ) -> pl.DataFrame:
-    """The sector's rows in source order, its own columns first, then :data:`ADDED`."""
-    recs = records_std.filter(pl.col("sector") == sector)
+    """The sector's rows in source order, its own columns first, then :data:`ADDED`.
+
+    An added column never overwrites one of the extract's own: on a clash it gets a ``_doisoat`` suffix.
+    """
+    recs = ensure_columns(
+        records_std.filter(pl.col("sector") == sector), {"source_sheet": pl.Utf8, "commune_code_std": pl.Utf8}
+    )
     names = _original_names(column_map)
-    own = [c for c in recs.columns if c not in _STANDARDISED and c not in _LINEAGE_DROP]
+    own = [c for c in recs.columns if not _added_by_doisoat(c)]
     # a canonical field the extract did not have comes back all-null: leave it out unless the map names it
     own = [c for c in own if c not in CANONICAL or c in names or recs[c].null_count() < recs.height]
     ref = (
         ensure_columns(reference, REFERENCE_COLUMNS)
         .select(
-            "person_id",
-            pl.coalesce("national_id_std", "person_id").alias("_ref_id"),
-            pl.coalesce("name_display", "name_key").alias("ho_ten_csdlqg"),
-            birth_text().alias("ngay_sinh_csdlqg"),
+            pl.col("person_id").alias("__pid"),
+            pl.coalesce("national_id_std", "person_id").alias("__ref_id"),
+            pl.coalesce("name_display", "name_key").alias("__ref_name"),
+            birth_text().alias("__ref_birth"),
         )
-        .unique("person_id", keep="first")
+        .unique("__pid", keep="first")
     )
-    recs = ensure_columns(recs, {"source_sheet": pl.Utf8})
     res = results.filter(pl.col("rid").is_not_null()).select(
-        "rid", "person_id", "status", "dung", "du", "sach", "song", "reasons"
+        pl.col("rid").alias("__rid"),
+        *[
+            pl.col(c).alias(f"__{c}")
+            for c in ("person_id", "status", "dung", "du", "sach", "song", "reasons")
+        ],
     )
-    df = recs.select("rid", "source_file", "source_sheet", "source_row", *own).join(res, on="rid", how="left")
+    df = (
+        recs.select(
+            pl.col("rid").alias("__rid"),
+            pl.col("commune_code_std").alias("__commune_now"),
+            "source_file",
+            "source_sheet",
+            "source_row",
+            *own,
+        )
+        .join(res, on="__rid", how="left")
+        .join(ref, left_on="__person_id", right_on="__pid", how="left")
+        .sort(["source_file", "source_sheet", "source_row"], nulls_last=True)
+    )
     sure = (
-        pl.col("person_id").is_not_null()
-        & ~pl.col("reasons").fill_null([]).list.eval(pl.element().is_in(_UNSURE)).list.any()
+        pl.col("__person_id").is_not_null()
+        & ~pl.col("__reasons").fill_null([]).list.eval(pl.element().is_in(_UNSURE)).list.any()
     )
-    df = df.join(ref, on="person_id", how="left").with_columns(
-        pl.when(sure).then(pl.col("_ref_id")).alias("so_dinh_danh_csdlqg"),
-        pl.when(sure).then(pl.col("ho_ten_csdlqg")).alias("ho_ten_csdlqg"),
-        pl.when(sure).then(pl.col("ngay_sinh_csdlqg")).alias("ngay_sinh_csdlqg"),
-        pl.col("status").alias("trang_thai"),
-        pl.col("reasons").fill_null([]).list.join(",").alias("ma_ly_do"),
+    added = {
+        "so_dinh_danh_csdlqg": pl.when(sure).then(pl.col("__ref_id")),
+        "ho_ten_csdlqg": pl.when(sure).then(pl.col("__ref_name")),
+        "ngay_sinh_csdlqg": pl.when(sure).then(pl.col("__ref_birth")),
+        "ma_xa_hien_hanh": pl.col("__commune_now"),
+        **{d: pl.col(f"__{d}") for d in ("dung", "du", "sach", "song")},
+        "trang_thai": pl.col("__status"),
+        "ma_ly_do": pl.col("__reasons").fill_null([]).list.join(","),
+    }
+    taken = {names.get(c, c) for c in own}
+    return df.select(
+        *[pl.col(c).alias(names.get(c, c)) for c in own],
+        *[e.alias(a if a not in taken else f"{a}_doisoat") for a, e in added.items()],
     )
-    df = df.sort(["source_file", "source_sheet", "source_row"], nulls_last=True)
-    return df.select([*own, *ADDED]).rename({c: names[c] for c in own if c in names})
 
 
 def write_enriched(
@@ -160,7 +159,7 @@ def write_enriched(
                 str(path),
                 {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
             )
-            frame.write_excel(wb, worksheet=sector[:31], autofit=True)
+            frame.write_excel(wb, worksheet=sector[:31], autofit=False)
             wb.close()
         else:
             frame.write_parquet(path)

@@ -20,6 +20,7 @@ from doisoat.report.aggregate import units_table
 from doisoat.textfmt import mask_id_expr, safe_cell
 
 UNASSIGNED = "chua-xac-dinh-xa"
+BULK_CODES = ("OLD_COMMUNE_CODE",)
 DECISIONS = {
     "vi": ["Đúng người", "Không phải", "Cần xác minh"],
     "en": ["Same person", "Not the person", "To verify"],
@@ -146,9 +147,14 @@ def worklist_frame(
     reference: pl.DataFrame,
     sectors: dict[str, str],
     lang: str = "vi",
+    bulk_codes: tuple[str, ...] = BULK_CODES,
 ) -> pl.DataFrame:
-    """One row per record needing action, columns of :data:`COLUMNS` plus ``commune_file`` and ``diff_*`` flags."""
-    actionable = [c for c, r in REASONS.items() if r.dimension != "info"]
+    """One row per record needing action, columns of :data:`COLUMNS` plus ``commune_file`` and ``diff_*`` flags.
+
+    A record whose only findings are ``bulk_codes`` (fixed for the whole extract at once, e.g. converting
+    pre-2025 commune codes with the enriched extract's current code) is left out: nobody acts on it one by one.
+    """
+    actionable = [c for c, r in REASONS.items() if r.dimension != "info" and c not in bulk_codes]
     urgency = {c: r.urgency for c, r in REASONS.items()}
     msgs = {c: (r.vi if lang == "vi" else r.en) for c, r in REASONS.items()}
     res = ensure_columns(
@@ -332,9 +338,10 @@ def write_worklists(
     reference: pl.DataFrame,
     sectors: dict[str, str],
     lang: str = "vi",
+    bulk_codes: tuple[str, ...] = BULK_CODES,
 ) -> dict[str, Path]:
     """``worklists/<commune_code>.xlsx`` per commune (``chua-xac-dinh-xa.xlsx`` when unknown) and ``tong-hop.xlsx``."""
-    frame = worklist_frame(results, records_std, reference, sectors, lang)
+    frame = worklist_frame(results, records_std, reference, sectors, lang, bulk_codes)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     sheet = "Danh sách xử lý" if lang == "vi" else "Worklist"
