@@ -97,6 +97,18 @@ def map_distinct(s: pl.Series, fn: Callable[[str], str]) -> pl.Series:
     return s.replace_strict(uniq, mapped, default=None, return_dtype=pl.Utf8)
 
 
+def map_words(s: pl.Series, fn: Callable[[str], str]) -> pl.Series:
+    """Apply a per-word function once per distinct word (names repeat few words): for tone restyling."""
+    words = s.str.split(" ")
+    uniq = words.explode().drop_nulls().unique(maintain_order=True)
+    mapped = pl.Series([fn(v) for v in uniq.to_list()], dtype=pl.Utf8)
+    changed = uniq != mapped
+    old, new = uniq.filter(changed), mapped.filter(changed)
+    if old.len() == 0:
+        return s
+    return words.list.eval(pl.element().replace(old, new)).list.join(" ").alias(s.name)
+
+
 def typo_expr(col: str, u_pos: str, u_op: str, u_chr: str, alphabet: str = "aăâeêioôơuưydđnmhtgc") -> pl.Expr:
     """One character substituted, deleted or transposed at a random inner position (vectorised)."""
     s = pl.col(col)

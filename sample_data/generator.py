@@ -38,6 +38,7 @@ from sample_data.errors import (
     choose_exclusive,
     digit_typo_expr,
     map_distinct,
+    map_words,
     scientific_expr,
     transpose_expr,
     typo_expr,
@@ -338,7 +339,7 @@ def build_population(n_ref: int, n_absent: int, seed: int, units: Units) -> pl.D
     )
     full = pl.concat_str([pl.col("surname"), pl.col("middle"), pl.col("given")], separator=" ")
     df = df.with_columns(full.str.replace_all(r"\s+", " ").str.strip_chars().alias("full_name"))
-    df = df.with_columns(map_distinct(df["full_name"], to_new_tone_style).alias("full_name"))
+    df = df.with_columns(map_words(df["full_name"], to_new_tone_style).alias("full_name"))
     return df.with_row_index("pid").with_columns(pl.col("pid").cast(pl.Int64))
 
 
@@ -660,7 +661,6 @@ def inject_errors(
     )
     full = pl.concat_str([pl.col("surname"), pl.col("middle"), pl.col("given")], separator=" ")
     df = df.with_columns(full.str.replace_all(r"\s+", " ").str.strip_chars().alias("name_txt"))
-    df = df.with_columns(map_distinct(df["name_txt"], to_new_tone_style).alias("name_txt"))
     df = _step(df, "name_typo", pl.col("name_txt").str.len_chars() >= 4, pl.col("u_ty") < rates.name_typo, elig)
     df = df.with_columns(
         pl.when(pl.col("e_name_typo")).then(typo_expr("name_txt", "u_ty_p", "u_ty_o", "u_ty_c"))
@@ -669,7 +669,7 @@ def inject_errors(
         (pl.col("e_name_typo") & (pl.col("_typo") != pl.col("name_txt"))).alias("e_name_typo"),
         pl.col("_typo").alias("name_txt"),
     ).drop("_typo")
-    df = df.with_columns(map_distinct(df["name_txt"], to_old_tone_style).alias("_old"))
+    df = df.with_columns(map_words(df["name_txt"], to_old_tone_style).alias("_old"))
     df = _step(df, "name_old_tone", pl.col("_old") != pl.col("name_txt"), pl.col("u_ot") < rates.name_old_tone, elig)
     df = df.with_columns(
         pl.when(pl.col("e_name_old_tone")).then(pl.col("_old")).otherwise(pl.col("name_txt")).alias("name_txt")
