@@ -1,0 +1,258 @@
+"""doisoat.match against Splink (DuckDB backend) on the same standardised columns, blocking rules and comparisons.
+
+Each tool runs in its own process (peak memory is per process); both are scored with doisoat.evaluate against the
+generator's truth. Splink is a benchmark-only dependency: ``.venv/bin/pip install splink``.
+
+Usage: .venv/bin/python bench/splink_compare.py --people 20000 --data-dir /tmp/bm [--error-scale 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+MATCHED = 0.95  # the same decision threshold for both tools
+
+
+def _frames(args) -> tuple[pl.DataFrame, pl.DataFrame, Path]:
+    from bench_match import standardised_frames
+
+    out = Path(args.data_dir) / f"gen_{args.people}_x{args.error_scale:g}"
+    if not (out / "manifest.json").exists():
+        from dataclasses import asdict
+
+        from sample_data.errors import ErrorRates
+        from sample_data.generator import generate
+
+        rates = ErrorRates(**{k: min(v * args.error_scale, 1.0) for k, v in asdict(ErrorRates()).items()})
+        generate(out, people=args.people, seed=args.seed, rates=rates)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    records_std, ref_std = standardised_frames(out, manifest, {})
+    return records_std, ref_std, out
+
+
+def _score(out: Path, records_std: pl.DataFrame, best: pl.DataFrame) -> dict:
+    from doisoat.evaluate import evaluate
+
+    results = records_std.select("rid", "sector", "source_file", "source_row").join(
+        best, on="rid", how="left"
+    )
+    results = results.with_columns(pl.col("status").fill_null("unmatched"))
+    m = evaluate(out, results)
+    return {
+        "overall": {k: m.overall[k] for k in ("tp", "fp", "fn", "precision", "recall", "f1")},
+        "per_sector_f1": {r["sector"]: r["f1"] for r in m.per_sector.to_dicts()},
+    }
+
+
+def run_doisoat(args) -> dict:
+    from bench_match import peak_rss_gb
+
+    from doisoat.match import MatchSettings, link, train
+    from doisoat.reference import load_reference
+
+    records_std, ref_std, out = _frames(args)
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    load_reference(con, ref_std, "bench")
+    settings = MatchSettings(matched=MATCHED)
+    model = train(con, records_std, settings)
+    res = link(con, records_std, model, settings, {})
+    seconds = time.perf_counter() - t0
+    best = res.matches.select("rid", "person_id", pl.col("match_status").alias("status"))
+    return {
+        "tool": "doisoat",
+        "seconds": round(seconds, 1),
+        "peak_rss_gb": round(peak_rss_gb(), 2),
+        **_score(out, records_std, best),
+    }
+
+
+def _splink_input(df: pl.DataFrame, uid: pl.Expr) -> pl.DataFrame:
+    from doisoat.match.columns import STD_COLUMNS
+
+    cols = [c for c in STD_COLUMNS if c in df.columns]
+    return df.select(uid.alias("uid"), *cols).with_columns(
+        pl.col("national_id_std").str.slice(0, 6).alias("id_left6"),
+        pl.col("national_id_std").str.slice(6, 6).alias("id_right6"),
+        pl.col("name_variant").str.split(" ").list.first().alias("nv_first"),
+        pl.col("name_variant").str.split(" ").list.last().alias("nv_last"),
+    )
+
+
+def run_splink(args) -> dict:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from bench_match import peak_rss_gb
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    records_std, ref_std, out = _frames(args)
+    t0 = time.perf_counter()
+    ref_std = ref_std.filter(pl.col("national_id_std").is_not_null()).unique("national_id_std", keep="first")
+    left = _splink_input(records_std, pl.lit("r") + pl.col("rid").cast(pl.Utf8))
+    right = _splink_input(ref_std, pl.col("national_id_std"))
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    db_api = DuckDBAPI(con)
+    dfs = [
+        db_api.register(left.to_arrow(), table_name="records"),
+        db_api.register(right.to_arrow(), table_name="ref"),
+    ]
+    dob = "birth_year", "birth_month", "birth_day"
+    birth = cl.CustomComparison(
+        output_column_name="birth",
+        comparison_levels=[
+            cll.NullLevel("birth_year"),
+            cll.CustomLevel(
+                "birth_precision_l = 'D' AND birth_precision_r = 'D' AND birth_year_l = birth_year_r"
+                " AND birth_month_l = birth_month_r AND birth_day_l = birth_day_r",
+                "exact",
+            ),
+            cll.CustomLevel(
+                "birth_year_l = birth_year_r AND (birth_month_l IS NULL OR birth_month_r IS NULL"
+                " OR (birth_month_l = birth_month_r AND (birth_day_l IS NULL OR birth_day_r IS NULL)))",
+                "same at precision",
+            ),
+            cll.CustomLevel(
+                "birth_year_l = birth_year_r AND birth_month_l = birth_day_r AND birth_day_l = birth_month_r",
+                "day/month swapped",
+            ),
+            cll.CustomLevel("birth_year_l = birth_year_r AND birth_month_l = birth_month_r", "day differs"),
+            cll.CustomLevel("birth_year_l = birth_year_r", "year only"),
+            cll.ElseLevel(),
+        ],
+    )
+    name = cl.CustomComparison(
+        output_column_name="name",
+        comparison_levels=[
+            cll.NullLevel("name_key"),
+            cll.ExactMatchLevel("name_key", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("name_plain"),
+            cll.ExactMatchLevel("name_variant"),
+            cll.CustomLevel("nv_first_l = nv_first_r AND nv_last_l = nv_last_r", "middle differs/dropped"),
+            cll.JaroWinklerLevel("name_variant", 0.95),
+            cll.JaroWinklerLevel("name_variant", 0.88),
+            cll.ElseLevel(),
+        ],
+    )
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="uid",
+        probability_two_random_records_match=0.9 / right.height,
+        comparisons=[
+            cl.DamerauLevenshteinAtThresholds("national_id_std", [1]),
+            name,
+            birth,
+            cl.ExactMatch("sex_std"),
+            cl.ExactMatch("commune_code_std"),
+            cl.ExactMatch("phone_std"),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("national_id_std"),
+            block_on("old_id_std"),
+            block_on("name_key", *dob),
+            block_on("id_right6"),
+            block_on("id_left6", "given_plain"),
+            block_on("name_variant", "birth_year"),
+            block_on("given_plain", *dob, "commune_code_std"),
+            block_on("phone_std"),
+            block_on("nv_first", "nv_last", "birth_year"),
+            block_on("nv_first", *dob),
+            block_on("nv_last", *dob),
+        ],
+    )
+    linker = Linker(dfs, settings, log_level=None)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("national_id_std"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name_key", *dob))
+    pairs = pl.from_arrow(
+        linker.inference.predict(threshold_match_probability=0.5).as_duckdbpyrelation().to_arrow_table()
+    )
+    best = (
+        pairs.with_columns(
+            pl.when(pl.col("uid_l").str.starts_with("r"))
+            .then(pl.col("uid_l"))
+            .otherwise(pl.col("uid_r"))
+            .str.slice(1)
+            .cast(pl.Int64)
+            .alias("rid"),
+            pl.when(pl.col("uid_l").str.starts_with("r"))
+            .then(pl.col("uid_r"))
+            .otherwise(pl.col("uid_l"))
+            .alias("person_id"),
+        )
+        .sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
+        .group_by("rid", maintain_order=True)
+        .first()
+        .select(
+            "rid",
+            "person_id",
+            pl.when(pl.col("match_probability") >= MATCHED)
+            .then(pl.lit("matched"))
+            .otherwise(pl.lit("review"))
+            .alias("status"),
+        )
+    )
+    seconds = time.perf_counter() - t0
+    return {
+        "tool": "splink",
+        "seconds": round(seconds, 1),
+        "peak_rss_gb": round(peak_rss_gb(), 2),
+        "pairs_scored": pairs.height,
+        **_score(out, records_std, best),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=20_000)
+    ap.add_argument("--error-scale", type=float, default=1.0)
+    ap.add_argument("--data-dir", default="/tmp/doisoat_bench")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tool", choices=["both", "doisoat", "splink"], default="both")
+    args = ap.parse_args()
+    if args.tool == "doisoat":
+        print(json.dumps(run_doisoat(args)))
+        return
+    if args.tool == "splink":
+        print(json.dumps(run_splink(args)))
+        return
+    _frames(args)  # generate and standardise once, outside the timings
+    rows = []
+    for tool in ("doisoat", "splink"):
+        cmd = [
+            sys.executable,
+            __file__,
+            "--tool",
+            tool,
+            "--people",
+            str(args.people),
+            "--error-scale",
+            str(args.error_scale),
+            "--data-dir",
+            args.data_dir,
+            "--seed",
+            str(args.seed),
+            "--threads",
+            str(args.threads),
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(json.dumps({"people": args.people, "error_scale": args.error_scale, "results": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
