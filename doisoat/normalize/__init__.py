@@ -18,9 +18,9 @@ from doisoat.normalize.encodings import (
     to_vni,
     to_vni_digits,
 )
-from doisoat.normalize.ids import PROVINCE_CODES, insurance_id_columns, national_id_columns
+from doisoat.normalize.ids import PROVINCE_CODES, insurance_id_frame, national_id_frame
 from doisoat.normalize.names import COMPOUND_SURNAMES, NameParts, names_frame, normalize_name, plain_text
-from doisoat.normalize.phones import RENUMBERED_2018, phone_columns
+from doisoat.normalize.phones import RENUMBERED_2018, phone_frame
 from doisoat.normalize.sex import sex_columns
 from doisoat.normalize.standardize import STANDARD_SCHEMA, standardize
 from doisoat.normalize.units import (
@@ -46,15 +46,15 @@ __all__ = [
     "from_telex",
     "from_vni",
     "from_vni_digits",
-    "insurance_id_columns",
+    "insurance_id_frame",
     "load_units",
     "names_frame",
-    "national_id_columns",
+    "national_id_frame",
     "normalize_name",
     "old_unit_info",
     "parse_date",
     "parse_dates",
-    "phone_columns",
+    "phone_frame",
     "plain_text",
     "repair",
     "resolve_commune",

@@ -479,11 +479,11 @@ def _badness(text: str) -> int:
     """How un-Vietnamese a text looks: 2 per foreign character, 1 per word that is not a syllable."""
     bad = 0
     for tok in _TOKEN_RE.findall(text):
-        foreign = sum(1 for c in tok if c not in VIETNAMESE_LETTERS)
-        bad += 2 * foreign
-        if not foreign and not is_vietnamese_syllable(tok):
+        letters = "".join(c for c in tok if c in VIETNAMESE_LETTERS)
+        bad += 2 * (len(tok) - len(letters))
+        if letters and not is_vietnamese_syllable(letters):
             bad += 1
-        elif not foreign and any(c.isupper() for c in tok[1:]) and not tok.isupper():
+        elif any(c.isupper() for c in letters[1:]) and not letters.isupper():
             bad += 1  # "NguyÔn": a capital inside a word
     return bad
 

@@ -123,6 +123,11 @@ def normalize_name(raw: str | None) -> NameParts:
         if collapsed != raw:
             text, kind = repair(collapsed)
     words, invalid = _clean(text or "")
+    if kind is None and words and " ".join(words) != " ".join((text or "").split()):
+        # stray characters may have hidden a legacy form: look again at the cleaned words (keeps keys idempotent)
+        fixed, kind = repair(" ".join(words))
+        if kind is not None:
+            words, _ = _clean(fixed or "")
     if not words:
         return NameParts(*([None] * 10), kind, invalid)
     forms = [_word_forms(w) for w in words]

@@ -12,9 +12,9 @@ from datetime import date
 import polars as pl
 
 from doisoat.normalize.dates import parse_dates, to_day_dates
-from doisoat.normalize.ids import insurance_id_columns, national_id_columns
+from doisoat.normalize.ids import insurance_id_frame, national_id_frame
 from doisoat.normalize.names import NAME_COLUMNS, names_frame
-from doisoat.normalize.phones import phone_columns
+from doisoat.normalize.phones import phone_frame
 from doisoat.normalize.sex import sex_columns
 from doisoat.normalize.units import commune_frame
 
@@ -42,8 +42,19 @@ STANDARD_SCHEMA: dict[str, pl.DataType] = {
     "last_activity_date_std": pl.Date(),
     "norm_issues": pl.List(pl.Utf8),
 }
-_ISSUE_COLS = ("_name_issues", "_birth_issue", "_sex_issues", "_id_issues", "_ins_issues", "_phone_issues",
-               "_unit_issues", "_event_issue", "_activity_issue", "_death_issue", "_consistency")
+_ISSUE_COLS = (
+    "_name_issues",
+    "_birth_issue",
+    "_sex_issues",
+    "_id_issues",
+    "_ins_issues",
+    "_phone_issues",
+    "_unit_issues",
+    "_event_issue",
+    "_activity_issue",
+    "_death_issue",
+    "_consistency",
+)
 
 
 def _col(df: pl.DataFrame, name: str) -> pl.Series:
@@ -78,27 +89,29 @@ def standardize(
         pl.col("swappable").alias("birth_dm_swappable"),
         pl.col("issue").alias("_birth_issue"),
     )
-    event = to_day_dates(_col(base, "event_date"), today).rename({"date": "event_date_std", "issue": "_event_issue"})
+    event = to_day_dates(_col(base, "event_date"), today).rename(
+        {"date": "event_date_std", "issue": "_event_issue"}
+    )
     activity = to_day_dates(_col(base, "last_activity_date"), today).rename(
         {"date": "last_activity_date_std", "issue": "_activity_issue"}
     )
     parts = [names, birth, event, activity]
     if "death_date" in base.columns:
         parts.append(
-            to_day_dates(_col(base, "death_date"), today).rename({"date": "death_date_std", "issue": "_death_issue"})
+            to_day_dates(_col(base, "death_date"), today).rename(
+                {"date": "death_date_std", "issue": "_death_issue"}
+            )
         )
     group = base["source_file"] if "source_file" in base.columns else None
-    parts.append(commune_frame(_col(base, "commune_code"), _col(base, "commune_name"), group, units_context, provinces))
-
-    raw = pl.DataFrame(
-        {c: _col(base, c) for c in ("sex", "national_id", "old_id", "insurance_id", "phone")}
-    ).select(
-        *sex_columns(pl.col("sex"), sex_one_means),
-        *national_id_columns(pl.col("national_id"), pl.col("old_id"), today.year),
-        *insurance_id_columns(pl.col("insurance_id")),
-        *phone_columns(pl.col("phone")),
+    parts.append(
+        commune_frame(_col(base, "commune_code"), _col(base, "commune_name"), group, units_context, provinces)
     )
-    std = pl.concat([*parts, raw], how="horizontal")
+
+    parts.append(pl.DataFrame({"sex": _col(base, "sex")}).select(sex_columns(pl.col("sex"), sex_one_means)))
+    parts.append(national_id_frame(_col(base, "national_id"), _col(base, "old_id"), today.year))
+    parts.append(insurance_id_frame(_col(base, "insurance_id")))
+    parts.append(phone_frame(_col(base, "phone")))
+    std = pl.concat(parts, how="horizontal")
     assert std.height == n
     std = std.with_columns(
         pl.concat_list(
@@ -107,9 +120,14 @@ def standardize(
                 & pl.col("birth_year").is_not_null()
                 & (pl.col("id_birth_year") != pl.col("birth_year"))
             ).then(pl.lit("ID_BIRTH_YEAR_MISMATCH")),
-            pl.when(pl.col("id_sex").is_not_null() & pl.col("sex_std").is_not_null()
-                    & (pl.col("id_sex") != pl.col("sex_std"))).then(pl.lit("ID_SEX_MISMATCH")),
-        ).list.drop_nulls().alias("_consistency")
+            pl.when(
+                pl.col("id_sex").is_not_null()
+                & pl.col("sex_std").is_not_null()
+                & (pl.col("id_sex") != pl.col("sex_std"))
+            ).then(pl.lit("ID_SEX_MISMATCH")),
+        )
+        .list.drop_nulls()
+        .alias("_consistency")
     )
     issue_exprs = []
     for c in _ISSUE_COLS:

@@ -1,0 +1,149 @@
+"""Names: repair, key forms, variant merges and the surname / middle / given split."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doisoat.normalize.encodings import (
+    is_vietnamese_syllable,
+    to_mojibake,
+    to_nfd,
+    to_tcvn3,
+    to_telex,
+    to_vni,
+    to_vni_digits,
+)
+from doisoat.normalize.names import names_frame, normalize_name
+
+
+def test_whitespace_case_and_tone_style_are_canonical_in_the_key_but_display_keeps_the_writing():
+    p = normalize_name("  nguyễn   thị  HÒA ")
+    assert p.name_display == "Nguyễn Thị Hòa"
+    assert p.name_key == "nguyễn thị hoà"
+    assert normalize_name("Nguyễn Thị Hoà").name_key == p.name_key
+    assert p.name_plain == "nguyen thi hoa"
+    assert (p.surname_key, p.middle_key, p.given_key) == ("nguyễn", "thị", "hoà")
+
+
+@pytest.mark.parametrize(
+    "corrupt,kind",
+    [
+        (to_tcvn3, "tcvn3"),
+        (to_vni, "vni"),
+        (to_mojibake, "mojibake"),
+        (to_telex, "telex"),
+        (to_vni_digits, "vni_digits"),
+        (to_nfd, "nfd"),
+    ],
+)
+def test_every_legacy_form_gives_the_same_key_and_records_the_repair(corrupt, kind):
+    p = normalize_name(corrupt("Đặng Thị Thuỷ Tiên"))
+    assert p.name_key == "đặng thị thuỷ tiên"
+    assert p.name_display == "Đặng Thị Thuỷ Tiên"
+    assert p.name_repair == kind
+
+
+def test_look_alike_eth_becomes_d_with_stroke_and_plain_folds_it():
+    p = normalize_name("Ðỗ Văn Ðức")
+    assert p.name_key == "đỗ văn đức"
+    assert p.name_plain == "do van duc"
+
+
+def test_plain_ascii_name_is_kept_as_written_and_not_repaired():
+    p = normalize_name("Nguyen Van An")
+    assert (p.name_key, p.name_repair) == ("nguyen van an", None)
+
+
+def test_variant_merges_huynh_hoang_and_vo_vu_only_outside_the_given_name():
+    assert normalize_name("Huỳnh Văn Nam").name_variant == normalize_name("Hoàng Văn Nam").name_variant
+    assert normalize_name("Võ Thị Lan").name_variant == "vu thi lan"
+    assert normalize_name("Phạm Văn Võ").name_variant == "pham van vo"
+    assert normalize_name("Huỳnh Võ Thành").name_variant == "hoang vu thanh"
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("Lý Văn Tài", "Lí Văn Tài"),
+        ("Trần Thị Mỹ", "Trần Thị Mĩ"),
+        ("Lê Quý Đôn", "Lê Quí Đôn"),
+        ("Hà Văn Sỹ", "Hà Văn Sĩ"),
+        ("Lê Thị Vy", "Lê Thị Vi"),
+        ("Đỗ Văn Kỳ", "Đỗ Văn Kì"),
+    ],
+)
+def test_i_y_spelling_variants_share_a_variant_key(a, b):
+    assert normalize_name(a).name_key != normalize_name(b).name_key
+    assert normalize_name(a).name_variant == normalize_name(b).name_variant
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("Lê Thị Thúy", "Lê Thị Thúi"),
+        ("Lê Thị Thy", "Lê Thị Thi"),
+        ("Lê Văn Tây", "Lê Văn Tai"),
+        ("Lê Thị Quỳnh", "Lê Thị Quình"),
+    ],
+)
+def test_i_y_is_not_merged_after_a_vowel_in_closed_syllables_or_for_thy(a, b):
+    assert normalize_name(a).name_variant != normalize_name(b).name_variant
+
+
+def test_compound_surnames_are_kept_together():
+    p = normalize_name("Tôn Thất Thuyết")
+    assert (p.surname_key, p.middle_key, p.given_key) == ("tôn thất", "", "thuyết")
+    p = normalize_name("Công Tằng Tôn Nữ Thị Hà")
+    assert (p.surname_plain, p.middle_plain, p.given_plain) == ("cong tang ton nu", "thi", "ha")
+    p = normalize_name("Nguyễn Phước Bửu Lộc")
+    assert (p.surname_key, p.middle_key, p.given_key) == ("nguyễn phước", "bửu", "lộc")
+
+
+def test_three_word_nguyen_phuc_is_surname_middle_given():
+    p = normalize_name("Nguyễn Phúc An")
+    assert (p.surname_key, p.middle_key, p.given_key) == ("nguyễn", "phúc", "an")
+
+
+def test_dropped_middle_name_still_gives_the_same_surname_and_given():
+    full, short = normalize_name("Trần Văn Bình"), normalize_name("Trần Bình")
+    assert (full.surname_key, full.given_key) == (short.surname_key, short.given_key)
+    assert short.middle_key == ""
+
+
+def test_minority_names_keep_apostrophes_and_fjwz():
+    p = normalize_name("bh'riu zơ râm")
+    assert p.name_display == "Bh'riu Zơ Râm"
+    assert p.name_key == "bh'riu zơ râm"
+    assert p.name_variant == "bhriu zo ram"
+    assert not p.invalid_chars
+    assert normalize_name("A Lăng").given_key == "lăng"
+
+
+def test_invalid_characters_are_flagged_and_removed_from_keys():
+    p = normalize_name("Nguy?n Văn An#")
+    assert p.invalid_chars
+    assert p.name_key == "nguyn văn an"
+    assert not normalize_name("Nguyễn-Văn.An").invalid_chars
+
+
+def test_names_frame_keeps_row_order_and_collects_issues():
+    s = pl.Series(["Nguyễn Văn An", None, to_tcvn3("Trần Văn Đức"), "Nguyễn Văn An", "Lê 3 Hoa"])
+    out = names_frame(s)
+    assert out["name_key"].to_list() == ["nguyễn văn an", None, "trần văn đức", "nguyễn văn an", "lê hoa"]
+    assert out["_name_issues"].to_list() == [[], [], ["NAME_ENCODING_REPAIRED"], [], ["NAME_INVALID_CHARS"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_normalize_name_never_raises_and_key_of_syllables_is_idempotent(text):
+    p = normalize_name(text)
+    # a key that is not made of Vietnamese syllables (random garbage) may legitimately be read as a legacy form
+    if p.name_key is not None and all(is_vietnamese_syllable(w) for w in p.name_key.split()):
+        again = normalize_name(p.name_key)
+        assert again.name_key == p.name_key
+        assert again.name_plain == p.name_plain
+        assert p.name_key == p.name_key.lower()
+        assert "  " not in p.name_key
