@@ -320,3 +320,13 @@ def test_write_reports_writes_every_output(tmp_path):
         "tiem_chung.csv",
     }
     assert all(p.exists() for p in paths.values())
+
+
+def test_html_page_is_self_contained_and_follows_the_language():
+    from doisoat.report import render_html
+
+    page = render_html(build_report(insurance_results(10, 9), None, {"bhxh": "Insurance"}, {}, lang="en"))
+    assert page.startswith('<!DOCTYPE html><html lang="en">')
+    assert "default-src 'none'" in page and "<svg" in page
+    assert "Insurance: 9/10 participant records verified, i.e. 90.00%." in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
