@@ -1,0 +1,154 @@
+"""The nightly flow end to end on the committed sample: real files, a real DuckDB file, a real Prefect flow run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from doisoat import pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "demo"
+STATUSES = {"matched", "review", "unmatched", "duplicate", "quarantined"}
+
+
+def _sample_args() -> tuple[str, list[str]]:
+    manifest = json.loads((SAMPLE / "manifest.json").read_text(encoding="utf-8"))
+    return str(SAMPLE / manifest["reference"]), [f"{s}={SAMPLE / f}" for s, f in manifest["extracts"].items()]
+
+
+@pytest.fixture(scope="module")
+def two_runs(prefect_harness, tmp_path_factory):
+    """Run A on the sample; run B on the same files plus a corrupt workbook, into the same DuckDB file."""
+    from flows.nightly import nightly
+
+    base = tmp_path_factory.mktemp("e2e")
+    db = base / "doisoat.duckdb"
+    reference, extracts = _sample_args()
+    a = nightly(reference=reference, extracts=extracts, out=str(base / "run-a"), db=str(db))
+    broken = base / "hong.xlsx"
+    broken.write_bytes(b"PK\x03\x04 this is not really a workbook")
+    b = nightly(
+        reference=reference,
+        extracts=[*extracts, f"civil_status={broken}"],
+        out=str(base / "run-b"),
+        db=str(db),
+    )
+    return a, b, base
+
+
+def test_every_input_row_is_in_the_results_exactly_once(two_runs):
+    a, _, _ = two_runs
+    results = pl.read_parquet(Path(a["out_dir"]) / "results.parquet")
+    truth = pl.read_parquet(
+        SAMPLE / "truth" / "truth.parquet"
+    )  # one row per input row, written by the generator
+    keys = ["source_file", "source_row"]
+    assert results.height == truth.height
+    assert results.select(keys).is_duplicated().sum() == 0
+    assert truth.select(keys).join(results.select(keys), on=keys, how="anti").height == 0
+    assert set(results["status"].unique()) <= STATUSES
+    assert results["run_id"].n_unique() == 1
+
+
+def test_results_follow_the_contract(two_runs):
+    a, _, _ = two_runs
+    results = pl.read_parquet(Path(a["out_dir"]) / "results.parquet")
+    for col in pipeline.RESULT_COLUMNS:
+        if col != "rid":
+            assert col in results.columns, col
+    linked = results.filter(pl.col("status") == "matched")
+    assert linked["person_id"].str.contains(r"^\d{12}$").all()
+    assert (
+        results.filter(pl.col("status") == "quarantined")["dung"].null_count()
+        == results.filter(pl.col("status") == "quarantined").height
+    )
+    probs = results["match_probability"].drop_nulls()
+    assert ((probs >= 0) & (probs <= 1)).all()
+    assert results["source_row"].min() >= 1
+
+
+def test_run_publishes_reports_worklists_enriched_data_docs_and_manifest(two_runs):
+    a, _, _ = two_runs
+    out = Path(a["out_dir"])
+    assert a["published"] is True
+    for rel in (
+        "report/bao-cao.html",
+        "report/bao-cao.xlsx",
+        "worklists/tong-hop.xlsx",
+        "data_docs/index.html",
+        "manifest.json",
+        "results.parquet",
+    ):
+        assert (out / rel).is_file(), rel
+    assert len(list((out / "enriched").iterdir())) == 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {i["sha256"] for i in manifest["inputs"]} and all(
+        len(i["sha256"]) == 64 for i in manifest["inputs"]
+    )
+    assert oct((out / "results.parquet").stat().st_mode)[-3:] == "600"
+
+
+def test_worklists_exist_for_every_commune_with_records_needing_action(two_runs):
+    """Needing action: a non-matched status, or a finding other than information and the bulk code conversion."""
+    from doisoat.reasons import REASONS
+
+    a, _, _ = two_runs
+    out = Path(a["out_dir"])
+    results = pl.read_parquet(out / "results.parquet")
+    actionable = [c for c, r in REASONS.items() if r.dimension != "info" and c != "OLD_COMMUNE_CODE"]
+    needing = results.filter(
+        (pl.col("status") != "matched")
+        | pl.col("reasons").list.eval(pl.element().is_in(actionable)).list.any()
+    ).filter(pl.col("commune_code_std").is_not_null())["commune_code_std"].unique()
+    files = {p.stem for p in (out / "worklists").glob("*.xlsx")}
+    assert needing.len() > 0
+    assert set(needing.to_list()) <= files
+
+
+def test_same_inputs_give_identical_results_and_a_bad_file_does_not_stop_the_others(two_runs):
+    a, b, _ = two_runs
+    ra = pl.read_parquet(Path(a["out_dir"]) / "results.parquet").drop("run_id")
+    rb = pl.read_parquet(Path(b["out_dir"]) / "results.parquet").drop("run_id")
+    assert b["published"] is True
+    assert rb.filter(pl.col("source_file") == "hong.xlsx").height == 0
+    assert ra.equals(rb.filter(pl.col("source_file") != "hong.xlsx"))
+    manifest = json.loads((Path(b["out_dir"]) / "manifest.json").read_text())
+    bad = [i for i in manifest["inputs"] if i["file"] == "hong.xlsx"]
+    assert bad and bad[0]["ok"] is False
+
+
+def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_path):
+    reference, extracts = _sample_args()
+    env = {**os.environ, "DOISOAT_HOME": str(tmp_path / "home")}
+    args = [sys.executable, "-m", "doisoat.cli", "run", "--reference", reference]
+    for e in extracts:
+        args += ["--extract", e]
+    args += ["--out", str(tmp_path / "run"), "--db", str(tmp_path / "d.duckdb")]
+    run = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Báo cáo" in run.stdout and "Tổng số bản ghi" in run.stdout
+    ev = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "doisoat.cli",
+            "evaluate",
+            "--truth",
+            str(SAMPLE),
+            "--results",
+            str(tmp_path / "run" / "results.parquet"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    assert "F1" in ev.stdout and "Hộ tịch" in ev.stdout
