@@ -1,0 +1,98 @@
+"""Administrative units: current codes, old codes mapped, splits ambiguous, codes reused across the two sets."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from doisoat.normalize.units import (
+    commune_frame,
+    load_units,
+    old_unit_info,
+    resolve_commune,
+    unit_name_key,
+    unit_names,
+)
+
+
+@pytest.mark.parametrize("name", ["Phường Hòa Khánh", "phuong hoa khanh", "P. Hoà Khánh", "HÒA KHÁNH", "hoa  khanh"])
+def test_unit_name_key_ignores_prefix_case_diacritics_and_tone_style(name):
+    assert unit_name_key(name) == "hoa khanh"
+
+
+def test_numbered_wards_drop_leading_zeros():
+    assert unit_name_key("Phường 01") == unit_name_key("phường 1") == "1"
+
+
+def test_current_code_is_current():
+    assert resolve_commune("20194", None) == ("20194", None, "current", ())
+    assert resolve_commune("20194.0", None)[0] == "20194"
+
+
+def test_code_that_lost_its_leading_zeros_is_padded():
+    assert resolve_commune("4", "Ba Đình") == ("00004", None, "current", ())
+
+
+def test_old_only_code_maps_to_its_new_unit():
+    assert resolve_commune("00001", None) == ("00097", "00001", "mapped", ("OLD_COMMUNE_CODE",))
+
+
+def test_split_old_ward_is_ambiguous_without_a_new_code():
+    assert resolve_commune("00007", None) == (
+        None, "00007", "ambiguous", ("OLD_COMMUNE_CODE", "COMMUNE_SPLIT_AMBIGUOUS"))
+
+
+def test_code_in_both_sets_is_decided_by_the_name_then_by_the_context():
+    u = load_units()
+    assert u.new_key["00004"] != u.old_key["00004"]  # the trap: same code, different unit
+    assert resolve_commune("00004", "Phường Ba Đình", context="old")[2] == "current"
+    assert resolve_commune("00004", "Trúc Bạch", context="new")[:3] == ("00004", "00004", "mapped")
+    assert resolve_commune("00004", None, context="new")[2] == "current"
+    assert resolve_commune("00004", None, context="old")[2] == "mapped"
+
+
+def test_unknown_code_and_names_alone():
+    assert resolve_commune("99999", None) == (None, None, "unknown", ("COMMUNE_UNKNOWN",))
+    assert resolve_commune(None, "Hải Vân")[:3] == ("20194", None, "current")
+    assert resolve_commune(None, None) == (None, None, None, ())
+
+
+def test_a_name_found_in_several_provinces_needs_a_province_scope():
+    u = load_units()
+    by_key: dict[str, list[str]] = {}
+    for code, key in u.new_key.items():
+        by_key.setdefault(key, []).append(code)
+    key, codes = next((k, c) for k, c in sorted(by_key.items()) if len(c) == 2
+                      and u.new_province[c[0]] != u.new_province[c[1]])
+    assert resolve_commune(None, key) == (None, None, "unknown", ("COMMUNE_UNKNOWN",))
+    assert resolve_commune(None, key, provinces=[u.new_province[codes[1]]])[:3] == (codes[1], None, "current")
+
+
+def test_auto_context_reads_an_old_coded_file_as_old_and_a_current_file_with_stray_old_codes_as_new():
+    u = load_units()
+    quang_nam_old = u.old.filter(pl.col("province_code") == "49")["ward_code"]
+    shared = [c for c in quang_nam_old if c in u.new_key]
+    assert shared, "some Quảng Nam codes survived as new Đà Nẵng codes"
+    old_file = commune_frame(quang_nam_old, None, pl.Series(["old.csv"] * len(quang_nam_old)))
+    assert set(old_file["commune_status"]) <= {"mapped", "ambiguous"}
+    da_nang = u.new.filter(pl.col("province_code") == "48")["ward_code"].to_list()
+    stray = [c for c in quang_nam_old if c not in u.new_key][:3]
+    codes = da_nang + stray
+    new_file = commune_frame(pl.Series(codes), None, pl.Series(["new.csv"] * len(codes)))
+    assert new_file["commune_status"].to_list()[: len(da_nang)] == ["current"] * len(da_nang)
+    assert set(new_file["commune_status"].to_list()[len(da_nang):]) <= {"mapped", "ambiguous"}
+
+
+def test_commune_frame_keeps_rows_and_types():
+    out = commune_frame(pl.Series(["20194", None, "00001", None]), pl.Series([None, "Hải Vân", None, None]))
+    assert out.schema == {"commune_code_std": pl.Utf8, "commune_code_old": pl.Utf8, "commune_status": pl.Utf8,
+                          "_unit_issues": pl.List(pl.Utf8)}
+    assert out["commune_code_std"].to_list() == ["20194", "20194", "00097", None]
+    assert out["commune_status"].to_list() == ["current", "current", "mapped", None]
+
+
+def test_report_helpers_name_new_and_old_units():
+    names = unit_names(["20194", "nope"])
+    assert names.rows() == [("20194", "Phường Hải Vân", "Thành phố Đà Nẵng"), ("nope", None, None)]
+    info = old_unit_info(["20341"]).row(0, named=True)
+    assert (info["district_code"], info["district"], info["ward"]) == ("502", "Thành phố Tam Kỳ", "Phường An Mỹ")
