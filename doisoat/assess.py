@@ -301,11 +301,6 @@ def assess(
     song_codes += [
         _code(pl.col("commune_status") == "ambiguous", "COMMUNE_SPLIT_AMBIGUOUS"),
         _code(
-            pl.col("commune_code_old").is_not_null()
-            & (pl.col("commune_status").fill_null("") != "ambiguous"),
-            "OLD_COMMUNE_CODE",
-        ),
-        _code(
             matched
             & pl.col("old_id_std").is_not_null()
             & pl.col("national_id_std").is_null()
@@ -334,6 +329,7 @@ def assess(
         codes(song_codes).alias("_song"),
         pl.col("norm_issues").fill_null([]).alias("_norm"),
         _code(any_enrich_required, "ENRICHABLE").alias("_enrich_code"),
+
         codes(enrich_exprs).alias("enrichable"),
     )
     reasons = pl.concat_list(

@@ -71,7 +71,10 @@ _REASONS: tuple[Reason, ...] = (
     Reason("INSURED_AFTER_DEATH", "song", "Đã chết nhưng còn tham gia bảo hiểm", "Insured after death", 2),
     Reason("DOSE_AFTER_DEATH", "song", "Đã chết nhưng còn mũi tiêm", "Vaccine dose after death", 2),
     Reason("OLD_ID_ONLY", "song", "Còn dùng CMND 9 số đã thay bằng số định danh", "Superseded 9-digit CMND", 55),
-    Reason("OLD_COMMUNE_CODE", "song", "Mã xã cũ chưa chuyển đổi", "Pre-2025 commune code not converted", 60),
+    # A pre-2025 code that maps to one current unit is still "sống" (DOMAIN §2: "or mappable to them"); it is
+    # noted so the agency converts it (the enriched extract carries the current code).
+    Reason("OLD_COMMUNE_CODE", "info", "Mã xã cũ chưa chuyển đổi (đã quy đổi được sang mã mới)",
+           "Pre-2025 commune code not converted (maps to a current unit)", 60),
     Reason("COMMUNE_SPLIT_AMBIGUOUS", "song", "Xã cũ bị chia tách, chưa xác định được xã mới", "Old commune split: new unit unknown", 58),
     Reason("RESIDENCE_DIFFERS", "song", "Nơi cư trú khác CSDLQG", "Residence differs from the population data", 62),
 )

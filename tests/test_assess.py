@@ -336,14 +336,18 @@ def test_sector_recording_deaths_has_no_after_death_check():
     assert r["song"] is True
 
 
-def test_old_commune_code_and_split_commune_are_not_song():
+def test_old_commune_code_that_maps_is_song_but_noted_and_a_split_commune_is_not_song():
+    """DOMAIN §2: admin codes of the current units *or mappable to them* are live."""
     recs = records(
         {"commune_code_old": "20341", "commune_status": "mapped"},
         {"commune_code_std": None, "commune_code_old": "20342", "commune_status": "ambiguous"},
-    ).with_columns(pl.Series("national_id_std", [REF_ID, None]))
+    ).with_columns(
+        pl.Series("national_id_std", [REF_ID, None]),
+        pl.Series("norm_issues", [["OLD_COMMUNE_CODE"], ["OLD_COMMUNE_CODE", "COMMUNE_SPLIT_AMBIGUOUS"]]),
+    )
     r = run(recs)
-    assert (r[1]["song"], r[1]["reasons"]) == (False, ["OLD_COMMUNE_CODE"])
-    assert "COMMUNE_SPLIT_AMBIGUOUS" in r[2]["reasons"] and "OLD_COMMUNE_CODE" not in r[2]["reasons"]
+    assert (r[1]["song"], r[1]["reasons"]) == (True, ["OLD_COMMUNE_CODE"])
+    assert r[2]["song"] is False and "COMMUNE_SPLIT_AMBIGUOUS" in r[2]["reasons"]
 
 
 def test_nine_digit_cmnd_where_person_has_a_new_number_is_old_id_only():
