@@ -7,10 +7,11 @@ below). Python runs once per distinct raw name, with per-word caches; results ar
 Variant merges (``name_variant`` only; the key forms keep what was written):
 - Huỳnh→hoang and Võ→vu, as whole words anywhere but the given name (surname or middle name; DOMAIN §4: the
   Nguyễn lords' naming taboo). A given name Võ/Vũ is a different given name and is not merged.
-- i/y: the final ``y`` of an open syllable whose onset is a single consonant h k l m s t v or ``qu`` becomes ``i``
-  (Lý/Lí, Mỹ/Mĩ, Kỳ/Kì, Sỹ/Sĩ, Tý/Tí, Vỹ/Vĩ, Quý/Quí, Hy/Hi). Not merged: ``y`` after a vowel (Thúy ≠ Thúi, Tây ≠
-  Tai), ``y`` in closed syllables (Quỳnh, Huyền), the word "Y" alone, and ``thy``: Thy is a given name of its own
-  and "thi" is the plain form of Thị, the commonest middle name.
+- i/y: a word-final ``y`` after a consonant, after ``u`` or alone becomes ``i``: the open syllables where y and i
+  are one sound and both spellings occur for one person (Lý/Lí, Mỹ/Mĩ, Kỳ/Kì, Sỹ/Sĩ, Vỹ/Vĩ, Thy/Thi, Quý/Quí,
+  Ý/Í, and Duy/Dui, Huy/Hui, Uy/Ui as clerks also type them). No real given name is lost by these merges: "-ui"
+  names are rare (Bùi has no "-uy" twin). Not merged: ``ay``/``ai`` (Mai and May, Hai and Hay are different
+  names), and ``y`` inside a word (Quỳnh, Huyền, Nguyễn).
 - Apostrophes are dropped (Bh'riu ~ Bhriu).
 """
 
@@ -43,7 +44,7 @@ COMPOUND_SURNAMES: tuple[tuple[tuple[str, ...], int], ...] = (
     (("nguyen", "phuoc"), 4),
 )
 _VARIANT_NON_GIVEN = {"huynh": "hoang", "vo": "vu"}
-_IY_RE = re.compile(r"^(qu|[hklmstv])y$")
+_IY_RE = re.compile(r"^(?:qu|[^aeiouy]*u?)y$")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "Ð": "Đ", "ð": "đ"})
 _SEPARATORS_RE = re.compile(r"[\s.,;:_\-/\\|()\[\]{}\"]+")
 _INVALID_RE = re.compile("[^ '" + "".join(sorted(VIETNAMESE_LETTERS)) + "]")

@@ -8,9 +8,9 @@ also old codes. A code found in both sets is decided by, in order:
 1. the name, when the record has one and it matches the unit of that code in one set (any case, with or without
    diacritics and the "Xã / Phường / Thị trấn / Đặc khu" prefix);
 2. the ``units_context``: ``"new"`` or ``"old"`` reads shared codes in that set; ``"auto"`` (default) decides per
-   source file (per ``group`` column value, or for the whole frame): when most of the file's distinct codes exist only
-   in the old set, it is an old-coded extract and shared codes are read as old;
-   otherwise as new (``AUTO_OLD_SHARE`` of the distinct codes; a few stray old codes do not flip a file).
+   source file (per ``group`` column value, or for the whole frame): when most of the file's rows carry codes that exist only
+   in the old set, it is an old-coded extract and shared codes are read as old; otherwise as new
+   (``AUTO_OLD_SHARE`` of rows; stray old codes do not flip a file).
 Statuses: ``current`` (a new code), ``mapped`` (an old code mapped to one new unit), ``ambiguous`` (an old ward split
 over several new units: ``commune_code_std`` stays null), ``unknown``; null when the record has neither code nor
 name. A name alone that fits several units (the same name in several provinces) is ``unknown``: narrow the scope
@@ -162,17 +162,22 @@ def resolve_commune(
 AUTO_OLD_SHARE = 0.5
 
 
-def _auto_context(codes: Iterable[str | None]) -> str:
-    """``old`` when more than AUTO_OLD_SHARE of the distinct known codes exist only in the old set.
+def _auto_context(code_counts: Iterable[tuple[str | None, int]]) -> str:
+    """``old`` when more than AUTO_OLD_SHARE of the rows with a known code carry a code found only in the old set.
 
-    A current extract with a few stray old codes stays ``new`` (nearly every new code is also an old code, so only
-    old-only codes tell); an old extract has most of its codes old-only (two thirds of old codes did not survive)."""
+    Nearly every new code is also an old code, so only old-only codes tell. A current extract with stray old codes
+    (a fifth of rows, say) stays ``new``; in an old-coded extract about two thirds of rows carry old-only codes
+    (two thirds of old communes did not keep their code). Rows, not distinct codes: each new commune absorbed
+    several old ones, so a few stray rows bring many distinct old codes."""
     u = load_units()
     old_only = known = 0
-    for c in {_clean_code(c) for c in codes} - {None}:
+    for code, count in code_counts:
+        c = _clean_code(code)
+        if c is None:
+            continue
         in_new, in_old = c in u.new_key, c in u.old_key
-        known += in_new or in_old
-        old_only += in_old and not in_new
+        known += count * (in_new or in_old)
+        old_only += count * (in_old and not in_new)
     return "old" if known and old_only / known > AUTO_OLD_SHARE else "new"
 
 
@@ -203,9 +208,10 @@ def commune_frame(
         }
     ).with_columns(pl.col("_group").fill_null(""))
     if units_context == "auto":
+        counts = frame.group_by("_group", "_code").len()
         ctx = {
-            g: _auto_context(codes)
-            for g, codes in frame.group_by("_group").agg(pl.col("_code").unique()).iter_rows()
+            g: _auto_context(zip(sub["_code"], sub["len"], strict=True))
+            for (g,), sub in counts.group_by("_group")
         }
         frame = frame.with_columns(
             pl.col("_group").replace_strict(ctx, default="new", return_dtype=pl.Utf8).alias("_ctx")
