@@ -27,7 +27,7 @@ RESULT_STATUSES = ("matched", "review", "unmatched", "duplicate", "quarantined")
 RESULT_COLUMNS = [
     "run_id", "sector", "record_id", "source_file", "source_sheet", "source_row", "status", "person_id",
     "match_pass", "match_probability", "dung", "du", "sach", "song", "reasons",
-    "commune_code_std", "commune_code_old", "event_type", "rid",
+    "commune_code_std", "commune_code_old", "event_type", "weights", "rid",
 ]
 
 
@@ -191,7 +191,9 @@ def build_results(
                 "rid", "sector", "record_id", "source_file", "source_sheet", "source_row",
                 "commune_code_std", "commune_code_old", "event_type",
             )
-            .join(matches.select("rid", "person_id", "match_pass", "match_probability"), on="rid", how="left")
+            .join(
+                matches.select("rid", "person_id", "match_pass", "match_probability", "weights"), on="rid", how="left"
+            )
             .join(assessed.select("rid", "status", "dung", "du", "sach", "song", "reasons"), on="rid", how="left")
         )
         parts.append(kept)
@@ -207,7 +209,7 @@ def build_results(
         "source_row": pl.Int64, "status": pl.Utf8, "person_id": pl.Utf8, "match_pass": pl.Utf8,
         "match_probability": pl.Float64, "dung": pl.Boolean, "du": pl.Boolean, "sach": pl.Boolean,
         "song": pl.Boolean, "reasons": pl.List(pl.Utf8), "commune_code_std": pl.Utf8, "commune_code_old": pl.Utf8,
-        "event_type": pl.Utf8,
+        "event_type": pl.Utf8, "weights": pl.Utf8,
     }
     if not parts:
         return pl.DataFrame(schema={"run_id": pl.Utf8, **schema}).select(RESULT_COLUMNS)
@@ -314,24 +316,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run_aggregates(results: pl.DataFrame) -> pl.DataFrame:
-    """Counts per sector and per commune (``unit``; ``__all__`` for the whole sector) kept in run history."""
-    counts = [
-        pl.len().alias("n"),
-        pl.col("dung").fill_null(False).sum().alias("n_dung"),
-        pl.col("du").fill_null(False).sum().alias("n_du"),
-        pl.col("sach").fill_null(False).sum().alias("n_sach"),
-        pl.col("song").fill_null(False).sum().alias("n_song"),
-    ]
-    by_sector = results.group_by("sector").agg(counts).with_columns(pl.lit("__all__").alias("unit"))
-    by_unit = (
-        results.with_columns(pl.col("commune_code_std").fill_null("__unknown__").alias("unit"))
-        .group_by("sector", "unit")
-        .agg(counts)
-    )
-    return pl.concat([by_sector.select(by_unit.columns), by_unit]).sort("sector", "unit")
-
-
 @dataclass
 class RunSummary:
     run_id: str
@@ -356,7 +340,7 @@ def direct(name: str, fn, *args, **kwargs):
 def reconcile(config: RunConfig, step=direct) -> RunSummary:
     """The whole run. ``step(name, fn, *args)`` executes each step: directly, or as a Prefect task."""
     from doisoat import store
-    from doisoat.report import write_reports
+    from doisoat.report import aggregate, write_reports
     from schemas import load_sector
 
     t0 = time.perf_counter()
@@ -418,7 +402,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         else:
             (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
             out_dir = staging
-        aggregates = run_aggregates(results)
+        aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
         store.record_files(
             con, run_id,
             [{"sha256": r.sha256, "sector": r.sector, "file_name": r.source_file, "n_rows": r.n_input_rows}

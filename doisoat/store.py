@@ -38,7 +38,7 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
     """A parameterised query as a polars frame (DuckDB 2.0's execute() result has no ``.pl()``)."""
-    return pl.from_arrow(con.execute(sql, params or []).to_arrow_table())
+    return con.sql(sql, params=params or None).pl()
 
 
 def seen_hashes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -31,7 +31,7 @@ def _records() -> pl.DataFrame:
 def test_results_hold_kept_and_quarantined_rows_each_exactly_once():
     matches = pl.DataFrame(
         {"rid": [0, 1], "person_id": ["049090001234", None], "match_pass": ["exact_id", None],
-         "match_probability": [0.999, 0.01]}
+         "match_probability": [0.999, 0.01], "weights": ['{"id": 9.1}', None]}
     )
     assessed = pl.DataFrame(
         {"rid": [0, 1], "status": ["matched", "unmatched"], "dung": [True, False], "du": [True, True],
@@ -50,16 +50,6 @@ def test_results_hold_kept_and_quarantined_rows_each_exactly_once():
     assert res.filter(pl.col("status") == "quarantined")["dung"].to_list() == [None]
     assert set(res["run_id"]) == {"r1"}
     assert res.columns[:15] == pipeline.RESULT_COLUMNS[:15]
-
-
-def test_aggregates_count_per_sector_and_commune():
-    res = pl.DataFrame(
-        {"sector": ["v", "v", "v"], "commune_code_std": ["1", "1", None], "dung": [True, False, None],
-         "du": [True, True, None], "sach": [True, True, None], "song": [True, True, None]}
-    )
-    agg = pipeline.run_aggregates(res)
-    rows = {(r["sector"], r["unit"]): (r["n"], r["n_dung"]) for r in agg.iter_rows(named=True)}
-    assert rows == {("v", "__all__"): (3, 1), ("v", "1"): (2, 1), ("v", "__unknown__"): (1, 0)}
 
 
 def test_publish_swaps_the_staged_folder_in_and_points_latest_at_it(tmp_path, monkeypatch):
