@@ -86,14 +86,22 @@ def strip_tone(word: str) -> str:
 
 
 # ── syllable structure and tone placement ─────────────────────────────────────────────────────────────────────
-_NUCLEI = (
-    "a ă â e ê i o ô ơ u ư y ai ao au ay âu ây eo êu ia iê iu oa oă oe oi oo ôi ơi ua uâ uê ui uô uơ uy ưa ưi ươ ưu "
-    "yê iêu yêu oai oay oeo uây uôi ươi ươu uya uyê uyu oao"
+# vowel nuclei by what may follow: offglide and -a nuclei end the syllable; ă â iê uô ươ … need a final consonant
+_OPEN_NUCLEI = (
+    "ai ao au ay âu ây eo êu ia iu oi ôi ơi ua ui ưa ưi ưu iêu yêu oai oay oeo uây uôi ươi ươu uya uyu oao uơ"
 ).split()
+_CLOSED_NUCLEI = "ă â iê yê uâ uô ươ oă uyê oo".split()
+_FREE_NUCLEI = "a e ê i o ô ơ u ư y oa oe uê uy".split()
+
+
+def _alt(items: list[str]) -> str:
+    return "|".join(sorted(items, key=len, reverse=True))
+
+
+_FINAL = r"(?:ch|nh|ng|[cmnpt])"
 _SYLLABLE_RE = re.compile(
-    r"(ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvxfjwz])?("
-    + "|".join(sorted(_NUCLEI, key=len, reverse=True))
-    + r")(ch|nh|ng|[cmnpt])?"
+    r"(?:ngh|ng|gh|gi|kh|nh|ph|qu|th|tr|ch|[bcdđghklmnpqrstvxfjwz])?"
+    rf"(?:(?:{_alt(_OPEN_NUCLEI)})|(?:{_alt(_CLOSED_NUCLEI)}){_FINAL}|(?:{_alt(_FREE_NUCLEI)}){_FINAL}?)"
 )
 _VOWEL_BASES = set("aeiouyAEIOUY")
 
@@ -475,6 +483,9 @@ _TOKEN_RE = re.compile(r"[^\s\-.,'’]+")
 _CP1252_ONLY = frozenset(_CP1252_DEC)
 
 
+_VNI_PAIR_RE = re.compile(r"(?i)a[âáàåãäêéèúüë]|e[âáàåãä]|o[âåä]")
+
+
 def _badness(text: str) -> int:
     """How un-Vietnamese a text looks: 2 per foreign character, 1 per word that is not a syllable."""
     bad = 0
@@ -485,6 +496,7 @@ def _badness(text: str) -> int:
             bad += 1
         elif any(c.isupper() for c in letters[1:]) and not letters.isupper():
             bad += 1  # "NguyÔn": a capital inside a word
+        bad += len(_VNI_PAIR_RE.findall(tok))  # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
     return bad
 
 
@@ -551,11 +563,14 @@ def _choose(text: str) -> tuple[str, str] | None:
     if cands[0][0] in ("nfd", "mojibake"):
         return cands[0]
     base = _badness(text.replace("Ð", "Đ"))
-    scored = sorted(((_badness(c), i, kind, c) for i, (kind, c) in enumerate(cands)))
+    # candidates are judged case-blind: all-caps TCVN3 legitimately comes back with lower-case toned letters
+    scored = sorted(((_badness(c.lower()), i, kind, c) for i, (kind, c) in enumerate(cands)))
     best_bad, _, kind, cand = scored[0]
     if kind in ("telex", "vni_digits"):
         return (kind, cand) if best_bad == 0 else None
-    if best_bad < base and not any(ch not in VIETNAMESE_LETTERS and ch in _FROM_TCVN3 for ch in cand):
+    if len(scored) > 1 and scored[1][0] == best_bad:
+        return None  # TCVN3 and VNI read equally well: do not guess
+    if best_bad < base:
         return kind, cand
     return None
 
