@@ -100,3 +100,21 @@ def test_common_full_name_weighs_less_than_a_rare_one():
 
     common, rare = (json.loads(w)["name"] for w in m["weights"])
     assert rare > common + 4
+
+
+def test_training_above_the_record_cap_uses_an_even_sample():
+    ref = population(300)
+    con = reference_db(ref)
+    model = train(con, frame(ref[:120], rid=True), MatchSettings(u_sample_pairs=5_000, train_max_records=50))
+    assert (model.training["n_records"], model.training["n_records_used"]) == (120, 40)
+
+
+def test_trained_year_only_agreement_weighs_less_than_a_full_date_agreement():
+    ref = population(400)
+    records = [dict(r) for r in ref[:200]]
+    for r in records[::4]:  # a quarter of the records carry only the birth year
+        r.update(birth_month=None, birth_day=None, birth_precision="Y")
+    con = reference_db(ref)
+    model = train(con, frame(records, rid=True), MatchSettings(u_sample_pairs=20_000))
+    w = dict(zip(model.comparisons["birth"].levels, model.comparisons["birth"].weights(), strict=True))
+    assert 0 < w["same_at_precision"] < w["exact"] - 3

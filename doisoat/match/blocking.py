@@ -69,6 +69,7 @@ class PassStats:
     pairs: int = 0
     records_decided: int = 0
     capped_keys: int = 0
+    seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -76,6 +77,7 @@ class PassStats:
             "pairs": self.pairs,
             "records_decided": self.records_decided,
             "capped_keys": self.capped_keys,
+            "seconds": self.seconds,
             "warnings": list(self.warnings),
         }
 

@@ -7,6 +7,7 @@ the others collect candidates from every pass and are decided at the end on all 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import duckdb
@@ -93,6 +94,7 @@ def link(
     scored_parts: list[pl.DataFrame] = []
     pass_stats: dict[str, dict] = {}
     for bpass in settings.passes:
+        started = time.perf_counter()
         st = PassStats()
         sql = candidate_pairs_sql(con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st)
         con.execute(
@@ -116,6 +118,7 @@ def link(
                 con.unregister("_m_done")
         for w in st.warnings:
             log.warning(w)
+        st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[bpass.name] = st.to_dict()
     all_rids = con.sql("SELECT rid FROM _m_rec ORDER BY rid").pl()
     matches = _decide(all_rids, scored_parts, settings)

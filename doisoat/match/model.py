@@ -147,10 +147,10 @@ class MatchModel:
 
 
 # ---- training ----------------------------------------------------------------------------------------------
-def frame_sha256(df: pl.DataFrame) -> str:
+def frame_sha256(df: pl.DataFrame, order: tuple[str, ...] = ()) -> str:
     """SHA-256 of a frame's content (Arrow IPC of the rows in a stable order): identifies training data."""
     buf = io.BytesIO()
-    df.sort(df.columns, nulls_last=True).write_ipc(buf, compression="uncompressed")
+    df.sort(list(order) or df.columns, nulls_last=True).rechunk().write_ipc(buf, compression="uncompressed")
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
@@ -282,7 +282,11 @@ def train(
     settings = settings or MatchSettings()
     start = start or MatchModel.priors()
     u, n_u = estimate_u_using_random_sampling(con, settings)
-    register_records(con, records_std)
+    sample = records_std
+    if records_std.height > settings.train_max_records:
+        step = -(-records_std.height // settings.train_max_records)
+        sample = records_std.sort("rid").gather_every(step)
+    register_records(con, sample)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
     passes = {p.name: p for p in settings.passes}
     estimates: dict[str, list[list[float]]] = {}
@@ -316,9 +320,10 @@ def train(
     from doisoat.match.columns import conform
 
     training = {
-        "records_sha256": frame_sha256(conform(records_std)),
+        "records_sha256": frame_sha256(conform(records_std, keep=("rid",)), order=("rid",)),
         "reference_sha256": ref_meta[0][0] if ref_meta else None,
         "n_records": records_std.height,
+        "n_records_used": sample.height,
         "n_u_pairs": n_u,
         "sessions": sessions,
         "seed": settings.seed,

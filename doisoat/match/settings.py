@@ -29,7 +29,10 @@ class MatchSettings:
     seed: int = 20250701
     em_max_iter: int = 40
     em_tol: float = 1e-5
-    m_floor: float = 1e-3  # no error is impossible: a level unseen in training still costs at most ~10 bits
+    # no error is impossible: a level unseen in training (a moved person's commune, a changed phone) still costs at
+    # most log2(1/m_floor) ≈ 7,6 bits, so the model does not learn the generator's habits too well
+    m_floor: float = 5e-3
+    train_max_records: int = 1_000_000  # training uses an evenly spaced sample of rids above this
 
     def to_dict(self) -> dict:
         d = asdict(self)
