@@ -1,0 +1,88 @@
+"""Whole-run benchmark: generate a synthetic province, run the reconciliation (in-process, no Prefect), evaluate.
+
+    .venv/bin/python bench/bench_pipeline.py --people 100000 [--seed 1] [--rates double] [--work bench/work]
+
+Prints the time of each step, peak memory (max RSS of this process) and precision / recall / F1 per sector, as a
+Markdown block to paste into bench/RESULTS.md. Generated data is cached per (people, seed, rates) under --work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import time
+from dataclasses import fields
+from datetime import date
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rates", choices=["default", "double", "none"], default="default")
+    ap.add_argument("--work", type=Path, default=Path("bench/work"))
+    args = ap.parse_args()
+
+    work = args.work.resolve() / f"p{args.people}-s{args.seed}-{args.rates}"
+    os.environ["DOISOAT_HOME"] = str(work / "home")
+    os.environ["DOISOAT_RUNS"] = str(work / "runs")
+
+    import json
+
+    from doisoat import pipeline
+    from doisoat.evaluate import evaluate, format_metrics
+    from sample_data.errors import ErrorRates
+    from sample_data.generator import generate
+
+    data = work / "data"
+    t0 = time.perf_counter()
+    if not (data / "manifest.json").exists():
+        rates = ErrorRates()
+        if args.rates == "none":
+            rates = ErrorRates.none()
+        elif args.rates == "double":
+            rates = ErrorRates(**{f.name: min(1.0, 2 * getattr(rates, f.name)) for f in fields(ErrorRates)})
+        generate(data, people=args.people, seed=args.seed, rates=rates)
+    gen_s = time.perf_counter() - t0
+    manifest = json.loads((data / "manifest.json").read_text())
+    shutil.rmtree(work / "home", ignore_errors=True)
+    shutil.rmtree(work / "runs", ignore_errors=True)
+
+    timings: dict[str, float] = {}
+
+    def timed(name, fn, *a, **kw):
+        t = time.perf_counter()
+        out = fn(*a, **kw)
+        timings[name] = time.perf_counter() - t
+        return out
+
+    config = pipeline.RunConfig(
+        reference=data / manifest["reference"],
+        extracts=[pipeline.ExtractInput(s, data / f) for s, f in manifest["extracts"].items()],
+        db_path=work / "home" / "doisoat.duckdb",
+    )
+    t = time.perf_counter()
+    summary = pipeline.reconcile(config, step=timed)
+    total = time.perf_counter() - t
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    metrics = evaluate(data, summary.out_dir / "results.parquet")
+
+    rows = sum(manifest["rows"].values())
+    print(f"### Whole run, {args.people:,} people, {rows:,} sector rows, rates={args.rates} ({date.today()})")
+    print(f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
+    print(f"- command: `.venv/bin/python bench/bench_pipeline.py --people {args.people} --seed {args.seed} "
+          f"--rates {args.rates}`")
+    print(f"- generation (cached when 0): {gen_s:.1f} s")
+    print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GB; published: {summary.published}")
+    print("- steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    print("```")
+    print(format_metrics(metrics, lang="en"))
+    print("```")
+
+
+if __name__ == "__main__":
+    main()
