@@ -43,3 +43,11 @@ def test_unknown_sector_lists_the_known_ones(tmp_path):
     out = doisoat("run", "--reference", str(ref), "--extract", f"education={ref}")
     assert out.returncode == 2
     assert "education" in out.stderr and "vaccination" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sample_command_writes_a_province_with_truth(tmp_path):
+    out = doisoat("sample", "--people", "300", "--seed", "3", "--out", str(tmp_path / "mau"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Đã sinh dữ liệu mẫu" in out.stdout
+    for name in ("manifest.json", "reference.parquet", "truth/truth.parquet"):
+        assert (tmp_path / "mau" / name).is_file(), name
