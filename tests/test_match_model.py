@@ -118,3 +118,11 @@ def test_trained_year_only_agreement_weighs_less_than_a_full_date_agreement():
     model = train(con, frame(records, rid=True), MatchSettings(u_sample_pairs=20_000))
     w = dict(zip(model.comparisons["birth"].levels, model.comparisons["birth"].weights(), strict=True))
     assert 0 < w["same_at_precision"] < w["exact"] - 3
+
+
+def test_shipped_default_model_fits_the_current_comparisons():
+    model = MatchModel.default()
+    assert model.training.get("sessions"), "the shipped model is trained, not the priors"
+    for p in model.comparisons.values():
+        assert abs(sum(p.m) - 1) < 1e-6 and abs(sum(p.u) - 1) < 1e-6
+    assert model.comparisons["id"].weights()[0] > 15
