@@ -86,7 +86,7 @@ def test_auto_context_reads_an_old_coded_file_as_old_and_a_current_file_with_str
 def test_commune_frame_keeps_rows_and_types():
     out = commune_frame(pl.Series(["20194", None, "00001", None]), pl.Series([None, "Hải Vân", None, None]))
     assert out.schema == {"commune_code_std": pl.Utf8, "commune_code_old": pl.Utf8, "commune_status": pl.Utf8,
-                          "_unit_issues": pl.List(pl.Utf8)}
+                          "_unit_issues": pl.Utf8}
     assert out["commune_code_std"].to_list() == ["20194", "20194", "00097", None]
     assert out["commune_status"].to_list() == ["current", "current", "mapped", None]
 

@@ -486,18 +486,20 @@ _CP1252_ONLY = frozenset(_CP1252_DEC)
 _VNI_PAIR_RE = re.compile(r"(?i)a[âáàåãäêéèúüë]|e[âáàåãä]|o[âåä]")
 
 
+@lru_cache(maxsize=100_000)
+def _token_badness(tok: str) -> int:
+    letters = "".join(c for c in tok if c in VIETNAMESE_LETTERS)
+    bad = 2 * (len(tok) - len(letters))
+    if letters and not is_vietnamese_syllable(letters):
+        bad += 1
+    elif any(c.isupper() for c in letters[1:]) and not letters.isupper():
+        bad += 1  # "NguyÔn": a capital inside a word
+    return bad + len(_VNI_PAIR_RE.findall(tok))  # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
+
+
 def _badness(text: str) -> int:
     """How un-Vietnamese a text looks: 2 per foreign character, 1 per word that is not a syllable."""
-    bad = 0
-    for tok in _TOKEN_RE.findall(text):
-        letters = "".join(c for c in tok if c in VIETNAMESE_LETTERS)
-        bad += 2 * (len(tok) - len(letters))
-        if letters and not is_vietnamese_syllable(letters):
-            bad += 1
-        elif any(c.isupper() for c in letters[1:]) and not letters.isupper():
-            bad += 1  # "NguyÔn": a capital inside a word
-        bad += len(_VNI_PAIR_RE.findall(tok))  # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
-    return bad
+    return sum(_token_badness(tok) for tok in _TOKEN_RE.findall(text))
 
 
 def _has_telex_evidence(text: str) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
+
+from doisoat.normalize._issues import join_codes
 
 __all__ = ["PROVINCE_CODES", "insurance_id_frame", "national_id_frame"]
 
@@ -77,83 +80,127 @@ PROVINCE_CODES: dict[str, str] = {
 }
 
 _PROVINCES = list(PROVINCE_CODES)
-_SCI_RE = r"^(\d)[.,](\d+)[eE]\+?(\d{1,2})$"
+_SCI_RE = re.compile(r"(\d)[.,](\d+)[eE]\+?(\d{1,2})")
 
 
-def _digits(frame: pl.DataFrame, col: str, out: str) -> pl.DataFrame:
-    """Adds ``out`` (digits or null) and ``out_damaged``: separators removed, a '…​.0' float undone, scientific
-    notation ('4.9190001234E+10') undone when the mantissa kept every digit, else flagged damaged."""
-    s = pl.col(col).cast(pl.Utf8).str.strip_chars().str.replace_all(r"[\s\u00a0]", "")
-    frame = frame.with_columns(pl.when(s == "").then(None).otherwise(s).alias("_s"))
-    frame = frame.with_columns(
-        (pl.col("_s").str.extract(_SCI_RE, 1) + pl.col("_s").str.extract(_SCI_RE, 2)).alias("_mant"),
-        pl.col("_s").str.extract(_SCI_RE, 3).cast(pl.Int32).alias("_exp"),
-    ).with_columns(
-        (pl.col("_mant").is_not_null() & (pl.col("_mant").str.len_chars() == pl.col("_exp") + 1)).alias(
-            "_exact"
+def _sci(value: str) -> tuple[str | None, bool]:
+    """'4.9190001234E+10' → ('49190001234', False); '4,90900E+10' → (None, True): digits lost to Excel."""
+    m = _SCI_RE.fullmatch(value)
+    if m is None:
+        return None, False
+    mant = m.group(1) + m.group(2)
+    return (mant, False) if len(mant) == int(m.group(3)) + 1 else (None, True)
+
+
+def _digits(values: pl.Series) -> pl.DataFrame:
+    """DataFrame(d, damaged, is_digits, n) for raw ID texts: whitespace and separators (. - _ / ,) removed, a '.0'
+    float suffix dropped, scientific notation undone when the mantissa kept every digit (else damaged).
+
+    The few scientific values are parsed in Python once each; everything else is a handful of column passes."""
+    s = values.cast(pl.Utf8).str.strip_chars().str.strip_suffix(".0")
+    f = pl.DataFrame({"s": s}).with_columns(pl.col("s").str.replace_all(r"[\s\u00a0.\-_/,]", "").alias("d"))
+    f = f.with_columns(pl.col("d").replace("", None), pl.col("s").str.contains("[eE]").alias("e"))
+    sci = f.filter(pl.col("e"))["s"].unique().to_list()
+    if sci:
+        parsed = {v: _sci(v.replace(" ", "")) for v in sci}
+        f = f.with_columns(
+            pl.when(pl.col("e"))
+            .then(
+                pl.col("s").replace_strict(
+                    {k: v[0] for k, v in parsed.items()}, default=None, return_dtype=pl.Utf8
+                )
+            )
+            .otherwise(pl.col("d"))
+            .alias("d"),
+            (
+                pl.col("e")
+                & pl.col("s").replace_strict(
+                    {k: v[1] for k, v in parsed.items()}, default=False, return_dtype=pl.Boolean
+                )
+            ).alias("damaged"),
         )
+    else:
+        f = f.with_columns(pl.lit(False).alias("damaged"))
+    return f.select(
+        "d",
+        "damaged",
+        pl.col("d").str.contains(r"^\d+$").fill_null(False).alias("is_digits"),
+        pl.col("d").str.len_bytes().alias("n"),
     )
-    plain = pl.col("_s").str.replace(r"^(\d+)\.0$", "$1").str.replace_all(r"[.\-_/,]", "")
-    return frame.with_columns(
-        pl.when(pl.col("_exact"))
-        .then(pl.col("_mant"))
-        .when(pl.col("_mant").is_not_null())
-        .then(None)
-        .otherwise(plain)
-        .alias(out),
-        (pl.col("_mant").is_not_null() & ~pl.col("_exact")).alias(out + "_damaged"),
-    ).drop("_s", "_mant", "_exp", "_exact")
 
 
-def _valid_cccd(d: pl.Expr, this_year: int) -> pl.Expr:
-    g = d.str.slice(3, 1).cast(pl.Int32, strict=False)
-    year = 1900 + 100 * (g // 2) + d.str.slice(4, 2).cast(pl.Int32, strict=False)
-    return d.str.contains(r"^\d{12}$") & d.str.slice(0, 3).is_in(_PROVINCES) & (g <= 3) & (year <= this_year)
+def _cccd_checks(c: pl.Expr, this_year: int) -> tuple[pl.Expr, pl.Expr]:
+    """(known province, G/YY give a birth year not after this year) for a 12-digit candidate string."""
+    g = c.str.slice(3, 1).cast(pl.Int32, strict=False)
+    year = 1900 + 100 * (g // 2) + c.str.slice(4, 2).cast(pl.Int32, strict=False)
+    return c.str.slice(0, 3).is_in(_PROVINCES), (g <= 3) & (year <= this_year)
 
 
 def national_id_frame(
     national_id: pl.Series, old_id: pl.Series, this_year: int | None = None
 ) -> pl.DataFrame:
     """One row per input: ``national_id_std``, ``old_id_std``, ``id_birth_year``, ``id_sex``, ``id_province`` and
-    ``_id_issues`` (List[Utf8]) from the raw ``national_id`` and ``old_id`` columns.
+    ``_id_issues`` (comma-joined reason codes or null) from the raw ``national_id`` and ``old_id`` columns.
 
     12 digits with a known province and a G digit giving a past birth year → CCCD; 11 digits whose zero-padding is
     a valid CCCD → restored (Excel dropped the zero); 9 digits → CMND; 8 digits → CMND with its zero restored;
     12 valid digits in ``old_id`` fill the CCCD (an old 12-digit CMND is the CCCD number).
     ``id_province`` is the 3-digit birth-registration code (names in :data:`PROVINCE_CODES`)."""
     this_year = this_year or date.today().year
-    f = pl.DataFrame({"_n": national_id.cast(pl.Utf8), "_o": old_id.cast(pl.Utf8)})
-    f = _digits(_digits(f, "_n", "nd"), "_o", "od")
-    nd, od = pl.col("nd"), pl.col("od")
+    nd = _digits(national_id)
+    od = _digits(old_id)
+    f = pl.DataFrame(
+        {
+            "nd": nd["d"],
+            "n_dmg": nd["damaged"],
+            "n_ok": nd["is_digits"],
+            "nn": nd["n"],
+            "od": od["d"],
+            "o_dmg": od["damaged"],
+            "o_ok": od["is_digits"],
+            "on": od["n"],
+        }
+    )
     f = f.with_columns(
-        (nd.str.contains(r"^\d{12}$") & _valid_cccd(nd, this_year)).alias("n12"),
-        (nd.str.contains(r"^\d{11}$") & _valid_cccd(pl.lit("0") + nd, this_year)).alias("n11"),
-        _valid_cccd(od, this_year).alias("o12"),
-        (
-            nd.str.contains(r"^\d{12}$") & ~nd.str.slice(0, 3).is_in(_PROVINCES)
-            | nd.str.contains(r"^\d{11}$") & ~(pl.lit("0") + nd).str.slice(0, 3).is_in(_PROVINCES)
-        ).alias("n_prov_bad"),
-    ).with_columns(
-        pl.when(pl.col("n12"))
-        .then(nd)
-        .when(pl.col("n11"))
-        .then(pl.lit("0") + nd)
-        .when(pl.col("o12"))
-        .then(od)
+        pl.when(pl.col("n_ok") & (pl.col("nn") == 12))
+        .then(pl.col("nd"))
+        .when(pl.col("n_ok") & (pl.col("nn") == 11))
+        .then(pl.lit("0") + pl.col("nd"))
+        .alias("nc"),
+        pl.when(pl.col("o_ok") & (pl.col("on") == 12)).then(pl.col("od")).alias("oc"),
+    )
+    n_prov, n_g = _cccd_checks(pl.col("nc"), this_year)
+    o_prov, o_g = _cccd_checks(pl.col("oc"), this_year)
+    f = f.with_columns(
+        (n_prov & n_g).fill_null(False).alias("n_valid"),
+        (pl.col("nc").is_not_null() & ~n_prov).fill_null(False).alias("n_prov_bad"),
+        (o_prov & o_g).fill_null(False).alias("o_valid"),
+    )
+    n11 = (pl.col("nn") == 11) & pl.col("n_valid")
+    n_cmnd = pl.col("n_ok") & pl.col("nn").is_in([8, 9])
+    o_cmnd = pl.col("o_ok") & pl.col("on").is_in([8, 9])
+    f = f.with_columns(
+        pl.when(pl.col("n_valid"))
+        .then(pl.col("nc"))
+        .when(pl.col("o_valid"))
+        .then(pl.col("oc"))
         .alias("national_id_std"),
-        pl.when(od.str.contains(r"^\d{9}$"))
-        .then(od)
-        .when(od.str.contains(r"^\d{8}$"))
-        .then(pl.lit("0") + od)
-        .when(nd.str.contains(r"^\d{9}$"))
-        .then(nd)
-        .when(nd.str.contains(r"^\d{8}$"))
-        .then(pl.lit("0") + nd)
+        pl.when(o_cmnd)
+        .then(pl.col("od").str.zfill(9))
+        .when(n_cmnd)
+        .then(pl.col("nd").str.zfill(9))
         .alias("old_id_std"),
     )
-    n_ok = nd.str.contains(r"^\d{8,9}$") | pl.col("n12") | pl.col("n11")
-    o_ok = od.str.contains(r"^\d{8,9}$") | pl.col("o12")
     g = pl.col("national_id_std").str.slice(3, 1).cast(pl.Int32)
+    # 11 digits that do not give a valid CCCD are plain malformed, like any other length
+    n_bad = (
+        pl.col("nd").is_not_null()
+        & ~pl.col("n_valid")
+        & ~n_cmnd
+        & ~(pl.col("n_prov_bad") & (pl.col("nn") == 12))
+    )
+    n_bad = n_bad & ~pl.col("n_dmg")
+    o_bad = pl.col("od").is_not_null() & ~pl.col("o_valid") & ~o_cmnd & ~pl.col("o_dmg")
     return f.select(
         "national_id_std",
         "old_id_std",
@@ -162,46 +209,47 @@ def national_id_frame(
         .alias("id_birth_year"),
         pl.when(g % 2 == 1).then(pl.lit("F")).when(g.is_not_null()).then(pl.lit("M")).alias("id_sex"),
         pl.col("national_id_std").str.slice(0, 3).alias("id_province"),
-        pl.concat_list(
-            pl.when(pl.col("nd_damaged") | pl.col("od_damaged")).then(pl.lit("ID_EXCEL_DAMAGED")),
-            pl.when(pl.col("n_prov_bad")).then(pl.lit("ID_PROVINCE_UNKNOWN")),
-            pl.when(nd.is_not_null() & ~n_ok & ~pl.col("n_prov_bad") | od.is_not_null() & ~o_ok).then(
-                pl.lit("ID_FORMAT")
-            ),
-            pl.when(pl.col("n11") | nd.str.contains(r"^\d{8}$") | od.str.contains(r"^\d{8}$")).then(
+        join_codes(
+            pl.when(pl.col("n_dmg") | pl.col("o_dmg")).then(pl.lit("ID_EXCEL_DAMAGED")),
+            pl.when(pl.col("n_prov_bad") & (pl.col("nn") == 12)).then(pl.lit("ID_PROVINCE_UNKNOWN")),
+            pl.when(n_bad | o_bad).then(pl.lit("ID_FORMAT")),
+            pl.when(n11 | pl.col("n_ok") & (pl.col("nn") == 8) | pl.col("o_ok") & (pl.col("on") == 8)).then(
                 pl.lit("ID_LEADING_ZERO_RESTORED")
             ),
-        )
-        .list.drop_nulls()
-        .alias("_id_issues"),
+        ).alias("_id_issues"),
     )
 
 
 def insurance_id_frame(insurance_id: pl.Series) -> pl.DataFrame:
     """One row per input: ``insurance_id_std`` (10-digit BHXH number) and ``_ins_issues``: a 15-character BHYT
     card ``AA D PP NNNNNNNNNN`` gives its last 10 digits; 9 digits get back the zero Excel dropped."""
-    raw = insurance_id.cast(pl.Utf8).str.to_uppercase().str.replace_all(r"[\s\u00a0.\-_/]", "")
-    f = _digits(pl.DataFrame({"_raw": raw}).with_columns(pl.col("_raw").replace("", None)), "_raw", "d")
-    f = f.with_columns(pl.col("_raw").str.contains(r"^[A-Z]{2}[1-5]\d{12}$").alias("card"))
-    d = pl.col("d")
+    raw = (
+        insurance_id.cast(pl.Utf8)
+        .str.to_uppercase()
+        .str.replace_all(r"[\s\u00a0.\-_/]", "")
+        .replace("", None)
+    )
+    d = _digits(raw)
+    f = pl.DataFrame({"raw": raw, "d": d["d"], "dmg": d["damaged"], "ok": d["is_digits"], "n": d["n"]})
+    f = f.with_columns(pl.col("raw").str.contains(r"^[A-Z]{2}[1-5]\d{12}$").fill_null(False).alias("card"))
     f = f.with_columns(
         pl.when(pl.col("card"))
-        .then(pl.col("_raw").str.slice(5, 10))
-        .when(d.str.contains(r"^\d{10}$"))
-        .then(d)
-        .when(d.str.contains(r"^\d{9}$"))
-        .then(pl.lit("0") + d)
+        .then(pl.col("raw").str.slice(5, 10))
+        .when(pl.col("ok") & (pl.col("n") == 10))
+        .then(pl.col("d"))
+        .when(pl.col("ok") & (pl.col("n") == 9))
+        .then(pl.lit("0") + pl.col("d"))
         .alias("insurance_id_std")
     )
     return f.select(
         "insurance_id_std",
-        pl.concat_list(
-            pl.when(pl.col("d_damaged")).then(pl.lit("ID_EXCEL_DAMAGED")),
-            pl.when(
-                pl.col("_raw").is_not_null() & pl.col("insurance_id_std").is_null() & ~pl.col("d_damaged")
-            ).then(pl.lit("INSURANCE_ID_FORMAT")),
-            pl.when(~pl.col("card") & d.str.contains(r"^\d{9}$")).then(pl.lit("ID_LEADING_ZERO_RESTORED")),
-        )
-        .list.drop_nulls()
-        .alias("_ins_issues"),
+        join_codes(
+            pl.when(pl.col("dmg")).then(pl.lit("ID_EXCEL_DAMAGED")),
+            pl.when(pl.col("raw").is_not_null() & pl.col("insurance_id_std").is_null() & ~pl.col("dmg")).then(
+                pl.lit("INSURANCE_ID_FORMAT")
+            ),
+            pl.when(~pl.col("card") & pl.col("ok") & (pl.col("n") == 9)).then(
+                pl.lit("ID_LEADING_ZERO_RESTORED")
+            ),
+        ).alias("_ins_issues"),
     )

@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from doisoat.normalize._issues import join_codes
 from doisoat.normalize.encodings import VIETNAMESE_LETTERS, repair, to_new_tone_style
 
 __all__ = [
@@ -154,7 +155,7 @@ def normalize_name(raw: str | None) -> NameParts:
 
 
 def names_frame(s: pl.Series) -> pl.DataFrame:
-    """One row per input value: the ``NAME_COLUMNS`` and ``_name_issues`` (List[Utf8]:
+    """One row per input value: the ``NAME_COLUMNS`` and ``_name_issues`` (comma-joined codes or null:
     ``NAME_ENCODING_REPAIRED`` for a legacy encoding or typing artefact, ``NAME_INVALID_CHARS``)."""
     values = s.cast(pl.Utf8)
     uniq = values.drop_nulls().unique()
@@ -164,14 +165,14 @@ def names_frame(s: pl.Series) -> pl.DataFrame:
         {"_value": uniq, **cols},
         schema={"_value": pl.Utf8, **{f: pl.Utf8 for f in NAME_COLUMNS}, "invalid_chars": pl.Boolean},
     ).with_columns(
-        pl.concat_list(
+        join_codes(
             pl.when(pl.col("name_repair").is_not_null() & (pl.col("name_repair") != "nfd"))
             .then(pl.lit("NAME_ENCODING_REPAIRED")),
             pl.when(pl.col("invalid_chars")).then(pl.lit("NAME_INVALID_CHARS")),
-        ).list.drop_nulls().alias("_name_issues")
+        ).alias("_name_issues")
     )
     return (
         pl.DataFrame({"_value": values})
         .join(table, on="_value", how="left", maintain_order="left")
-        .select(*NAME_COLUMNS, pl.col("_name_issues").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
+        .select(*NAME_COLUMNS, "_name_issues")
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from doisoat.normalize._issues import join_codes
+
 __all__ = ["RENUMBERED_2018", "phone_frame"]
 
 # old 11-digit mobile prefix → new 10-digit prefix (Bộ TT&TT, 2018)
@@ -36,27 +38,31 @@ def phone_frame(phone: pl.Series) -> pl.DataFrame:
     """One row per input: ``phone_std`` and ``_phone_issues``.
 
     Valid: 10-digit mobiles 03/05/07/08/09x and 11-digit landlines 02xx (area codes since 2017). An 11-digit
-    mobile with a 2018 prefix is renumbered (``PHONE_RENUMBERED``, info); a 9-digit mobile gets its lost 0 back."""
-    s = phone.cast(pl.Utf8).str.strip_chars()
-    f = pl.DataFrame({"s": s}).with_columns(pl.col("s").replace("", None))
-    d = pl.col("d")
+    mobile with a 2018 prefix is renumbered (``PHONE_RENUMBERED``, info); a 9-digit mobile gets its lost 0 back.
+    Few full-column passes: one regex to keep digits, then lengths and literal prefixes."""
+    s = phone.cast(pl.Utf8).str.strip_chars().replace("", None)
+    f = pl.DataFrame({"s": s}).with_columns(
+        pl.col("s").str.strip_suffix(".0").str.replace_all(r"[^\d]", "").alias("d")
+    )
+    f = f.with_columns(pl.col("d").str.strip_prefix("00").alias("d"))  # 0084… (from +84 or 0084)
+    f = f.with_columns(pl.col("d").str.len_bytes().alias("n"))
+    d, n = pl.col("d"), pl.col("n")
     f = f.with_columns(
-        pl.col("s")
-        .str.replace(r"\.0$", "")
-        .str.replace_all(r"[\s\u00a0.\-()/]", "")
-        .str.replace(r"^\+", "00")
-        .str.replace(r"^0084", "84")
+        pl.when(d.str.starts_with("84") & n.is_in([11, 12]))
+        .then(pl.lit("0") + d.str.slice(2))
+        .when((n == 9) & d.str.slice(0, 1).is_in(["3", "5", "7", "8", "9"]))
+        .then(pl.lit("0") + d)
+        .when((n == 10) & d.str.slice(0, 1).is_in(["1", "2"]))
+        .then(pl.lit("0") + d)
+        .otherwise(d)
         .alias("d")
-    )
+    ).with_columns(pl.col("d").str.len_bytes().alias("n"))
     f = f.with_columns(
-        pl.when(d.str.contains(r"^84\d{9,10}$")).then(pl.lit("0") + d.str.slice(2)).otherwise(d).alias("d")
-    )
-    f = f.with_columns(
-        pl.when(d.str.contains(r"^(?:[35789]\d{8}|[12]\d{9})$")).then(pl.lit("0") + d).otherwise(d).alias("d")
-    )
-    f = f.with_columns(
-        (d.str.contains(r"^01\d{9}$") & d.str.slice(0, 4).is_in(list(RENUMBERED_2018))).alias("renumber"),
-        (d.str.contains(r"^0[35789]\d{8}$") | d.str.contains(r"^02\d{9}$")).alias("valid"),
+        ((n == 11) & d.str.slice(0, 4).is_in(list(RENUMBERED_2018))).alias("renumber"),
+        (
+            (n == 10) & d.str.slice(0, 2).is_in(["03", "05", "07", "08", "09"])
+            | (n == 11) & d.str.starts_with("02")
+        ).alias("valid"),
     )
     new = d.str.slice(0, 4).replace_strict(RENUMBERED_2018, default=None, return_dtype=pl.Utf8) + d.str.slice(
         4
@@ -64,10 +70,8 @@ def phone_frame(phone: pl.Series) -> pl.DataFrame:
     f = f.with_columns(pl.when(pl.col("renumber")).then(new).when(pl.col("valid")).then(d).alias("phone_std"))
     return f.select(
         "phone_std",
-        pl.concat_list(
+        join_codes(
             pl.when(pl.col("renumber")).then(pl.lit("PHONE_RENUMBERED")),
             pl.when(pl.col("s").is_not_null() & pl.col("phone_std").is_null()).then(pl.lit("PHONE_FORMAT")),
-        )
-        .list.drop_nulls()
-        .alias("_phone_issues"),
+        ).alias("_phone_issues"),
     )

@@ -22,5 +22,5 @@ def sex_columns(sex: pl.Expr, one_means: str = "M") -> list[pl.Expr]:
     s = sex.cast(pl.Utf8).str.normalize("NFC").str.strip_chars().str.strip_chars(".").str.to_lowercase()
     s = pl.when(s == "").then(None).otherwise(s)
     std = s.replace_strict(words, default=None, return_dtype=pl.Utf8)
-    issues = pl.concat_list(pl.when(s.is_not_null() & std.is_null()).then(pl.lit("SEX_UNKNOWN"))).list.drop_nulls()
+    issues = pl.when(s.is_not_null() & std.is_null()).then(pl.lit("SEX_UNKNOWN"))
     return [std.alias("sex_std"), issues.alias("_sex_issues")]

@@ -6,11 +6,12 @@ values; IDs, phones and sex are polars expressions. All reason codes raised land
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import polars as pl
 
+from doisoat.normalize._issues import codes_to_list, join_codes
 from doisoat.normalize.dates import parse_dates, to_day_dates
 from doisoat.normalize.ids import insurance_id_frame, national_id_frame
 from doisoat.normalize.names import NAME_COLUMNS, names_frame
@@ -53,7 +54,6 @@ _ISSUE_COLS = (
     "_event_issue",
     "_activity_issue",
     "_death_issue",
-    "_consistency",
 )
 
 
@@ -61,6 +61,16 @@ def _col(df: pl.DataFrame, name: str) -> pl.Series:
     if name in df.columns:
         return df[name].cast(pl.Utf8)
     return pl.Series(name, [None] * df.height, dtype=pl.Utf8)
+
+
+def _distinct_first(values: pl.Series, exprs: Callable[[pl.Expr], list[pl.Expr]]) -> pl.DataFrame:
+    """Evaluate column expressions on the distinct values only, then join back (for low-cardinality columns)."""
+    table = pl.DataFrame({"_v": values.unique()}).with_columns(exprs(pl.col("_v")))
+    return (
+        pl.DataFrame({"_v": values})
+        .join(table, on="_v", how="left", nulls_equal=True, maintain_order="left")
+        .drop("_v")
+    )
 
 
 def standardize(
@@ -107,35 +117,24 @@ def standardize(
         commune_frame(_col(base, "commune_code"), _col(base, "commune_name"), group, units_context, provinces)
     )
 
-    parts.append(pl.DataFrame({"sex": _col(base, "sex")}).select(sex_columns(pl.col("sex"), sex_one_means)))
+    parts.append(_distinct_first(_col(base, "sex"), lambda e: sex_columns(e, sex_one_means)))
     parts.append(national_id_frame(_col(base, "national_id"), _col(base, "old_id"), today.year))
     parts.append(insurance_id_frame(_col(base, "insurance_id")))
     parts.append(phone_frame(_col(base, "phone")))
     std = pl.concat(parts, how="horizontal")
     assert std.height == n
-    std = std.with_columns(
-        pl.concat_list(
-            pl.when(
-                pl.col("id_birth_year").is_not_null()
-                & pl.col("birth_year").is_not_null()
-                & (pl.col("id_birth_year") != pl.col("birth_year"))
-            ).then(pl.lit("ID_BIRTH_YEAR_MISMATCH")),
-            pl.when(
-                pl.col("id_sex").is_not_null()
-                & pl.col("sex_std").is_not_null()
-                & (pl.col("id_sex") != pl.col("sex_std"))
-            ).then(pl.lit("ID_SEX_MISMATCH")),
-        )
-        .list.drop_nulls()
-        .alias("_consistency")
-    )
-    issue_exprs = []
-    for c in _ISSUE_COLS:
-        if c not in std.columns:
-            continue
-        e = pl.col(c)
-        issue_exprs.append(e if std.schema[c] == pl.List(pl.Utf8) else pl.concat_list(e).list.drop_nulls())
-    std = std.with_columns(pl.concat_list(issue_exprs).list.unique(maintain_order=True).alias("norm_issues"))
+    consistency = [
+        pl.when(
+            pl.col("id_birth_year").is_not_null()
+            & pl.col("birth_year").is_not_null()
+            & (pl.col("id_birth_year") != pl.col("birth_year"))
+        ).then(pl.lit("ID_BIRTH_YEAR_MISMATCH")),
+        pl.when(
+            pl.col("id_sex").is_not_null() & pl.col("sex_std").is_not_null() & (pl.col("id_sex") != pl.col("sex_std"))
+        ).then(pl.lit("ID_SEX_MISMATCH")),
+    ]
+    issues = [pl.col(c) for c in _ISSUE_COLS if c in std.columns] + consistency
+    std = std.with_columns(codes_to_list(join_codes(*issues)).alias("norm_issues"))
     keep = list(STANDARD_SCHEMA) + (["death_date_std"] if "death_date_std" in std.columns else [])
     std = std.select(keep).cast({k: v for k, v in STANDARD_SCHEMA.items()})  # type: ignore[arg-type]
     return pl.concat([base, std], how="horizontal")

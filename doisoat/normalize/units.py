@@ -185,7 +185,7 @@ _OUT_SCHEMA = {
     "commune_code_std": pl.Utf8,
     "commune_code_old": pl.Utf8,
     "commune_status": pl.Utf8,
-    "_unit_issues": pl.List(pl.Utf8),
+    "_unit_issues": pl.Utf8,
 }
 
 
@@ -196,7 +196,8 @@ def commune_frame(
     units_context: str = "auto",
     provinces: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """One row per input row: ``commune_code_std, commune_code_old, commune_status, _unit_issues``.
+    """One row per input row: ``commune_code_std, commune_code_old, commune_status, _unit_issues``
+    (comma-joined reason codes or null).
 
     Python runs once per distinct (code, name, context); ``group`` (e.g. ``source_file``) scopes ``auto``."""
     n = len(code) if code is not None else len(name) if name is not None else len(group) if group is not None else 0
@@ -224,7 +225,7 @@ def commune_frame(
         pl.Series("commune_code_std", [r[0] for r in rows], dtype=pl.Utf8),
         pl.Series("commune_code_old", [r[1] for r in rows], dtype=pl.Utf8),
         pl.Series("commune_status", [r[2] for r in rows], dtype=pl.Utf8),
-        pl.Series("_unit_issues", [list(r[3]) for r in rows], dtype=pl.List(pl.Utf8)),
+        pl.Series("_unit_issues", [",".join(r[3]) or None for r in rows], dtype=pl.Utf8),
     )
     return (
         frame.join(table, on=["_code", "_name", "_ctx"], how="left", nulls_equal=True, maintain_order="left")
