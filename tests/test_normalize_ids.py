@@ -189,3 +189,12 @@ def test_id_outputs_are_always_well_formed(values):
     ph = phone_frame(pl.Series(values, dtype=pl.Utf8))
     for p in ph["phone_std"].drop_nulls():
         assert p.isdigit() and len(p) in (10, 11) and p[0] == "0"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=10)), min_size=1, max_size=20), st.sampled_from(["M", "F"]))
+def test_sex_is_m_f_or_null_with_a_reason_for_every_unrecognised_value(values, one_means):
+    out = pl.DataFrame({"s": values}, schema={"s": pl.Utf8}).select(sex_columns(pl.col("s"), one_means))
+    for std, issue in out.iter_rows():
+        assert std in ("M", "F", None)
+        assert issue in (None, "SEX_UNKNOWN") and (issue is None or std is None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doisoat.normalize import STANDARD_SCHEMA, standardize, to_tcvn3
 from doisoat.reasons import REASONS
@@ -79,3 +81,36 @@ def test_absent_columns_are_read_as_null_and_standardize_is_repeatable():
 def test_empty_frame():
     out = standardize(pl.DataFrame({"full_name": []}, schema={"full_name": pl.Utf8}), today=TODAY)
     assert out.height == 0 and set(STANDARD_SCHEMA) <= set(out.columns)
+
+
+_text = st.one_of(st.none(), st.text(max_size=25), st.sampled_from(
+    ["05/03/1990", "1950", "049190001234", "Nam", "nữ", "0912345678", "20194", "00007", "Hải Vân", "4.9E+10"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.fixed_dictionaries({c: _text for c in (
+    "full_name", "birth_date", "sex", "national_id", "old_id", "insurance_id", "phone", "commune_code",
+    "commune_name", "event_date", "last_activity_date")}), min_size=1, max_size=8))
+def test_standardize_never_raises_and_keeps_the_contract_on_any_text(rows):
+    df = pl.DataFrame(rows, schema={c: pl.Utf8 for c in rows[0]})
+    out = standardize(df, today=TODAY)
+    assert out.height == df.height
+    assert {c: out.schema[c] for c in STANDARD_SCHEMA} == STANDARD_SCHEMA
+    assert set(out["sex_std"].drop_nulls()) <= {"M", "F"}
+    assert set(out["birth_precision"].drop_nulls()) <= {"D", "M", "Y"}
+    assert set(out["commune_status"].drop_nulls()) <= {"current", "mapped", "ambiguous", "unknown"}
+    assert all(code in REASONS for issues in out["norm_issues"].to_list() for code in issues)
+
+
+def test_typed_columns_from_parquet_or_excel_are_read_as_text():
+    df = pl.DataFrame({"birth_date": [date(1990, 3, 5)], "national_id": [49190001234], "phone": [912345678]})
+    r = standardize(df, today=TODAY).row(0, named=True)
+    assert (r["birth_year"], r["birth_month"], r["birth_day"]) == (1990, 3, 5)
+    assert r["national_id_std"] == "049190001234" and r["phone_std"] == "0912345678"
+
+
+def test_stripped_diacritics_agree_with_the_original_on_plain_and_variant():
+    df = pl.DataFrame({"full_name": ["Huỳnh Thị Mỹ Lệ", "Huynh Thi My Le", "Hoàng Thị Mĩ Lệ"]})
+    out = standardize(df, today=TODAY)
+    assert out["name_plain"].to_list()[:2] == ["huynh thi my le", "huynh thi my le"]
+    assert len(set(out["name_variant"])) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doisoat.normalize.units import (
     commune_frame,
@@ -96,3 +98,16 @@ def test_report_helpers_name_new_and_old_units():
     assert names.rows() == [("20194", "Phường Hải Vân", "Thành phố Đà Nẵng"), ("nope", None, None)]
     info = old_unit_info(["20341"]).row(0, named=True)
     assert (info["district_code"], info["district"], info["ward"]) == ("502", "Thành phố Tam Kỳ", "Phường An Mỹ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=8), st.from_regex(r"\d{1,6}", fullmatch=True)),
+       st.one_of(st.none(), st.text(max_size=20)), st.sampled_from(["new", "old"]))
+def test_resolve_commune_never_raises_and_gives_a_known_new_code_or_none(code, name, context):
+    std, old, status, issues = resolve_commune(code, name, context)
+    u = load_units()
+    assert std is None or std in u.new_key
+    assert old is None or old in u.old_key
+    assert status in (None, "current", "mapped", "ambiguous", "unknown")
+    blank = not "".join((code or "").split()).removesuffix(".0")
+    assert (status is None) == (blank and unit_name_key(name) is None)

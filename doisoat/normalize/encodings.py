@@ -343,6 +343,7 @@ def _apply_hat(ch: str, hat: str) -> str:
     return _compose(ch, hat, 0)
 
 
+@lru_cache(maxsize=100_000)
 def _telex_word(w: str, style: str) -> str | None:
     """Decode one ASCII Telex word; None when it is not plausibly Telex."""
     low = w.lower()
@@ -425,6 +426,7 @@ def to_vni_digits(text: str) -> str:
     return _WORD_RE.sub(word, unicodedata.normalize("NFC", text))
 
 
+@lru_cache(maxsize=100_000)
 def _vni_digits_word(w: str, style: str) -> str | None:
     if not re.search(r"[A-Za-z]", w) or not re.search(r"\d", w):
         return None
