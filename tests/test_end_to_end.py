@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,15 @@ def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_pa
     )
     assert ev.returncode == 0, ev.stderr[-2000:]
     assert "F1" in ev.stdout and "Hộ tịch" in ev.stdout
+
+
+@pytest.mark.parametrize("notebook", ["taskforce_figures.py", "steward_review.py"])
+def test_notebooks_run_on_the_published_run(two_runs, notebook, monkeypatch, capsys):
+    import runpy
+
+    a, _, _ = two_runs
+    monkeypatch.setenv("DOISOAT_RUN", a["out_dir"])
+    runpy.run_path(str(ROOT / "notebooks" / notebook), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "Lượt chạy" in out or "tệp danh sách rà soát" in out
+    assert re.search(r"\b\d{9,12}\b", out) is None  # no ID reaches what a notebook prints
