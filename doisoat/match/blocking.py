@@ -38,8 +38,8 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("old_id", (same("old_id_std"),)),
     BlockingPass("name_dob", (same("name_key", *DOB),)),
     # one wrong digit or two swapped digits leave one half intact; the left half (province, sex, year) is
-    # shared by thousands, so it is paired with the given name
-    BlockingPass("id_near", (same("id_right6"), same("id_left6", "given_plain"))),
+    # shared by thousands, so it is paired with surname and given name
+    BlockingPass("id_near", (same("id_right6"), same("id_left6", "nv_first", "nv_last"))),
     BlockingPass("variant_year", (same("name_variant", "birth_year"),)),
     BlockingPass("given_dob_commune", (same("given_plain", *DOB, "commune_code_std"),)),
     BlockingPass("phone", (same("phone_std"),)),
@@ -58,7 +58,7 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
         ),
     ),
     # a typo in the given name, or in the surname
-    BlockingPass("surname_dob", (same("nv_first", *DOB),)),
+    BlockingPass("surname_dob", (same("nv_first", *DOB, "sex_std"),)),
     BlockingPass("given_dob", (same("nv_last", *DOB),)),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )

@@ -67,6 +67,12 @@ def _rank(scored: pl.DataFrame) -> pl.DataFrame:
     return best.join(second, on="rid", how="left")
 
 
+def _top2(scored: pl.DataFrame) -> pl.DataFrame:
+    """The two best candidates of each rid (same order as :func:`_rank`)."""
+    ordered = scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
+    return ordered.filter(pl.int_range(pl.len()).over("rid") < 2)
+
+
 def _certain(ranked: pl.DataFrame, settings: MatchSettings) -> pl.Expr:
     close = (pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin
     return (pl.col("match_probability") >= settings.matched) & ~close.fill_null(False)
@@ -83,6 +89,8 @@ def link(
 
     ``many_per_person`` (sector → several records per person expected) does not change linking: two records
     of a one-per-person sector that point at the same person both stay linked, and assess marks duplicates.
+    An unmatched row has no person, agreement or weights, but keeps its best candidate's probability and weight
+    (null when no pass found a candidate). The runner-up is reported only when within ``close_margin`` bits.
     """
     model = model or MatchModel.default()
     settings = settings or MatchSettings()
@@ -106,9 +114,12 @@ def link(
             con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
             levels = comparison_levels(con, "_m_new", "_m_rec")
             scored = model.score(levels, n_ref, settings).with_columns(pl.lit(bpass.name).alias("match_pass"))
-            scored_parts.append(scored)
             touched = scored.select("rid").unique()
-            pool = pl.concat([p.join(touched, on="rid", how="semi") for p in scored_parts], how="vertical")
+            pool = pl.concat(
+                [p.join(touched, on="rid", how="semi") for p in scored_parts] + [scored], how="vertical"
+            )
+            # only the best and the runner-up decide a record: keeping two pairs per rid bounds memory
+            scored_parts = [p.join(touched, on="rid", how="anti") for p in scored_parts] + [_top2(pool)]
             ranked = _rank(pool)
             done = ranked.filter(_certain(ranked, settings)).select("rid")
             st.records_decided = done.height
