@@ -155,3 +155,17 @@ def test_repair_of_clean_text_is_identity_and_repair_is_idempotent(text):
     for corrupt in (to_tcvn3, to_vni, to_mojibake, to_telex, to_vni_digits):
         fixed, _ = repair(corrupt(text))
         assert repair(fixed)[1] is None
+
+
+def test_telex_tone_key_may_come_before_the_final_consonants_but_not_inside_the_word():
+    assert from_telex("Hoafng") == "Hoàng"
+    assert detect_encoding("Arat Anh Chinh") is None  # a stripped minority name: r is not a tone key here
+
+
+def test_telex_with_a_minority_word_is_still_repaired_when_most_words_decode():
+    fixed, kind = repair("A Lawng Minh Bh'nuwowchs")
+    assert (fixed, kind) == ("A Lăng Minh Bh'nướch", "telex")
+
+
+def test_vni_and_tcvn3_ties_are_broken_by_tell_tales_only():
+    assert repair("Claâu Thò Poá") == ("Clâu Thị Pố", "vni")

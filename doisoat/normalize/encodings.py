@@ -343,6 +343,10 @@ def _apply_hat(ch: str, hat: str) -> str:
     return _compose(ch, hat, 0)
 
 
+_TELEX_TAIL_RE = re.compile(r"[sfrxj]?(?:ch|nh|ng|[cmnpt])?")
+_TELEX_HAT_KEYS_RE = re.compile(r"(?i)dd|aa|ee|aw|ow|uw")
+
+
 @lru_cache(maxsize=100_000)
 def _telex_word(w: str, style: str) -> str | None:
     """Decode one ASCII Telex word; None when it is not plausibly Telex."""
@@ -353,7 +357,8 @@ def _telex_word(w: str, style: str) -> str | None:
     tone = 0
     letters: list[str] = []
     for i, ch in enumerate(w):
-        if i > first_vowel and ch.lower() in _TONE_FROM_TELEX:
+        # a tone key comes after the vowel and is followed by nothing but a final consonant (Hoaf, Hoafng)
+        if i > first_vowel and ch.lower() in _TONE_FROM_TELEX and _TELEX_TAIL_RE.fullmatch(low[i + 1 :]):
             tone = _TONE_FROM_TELEX[ch.lower()]
             continue
         letters.append(ch)
@@ -386,14 +391,19 @@ def _telex_word(w: str, style: str) -> str | None:
     return result
 
 
-def from_telex(text: str, style: str = "new") -> str:
+def from_telex(text: str, style: str = "new", strict: bool = True) -> str:
     """Decode Telex typed without the input method: "Nguyeenx Thij Hoaf" → "Nguyễn Thị Hoà" (tone placement per
-    ``style``). Words that do not decode to a Vietnamese syllable are left as they are."""
+    ``style``). Words that do not decode to a Vietnamese syllable are left as they are, unless ``strict`` is False
+    and they hold a two-letter hat key (aw ow uw aa ee dd: "Bh'nuwowchs" → "Bh'nướch")."""
 
     def word(m: re.Match[str]) -> str:
         w = m.group(0)
         dec = _telex_word(w, style)
-        return dec if dec is not None and is_vietnamese_syllable(dec) else w
+        if dec is None:
+            return w
+        if is_vietnamese_syllable(dec) or (not strict and _TELEX_HAT_KEYS_RE.search(w)):
+            return dec
+        return w
 
     return re.sub(r"[A-Za-z]+", word, text)
 
@@ -468,13 +478,14 @@ def _vni_digits_word(w: str, style: str) -> str | None:
     return place_tone("".join(chars), tones[-1] if tones else 0, style)
 
 
-def from_vni_digits(text: str, style: str = "new") -> str:
-    """Decode VNI digits typed without the input method: "Nguyen64" → "Nguyễn". Other words stay as they are."""
+def from_vni_digits(text: str, style: str = "new", strict: bool = True) -> str:
+    """Decode VNI digits typed without the input method: "Nguyen64" → "Nguyễn". Words that do not decode to a
+    Vietnamese syllable stay as they are, unless ``strict`` is False ("Bho7" → "Bhơ" in a minority name)."""
 
     def word(m: re.Match[str]) -> str:
         w = m.group(0)
         dec = _vni_digits_word(w, style)
-        return dec if dec is not None and is_vietnamese_syllable(dec) else w
+        return dec if dec is not None and (not strict or is_vietnamese_syllable(dec)) else w
 
     return re.sub(r"[A-Za-z0-9]+", word, text)
 
@@ -485,6 +496,7 @@ _TOKEN_RE = re.compile(r"[^\s\-.,'’]+")
 _CP1252_ONLY = frozenset(_CP1252_DEC)
 
 
+_TCVN3_ONLY = frozenset(_FROM_TCVN3) - frozenset("".join(_FROM_VNI)) - VIETNAMESE_LETTERS
 _VNI_PAIR_RE = re.compile(r"(?i)a[âáàåãäêéèúüë]|e[âáàåãä]|o[âåä]")
 
 
@@ -494,7 +506,7 @@ def _token_badness(tok: str) -> int:
     bad = 2 * (len(tok) - len(letters))
     if letters and not is_vietnamese_syllable(letters):
         bad += 1
-    elif any(c.isupper() for c in letters[1:]) and not letters.isupper():
+    if any(c.isupper() for c in letters[1:]) and not letters.isupper():
         bad += 1  # "NguyÔn": a capital inside a word
     return bad + len(_VNI_PAIR_RE.findall(tok))  # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
 
@@ -504,37 +516,29 @@ def _badness(text: str) -> int:
     return sum(_token_badness(tok) for tok in _TOKEN_RE.findall(text))
 
 
-def _has_telex_evidence(text: str) -> bool:
-    for w in re.findall(r"[A-Za-z]+", text):
-        low = w.lower()
-        fv = next((i for i, c in enumerate(low) if c in "aeiouy"), None)
-        if fv is None:
-            continue
-        if any(c in "sfrxj" for c in low[fv + 1 :]) or re.search(r"dd|aa|ee|oo|w", low):
-            return True
-    return False
-
-
 def _telex_candidate(text: str) -> str | None:
-    if not text.isascii() or not _has_telex_evidence(text):
+    """Telex needs convincing evidence: words that decode differently, at least half of them to Vietnamese
+    syllables. Stripped names ("Nguyen Van An") have none: their finals are never s f r x j and they hold no aa aw
+    ee oo ow uw dd w."""
+    if not text.isascii():
         return None
-    words = re.findall(r"[A-Za-z]+", text)
-    decoded = [_telex_word(w, "new") for w in words]
-    if any(d is None or not is_vietnamese_syllable(d) for d in decoded):
+    changed = [(w, d) for w in re.findall(r"[A-Za-z]+", text) if (d := _telex_word(w, "new")) not in (None, w)]
+    valid = [(w, d) for w, d in changed if d is not None and is_vietnamese_syllable(d)]
+    if not valid or 2 * len(valid) < len(changed):
         return None
-    return from_telex(text)
+    return from_telex(text, strict=False)
 
 
 def _vni_digits_candidate(text: str) -> str | None:
-    tokens = re.findall(r"[A-Za-z0-9]+", text)
-    mixed = [t for t in tokens if re.search(r"[A-Za-z]", t) and re.search(r"\d", t)]
+    """VNI digits need digits inside words, at least half of those words decoding to Vietnamese syllables."""
+    mixed = [t for t in re.findall(r"[A-Za-z0-9]+", text) if not t.isdigit() and not t.isalpha()]
     if not mixed:
         return None
-    for t in mixed:
-        dec = _vni_digits_word(t, "new")
-        if dec is None or not is_vietnamese_syllable(dec):
-            return None
-    return from_vni_digits(text)
+    decoded = [_vni_digits_word(t, "new") for t in mixed]
+    valid = [d for d in decoded if d is not None and is_vietnamese_syllable(d)]
+    if not valid or 2 * len(valid) < len(mixed):
+        return None
+    return from_vni_digits(text, strict=False)
 
 
 def _candidates(text: str) -> list[tuple[str, str]]:
@@ -570,10 +574,15 @@ def _choose(text: str) -> tuple[str, str] | None:
     # candidates are judged case-blind: all-caps TCVN3 legitimately comes back with lower-case toned letters
     scored = sorted(((_badness(c.lower()), i, kind, c) for i, (kind, c) in enumerate(cands)))
     best_bad, _, kind, cand = scored[0]
-    if kind in ("telex", "vni_digits"):
-        return (kind, cand) if best_bad == 0 else None
-    if len(scored) > 1 and scored[1][0] == best_bad:
-        return None  # TCVN3 and VNI read equally well: do not guess
+    if kind in ("telex", "vni_digits"):  # the candidate functions already demanded evidence
+        return (kind, cand) if best_bad < base else None
+    if len(scored) > 1 and scored[1][0] == best_bad:  # TCVN3 and VNI read equally well: look for tell-tales
+        vni_tell = bool(_VNI_PAIR_RE.search(text))
+        tcvn3_tell = any(c in _TCVN3_ONLY for c in text)
+        if vni_tell == tcvn3_tell:
+            return None
+        kind = "vni" if vni_tell else "tcvn3"
+        cand = next(c for k, c in cands if k == kind)
     if best_bad < base:
         return kind, cand
     return None
