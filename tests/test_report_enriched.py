@@ -150,3 +150,30 @@ def test_added_columns_never_overwrite_the_extracts_own():
     assert frame["trang_thai"].to_list() == ["đang hưởng"] * 3
     assert frame["status"].to_list() == ["x"] * 3
     assert frame["trang_thai_doisoat"].to_list() == ["review", "matched", "matched"]
+
+
+def test_large_xlsx_source_comes_back_as_csv_and_parquet_with_a_note(tmp_path):
+    results, records, reference = frames(["x.xlsx"] * 3)
+    paths = write_enriched(tmp_path, results, records, reference, xlsx_max_rows=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bhxh.csv", "bhxh.parquet", "ghi-chu.txt"]
+    assert paths["enriched:bhxh"].name == "bhxh.csv"
+    assert paths["enriched:bhxh"].read_bytes().startswith(b"\xef\xbb\xbf")
+    back = pl.read_parquet(paths["enriched:bhxh:parquet"])
+    assert back.equals(pl.read_csv(paths["enriched:bhxh"], schema=back.schema))
+    assert back["full_name"].to_list() == ["Tran Binh", "Le Cuc", "=1+1"]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in paths.values())
+    note = paths["enriched_notes"].read_text(encoding="utf-8")
+    assert note.startswith("bhxh: tệp nguồn là XLSX nhưng có 3 dòng (quá 2 dòng)")
+    small = write_enriched(tmp_path / "small", results, records, reference, xlsx_max_rows=3)
+    assert set(small) == {"enriched:bhxh"} and small["enriched:bhxh"].suffix == ".xlsx"
+
+
+def test_xlsx_extract_keeps_types_header_and_order(tmp_path):
+    results, records, reference = frames(["x.xlsx"] * 3)
+    path = write_enriched(tmp_path, results, records, reference)["enriched:bhxh"]
+    ws = openpyxl.load_workbook(path).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == tuple(enriched_frame("bhxh", results, records, reference).columns)
+    assert rows[1][:3] == ("Tran Binh", "049090001234", "DN4912345678902")
+    assert rows[3][7:11] == (False, False, True, True)  # the four flags stay booleans
+    assert ws.freeze_panes == "A2"

@@ -225,5 +225,52 @@ def test_old_commune_code_alone_is_a_bulk_fix_not_a_worklist_row():
     assert "a" not in frame["record_id"].to_list()
     b = frame.filter(pl.col("record_id") == "b")
     assert b["all_reasons"].to_list() == ["Thiếu giới tính"]
-    everything = worklist_frame(results, records, reference, {}, bulk_codes=())
-    assert "a" in everything["record_id"].to_list()
+    sex_in_bulk = worklist_frame(results, records, reference, {}, bulk_codes=("MISSING_SEX",))
+    assert "b" not in sex_in_bulk["record_id"].to_list()  # its other finding is only informative
+
+
+def test_combined_list_is_capped_with_a_note_and_the_full_list_as_csv(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {}, combined_cap=2)
+    ws, rows = read(paths["worklists"])
+    assert [r["Mã bản ghi"] for r in rows[:2]] == ["b", "a"]  # the two most urgent
+    note = rows[3]["STT"]  # a blank row, then the note below the list
+    assert rows[2] == dict.fromkeys(rows[2]) and note.startswith("Danh sách chỉ gồm 2 bản ghi")
+    assert "xem danh sách từng xã" in note and "tổng số 5" in note
+    summary = list(openpyxl.load_workbook(paths["worklists"])["Tổng hợp"].iter_rows(values_only=True))
+    assert summary[-1][0] == note
+    csv = paths["worklists_csv"]
+    assert csv.name == "tong-hop.csv" and stat.S_IMODE(csv.stat().st_mode) == 0o600
+    assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
+    full = pl.read_csv(csv, infer_schema=False)
+    assert full["Mã bản ghi"].to_list() == ["b", "a", "c", "d", "f"]
+    assert full["STT"].to_list() == ["1", "2", "3", "4", "5"]
+    assert full.filter(pl.col("Mã bản ghi") == "a")["Họ tên (dữ liệu ngành)"].to_list() == ["'=Nguyễn Văn An"]
+    assert "worklists_csv" not in write_worklists(tmp_path / "all", results, records, reference, {})
+
+
+def test_per_reason_counts_in_the_combined_workbook(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    rows = list(openpyxl.load_workbook(paths["worklists"])["Theo lý do"].iter_rows(values_only=True))
+    by = {r[0]: r[1:] for r in rows[1:]}
+    assert by["PAID_AFTER_DEATH"] == ("Đã chết nhưng còn chi trả", 1, 1, 1)
+    assert by["OLD_ID_ONLY"][2:] == (0, 1)  # never the main reason of b, but among its reasons
+    assert sum(v[2] for v in by.values()) == 5  # every listed record has one main reason
+
+
+def test_a_list_longer_than_a_sheet_continues_on_the_next_sheet(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {}, max_sheet_rows=2)
+    wb = openpyxl.load_workbook(paths["worklists"])
+    assert wb.sheetnames == [
+        "Tổng hợp",
+        "Danh sách xử lý",
+        "Danh sách xử lý (2)",
+        "Danh sách xử lý (3)",
+        "Theo lý do",
+    ]
+    ids = [r[8] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    stt = [r[0] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    assert (ids, stt) == (["b", "a", "c", "d", "f"], [1, 2, 3, 4, 5])
+    assert wb["Danh sách xử lý (2)"].freeze_panes == "D2"

@@ -3,7 +3,7 @@
 Added columns: the matched số định danh, the reference's name and birth date (at its known precision),
 the current (post-2025) commune code the record's code resolves to, the four flags, the status and the reason codes. Reference values are filled only for confident matches
 (not for records needing review or not found). The file format follows the input (CSV, XLSX or Parquet;
-Parquet when a sector came in several formats). Personal data: written owner-only (0600). CSV cells are
+Parquet when a sector came in several formats; CSV plus Parquet for an XLSX source too large for a sheet). Personal data: written owner-only (0600). CSV cells are
 written as they are (no formula neutralising, so the data loads back unchanged); XLSX cells are text, never
 formulas.
 """
@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 from doisoat.normalize.standardize import STANDARD_SCHEMA
+from doisoat.report import fastxlsx as fx
 from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text, ensure_columns
+from doisoat.textfmt import fmt_int
 
 _LINEAGE_DROP = {"rid", "sector", "file_sha256", "record_id", "source_file", "source_sheet", "source_row"}
 CANONICAL = (
@@ -137,32 +138,76 @@ def enriched_frame(
     )
 
 
+XLSX_MAX_ROWS = 100_000
+NOTES = "ghi-chu.txt"
+
+
+def _large_note(sector: str, rows: int, limit: int) -> str:
+    return (
+        f"{sector}: tệp nguồn là XLSX nhưng có {fmt_int(rows)} dòng (quá {fmt_int(limit)} dòng), nên dữ liệu "
+        f"bổ sung được trả về dạng CSV (UTF-8 có BOM, mở được bằng Excel) và Parquet: {sector}.csv, "
+        f"{sector}.parquet.\n"
+    )
+
+
+def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
+    """Plain sheet: bold header, frozen, filters; every text cell stays text (never a formula)."""
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.Utf8)
+        for c, t in frame.schema.items()
+        if not (t == pl.Boolean or t.is_numeric() or t == pl.Utf8)
+    )
+
+    def setup(ws, n: int) -> None:
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, max(n, 1), max(frame.width - 1, 0))
+        ws.set_column(0, max(frame.width - 1, 0), 16)
+
+    return fx.write_workbook(
+        path, [fx.Sheet(sheet, frame.columns, frame, setup=setup)], {}, {"bold": True, "bottom": 1}
+    )
+
+
 def write_enriched(
     out_dir: Path,
     results: pl.DataFrame,
     records_std: pl.DataFrame,
     reference: pl.DataFrame,
     column_maps: dict[str, dict[str, str]] | None = None,
+    xlsx_max_rows: int = XLSX_MAX_ROWS,
 ) -> dict[str, Path]:
-    """``enriched/<sector>.<csv|xlsx|parquet>`` for every sector in the records."""
+    """``enriched/<sector>.<csv|xlsx|parquet>`` for every sector in the records.
+
+    An XLSX source of more than ``xlsx_max_rows`` rows comes back as ``<sector>.csv`` (UTF-8 with BOM) plus
+    ``<sector>.parquet`` (key ``enriched:<sector>:parquet``): a sheet holds at most 1.048.576 rows and a
+    large one is slow to write and to open. ``ghi-chu.txt`` (key ``enriched_notes``) says so in Vietnamese.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
+    notes = []
     for sector in sorted(records_std["sector"].unique().to_list()):
         frame = enriched_frame(sector, results, records_std, reference, (column_maps or {}).get(sector))
         files = records_std.filter(pl.col("sector") == sector)["source_file"].unique().to_list()
         fmt = _format_of(files)
+        if fmt == "xlsx" and frame.height > min(xlsx_max_rows, fx.MAX_ROWS - 1):
+            notes.append(_large_note(sector, frame.height, xlsx_max_rows))
+            parquet = out_dir / f"{sector}.parquet"
+            frame.write_parquet(parquet)
+            os.chmod(parquet, 0o600)
+            paths[f"enriched:{sector}:parquet"] = parquet
+            fmt = "csv"
         path = out_dir / f"{sector}.{fmt}"
         if fmt == "csv":
             frame.write_csv(path, include_bom=True)
         elif fmt == "xlsx":
-            wb = xlsxwriter.Workbook(
-                str(path),
-                {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
-            )
-            frame.write_excel(wb, worksheet=sector[:31], autofit=False)
-            wb.close()
+            _write_xlsx(path, frame, sector[:31])
         else:
             frame.write_parquet(path)
         os.chmod(path, 0o600)
         paths[f"enriched:{sector}"] = path
+    if notes:
+        path = out_dir / NOTES
+        path.write_text("".join(notes), encoding="utf-8")
+        os.chmod(path, 0o600)
+        paths["enriched_notes"] = path
     return paths

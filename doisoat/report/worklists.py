@@ -12,12 +12,12 @@ import os
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 from doisoat.assess import birth_disagrees
 from doisoat.reasons import REASONS
+from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
-from doisoat.textfmt import mask_id_expr, safe_cell
+from doisoat.textfmt import fmt_int, mask_id_expr
 
 UNASSIGNED = "chua-xac-dinh-xa"
 BULK_CODES = ("OLD_COMMUNE_CODE",)
@@ -268,67 +268,133 @@ def worklist_frame(
     )
     out = out.sort(["urgency", "sector", "source_file", "source_row"], nulls_last=True)
     out = out.with_columns(pl.int_range(1, pl.len() + 1).over("commune_file").alias("stt"))
-    keep = [k for k, _, _ in COLUMNS] + ["commune_file", "sector", *sorted(set(PAIRS.values()))]
+    out = out.rename({"_act": "reason_codes"})
+    keep = [k for k, _, _ in COLUMNS] + [
+        "commune_file",
+        "sector",
+        "reason_codes",
+        *sorted(set(PAIRS.values())),
+    ]
     return out.select(keep)
 
 
-def _write_sheet(wb: xlsxwriter.Workbook, ws, frame: pl.DataFrame, lang: str, stt: bool = True) -> None:
-    head = wb.add_format(
-        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
-    )
-    diff = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-    pct = wb.add_format({"num_format": "0.0%"})
-    diff_pct = wb.add_format({"num_format": "0.0%", "bg_color": "#FFC7CE"})
-    headers = [vi if lang == "vi" else en for _, vi, en in COLUMNS]
+HEADER_FORMAT = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+FORMATS = {"diff": {"bg_color": "#FFC7CE", "font_color": "#9C0006"}, "pct": {"num_format": "0.0%"}}
+COMBINED_CAP = 50_000
+
+
+def _list_sheets(
+    frame: pl.DataFrame, lang: str, stt: bool = True, max_rows: int = fx.MAX_ROWS - 1
+) -> list[fx.Sheet]:
+    """The worklist as sheets of at most ``max_rows`` rows: text formula-safe, differing pairs highlighted."""
     keys = [k for k, _, _ in COLUMNS]
-    for c, h in enumerate(headers):
-        ws.write_string(0, c, h, head)
-    flag_names = sorted(set(PAIRS.values()))
-    rows = frame.select([*keys, *flag_names]).iter_rows()
-    n = 0
-    for r, row in enumerate(rows, start=1):
-        n = r
-        flags = dict(zip(flag_names, row[len(keys) :], strict=True))
-        for c, (key, value) in enumerate(zip(keys, row[: len(keys)], strict=True)):
-            if key == "stt" and not stt:
-                value = r
-            if value is None:
-                continue
-            fmt = diff if key in PAIRS and flags[PAIRS[key]] else None
-            if key == "match_probability":
-                ws.write_number(r, c, value, diff_pct if fmt else pct)
-            elif isinstance(value, int | float):
-                ws.write_number(r, c, value, fmt)
-            else:
-                ws.write_string(r, c, str(safe_cell(value)), fmt)
-    dec = keys.index("decision")
-    ws.data_validation(1, dec, max(n, 1) + 500, dec, {"validate": "list", "source": DECISIONS[lang]})
-    ws.freeze_panes(1, 3)
-    ws.autofilter(0, 0, max(n, 1), len(keys) - 1)
+    headers = [vi if lang == "vi" else en for _, vi, en in COLUMNS]
+    if not stt:
+        frame = frame.with_columns(pl.int_range(1, pl.len() + 1).alias("stt"))
+    rows = frame.select([fx.safe_text(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys])
+    styles = frame.select(
+        [pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()]
+    )
     widths = (
-        frame.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0).alias(k) for k in keys]).row(
-            0
-        )
-        if frame.height
+        rows.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0) for k in keys]).row(0)
+        if rows.height
         else [0] * len(keys)
     )
-    for c, (h, w) in enumerate(zip(headers, widths, strict=True)):
-        ws.set_column(c, c, min(max(len(h) if len(h) < 14 else 14, w or 0) + 2, 60))
-    ws.set_column(keys.index("decision"), keys.index("decision"), 16)
-    ws.set_column(keys.index("note"), keys.index("note"), 30)
+    dec = keys.index("decision")
+
+    def setup(ws, n: int) -> None:
+        ws.data_validation(1, dec, max(n, 1) + 500, dec, {"validate": "list", "source": DECISIONS[lang]})
+        ws.freeze_panes(1, 3)
+        ws.autofilter(0, 0, max(n, 1), len(keys) - 1)
+        for c, (h, w) in enumerate(zip(headers, widths, strict=True)):
+            ws.set_column(c, c, min(max(len(h) if len(h) < 14 else 14, w or 0) + 2, 60))
+        ws.set_column(dec, dec, 16)
+        ws.set_column(keys.index("note"), keys.index("note"), 30)
+
+    name = "Danh sách xử lý" if lang == "vi" else "Worklist"
+    sheets = []
+    for i, start in enumerate(range(0, max(rows.height, 1), max_rows)):
+        part, part_styles = rows.slice(start, max_rows), styles.slice(start, max_rows)
+        sheets.append(fx.Sheet(name if i == 0 else f"{name} ({i + 1})", headers, part, part_styles, setup))
+    return sheets
 
 
-def _private_workbook(path: Path) -> xlsxwriter.Workbook:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return xlsxwriter.Workbook(
-        str(path),
-        {
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "constant_memory": True,
-        },
+def _summary_sheets(frame: pl.DataFrame, lang: str) -> list[fx.Sheet]:
+    """Per-commune counts by urgency band, and per-reason counts (as main reason and among all reasons)."""
+    vi = lang == "vi"
+    summary = (
+        frame.group_by("commune_file", "commune")
+        .agg(
+            pl.len().alias("n"),
+            (pl.col("urgency") <= 2).sum().alias("after_death"),
+            pl.col("urgency").is_between(3, 19).sum().alias("identity"),
+            (pl.col("urgency") >= 20).sum().alias("fields"),
+        )
+        .sort(["after_death", "n", "commune_file"], descending=[True, True, False])
+        .with_columns(fx.safe_text(pl.col("commune")))
     )
+    heads = (
+        [
+            "Tệp",
+            "Xã/phường",
+            "Số bản ghi cần xử lý",
+            "Phát sinh sau khi chết",
+            "Sai/chưa xác định người",
+            "Thiếu/sai trường, trùng",
+        ]
+        if vi
+        else [
+            "File",
+            "Commune",
+            "Records to handle",
+            "After death",
+            "Wrong/unknown person",
+            "Fields, duplicates",
+        ]
+    )
+
+    def setup_summary(ws, n: int) -> None:
+        ws.set_column(0, 1, 28)
+        ws.set_column(2, 5, 18)
+        ws.freeze_panes(1, 0)
+
+    msgs = {c: (r.vi if vi else r.en) for c, r in REASONS.items()}
+    main = frame.group_by(pl.col("reason_codes").list.first().alias("code")).agg(pl.len().alias("main"))
+    every = (
+        frame.select(pl.col("reason_codes").list.unique().alias("code"))
+        .explode("code")
+        .group_by("code")
+        .agg(pl.len().alias("all"))
+    )
+    reasons = (
+        every.join(main, on="code", how="left")
+        .drop_nulls("code")
+        .with_columns(
+            pl.col("main").fill_null(0),
+            pl.col("code").replace_strict(msgs, default=pl.col("code"), return_dtype=pl.Utf8).alias("msg"),
+            pl.col("code")
+            .replace_strict({c: r.urgency for c, r in REASONS.items()}, default=99, return_dtype=pl.Int32)
+            .alias("urgency"),
+        )
+        .sort(["urgency", "code"])
+        .select("code", "msg", "urgency", "main", "all")
+    )
+    reason_heads = (
+        ["Mã lý do", "Lý do", "Mức ưu tiên", "Là lý do chính", "Có trong các lý do"]
+        if vi
+        else ["Reason code", "Reason", "Urgency", "As main reason", "Among all reasons"]
+    )
+
+    def setup_reasons(ws, n: int) -> None:
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 1, 50)
+        ws.set_column(2, 4, 16)
+        ws.freeze_panes(1, 0)
+
+    return [
+        fx.Sheet("Tổng hợp" if vi else "Summary", heads, summary, setup=setup_summary),
+        fx.Sheet("Theo lý do" if vi else "By reason", reason_heads, reasons, setup=setup_reasons),
+    ]
 
 
 def write_worklists(
@@ -339,67 +405,61 @@ def write_worklists(
     sectors: dict[str, str],
     lang: str = "vi",
     bulk_codes: tuple[str, ...] = BULK_CODES,
+    combined_cap: int = COMBINED_CAP,
+    max_sheet_rows: int = fx.MAX_ROWS - 1,
 ) -> dict[str, Path]:
-    """``worklists/<commune_code>.xlsx`` per commune (``chua-xac-dinh-xa.xlsx`` when unknown) and ``tong-hop.xlsx``."""
+    """``worklists/<commune_code>.xlsx`` per commune (``chua-xac-dinh-xa.xlsx`` when unknown) and ``tong-hop.xlsx``.
+
+    ``tong-hop.xlsx`` holds the per-commune summary, the per-reason counts and the ``combined_cap`` most
+    urgent rows; when more rows need action its list says so and the full list is also written as
+    ``tong-hop.csv`` (UTF-8 with BOM, formula-safe). A list longer than ``max_sheet_rows`` continues on
+    further sheets.
+    """
     frame = worklist_frame(results, records_std, reference, sectors, lang, bulk_codes)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    sheet = "Danh sách xử lý" if lang == "vi" else "Worklist"
     for (commune,), part in frame.group_by("commune_file", maintain_order=True):
         path = out_dir / f"{commune}.xlsx"
-        wb = _private_workbook(path)
-        _write_sheet(wb, wb.add_worksheet(sheet), part, lang)
-        wb.close()
-        os.chmod(path, 0o600)
+        fx.write_workbook(path, _list_sheets(part, lang, max_rows=max_sheet_rows), FORMATS, HEADER_FORMAT)
         paths[f"worklist:{commune}"] = path
-    path = out_dir / "tong-hop.xlsx"
-    wb = _private_workbook(path)
-    summary = (
-        frame.group_by("commune_file", "commune")
-        .agg(
-            pl.len().alias("n"),
-            (pl.col("urgency") <= 2).sum().alias("after_death"),
-            pl.col("urgency").is_between(3, 19).sum().alias("identity"),
-            (pl.col("urgency") >= 20).sum().alias("fields"),
+    capped = frame.height > combined_cap
+    top = _list_sheets(frame.head(combined_cap), lang, stt=False, max_rows=max_sheet_rows)
+    if capped:
+        vi = lang == "vi"
+        note = (
+            f"Danh sách chỉ gồm {fmt_int(combined_cap)} bản ghi cần xử lý gấp nhất trên tổng số "
+            f"{fmt_int(frame.height)}: xem danh sách từng xã (tệp <mã xã>.xlsx) hoặc toàn bộ trong tong-hop.csv."
+            if vi
+            else f"Only the {fmt_int(combined_cap, 'en')} most urgent of {fmt_int(frame.height, 'en')} records "
+            "are listed: see each commune's file (<commune code>.xlsx) or the full list in tong-hop.csv."
         )
-        .sort(["after_death", "n"], descending=True)
+        top[-1].footer = [note]
+    summary = _summary_sheets(frame, lang)
+    if capped:
+        summary[0].footer = [note]
+    path = fx.write_workbook(
+        out_dir / "tong-hop.xlsx", [*summary[:1], *top, *summary[1:]], FORMATS, HEADER_FORMAT
     )
-    ws = wb.add_worksheet("Tổng hợp" if lang == "vi" else "Summary")
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    heads = (
-        [
-            "Tệp",
-            "Xã/phường",
-            "Số bản ghi cần xử lý",
-            "Phát sinh sau khi chết",
-            "Sai/chưa xác định người",
-            "Thiếu/sai trường, trùng",
-        ]
-        if lang == "vi"
-        else [
-            "File",
-            "Commune",
-            "Records to handle",
-            "After death",
-            "Wrong/unknown person",
-            "Fields, duplicates",
-        ]
-    )
-    for c, h in enumerate(heads):
-        ws.write_string(0, c, h, head)
-    for r, row in enumerate(summary.iter_rows(), start=1):
-        for c, v in enumerate(row):
-            if v is None:
-                continue
-            if isinstance(v, int):
-                ws.write_number(r, c, v)
-            else:
-                ws.write_string(r, c, str(safe_cell(v)))
-    ws.set_column(0, 1, 28)
-    ws.set_column(2, 5, 18)
-    ws.freeze_panes(1, 0)
-    _write_sheet(wb, wb.add_worksheet(sheet), frame, lang, stt=False)
-    wb.close()
-    os.chmod(path, 0o600)
     paths["worklists"] = path
+    if capped:
+        paths["worklists_csv"] = _write_csv(out_dir / "tong-hop.csv", frame, lang)
     return paths
+
+
+def _write_csv(path: Path, frame: pl.DataFrame, lang: str) -> Path:
+    """The full combined worklist as CSV (UTF-8 with BOM for Excel), formula-safe, owner-only."""
+    keys = [k for k, _, _ in COLUMNS]
+    out = frame.select(
+        [
+            (fx.safe_text(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k)).alias(
+                vi if lang == "vi" else en
+            )
+            for k, vi, en in COLUMNS
+        ]
+    ).with_columns(pl.int_range(1, pl.len() + 1).alias(COLUMNS[0][1] if lang == "vi" else COLUMNS[0][2]))
+    assert out.width == len(keys)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        out.write_csv(fh, include_bom=True)
+    return path
