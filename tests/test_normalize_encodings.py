@@ -78,7 +78,8 @@ def test_mojibake_repair_survives_no_break_space_turned_into_space():
 
 def test_telex_and_vni_digits_round_trip_every_letter_as_a_syllable():
     for ch in ALPHABET:
-        word = ch + "a" if ch in "đĐ" else ch + "n"  # ă and â only occur before a final consonant
+        # ă and â only occur before a final consonant, a lone y never does
+        word = ch + "a" if ch in "đĐ" else ch if ch.lower() in LOWER[-6:] else ch + "n"
         assert from_telex(to_telex(word)) == word
         assert from_vni_digits(to_vni_digits(word)) == word
 

@@ -88,10 +88,10 @@ def strip_tone(word: str) -> str:
 # ── syllable structure and tone placement ─────────────────────────────────────────────────────────────────────
 # vowel nuclei by what may follow: offglide and -a nuclei end the syllable; ă â iê uô ươ … need a final consonant
 _OPEN_NUCLEI = (
-    "ai ao au ay âu ây eo êu ia iu oi ôi ơi ua ui ưa ưi ưu iêu yêu oai oay oeo uây uôi ươi ươu uya uyu oao uơ"
+    "y ai ao au ay âu ây eo êu ia iu oi ôi ơi ua ui ưa ưi ưu iêu yêu oai oay oeo uây uôi ươi ươu uya uyu oao uơ"
 ).split()
 _CLOSED_NUCLEI = "ă â iê yê uâ uô ươ oă uyê oo".split()
-_FREE_NUCLEI = "a e ê i o ô ơ u ư y oa oe uê uy".split()
+_FREE_NUCLEI = "a e ê i o ô ơ u ư oa oe uê uy".split()
 
 
 def _alt(items: list[str]) -> str:
@@ -497,6 +497,7 @@ _CP1252_ONLY = frozenset(_CP1252_DEC)
 
 
 _TCVN3_ONLY = frozenset(_FROM_TCVN3) - frozenset("".join(_FROM_VNI)) - VIETNAMESE_LETTERS
+_INNER_CAPITAL_RE = re.compile(r"[a-zà-ỹ][ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ]")  # "NguyÔn": TCVN3 codes shown as capitals
 _VNI_PAIR_RE = re.compile(r"(?i)a[âáàåãäêéèúüë]|e[âáàåãä]|o[âåä]")
 
 
@@ -506,8 +507,6 @@ def _token_badness(tok: str) -> int:
     bad = 2 * (len(tok) - len(letters))
     if letters and not is_vietnamese_syllable(letters):
         bad += 1
-    if any(c.isupper() for c in letters[1:]) and not letters.isupper():
-        bad += 1  # "NguyÔn": a capital inside a word
     return bad + len(_VNI_PAIR_RE.findall(tok))  # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
 
 
@@ -570,15 +569,16 @@ def _choose(text: str) -> tuple[str, str] | None:
         return None
     if cands[0][0] in ("nfd", "mojibake"):
         return cands[0]
-    base = _badness(text.replace("Ð", "Đ"))
-    # candidates are judged case-blind: all-caps TCVN3 legitimately comes back with lower-case toned letters
+    # judged case-blind: all-caps TCVN3 legitimately comes back with lower-case toned letters, and a typo that
+    # glues two words ("LêKim") must not make a capital look like a TCVN3 tell
+    base = _badness(text.replace("Ð", "Đ").lower())
     scored = sorted(((_badness(c.lower()), i, kind, c) for i, (kind, c) in enumerate(cands)))
     best_bad, _, kind, cand = scored[0]
     if kind in ("telex", "vni_digits"):  # the candidate functions already demanded evidence
         return (kind, cand) if best_bad < base else None
     if len(scored) > 1 and scored[1][0] == best_bad:  # TCVN3 and VNI read equally well: look for tell-tales
         vni_tell = bool(_VNI_PAIR_RE.search(text))
-        tcvn3_tell = any(c in _TCVN3_ONLY for c in text)
+        tcvn3_tell = any(c in _TCVN3_ONLY for c in text) or bool(_INNER_CAPITAL_RE.search(text))
         if vni_tell == tcvn3_tell:
             return None
         kind = "vni" if vni_tell else "tcvn3"
