@@ -32,14 +32,52 @@ from doisoat.normalize.ids import national_id_frame
 from doisoat.normalize.names import names_frame, normalize_name
 from doisoat.normalize.units import commune_frame, load_units
 
-SURNAMES = ["Nguyễn"] * 38 + ["Trần"] * 11 + ["Lê"] * 10 + ["Phạm"] * 7 + ["Hoàng", "Huỳnh"] * 3 + ["Phan"] * 4 + [
-    "Vũ", "Võ"] * 2 + ["Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Trương", "Đinh", "Mai", "Tôn Thất"]
-MIDDLES = ["Văn"] * 8 + ["Thị"] * 8 + ["Hữu", "Đức", "Minh", "Thanh", "Ngọc", "Quốc", "Xuân", "Hồng", "Thu", "Kim",
-                                      "Công", "Quang", "Thị Kim", "Thị Thanh", "Văn Minh", ""]
-GIVENS = ("An Anh Bình Châu Cường Dũng Dung Duy Đạt Giang Hà Hải Hạnh Hiền Hiếu Hoà Hoàng Hùng Hương Huy Khánh Khoa "
-          "Lan Linh Long Mai Minh Mỹ Nam Nga Ngọc Nhung Oanh Phúc Phương Quý Sơn Tâm Thảo Thắng Thuỷ Thuý Tiến Trang "
-          "Trinh Tuấn Tùng Vân Việt Vy Xuân Yến Lộc Khuyên Nguyệt Trường Thưởng Quyền Ánh Hưng Thịnh Lợi").split()
-CORRUPT = [to_old_tone_style] * 40 + [to_nfd, to_tcvn3, to_vni, to_mojibake, to_telex, to_vni_digits, str.upper]
+SURNAMES = (
+    ["Nguyễn"] * 38
+    + ["Trần"] * 11
+    + ["Lê"] * 10
+    + ["Phạm"] * 7
+    + ["Hoàng", "Huỳnh"] * 3
+    + ["Phan"] * 4
+    + ["Vũ", "Võ"] * 2
+    + ["Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý", "Trương", "Đinh", "Mai", "Tôn Thất"]
+)
+MIDDLES = (
+    ["Văn"] * 8
+    + ["Thị"] * 8
+    + [
+        "Hữu",
+        "Đức",
+        "Minh",
+        "Thanh",
+        "Ngọc",
+        "Quốc",
+        "Xuân",
+        "Hồng",
+        "Thu",
+        "Kim",
+        "Công",
+        "Quang",
+        "Thị Kim",
+        "Thị Thanh",
+        "Văn Minh",
+        "",
+    ]
+)
+GIVENS = (
+    "An Anh Bình Châu Cường Dũng Dung Duy Đạt Giang Hà Hải Hạnh Hiền Hiếu Hoà Hoàng Hùng Hương Huy Khánh Khoa "
+    "Lan Linh Long Mai Minh Mỹ Nam Nga Ngọc Nhung Oanh Phúc Phương Quý Sơn Tâm Thảo Thắng Thuỷ Thuý Tiến Trang "
+    "Trinh Tuấn Tùng Vân Việt Vy Xuân Yến Lộc Khuyên Nguyệt Trường Thưởng Quyền Ánh Hưng Thịnh Lợi"
+).split()
+CORRUPT = [to_old_tone_style] * 40 + [
+    to_nfd,
+    to_tcvn3,
+    to_vni,
+    to_mojibake,
+    to_telex,
+    to_vni_digits,
+    str.upper,
+]
 
 
 def make_rows(n: int, seed: int = 0) -> pl.DataFrame:
@@ -71,14 +109,24 @@ def make_rows(n: int, seed: int = 0) -> pl.DataFrame:
     national_id = (
         pl.DataFrame({"id": ids, "u": u})
         .select(
-            pl.when(pl.col("u") < 0.03).then(pl.col("id").str.slice(1))
-            .when(pl.col("u") < 0.05).then(pl.concat_str(pl.col("id").str.slice(0, 3), pl.lit(" "),
-                                                          pl.col("id").str.slice(3, 3), pl.lit(" "),
-                                                          pl.col("id").str.slice(6)))
-            .when(pl.col("u") < 0.06).then(pl.col("id").str.slice(1, 1) + pl.lit(".") + pl.col("id").str.slice(2, 5)
-                                          + pl.lit("E+10"))
-            .when(pl.col("u") < 0.12).then(pl.col("id").str.slice(3, 9))
-            .when(pl.col("u") < 0.16).then(None)
+            pl.when(pl.col("u") < 0.03)
+            .then(pl.col("id").str.slice(1))
+            .when(pl.col("u") < 0.05)
+            .then(
+                pl.concat_str(
+                    pl.col("id").str.slice(0, 3),
+                    pl.lit(" "),
+                    pl.col("id").str.slice(3, 3),
+                    pl.lit(" "),
+                    pl.col("id").str.slice(6),
+                )
+            )
+            .when(pl.col("u") < 0.06)
+            .then(pl.col("id").str.slice(1, 1) + pl.lit(".") + pl.col("id").str.slice(2, 5) + pl.lit("E+10"))
+            .when(pl.col("u") < 0.12)
+            .then(pl.col("id").str.slice(3, 9))
+            .when(pl.col("u") < 0.16)
+            .then(None)
             .otherwise(pl.col("id"))
         )
         .to_series()
@@ -86,14 +134,23 @@ def make_rows(n: int, seed: int = 0) -> pl.DataFrame:
     mob = pl.Series(rng.integers(0, 10**7, n)).cast(pl.Utf8).str.zfill(7)
     pref = pl.Series(np.array(["091", "098", "0162", "0168", "+8490", "035", "077"])[rng.integers(0, 7, n)])
     phone = pref + mob
-    sex = pl.Series(np.array(["Nam", "Nữ", "nam", "nu", "1", "0", "M", "F", "NỮ", ""])[rng.integers(0, 10, n)])
+    sex = pl.Series(
+        np.array(["Nam", "Nữ", "nam", "nu", "1", "0", "M", "F", "NỮ", ""])[rng.integers(0, 10, n)]
+    )
     units = load_units()
     new = units.new.filter(pl.col("province_code") == "48")["ward_code"].to_list()
     olds = units.mapping.filter(pl.col("new_ward_code").is_in(new))["old_ward_code"].unique().to_list()
-    codes = np.where(rng.random(n) < 0.2, np.array(olds)[rng.integers(0, len(olds), n)],
-                     np.array(new)[rng.integers(0, len(new), n)])
-    event = pl.Series([(date(2020, 1, 1) + timedelta(days=int(d))).strftime("%d/%m/%Y")
-                       for d in rng.integers(0, 1900, min(n, 5000))]).gather(rng.integers(0, min(n, 5000), n))
+    codes = np.where(
+        rng.random(n) < 0.2,
+        np.array(olds)[rng.integers(0, len(olds), n)],
+        np.array(new)[rng.integers(0, len(new), n)],
+    )
+    event = pl.Series(
+        [
+            (date(2020, 1, 1) + timedelta(days=int(d))).strftime("%d/%m/%Y")
+            for d in rng.integers(0, 1900, min(n, 5000))
+        ]
+    ).gather(rng.integers(0, min(n, 5000), n))
     return pl.DataFrame(
         {
             "rid": np.arange(n),
@@ -117,14 +174,17 @@ def main() -> None:
     t0 = time.perf_counter()
     df = make_rows(args.n, args.seed)
     t_gen = time.perf_counter() - t0
-    print(f"rows {df.height:,}; distinct names {df['full_name'].n_unique():,}, birth texts "
-          f"{df['birth_date'].n_unique():,}, IDs {df['national_id'].n_unique():,}; generated in {t_gen:.1f} s")
+    print(
+        f"rows {df.height:,}; distinct names {df['full_name'].n_unique():,}, birth texts "
+        f"{df['birth_date'].n_unique():,}, IDs {df['national_id'].n_unique():,}; generated in {t_gen:.1f} s"
+    )
     normalize_name.cache_clear()
     steps = {
         "names_frame": lambda: names_frame(df["full_name"]),
         "parse_dates (birth)": lambda: parse_dates(df["birth_date"]),
-        "national_id_frame": lambda: national_id_frame(df["national_id"], pl.Series([None] * df.height,
-                                                                                      dtype=pl.Utf8)),
+        "national_id_frame": lambda: national_id_frame(
+            df["national_id"], pl.Series([None] * df.height, dtype=pl.Utf8)
+        ),
         "commune_frame": lambda: commune_frame(df["commune_code"], None, df["source_file"]),
     }
     for label, fn in steps.items():
@@ -137,8 +197,10 @@ def main() -> None:
     total = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     repaired = out["name_repair"].is_not_null().sum()
-    print(f"standardize: {total:.2f} s for {df.height:,} rows ({df.height / total:,.0f} rows/s); "
-          f"names repaired {repaired:,}; peak RSS {rss:.1f} GB")
+    print(
+        f"standardize: {total:.2f} s for {df.height:,} rows ({df.height / total:,.0f} rows/s); "
+        f"names repaired {repaired:,}; peak RSS {rss:.1f} GB"
+    )
 
 
 if __name__ == "__main__":

@@ -34,10 +34,27 @@ UPPER = [c.upper() for c in LOWER]
 ALPHABET = LOWER + UPPER + ["đ", "Đ"]
 
 NAMES = [
-    "Nguyễn Thị Hoà", "Trần Văn Đức", "Lê Thị Thuỷ", "Phạm Quốc Khánh", "Huỳnh Ngọc Ánh", "Võ Thị Mỹ Lệ",
-    "Đặng Văn Trường", "Bùi Thị Nguyệt", "Đỗ Hữu Nghĩa", "Hồ Thị Xuân Hương", "Ngô Quang Huy",
-    "Dương Thị Khuyên", "Lý Quý Tưởng", "Tôn Nữ Diễm Kiều", "Nguyễn Phước Bửu Lộc", "Phan Thị Ỷ Lan",
-    "Trương Công Quyền", "Châu Thị Ngoãn", "Hoàng Ưng Duệ", "Lương Thị Yến Oanh", "Vũ Đình Thưởng",
+    "Nguyễn Thị Hoà",
+    "Trần Văn Đức",
+    "Lê Thị Thuỷ",
+    "Phạm Quốc Khánh",
+    "Huỳnh Ngọc Ánh",
+    "Võ Thị Mỹ Lệ",
+    "Đặng Văn Trường",
+    "Bùi Thị Nguyệt",
+    "Đỗ Hữu Nghĩa",
+    "Hồ Thị Xuân Hương",
+    "Ngô Quang Huy",
+    "Dương Thị Khuyên",
+    "Lý Quý Tưởng",
+    "Tôn Nữ Diễm Kiều",
+    "Nguyễn Phước Bửu Lộc",
+    "Phan Thị Ỷ Lan",
+    "Trương Công Quyền",
+    "Châu Thị Ngoãn",
+    "Hoàng Ưng Duệ",
+    "Lương Thị Yến Oanh",
+    "Vũ Đình Thưởng",
 ]
 
 
@@ -123,8 +140,23 @@ def test_every_corruption_of_a_name_is_detected_and_repaired(name):
 
 @pytest.mark.parametrize(
     "plain",
-    ["Nguyen Van An", "Le Thi Hoa", "Tran Thi Mai", "Ho Chi Minh", "Thomas Nguyen", "Bh'riu", "Pơloong",
-     "Zơ Râm", "A Lăng", "Hoà", "NGUYEN VAN AN", "Pham Xuan Son", "Y Ksor", "Nguyen Van 2", "12345"],
+    [
+        "Nguyen Van An",
+        "Le Thi Hoa",
+        "Tran Thi Mai",
+        "Ho Chi Minh",
+        "Thomas Nguyen",
+        "Bh'riu",
+        "Pơloong",
+        "Zơ Râm",
+        "A Lăng",
+        "Hoà",
+        "NGUYEN VAN AN",
+        "Pham Xuan Son",
+        "Y Ksor",
+        "Nguyen Van 2",
+        "12345",
+    ],
 )
 def test_plain_or_minority_names_are_not_repaired(plain):
     assert detect_encoding(plain) is None
@@ -136,8 +168,22 @@ def test_syllable_check_knows_tone_position():
     assert not is_vietnamese_syllable("quyù") and not is_vietnamese_syllable("nguyôn")
 
 
-_FUNCS = [to_tcvn3, from_tcvn3, to_vni, from_vni, to_mojibake, from_mojibake, to_telex, from_telex,
-          to_vni_digits, from_vni_digits, to_nfd, to_new_tone_style, to_old_tone_style, detect_encoding]
+_FUNCS = [
+    to_tcvn3,
+    from_tcvn3,
+    to_vni,
+    from_vni,
+    to_mojibake,
+    from_mojibake,
+    to_telex,
+    from_telex,
+    to_vni_digits,
+    from_vni_digits,
+    to_nfd,
+    to_new_tone_style,
+    to_old_tone_style,
+    detect_encoding,
+]
 
 
 @settings(max_examples=300, deadline=None)

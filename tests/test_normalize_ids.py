@@ -192,7 +192,9 @@ def test_id_outputs_are_always_well_formed(values):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(max_size=10)), min_size=1, max_size=20), st.sampled_from(["M", "F"]))
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=10)), min_size=1, max_size=20), st.sampled_from(["M", "F"])
+)
 def test_sex_is_m_f_or_null_with_a_reason_for_every_unrecognised_value(values, one_means):
     out = pl.DataFrame({"s": values}, schema={"s": pl.Utf8}).select(sex_columns(pl.col("s"), one_means))
     for std, issue in out.iter_rows():

@@ -85,8 +85,12 @@ def test_i_y_spelling_variants_share_a_variant_key(a, b):
 
 @pytest.mark.parametrize(
     "a,b",
-    [("Lê Thị Mai", "Lê Thị May"), ("Lê Văn Tây", "Lê Văn Tai"), ("Lê Thị Quỳnh", "Lê Thị Quình"),
-     ("Lê Văn Hai", "Lê Văn Hay")],
+    [
+        ("Lê Thị Mai", "Lê Thị May"),
+        ("Lê Văn Tây", "Lê Văn Tai"),
+        ("Lê Thị Quỳnh", "Lê Thị Quình"),
+        ("Lê Văn Hai", "Lê Văn Hay"),
+    ],
 )
 def test_i_y_is_not_merged_in_ay_ai_or_inside_a_word(a, b):
     assert normalize_name(a).name_variant != normalize_name(b).name_variant

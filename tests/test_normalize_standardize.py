@@ -45,11 +45,24 @@ def test_output_has_exactly_the_contract_columns_and_types():
 
 def test_values_of_a_messy_row():
     r = standardize(_records(), today=TODAY).row(0, named=True)
-    assert (r["name_display"], r["name_key"], r["name_repair"]) == ("Nguyễn Thị Hoà", "nguyễn thị hoà", "tcvn3")
+    assert (r["name_display"], r["name_key"], r["name_repair"]) == (
+        "Nguyễn Thị Hoà",
+        "nguyễn thị hoà",
+        "tcvn3",
+    )
     assert (r["birth_year"], r["birth_month"], r["birth_day"], r["birth_precision"]) == (1990, 3, 5, "D")
     assert r["birth_dm_swappable"] is True
-    assert (r["sex_std"], r["national_id_std"], r["id_sex"], r["id_birth_year"]) == ("F", "049190001234", "F", 1990)
-    assert (r["insurance_id_std"], r["phone_std"], r["commune_code_std"]) == ("1234567890", "0362345678", "20194")
+    assert (r["sex_std"], r["national_id_std"], r["id_sex"], r["id_birth_year"]) == (
+        "F",
+        "049190001234",
+        "F",
+        1990,
+    )
+    assert (r["insurance_id_std"], r["phone_std"], r["commune_code_std"]) == (
+        "1234567890",
+        "0362345678",
+        "20194",
+    )
     assert r["commune_status"] == "current" and r["event_date_std"] == date(2024, 1, 2)
     assert r["norm_issues"] == ["NAME_ENCODING_REPAIRED", "PHONE_RENUMBERED"]
 
@@ -83,14 +96,51 @@ def test_empty_frame():
     assert out.height == 0 and set(STANDARD_SCHEMA) <= set(out.columns)
 
 
-_text = st.one_of(st.none(), st.text(max_size=25), st.sampled_from(
-    ["05/03/1990", "1950", "049190001234", "Nam", "nữ", "0912345678", "20194", "00007", "Hải Vân", "4.9E+10"]))
+_text = st.one_of(
+    st.none(),
+    st.text(max_size=25),
+    st.sampled_from(
+        [
+            "05/03/1990",
+            "1950",
+            "049190001234",
+            "Nam",
+            "nữ",
+            "0912345678",
+            "20194",
+            "00007",
+            "Hải Vân",
+            "4.9E+10",
+        ]
+    ),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.fixed_dictionaries({c: _text for c in (
-    "full_name", "birth_date", "sex", "national_id", "old_id", "insurance_id", "phone", "commune_code",
-    "commune_name", "event_date", "last_activity_date")}), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                c: _text
+                for c in (
+                    "full_name",
+                    "birth_date",
+                    "sex",
+                    "national_id",
+                    "old_id",
+                    "insurance_id",
+                    "phone",
+                    "commune_code",
+                    "commune_name",
+                    "event_date",
+                    "last_activity_date",
+                )
+            }
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_standardize_never_raises_and_keeps_the_contract_on_any_text(rows):
     df = pl.DataFrame(rows, schema={c: pl.Utf8 for c in rows[0]})
     out = standardize(df, today=TODAY)

@@ -17,7 +17,9 @@ from doisoat.normalize.units import (
 )
 
 
-@pytest.mark.parametrize("name", ["Phường Hòa Khánh", "phuong hoa khanh", "P. Hoà Khánh", "HÒA KHÁNH", "hoa  khanh"])
+@pytest.mark.parametrize(
+    "name", ["Phường Hòa Khánh", "phuong hoa khanh", "P. Hoà Khánh", "HÒA KHÁNH", "hoa  khanh"]
+)
 def test_unit_name_key_ignores_prefix_case_diacritics_and_tone_style(name):
     assert unit_name_key(name) == "hoa khanh"
 
@@ -41,7 +43,11 @@ def test_old_only_code_maps_to_its_new_unit():
 
 def test_split_old_ward_is_ambiguous_without_a_new_code():
     assert resolve_commune("00007", None) == (
-        None, "00007", "ambiguous", ("OLD_COMMUNE_CODE", "COMMUNE_SPLIT_AMBIGUOUS"))
+        None,
+        "00007",
+        "ambiguous",
+        ("OLD_COMMUNE_CODE", "COMMUNE_SPLIT_AMBIGUOUS"),
+    )
 
 
 def test_code_in_both_sets_is_decided_by_the_name_then_by_the_context():
@@ -64,8 +70,11 @@ def test_a_name_found_in_several_provinces_needs_a_province_scope():
     by_key: dict[str, list[str]] = {}
     for code, key in u.new_key.items():
         by_key.setdefault(key, []).append(code)
-    key, codes = next((k, c) for k, c in sorted(by_key.items()) if len(c) == 2
-                      and u.new_province[c[0]] != u.new_province[c[1]])
+    key, codes = next(
+        (k, c)
+        for k, c in sorted(by_key.items())
+        if len(c) == 2 and u.new_province[c[0]] != u.new_province[c[1]]
+    )
     assert resolve_commune(None, key) == (None, None, "unknown", ("COMMUNE_UNKNOWN",))
     assert resolve_commune(None, key, provinces=[u.new_province[codes[1]]])[:3] == (codes[1], None, "current")
 
@@ -82,13 +91,17 @@ def test_auto_context_reads_an_old_coded_file_as_old_and_a_current_file_with_str
     codes = da_nang + stray
     new_file = commune_frame(pl.Series(codes), None, pl.Series(["new.csv"] * len(codes)))
     assert new_file["commune_status"].to_list()[: len(da_nang)] == ["current"] * len(da_nang)
-    assert set(new_file["commune_status"].to_list()[len(da_nang):]) <= {"mapped", "ambiguous"}
+    assert set(new_file["commune_status"].to_list()[len(da_nang) :]) <= {"mapped", "ambiguous"}
 
 
 def test_commune_frame_keeps_rows_and_types():
     out = commune_frame(pl.Series(["20194", None, "00001", None]), pl.Series([None, "Hải Vân", None, None]))
-    assert out.schema == {"commune_code_std": pl.Utf8, "commune_code_old": pl.Utf8, "commune_status": pl.Utf8,
-                          "_unit_issues": pl.Utf8}
+    assert out.schema == {
+        "commune_code_std": pl.Utf8,
+        "commune_code_old": pl.Utf8,
+        "commune_status": pl.Utf8,
+        "_unit_issues": pl.Utf8,
+    }
     assert out["commune_code_std"].to_list() == ["20194", "20194", "00097", None]
     assert out["commune_status"].to_list() == ["current", "current", "mapped", None]
 
@@ -97,12 +110,19 @@ def test_report_helpers_name_new_and_old_units():
     names = unit_names(["20194", "nope"])
     assert names.rows() == [("20194", "Phường Hải Vân", "Thành phố Đà Nẵng"), ("nope", None, None)]
     info = old_unit_info(["20341"]).row(0, named=True)
-    assert (info["district_code"], info["district"], info["ward"]) == ("502", "Thành phố Tam Kỳ", "Phường An Mỹ")
+    assert (info["district_code"], info["district"], info["ward"]) == (
+        "502",
+        "Thành phố Tam Kỳ",
+        "Phường An Mỹ",
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(st.none(), st.text(max_size=8), st.from_regex(r"\d{1,6}", fullmatch=True)),
-       st.one_of(st.none(), st.text(max_size=20)), st.sampled_from(["new", "old"]))
+@given(
+    st.one_of(st.none(), st.text(max_size=8), st.from_regex(r"\d{1,6}", fullmatch=True)),
+    st.one_of(st.none(), st.text(max_size=20)),
+    st.sampled_from(["new", "old"]),
+)
 def test_resolve_commune_never_raises_and_gives_a_known_new_code_or_none(code, name, context):
     std, old, status, issues = resolve_commune(code, name, context)
     u = load_units()

@@ -36,7 +36,7 @@ _DMY_RE = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4}|\d{2})" 
 _YMD_RE = re.compile(r"(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})" + _TIME)
 _MY_RE = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{4})")
 _YM_RE = re.compile(r"(\d{4})[/.\-](\d{1,2})")
-_SERIAL_RE = re.compile(r"(\d{5})(?:[.,]0+)?")
+_SERIAL_RE = re.compile(r"(\d{5})(?:[.,]\d+)?")  # a fraction is the time of day
 _TEXT_RE = re.compile(r"(?:ngay\s*(\d{1,2})\s*[,/]?\s*)?(?:thang\s*(\d{1,2})\s*[,/]?\s*)?nam\s*(\d{4})")
 
 
@@ -84,8 +84,11 @@ def parse_date(text: str | None, today: date | None = None) -> ParsedDate:
     if m := _YMD_RE.fullmatch(s):
         return _check(int(m.group(1)), int(m.group(2)), int(m.group(3)), today)
     if m := _MY_RE.fullmatch(s):
-        return _check(int(m.group(2)), int(m.group(1)), None, today) if int(m.group(1)) else _check(
-            int(m.group(2)), None, None, today)
+        return (
+            _check(int(m.group(2)), int(m.group(1)), None, today)
+            if int(m.group(1))
+            else _check(int(m.group(2)), None, None, today)
+        )
     if m := _YM_RE.fullmatch(s):
         return _check(int(m.group(1)), int(m.group(2)), None, today)
     if s.isdigit() and len(s) == 4:
@@ -164,6 +167,8 @@ def to_day_dates(s: pl.Series, today: date | None = None) -> pl.DataFrame:
         pl.when(pl.col("precision") == "D")
         .then(pl.date(pl.col("year"), pl.col("month"), pl.col("day")))
         .alias("date"),
-        pl.when(pl.col("precision").is_in(["M", "Y"])).then(pl.lit("DATE_PARTIAL")).otherwise(pl.col("issue"))
+        pl.when(pl.col("precision").is_in(["M", "Y"]))
+        .then(pl.lit("DATE_PARTIAL"))
+        .otherwise(pl.col("issue"))
         .alias("issue"),
     )

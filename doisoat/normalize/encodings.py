@@ -44,7 +44,14 @@ _HAT_MARK = {"^": "\u0302", "(": "\u0306", "+": "\u031b"}
 _TONE_MARK = {1: "\u0301", 2: "\u0300", 3: "\u0309", 4: "\u0303", 5: "\u0323"}
 _MARK_HAT = {v: k for k, v in _HAT_MARK.items()}
 _MARK_TONE = {v: k for k, v in _TONE_MARK.items()}
-_VOWEL_HATS = {"a": ("", "^", "("), "e": ("", "^"), "o": ("", "^", "+"), "u": ("", "+"), "i": ("",), "y": ("",)}
+_VOWEL_HATS = {
+    "a": ("", "^", "("),
+    "e": ("", "^"),
+    "o": ("", "^", "+"),
+    "u": ("", "+"),
+    "i": ("",),
+    "y": ("",),
+}
 
 
 def _compose(base: str, hat: str, tone: int) -> str:
@@ -59,9 +66,7 @@ for _b, _hats in _VOWEL_HATS.items():
             for _base in (_b, _b.upper()):
                 _DECOMP[_compose(_base, _h, _t)] = (_base, _h, _t)
 
-VIETNAMESE_LETTERS = frozenset(
-    set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZđĐ") | set(_DECOMP)
-)
+VIETNAMESE_LETTERS = frozenset(set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZđĐ") | set(_DECOMP))
 
 
 def _decomp(ch: str) -> tuple[str, str, int]:
@@ -129,10 +134,21 @@ def _nucleus_span(word: str) -> tuple[int, int]:
     if start == n:
         return n, n
     low = "".join(bases)
-    if start > 0 and low[start - 1] == "q" and bases[start] == "u" and start + 1 < n and bases[start + 1] in _VOWEL_BASES:
+    if (
+        start > 0
+        and low[start - 1] == "q"
+        and bases[start] == "u"
+        and start + 1 < n
+        and bases[start + 1] in _VOWEL_BASES
+    ):
         start += 1
-    elif (start > 0 and low[start - 1] == "g" and bases[start] == "i" and start + 1 < n
-          and bases[start + 1] in _VOWEL_BASES):
+    elif (
+        start > 0
+        and low[start - 1] == "g"
+        and bases[start] == "i"
+        and start + 1 < n
+        and bases[start + 1] in _VOWEL_BASES
+    ):
         start += 1
     end = start
     while end < n and bases[end] in _VOWEL_BASES:
@@ -213,7 +229,8 @@ _TCVN3_LOWER = (
 _TO_TCVN3 = {pair[0]: pair[1] for pair in _TCVN3_LOWER}
 _FROM_TCVN3 = {v: k for k, v in _TO_TCVN3.items()}
 for _ch, (_base, _hat, _tone) in _DECOMP.items():
-    if _base.isupper() and _tone:  # toned capitals do not exist in VN3: the caps font showed the lower-case codes
+    # toned capitals do not exist in VN3: the caps font showed the lower-case codes
+    if _base.isupper() and _tone:
         _TO_TCVN3[_ch] = _TO_TCVN3[_compose(_base.lower(), _hat, _tone)]
 _TO_TCVN3_TABLE = str.maketrans(_TO_TCVN3)
 _FROM_TCVN3_TABLE = str.maketrans(_FROM_TCVN3)
@@ -308,8 +325,14 @@ def from_mojibake(text: str) -> str:
 
 
 # ── Telex ─────────────────────────────────────────────────────────────────────────────────────────────────────
-_TELEX_HAT = {("a", "^"): "aa", ("a", "("): "aw", ("e", "^"): "ee", ("o", "^"): "oo", ("o", "+"): "ow",
-              ("u", "+"): "uw"}
+_TELEX_HAT = {
+    ("a", "^"): "aa",
+    ("a", "("): "aw",
+    ("e", "^"): "ee",
+    ("o", "^"): "oo",
+    ("o", "+"): "ow",
+    ("u", "+"): "uw",
+}
 _TELEX_TONE = {1: "s", 2: "f", 3: "r", 4: "x", 5: "j"}
 _TONE_FROM_TELEX = {v: k for k, v in _TELEX_TONE.items()}
 
@@ -507,7 +530,8 @@ def _token_badness(tok: str) -> int:
     bad = 2 * (len(tok) - len(letters))
     if letters and not is_vietnamese_syllable(letters):
         bad += 1
-    return bad + len(_VNI_PAIR_RE.findall(tok))  # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
+    # "Claâu": a vowel then a VNI mark byte never occurs in Unicode
+    return bad + len(_VNI_PAIR_RE.findall(tok))
 
 
 def _badness(text: str) -> int:
@@ -521,7 +545,9 @@ def _telex_candidate(text: str) -> str | None:
     ee oo ow uw dd w."""
     if not text.isascii():
         return None
-    changed = [(w, d) for w in re.findall(r"[A-Za-z]+", text) if (d := _telex_word(w, "new")) not in (None, w)]
+    changed = [
+        (w, d) for w in re.findall(r"[A-Za-z]+", text) if (d := _telex_word(w, "new")) not in (None, w)
+    ]
     valid = [(w, d) for w, d in changed if d is not None and is_vietnamese_syllable(d)]
     if not valid or 2 * len(valid) < len(changed):
         return None

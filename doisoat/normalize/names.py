@@ -166,8 +166,9 @@ def names_frame(s: pl.Series) -> pl.DataFrame:
         schema={"_value": pl.Utf8, **{f: pl.Utf8 for f in NAME_COLUMNS}, "invalid_chars": pl.Boolean},
     ).with_columns(
         join_codes(
-            pl.when(pl.col("name_repair").is_not_null() & (pl.col("name_repair") != "nfd"))
-            .then(pl.lit("NAME_ENCODING_REPAIRED")),
+            pl.when(pl.col("name_repair").is_not_null() & (pl.col("name_repair") != "nfd")).then(
+                pl.lit("NAME_ENCODING_REPAIRED")
+            ),
             pl.when(pl.col("invalid_chars")).then(pl.lit("NAME_INVALID_CHARS")),
         ).alias("_name_issues")
     )

@@ -7,8 +7,21 @@ import polars as pl
 __all__ = ["SEX_WORDS", "sex_columns"]
 
 SEX_WORDS: dict[str, str] = {
-    "nam": "M", "m": "M", "male": "M", "trai": "M", "con trai": "M", "đàn ông": "M", "dan ong": "M",
-    "nữ": "F", "nu": "F", "f": "F", "female": "F", "gái": "F", "gai": "F", "con gái": "F", "con gai": "F",
+    "nam": "M",
+    "m": "M",
+    "male": "M",
+    "trai": "M",
+    "con trai": "M",
+    "đàn ông": "M",
+    "dan ong": "M",
+    "nữ": "F",
+    "nu": "F",
+    "f": "F",
+    "female": "F",
+    "gái": "F",
+    "gai": "F",
+    "con gái": "F",
+    "con gai": "F",
 }
 
 

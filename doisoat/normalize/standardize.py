@@ -130,7 +130,9 @@ def standardize(
             & (pl.col("id_birth_year") != pl.col("birth_year"))
         ).then(pl.lit("ID_BIRTH_YEAR_MISMATCH")),
         pl.when(
-            pl.col("id_sex").is_not_null() & pl.col("sex_std").is_not_null() & (pl.col("id_sex") != pl.col("sex_std"))
+            pl.col("id_sex").is_not_null()
+            & pl.col("sex_std").is_not_null()
+            & (pl.col("id_sex") != pl.col("sex_std"))
         ).then(pl.lit("ID_SEX_MISMATCH")),
     ]
     issues = [pl.col(c) for c in _ISSUE_COLS if c in std.columns] + consistency

@@ -200,7 +200,15 @@ def commune_frame(
     (comma-joined reason codes or null).
 
     Python runs once per distinct (code, name, context); ``group`` (e.g. ``source_file``) scopes ``auto``."""
-    n = len(code) if code is not None else len(name) if name is not None else len(group) if group is not None else 0
+    n = (
+        len(code)
+        if code is not None
+        else len(name)
+        if name is not None
+        else len(group)
+        if group is not None
+        else 0
+    )
     frame = pl.DataFrame(
         {
             "_code": code.cast(pl.Utf8) if code is not None else pl.Series([None] * n, dtype=pl.Utf8),
@@ -227,10 +235,9 @@ def commune_frame(
         pl.Series("commune_status", [r[2] for r in rows], dtype=pl.Utf8),
         pl.Series("_unit_issues", [",".join(r[3]) or None for r in rows], dtype=pl.Utf8),
     )
-    return (
-        frame.join(table, on=["_code", "_name", "_ctx"], how="left", nulls_equal=True, maintain_order="left")
-        .select(list(_OUT_SCHEMA))
-    )
+    return frame.join(
+        table, on=["_code", "_name", "_ctx"], how="left", nulls_equal=True, maintain_order="left"
+    ).select(list(_OUT_SCHEMA))
 
 
 def unit_names(codes: Sequence[str] | pl.Series) -> pl.DataFrame:
