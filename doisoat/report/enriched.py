@@ -164,7 +164,10 @@ def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
         ws.set_column(0, max(frame.width - 1, 0), 16)
 
     return fx.write_workbook(
-        path, [fx.Sheet(sheet, frame.columns, frame, setup=setup)], {}, {"bold": True, "bottom": 1}
+        path,
+        [fx.Sheet(sheet, frame.columns, frame, setup=setup, empty_as_blank=True)],
+        {},
+        {"bold": True, "bottom": 1},
     )
 
 

@@ -25,6 +25,7 @@ MAX_ROWS = 1_048_576  # rows in an XLSX sheet, header included
 MAX_TEXT = 32_767  # characters in a cell
 CHUNK_ROWS = 50_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_MARKUP = r"[&<>]|_x[0-9A-Fa-f]{4}_"
 _PROBE = "__probe__"
 
 
@@ -35,6 +36,7 @@ class Sheet:
     ``styles``: a frame aligned with ``rows``; its column ``c`` names the format (or null) of each cell of
     ``rows[c]``.
     ``setup(ws, n_rows)``: widths, frozen panes, filters, drop-downs (xlsxwriter calls, no cells).
+    ``empty_as_blank``: write "" as a blank cell rather than an empty text cell.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Sheet:
     styles: pl.DataFrame | None = None
     setup: Callable[[object, int], None] | None = None
     footer: list[str] = field(default_factory=list)
+    empty_as_blank: bool = False
 
 
 def safe_text(e: pl.Expr) -> pl.Expr:
@@ -50,25 +53,38 @@ def safe_text(e: pl.Expr) -> pl.Expr:
     return e.str.replace(r"^([=+\-@\t\r])", "'$1")
 
 
-def _xml_text(e: pl.Expr) -> pl.Expr:
-    """Text escaped for an XML text node; control characters and literal ``_xHHHH_`` as Excel escapes them."""
+def _xml_text(e: pl.Expr, markup: bool = True, controls: bool = True) -> pl.Expr:
+    """Text escaped for an XML text node; control characters and a literal ``_xHHHH_`` as Excel escapes them.
+
+    ``markup``/``controls`` False skip the passes a column is known not to need (most columns need none).
+    """
     e = e.str.slice(0, MAX_TEXT)
-    e = e.str.replace_all("&", "&amp;", literal=True)
-    e = e.str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
-    e = e.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
-    for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]:
-        e = e.str.replace_all(chr(code), f"_x{code:04X}_", literal=True)
+    if markup:
+        e = e.str.replace_all("&", "&amp;", literal=True)
+        e = e.str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
+        e = e.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
+    if controls:
+        for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]:
+            e = e.str.replace_all(chr(code), f"_x{code:04X}_", literal=True)
     return e
 
 
 def _cell_exprs(
-    rows: pl.DataFrame, columns: list[str], row_no: pl.Expr, styles: dict[str, pl.Expr]
+    rows: pl.DataFrame, columns: list[str], row_no: pl.Expr, styles: dict[str, pl.Expr], empty_as_blank: bool
 ) -> list[pl.Expr]:
     """One expression per column: that column's ``<c>`` element per row, null for an empty cell."""
     cells = []
-    controls = {
-        c for c in columns if rows.schema[c] == pl.Utf8 and rows[c].str.contains(_CONTROL.pattern).any()
-    }
+    texts = [c for c in columns if rows.schema[c] == pl.Utf8]
+    found = (
+        rows.select(
+            *[pl.col(c).str.contains(_CONTROL.pattern).any().alias(f"c{i}") for i, c in enumerate(texts)],
+            *[pl.col(c).str.contains(_MARKUP).any().alias(f"m{i}") for i, c in enumerate(texts)],
+        ).row(0, named=True)
+        if texts
+        else {}
+    )
+    controls = {c for i, c in enumerate(texts) if found[f"c{i}"]}
+    markup = {c for i, c in enumerate(texts) if found[f"m{i}"]}
     for j, name in enumerate(columns):
         col, dtype = pl.col(name), rows.schema[name]
         ref = [pl.lit(f'<c r="{xl_col_to_name(j)}'), row_no, pl.lit('"')]
@@ -84,11 +100,14 @@ def _cell_exprs(
         elif dtype.is_numeric():
             value = col.cast(pl.Float64).is_finite()
             text = pl.when(value).then(col.cast(pl.Utf8))
+            if dtype.is_float():  # 1.0 → "1", as xlsxwriter writes it
+                text = text.str.strip_suffix(".0")
             cell = pl.concat_str(*ref, attr, pl.lit("><v>"), text, pl.lit("</v></c>"))
         else:
             text = col.cast(pl.Utf8)
-            text = pl.when(text != "").then(text)
-            escaped = _xml_text(text) if name in controls else _xml_text_basic(text)
+            if empty_as_blank:
+                text = pl.when(text != "").then(text)
+            escaped = _xml_text(text, name in markup, name in controls)
             cell = pl.concat_str(
                 *ref,
                 attr,
@@ -98,13 +117,6 @@ def _cell_exprs(
             )
         cells.append(cell)
     return cells
-
-
-def _xml_text_basic(e: pl.Expr) -> pl.Expr:
-    """:func:`_xml_text` for a column known to hold no control characters."""
-    e = e.str.slice(0, MAX_TEXT).str.replace_all("&", "&amp;", literal=True)
-    e = e.str.replace_all("<", "&lt;", literal=True).str.replace_all(">", "&gt;", literal=True)
-    return e.str.replace_all(r"_(x[0-9A-Fa-f]{4}_)", "_x005F_$1")
 
 
 def _rows_xml(sheet: Sheet, xf: dict[str, int]) -> list[bytes]:
@@ -122,7 +134,7 @@ def _rows_xml(sheet: Sheet, xf: dict[str, int]) -> list[bytes]:
                 [s.slice(offset, CHUNK_ROWS).alias(f"__style_{s.name}") for s in sheet.styles.iter_columns()]
             )
         row_no = (pl.int_range(pl.len(), dtype=pl.Int64) + offset + 2).cast(pl.Utf8)
-        cells = _cell_exprs(chunk, columns, row_no, styles)
+        cells = _cell_exprs(chunk, columns, row_no, styles, sheet.empty_as_blank)
         row = pl.concat_str(
             pl.lit('<row r="'), row_no, pl.lit('">'), *cells, pl.lit("</row>"), ignore_nulls=True
         )
@@ -146,7 +158,13 @@ def write_workbook(
             raise ValueError(f"sheet {s.name!r}: {s.rows.height} rows do not fit in one XLSX sheet")
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(
-        buf, {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        buf,
+        {
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "in_memory": True,
+        },
     )
     fmts = {name: wb.add_format(props) for name, props in formats.items()}
     head = wb.add_format(header_format)

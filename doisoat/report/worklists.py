@@ -294,7 +294,7 @@ def _list_sheets(
     rows = frame.select([fx.safe_text(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys])
     styles = frame.select(
         [pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()]
-    )
+    ).with_columns(pl.lit("pct").alias("match_probability"))
     widths = (
         rows.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0) for k in keys]).row(0)
         if rows.height
