@@ -363,6 +363,7 @@ def main() -> None:
     t0 = time.perf_counter()
     ref, rec = synthetic(args.people, args.records_per_person, args.error_scale)
     t_gen = time.perf_counter() - t0
+    rss_before_link = peak_rss_gb()
     con = duckdb.connect()
     con.execute(f"SET threads = {args.threads}")
     t = time.perf_counter()
@@ -390,6 +391,7 @@ def main() -> None:
             "link": round(t_link, 1),
         },
         "peak_rss_gb": round(peak_rss_gb(), 2),
+        "peak_rss_gb_after_generating": round(rss_before_link, 2),
         "status": dict(res.matches.group_by("match_status").len().sort("match_status").iter_rows()),
         "matched_only": prf(res.matches, truth),
         "matched_or_review": prf(res.matches, truth, count_review=True),
