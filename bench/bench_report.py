@@ -5,6 +5,10 @@ generated at (``bench/work/p<people>-s<seed>-<rates>``). The report inputs (resu
 records, reference rows) are rebuilt once as the pipeline does and cached in ``WORK/report_inputs/``.
 
     .venv/bin/python bench/bench_report.py bench/work/p100000-s1-default [--steps taskforce,worklists,enriched]
+        [--repeat N]
+
+``--repeat N`` stacks the inputs N times (new rids and source rows, same people): a stand-in for an N times
+larger province when generating and matching one is too slow for a quick measurement.
 """
 
 from __future__ import annotations
@@ -61,16 +65,34 @@ def report_inputs(work: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
     return results, records_std, reference
 
 
+def repeated(results: pl.DataFrame, records_std: pl.DataFrame, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The inputs stacked ``n`` times, each copy with its own rids and source rows."""
+    if n <= 1:
+        return results, records_std
+    rid_step = int(records_std["rid"].max()) + 1
+    row_step = int(records_std["source_row"].max()) + 1
+
+    def copy(df: pl.DataFrame, i: int) -> pl.DataFrame:
+        return df.with_columns(pl.col("rid") + i * rid_step, pl.col("source_row") + i * row_step)
+
+    return (
+        pl.concat([copy(results, i) for i in range(n)]),
+        pl.concat([copy(records_std, i) for i in range(n)]),
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("work", type=Path, help="bench_pipeline work folder, e.g. bench/work/p100000-s1-default")
     ap.add_argument("--steps", default="taskforce,worklists,enriched")
+    ap.add_argument("--repeat", type=int, default=1, help="stack the inputs N times (a larger province)")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
     args = ap.parse_args()
     from doisoat.report import build_report, write_enriched, write_html, write_worklists, write_xlsx
 
     t = time.perf_counter()
     results, records_std, reference = report_inputs(args.work)
+    results, records_std = repeated(results, records_std, args.repeat)
     print(
         f"inputs: {results.height:,} result rows, {records_std.height:,} records, {reference.height:,} "
         f"reference rows ({time.perf_counter() - t:.1f}s, peak {peak_mb():,.0f} MB)"
