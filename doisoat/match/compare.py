@@ -23,6 +23,9 @@ class Level:
     agree: str  # the coarse agreement reported in the match output (AGREE_LEVELS)
     # levels random reference pairs cannot show (the reference has full dates): u is the sum of these levels' u
     u_like: tuple[str, ...] = ()
+    # a level implied by other comparisons: its u is P(level | u_given) among random pairs, which keeps the pair
+    # from being counted twice (the u vector then no longer sums to one, which the weights do not need)
+    u_given: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,15 @@ ID = Comparison(
         Level("old_id", "r.old_id_std = p.old_id_std", "variant"),
         Level("one_digit", "hamming(r.national_id_std, p.national_id_std) = 1", "partial"),
         Level("transposed", "damerau_levenshtein(r.national_id_std, p.national_id_std) = 1", "partial"),
-        # province, century/sex and birth year decode the same; the random part differs
-        Level("same_prefix", "r.id_left6 = p.id_left6", "differs"),
+        # province, century/sex and birth year decode the same; the random part differs. The prefix repeats
+        # what birth year and sex already say, so its u is taken among strangers who agree on those two
+        Level(
+            "same_prefix",
+            "r.id_left6 = p.id_left6",
+            "differs",
+            u_given="r.birth_year = p.birth_year AND r.sex_std = p.sex_std AND r.national_id_std IS NOT NULL"
+            " AND p.national_id_std IS NOT NULL",
+        ),
         Level("differs", "true", "differs"),
     ),
 )

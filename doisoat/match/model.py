@@ -200,6 +200,14 @@ def estimate_u_using_random_sampling(
             if lv.u_like:
                 probs[i] = sum(probs[labels.index(other)] for other in lv.u_like)
         u[c.name] = _normalise(probs.tolist())
+        for i, lv in enumerate(c.levels):
+            if lv.u_given:
+                hit, base = con.execute(
+                    f"SELECT count(*) FILTER (WHERE {lv.sql}), count(*) FROM _m_u_pairs x"
+                    f" JOIN {reference} r ON r.person_id = x.rid JOIN {reference} p ON p.person_id = x.person_id"
+                    f" WHERE {lv.u_given}"
+                ).fetchall()[0]
+                u[c.name][i] = max(hit, 0.5) / max(base, 1)
     con.execute("DROP TABLE IF EXISTS _m_u_pairs")
     return u, int(keep.sum())
 
