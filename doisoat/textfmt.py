@@ -43,8 +43,16 @@ def mask_id_expr(col: str | pl.Expr) -> pl.Expr:
     return masked.alias(col) if isinstance(col, str) else masked
 
 
+FORMULA_START = "=+-@\t\r"
+
+
+def safe_cell_expr(e: pl.Expr) -> pl.Expr:
+    """Vectorised :func:`safe_cell` for polars text columns."""
+    return e.str.replace(r"^([=+\-@\t\r])", "'$1")
+
+
 def safe_cell(value: object) -> object:
     """Neutralise spreadsheet formulas: text starting with = + - @ gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value[:1] and value[0] in FORMULA_START:
         return "'" + value
     return value

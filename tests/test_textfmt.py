@@ -1,6 +1,7 @@
-from doisoat.reasons import REASONS, message
-from doisoat.textfmt import fmt_int, fmt_pct, fmt_ratio, mask_id, mask_id_expr, safe_cell
 import polars as pl
+
+from doisoat.reasons import REASONS, message
+from doisoat.textfmt import fmt_int, fmt_pct, fmt_ratio, mask_id, mask_id_expr, safe_cell, safe_cell_expr
 
 
 def test_vietnamese_number_format_uses_dots_for_thousands_and_comma_for_decimals():
@@ -37,3 +38,9 @@ def test_every_reason_has_a_vietnamese_message_with_diacritics_and_a_known_dimen
         assert reason.dimension in {"dung", "du", "sach", "song", "ingest", "info"}, code
         assert message(code) and message(code, "en")
     assert message("PAID_AFTER_DEATH") == "Đã chết nhưng còn chi trả"
+
+
+def test_vectorised_formula_neutralising_agrees_with_the_cell_function():
+    values = ["=1+1", "+84", "-", "@x", "\tA", "Nguyễn", "", "a=b"]
+    out = pl.DataFrame({"v": values}).select(safe_cell_expr(pl.col("v")))["v"].to_list()
+    assert out == [safe_cell(v) for v in values]

@@ -48,11 +48,6 @@ class Sheet:
     empty_as_blank: bool = False
 
 
-def safe_text(e: pl.Expr) -> pl.Expr:
-    """Vectorised :func:`doisoat.textfmt.safe_cell`: text starting with = + - @ tab CR gets a leading apostrophe."""
-    return e.str.replace(r"^([=+\-@\t\r])", "'$1")
-
-
 def _xml_text(e: pl.Expr, markup: bool = True, controls: bool = True) -> pl.Expr:
     """Text escaped for an XML text node; control characters and a literal ``_xHHHH_`` as Excel escapes them.
 

@@ -17,7 +17,7 @@ from doisoat.assess import birth_disagrees
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
-from doisoat.textfmt import fmt_int, mask_id_expr
+from doisoat.textfmt import fmt_int, mask_id_expr, safe_cell_expr
 
 UNASSIGNED = "chua-xac-dinh-xa"
 BULK_CODES = ("OLD_COMMUNE_CODE",)
@@ -291,7 +291,7 @@ def _list_sheets(
     headers = [vi if lang == "vi" else en for _, vi, en in COLUMNS]
     if not stt:
         frame = frame.with_columns(pl.int_range(1, pl.len() + 1).alias("stt"))
-    rows = frame.select([fx.safe_text(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys])
+    rows = frame.select([safe_cell_expr(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys])
     styles = frame.select(
         [pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()]
     ).with_columns(pl.lit("pct").alias("match_probability"))
@@ -331,7 +331,7 @@ def _summary_sheets(frame: pl.DataFrame, lang: str) -> list[fx.Sheet]:
             (pl.col("urgency") >= 20).sum().alias("fields"),
         )
         .sort(["after_death", "n", "commune_file"], descending=[True, True, False])
-        .with_columns(fx.safe_text(pl.col("commune")))
+        .with_columns(safe_cell_expr(pl.col("commune")))
     )
     heads = (
         [
@@ -451,7 +451,7 @@ def _write_csv(path: Path, frame: pl.DataFrame, lang: str) -> Path:
     keys = [k for k, _, _ in COLUMNS]
     out = frame.select(
         [
-            (fx.safe_text(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k)).alias(
+            (safe_cell_expr(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k)).alias(
                 vi if lang == "vi" else en
             )
             for k, vi, en in COLUMNS
