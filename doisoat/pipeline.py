@@ -392,6 +392,8 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
             "rows_per_file": counts_per_file,
             "status_counts": dict(results.group_by("status").len().iter_rows()),
             "gate": json.loads(gate.to_json()),
+            "outputs": {k: str(Path(v).relative_to(staging)) for k, v in (reports or {}).items()
+                        if Path(v).is_relative_to(staging)},
             "versions": versions(),
         }
         write_manifest(staging, manifest)
