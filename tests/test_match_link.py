@@ -141,3 +141,15 @@ def test_identical_inputs_in_any_order_give_identical_results():
     a = link(con, df, MatchModel.priors(), MatchSettings(), {}).matches
     b = link(con, df.reverse(), MatchModel.priors(), MatchSettings(), {}).matches
     assert a.equals(b)
+
+
+def test_estimated_precision_is_the_mean_probability_of_matched_rows():
+    res = run(
+        [
+            person("049090001234", "Nguyễn Văn An", "1990-05-12", "M"),
+            person(None, "Phạm Thị Lan", "1970-06-15", "F"),
+        ]
+    )
+    matched = res.matches.filter(pl.col("match_status") == "matched")["match_probability"]
+    assert matched.len() == 1
+    assert res.estimated_precision == matched.mean() >= MatchSettings().matched

@@ -43,6 +43,9 @@ _AGREE_COLS = {"agree_id": "id", "agree_name": "name", "agree_birth": "birth", "
 class LinkResult:
     matches: pl.DataFrame  # one row per input rid, MATCH_SCHEMA columns
     pass_stats: dict[str, dict] = field(default_factory=dict)  # pass name → pairs, records_decided, warnings
+    # mean match probability of the matched rows: the share of links the model expects to be right. Each link
+    # is at least ``settings.matched`` likely, so the threshold is a floor on the estimated precision.
+    estimated_precision: float | None = None
 
 
 def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) -> None:
@@ -135,7 +138,9 @@ def link(
     matches = _decide(all_rids, scored_parts, settings)
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    return LinkResult(matches, pass_stats)
+    linked = matches.filter(pl.col("match_status") == "matched")["match_probability"]
+    estimated = float(linked.mean()) if linked.len() else None
+    return LinkResult(matches, pass_stats, estimated)
 
 
 def _decide(
