@@ -58,3 +58,18 @@ def test_death_date_text_becomes_a_date_and_marks_the_person_dead():
         "SELECT person_id, death_date::VARCHAR, is_dead FROM reference_person ORDER BY 1"
     ).fetchall()
     assert rows == [("049090001234", "2021-03-12", True), ("049190005678", None, False)]
+
+
+def test_reloading_the_same_people_changes_nothing():
+    con = duckdb.connect()
+    load_reference(con, frame([A, B, C]), "sha-1")
+    stats = load_reference(con, frame([C, A, B]), "sha-1b")
+    assert (stats.inserted, stats.updated, stats.deleted, stats.unchanged) == (0, 0, 0, 3)
+
+
+def test_an_extract_with_other_columns_is_reloaded_whole():
+    con = duckdb.connect()
+    load_reference(con, frame([A, B]), "sha-1")
+    stats = load_reference(con, frame([A, B]).with_columns(pl.lit("x").alias("ethnicity")), "sha-2")
+    assert (stats.inserted, stats.deleted, stats.unchanged) == (2, 2, 0)
+    assert con.sql("SELECT count(*) FROM reference_person WHERE ethnicity = 'x'").fetchall() == [(2,)]
