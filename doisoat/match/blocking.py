@@ -40,6 +40,7 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     # one wrong digit or two swapped digits leave one half intact; the left half (province, sex, year) is
     # shared by thousands, so it is paired with surname and given name
     BlockingPass("id_near", (same("id_right6"), same("id_left6", "nv_first", "nv_last"))),
+    # name_variant is coarser than name_plain, so this pass also holds every diacritic-free name + year pair
     BlockingPass("variant_year", (same("name_variant", "birth_year"),)),
     BlockingPass("given_dob_commune", (same("given_plain", *DOB, "commune_code_std"),)),
     BlockingPass("phone", (same("phone_std"),)),
