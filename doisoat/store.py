@@ -6,6 +6,7 @@ One writer at a time (DuckDB locks the file): the pipeline opens one connection 
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -27,10 +28,22 @@ create table if not exists steward_decisions (
 """
 
 
+def duckdb_config(db_path: Path) -> dict[str, str]:
+    """Bound DuckDB's memory (its default is 80 % of RAM, which starves polars beside it) and let it spill.
+
+    ``DOISOAT_DUCKDB_MEMORY`` overrides the limit (e.g. ``8GB``); the default is a third of physical memory.
+    """
+    limit = os.environ.get("DOISOAT_DUCKDB_MEMORY")
+    if not limit:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        limit = f"{max(1, total // 3 // 2**30)}GB"
+    return {"memory_limit": limit, "temp_directory": str(db_path.parent / "duckdb_tmp")}
+
+
 def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and create) the database; the schema is applied on every writable open."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path), read_only=read_only)
+    con = duckdb.connect(str(db_path), read_only=read_only, config=duckdb_config(db_path))
     if not read_only:
         con.execute(SCHEMA)
     return con
