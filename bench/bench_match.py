@@ -352,6 +352,7 @@ def main() -> None:
     ap.add_argument("--error-scale", type=float, default=1.0)
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--duckdb-memory", default=None, help="DuckDB memory_limit, e.g. 4GB")
     ap.add_argument("--source", choices=["synthetic", "generator"], default="synthetic")
     ap.add_argument("--data-dir", help="where generated data is kept (reused when present)")
     ap.add_argument("--seed", type=int, default=1)
@@ -361,11 +362,25 @@ def main() -> None:
         print(json.dumps(generator_run(args), ensure_ascii=False, indent=1, default=str))
         return
     t0 = time.perf_counter()
-    ref, rec = synthetic(args.people, args.records_per_person, args.error_scale)
+    cache = (
+        Path(args.data_dir or "") / f"synthetic_{args.people}_x{args.error_scale:g}"
+        if args.data_dir
+        else None
+    )
+    if cache and (cache / "records.parquet").exists():
+        ref, rec = pl.read_parquet(cache / "reference.parquet"), pl.read_parquet(cache / "records.parquet")
+    else:
+        ref, rec = synthetic(args.people, args.records_per_person, args.error_scale)
+        if cache:
+            cache.mkdir(parents=True, exist_ok=True)
+            ref.write_parquet(cache / "reference.parquet")
+            rec.write_parquet(cache / "records.parquet")
     t_gen = time.perf_counter() - t0
     rss_before_link = peak_rss_gb()
     con = duckdb.connect()
     con.execute(f"SET threads = {args.threads}")
+    if args.duckdb_memory:
+        con.execute(f"SET memory_limit = '{args.duckdb_memory}'")
     t = time.perf_counter()
     load_reference(con, ref, "bench")
     t_ref = time.perf_counter() - t

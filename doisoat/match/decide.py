@@ -58,22 +58,27 @@ def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) 
     con.unregister("_m_rec_src")
 
 
-def _rank(scored: pl.DataFrame) -> pl.DataFrame:
-    """Best and runner-up candidate per rid (ties broken by person_id, so results never depend on order)."""
-    ordered = scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
-    best = ordered.group_by("rid", maintain_order=True).first()
-    second = ordered.group_by("rid", maintain_order=True).agg(
-        pl.col("person_id").get(1, null_on_oob=True).alias("runner_up_person_id"),
-        pl.col("match_weight").get(1, null_on_oob=True).alias("runner_up_weight"),
-        pl.col("match_probability").get(1, null_on_oob=True).alias("runner_up_probability"),
-    )
-    return best.join(second, on="rid", how="left")
+def _sorted(scored: pl.DataFrame) -> pl.DataFrame:
+    """Candidates by rid, best first (ties broken by person_id, so results never depend on input order)."""
+    return scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
 
 
 def _top2(scored: pl.DataFrame) -> pl.DataFrame:
-    """The two best candidates of each rid (same order as :func:`_rank`)."""
-    ordered = scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
-    return ordered.filter(pl.int_range(pl.len()).over("rid") < 2)
+    """The two best candidates of each rid, sorted as :func:`_sorted` (a shift, not a group-by)."""
+    ordered = _sorted(scored)
+    return ordered.filter((pl.col("rid") != pl.col("rid").shift(2)).fill_null(True))
+
+
+def _rank(top: pl.DataFrame) -> pl.DataFrame:
+    """Best candidate per rid with the runner-up's id, weight and probability; ``top`` comes from _top2."""
+    first = (pl.col("rid") != pl.col("rid").shift(1)).fill_null(True)
+    second = top.filter(~first).select(
+        "rid",
+        pl.col("person_id").alias("runner_up_person_id"),
+        pl.col("match_weight").alias("runner_up_weight"),
+        pl.col("match_probability").alias("runner_up_probability"),
+    )
+    return top.filter(first).join(second, on="rid", how="left", maintain_order="left")
 
 
 def _certain(ranked: pl.DataFrame, settings: MatchSettings) -> pl.Expr:
@@ -116,14 +121,19 @@ def link(
         if st.pairs:
             con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
             levels = comparison_levels(con, "_m_new", "_m_rec")
-            scored = model.score(levels, n_ref, settings).with_columns(pl.lit(bpass.name).alias("match_pass"))
+            scored = model.score(levels, n_ref, settings, explain=False).with_columns(
+                pl.lit(bpass.name).alias("match_pass")
+            )
             touched = scored.select("rid").unique()
             pool = pl.concat(
                 [p.join(touched, on="rid", how="semi") for p in scored_parts] + [scored], how="vertical"
             )
             # only the best and the runner-up decide a record: keeping two pairs per rid bounds memory
-            scored_parts = [p.join(touched, on="rid", how="anti") for p in scored_parts] + [_top2(pool)]
-            ranked = _rank(pool)
+            top = _top2(pool)
+            scored_parts = [
+                p.join(touched, on="rid", how="anti", maintain_order="left") for p in scored_parts
+            ] + [top]
+            ranked = _rank(top)
             done = ranked.filter(_certain(ranked, settings)).select("rid")
             st.records_decided = done.height
             if done.height:
@@ -135,7 +145,7 @@ def link(
         st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[bpass.name] = st.to_dict()
     all_rids = con.sql("SELECT rid FROM _m_rec ORDER BY rid").pl()
-    matches = _decide(all_rids, scored_parts, settings)
+    matches = _decide(all_rids, scored_parts, settings, model, n_ref)
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     linked = matches.filter(pl.col("match_status") == "matched")["match_probability"]
@@ -144,7 +154,11 @@ def link(
 
 
 def _decide(
-    all_rids: pl.DataFrame, scored_parts: list[pl.DataFrame], settings: MatchSettings
+    all_rids: pl.DataFrame,
+    scored_parts: list[pl.DataFrame],
+    settings: MatchSettings,
+    model: MatchModel,
+    n_ref: int,
 ) -> pl.DataFrame:
     """Final status, runner-up and explanation per rid from all its scored candidates."""
     if not scored_parts:
@@ -153,7 +167,10 @@ def _decide(
             .with_columns(pl.lit("unmatched").alias("match_status"))
             .select(list(MATCH_SCHEMA))
         )
-    ranked = _rank(pl.concat(scored_parts, how="vertical"))
+    # each rid's candidates live in exactly one part, already sorted: rank part by part, no global sort
+    ranked = pl.concat([_rank(p) for p in scored_parts], how="vertical")
+    scored_parts.clear()
+    ranked = model.score(ranked.drop("match_weight", "match_probability"), n_ref, settings, explain=True)
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
     status = (
         pl.when(_certain(ranked, settings))
@@ -162,7 +179,7 @@ def _decide(
         .then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    ranked = ranked.with_columns(status.alias("match_status"), close.alias("_close"))
+    ranked = ranked.lazy().with_columns(status.alias("match_status"), close.alias("_close"))
     linked = pl.col("match_status") != "unmatched"
     agree = []
     for out_col, comp_name in _AGREE_COLS.items():
@@ -183,7 +200,6 @@ def _decide(
         .then(pl.col("runner_up_probability"))
         .alias("runner_up_probability"),
     )
-    out = all_rids.join(ranked, on="rid", how="left").with_columns(
-        pl.col("match_status").fill_null("unmatched")
-    )
-    return out.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items()]).sort("rid")
+    ranked = ranked.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items()])
+    out = all_rids.lazy().join(ranked, on="rid", how="left", maintain_order="left")
+    return out.with_columns(pl.col("match_status").fill_null("unmatched")).collect()

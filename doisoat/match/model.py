@@ -117,8 +117,12 @@ class MatchModel:
         return cls.priors()
 
     # ---- scoring -----------------------------------------------------------------------------------------
-    def score(self, levels: pl.DataFrame, n_reference: int, settings: MatchSettings) -> pl.DataFrame:
+    def score(
+        self, levels: pl.DataFrame, n_reference: int, settings: MatchSettings, explain: bool = True
+    ) -> pl.DataFrame:
         """Add ``w_<comparison>`` (bits), ``w_prior``, ``match_weight`` and ``match_probability`` to pairs.
+
+        ``explain=False`` adds only the total weight and probability (less memory over millions of pairs).
 
         Prior: λ = expected match rate / reference size, the chance that a record and a random person match.
         Term frequency: on a comparison's first level the u of the reference value's frequency replaces the
@@ -138,9 +142,12 @@ class MatchModel:
                 tf_w = (pl.lit(p.m[0]) / tf_u).log(2)
                 expr = pl.when((lv == 0) & pl.col(f"tf_{c.name}").is_not_null()).then(tf_w).otherwise(expr)
             exprs.append(expr.alias(f"w_{c.name}"))
-        out = levels.with_columns(exprs).with_columns(pl.lit(prior).alias("w_prior"))
-        wcols = ["w_prior"] + [f"w_{c.name}" for c in DEFAULT_COMPARISONS]
-        out = out.with_columns(pl.sum_horizontal(wcols).alias("match_weight"))
+        if explain:
+            out = levels.with_columns(exprs).with_columns(pl.lit(prior).alias("w_prior"))
+            wcols = ["w_prior"] + [f"w_{c.name}" for c in DEFAULT_COMPARISONS]
+            out = out.with_columns(pl.sum_horizontal(wcols).alias("match_weight"))
+        else:
+            out = levels.with_columns((pl.lit(prior) + pl.sum_horizontal(exprs)).alias("match_weight"))
         return out.with_columns(
             (1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability")
         )
