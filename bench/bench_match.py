@@ -412,6 +412,7 @@ def main() -> None:
         "matched_or_review": prf(res.matches, truth, count_review=True),
         "pairs_per_pass": {k: v["pairs"] for k, v in res.pass_stats.items()},
         "decided_per_pass": {k: v["records_decided"] for k, v in res.pass_stats.items()},
+        "seconds_per_pass": {k: v["seconds"] for k, v in res.pass_stats.items()},
     }
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
