@@ -165,6 +165,9 @@ def _gx_validate(
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.expectations as gxe
+
+    # GX announces its temporary folders at INFO on the console; the gate says what matters itself.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
