@@ -165,3 +165,26 @@ def test_notebooks_run_on_the_published_run(two_runs, notebook, monkeypatch, cap
     out = capsys.readouterr().out
     assert "Lượt chạy" in out or "tệp danh sách rà soát" in out
     assert re.search(r"\b\d{9,12}\b", out) is None  # no ID reaches what a notebook prints
+
+
+def test_published_report_and_data_docs_open_in_headless_chromium(two_runs, tmp_path):
+    """The run's own HTML report and its Data Docs, as a person opens them from the run folder."""
+    from test_browser import CHROMIUM, console_lines, run_chromium
+
+    if CHROMIUM is None:
+        if os.environ.get("DOISOAT_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (DOISOAT_REQUIRE_BROWSER=1) but is absent")
+        pytest.skip("Chromium not installed")
+    a, _, _ = two_runs
+    out = Path(a["out_dir"])
+    report = run_chromium(CHROMIUM, out / "report" / "bao-cao.html", tmp_path, "--dump-dom")
+    assert report.returncode == 0 and "<svg" in report.stdout
+    assert "../data_docs/index.html" in report.stdout  # the report links the run's Data Docs
+    assert console_lines(report.stderr) == []
+    docs = run_chromium(CHROMIUM, out / "data_docs" / "index.html", tmp_path, "--dump-dom")
+    assert docs.returncode == 0
+    assert "results-v1" in docs.stdout and "extract-vaccination-v1" in docs.stdout
+    shot = tmp_path / "data_docs.png"
+    run_chromium(CHROMIUM, out / "data_docs" / "index.html", tmp_path, f"--screenshot={shot}",
+                 "--window-size=1280,900")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
