@@ -53,11 +53,13 @@ def main() -> None:
     shutil.rmtree(work / "runs", ignore_errors=True)
 
     timings: dict[str, float] = {}
+    memory: dict[str, tuple[float, float]] = {}  # step → (RSS after, peak RSS so far) in GB
 
     def timed(name, fn, *a, **kw):
         t = time.perf_counter()
         out = fn(*a, **kw)
         timings[name] = time.perf_counter() - t
+        memory[name] = _rss_gb()
         return out
 
     config = pipeline.RunConfig(
@@ -79,9 +81,21 @@ def main() -> None:
     print(f"- generation (cached when 0): {gen_s:.1f} s")
     print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GB; published: {summary.published}")
     print("- steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    print("- memory after each step (RSS / peak so far, GB): "
+          + ", ".join(f"{k} {now:.1f}/{peak:.1f}" for k, (now, peak) in memory.items()))
     print("```")
     print(format_metrics(metrics, lang="en"))
     print("```")
+
+
+def _rss_gb() -> tuple[float, float]:
+    """Current and peak resident memory of this process (Linux /proc), in GB."""
+    fields_kb = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            key, value = line.split(":", 1)
+            fields_kb[key] = int(value.split()[0])
+    return fields_kb.get("VmRSS", 0) / 2**20, fields_kb.get("VmHWM", 0) / 2**20
 
 
 if __name__ == "__main__":
