@@ -26,9 +26,16 @@ def make_frame(n: int) -> pl.DataFrame:
     i = pl.col("i")
     return pl.DataFrame({"i": pl.int_range(0, n, eager=True)}).select(
         (i + 1).cast(pl.String).alias("STT"),
-        (pl.lit("Nguyễn Thị ") + pl.lit(pl.Series(["Hoà", "Lan", "Đức", "Bình"])).gather(i % 4)).alias("Họ và tên"),
-        (((i % 28) + 1).cast(pl.String).str.zfill(2) + "/" + ((i % 12) + 1).cast(pl.String).str.zfill(2)
-         + "/" + (1940 + i % 80).cast(pl.String)).alias("Ngày sinh"),
+        (pl.lit("Nguyễn Thị ") + pl.lit(pl.Series(["Hoà", "Lan", "Đức", "Bình"])).gather(i % 4)).alias(
+            "Họ và tên"
+        ),
+        (
+            ((i % 28) + 1).cast(pl.String).str.zfill(2)
+            + "/"
+            + ((i % 12) + 1).cast(pl.String).str.zfill(2)
+            + "/"
+            + (1940 + i % 80).cast(pl.String)
+        ).alias("Ngày sinh"),
         pl.lit(pl.Series(["Nam", "Nữ"])).gather(i % 2).alias("Giới tính"),
         (pl.lit("0491") + (i % 100_000_000).cast(pl.String).str.zfill(8)).alias("Số định danh"),
         pl.lit(pl.Series(["Sởi", "Viêm gan B", "5 trong 1"])).gather(i % 3).alias("Tên vắc xin"),
@@ -71,15 +78,22 @@ def measure(path: Path) -> dict:
     assert res.ok, res.errors
     assert res.n_input_rows == res.records.height + res.quarantine.height
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"rows": res.n_input_rows, "seconds": round(secs, 2), "rows_per_s": round(res.n_input_rows / secs),
-            "peak_rss_mb": round(peak_mb), "file_mb": round(path.stat().st_size / 2**20, 1)}
+    return {
+        "rows": res.n_input_rows,
+        "seconds": round(secs, 2),
+        "rows_per_s": round(res.n_input_rows / secs),
+        "peak_rss_mb": round(peak_mb),
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int)
     ap.add_argument("--formats", default="csv,xlsx")
-    ap.add_argument("--xlsx-max", type=int, default=200_000, help="XLSX is written with at most this many rows")
+    ap.add_argument(
+        "--xlsx-max", type=int, default=200_000, help="XLSX is written with at most this many rows"
+    )
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -89,8 +103,13 @@ def main() -> None:
         for fmt in args.formats.split(","):
             n = min(args.n, args.xlsx_max) if fmt == "xlsx" else args.n
             path = write(make_frame(n), fmt, Path(tmp))
-            out = subprocess.run([sys.executable, __file__, str(n), "--measure", str(path)], check=True,
-                                 capture_output=True, text=True, cwd=ROOT)
+            out = subprocess.run(
+                [sys.executable, __file__, str(n), "--measure", str(path)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
             print(json.dumps({"format": fmt, **json.loads(out.stdout.strip().splitlines()[-1])}), flush=True)
             path.unlink()
 

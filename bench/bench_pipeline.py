@@ -76,13 +76,17 @@ def main() -> None:
     rows = sum(manifest["rows"].values())
     print(f"### Whole run, {args.people:,} people, {rows:,} sector rows, rates={args.rates} ({date.today()})")
     print(f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
-    print(f"- command: `.venv/bin/python bench/bench_pipeline.py --people {args.people} --seed {args.seed} "
-          f"--rates {args.rates}`")
+    print(
+        f"- command: `.venv/bin/python bench/bench_pipeline.py --people {args.people} --seed {args.seed} "
+        f"--rates {args.rates}`"
+    )
     print(f"- generation (cached when 0): {gen_s:.1f} s")
     print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GB; published: {summary.published}")
     print("- steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    print("- memory after each step (RSS / peak so far, GB): "
-          + ", ".join(f"{k} {now:.1f}/{peak:.1f}" for k, (now, peak) in memory.items()))
+    print(
+        "- memory after each step (RSS / peak so far, GB): "
+        + ", ".join(f"{k} {now:.1f}/{peak:.1f}" for k, (now, peak) in memory.items())
+    )
     print("```")
     print(format_metrics(metrics, lang="en"))
     print("```")

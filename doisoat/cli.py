@@ -35,14 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND")
 
     s = sub.add_parser("sample", help="Sinh dữ liệu mẫu tổng hợp / generate a synthetic province")
-    s.add_argument("--people", type=int, default=20_000, help="Số người trong dữ liệu dân cư / reference size")
+    s.add_argument(
+        "--people", type=int, default=20_000, help="Số người trong dữ liệu dân cư / reference size"
+    )
     s.add_argument("--seed", type=int, default=0, help="Hạt giống ngẫu nhiên / random seed")
     s.add_argument("--out", type=Path, required=True, help="Thư mục ghi ra / output folder")
 
     r = sub.add_parser("run", help="Chạy đối soát / run the reconciliation flow")
-    r.add_argument("--reference", type=Path, required=True, help="Tệp dữ liệu dân cư / reference population file")
-    r.add_argument("--extract", action="append", default=[], metavar="SECTOR=FILE",
-                   help="Tệp chuyên ngành, lặp lại được (thêm #SHEET cho trang tính) / sector extract, repeatable")
+    r.add_argument(
+        "--reference", type=Path, required=True, help="Tệp dữ liệu dân cư / reference population file"
+    )
+    r.add_argument(
+        "--extract",
+        action="append",
+        default=[],
+        metavar="SECTOR=FILE",
+        help="Tệp chuyên ngành, lặp lại được (thêm #SHEET cho trang tính) / sector extract, repeatable",
+    )
     r.add_argument("--out", type=Path, help="Thư mục kết quả (mặc định out/<run_id>) / run folder")
     r.add_argument("--db", type=Path, help="Tệp DuckDB (mặc định data/doisoat.duckdb) / DuckDB file")
     r.add_argument("--lang", choices=["vi", "en"], default="vi", help="Ngôn ngữ báo cáo / report language")
@@ -71,12 +80,19 @@ def print_summary(result: dict) -> None:
     """Where the reports are and the headline counts, in Vietnamese."""
     from doisoat.textfmt import fmt_int
 
-    state = "đã công bố" if result["published"] else "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
+    state = (
+        "đã công bố" if result["published"] else "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
+    )
     print(f"Lượt chạy {result['run_id']}: {state}")
     counts = result.get("status_counts", {})
     total = sum(counts.values())
-    labels = {"matched": "khớp", "review": "cần xác minh", "unmatched": "không tìm thấy", "duplicate": "trùng",
-              "quarantined": "cách ly"}
+    labels = {
+        "matched": "khớp",
+        "review": "cần xác minh",
+        "unmatched": "không tìm thấy",
+        "duplicate": "trùng",
+        "quarantined": "cách ly",
+    }
     parts = [f"{labels.get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
     print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
     out = Path(result["out_dir"])
@@ -95,13 +111,14 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from flows.nightly import nightly
-
     from doisoat import pipeline
+    from flows.nightly import nightly
 
     # Check what the user can fix before Prefect starts, so a mistake is one line, not a failed flow run.
     pipeline.check_inputs(
-        pipeline.RunConfig(reference=args.reference, extracts=[pipeline.ExtractInput.parse(e) for e in args.extract])
+        pipeline.RunConfig(
+            reference=args.reference, extracts=[pipeline.ExtractInput.parse(e) for e in args.extract]
+        )
     )
     result = nightly(
         reference=str(args.reference),

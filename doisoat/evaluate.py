@@ -66,12 +66,18 @@ def _f1(p: float | None, r: float | None) -> float | None:
 def _scored(truth: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
     """Truth joined to results with tp / fp / fn per row; raises when the two sets of rows differ."""
     for name, df in (("truth", truth), ("results", results)):
-        missing = [c for c in [*KEY, "person_id"] + (["status"] if name == "results" else []) if c not in df.columns]
+        missing = [
+            c for c in [*KEY, "person_id"] + (["status"] if name == "results" else []) if c not in df.columns
+        ]
         if missing:
-            raise EvaluationError(f"Tệp {name} thiếu cột {', '.join(missing)} / {name} lacks columns {missing}")
+            raise EvaluationError(
+                f"Tệp {name} thiếu cột {', '.join(missing)} / {name} lacks columns {missing}"
+            )
     res = results.select(
-        pl.col("source_file").cast(pl.Utf8), pl.col("source_row").cast(pl.Int64),
-        pl.col("status").cast(pl.Utf8), pl.col("person_id").cast(pl.Utf8).alias("pred_person_id"),
+        pl.col("source_file").cast(pl.Utf8),
+        pl.col("source_row").cast(pl.Int64),
+        pl.col("status").cast(pl.Utf8),
+        pl.col("person_id").cast(pl.Utf8).alias("pred_person_id"),
     )
     dup = res.filter(pl.struct(KEY).is_duplicated())
     if dup.height:
@@ -85,13 +91,18 @@ def _scored(truth: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
     if only_truth.height or only_res.height:
         parts = []
         if only_truth.height:
-            parts.append(f"{fmt_int(only_truth.height)} dòng dữ liệu gốc không có trong kết quả "
-                         f"(ví dụ: {_examples(only_truth)})")
+            parts.append(
+                f"{fmt_int(only_truth.height)} dòng dữ liệu gốc không có trong kết quả "
+                f"(ví dụ: {_examples(only_truth)})"
+            )
         if only_res.height:
-            parts.append(f"{fmt_int(only_res.height)} dòng kết quả không có trong dữ liệu gốc "
-                         f"(ví dụ: {_examples(only_res)})")
+            parts.append(
+                f"{fmt_int(only_res.height)} dòng kết quả không có trong dữ liệu gốc "
+                f"(ví dụ: {_examples(only_res)})"
+            )
         raise EvaluationError(
-            "Kết quả và dữ liệu gốc không khớp dòng: " + "; ".join(parts)
+            "Kết quả và dữ liệu gốc không khớp dòng: "
+            + "; ".join(parts)
             + ". Hãy chạy đối soát trên đúng các tệp của thư mục mẫu. / truth and results rows differ."
         )
     df = tr.join(res, on=KEY, how="left")
@@ -119,14 +130,21 @@ def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
     res = results if isinstance(results, pl.DataFrame) else pl.read_parquet(results)
     df = _scored(truth, res)
 
-    sums = df.select(pl.len().alias("rows"), *[pl.col(c).sum() for c in ("tp", "fp", "fn", "review")]).row(0, named=True)
+    sums = df.select(pl.len().alias("rows"), *[pl.col(c).sum() for c in ("tp", "fp", "fn", "review")]).row(
+        0, named=True
+    )
     overall = {**{k: int(v) for k, v in sums.items()}, **_prf(sums["tp"], sums["fp"], sums["fn"])}
     overall["review_share"] = _ratio(sums["review"], sums["rows"])
 
     per = (
         df.group_by("sector")
-        .agg(pl.len().alias("rows"), pl.col("tp").sum(), pl.col("fp").sum(), pl.col("fn").sum(),
-             pl.col("review").sum())
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("tp").sum(),
+            pl.col("fp").sum(),
+            pl.col("fn").sum(),
+            pl.col("review").sum(),
+        )
         .sort("sector")
     )
     rows = []
@@ -134,9 +152,18 @@ def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
         rows.append({**r, **_prf(r["tp"], r["fp"], r["fn"]), "review_share": _ratio(r["review"], r["rows"])})
     per_sector = pl.DataFrame(
         rows,
-        schema={"sector": pl.Utf8, "rows": pl.Int64, "tp": pl.Int64, "fp": pl.Int64, "fn": pl.Int64,
-                "review": pl.Int64, "precision": pl.Float64, "recall": pl.Float64, "f1": pl.Float64,
-                "review_share": pl.Float64},
+        schema={
+            "sector": pl.Utf8,
+            "rows": pl.Int64,
+            "tp": pl.Int64,
+            "fp": pl.Int64,
+            "fn": pl.Int64,
+            "review": pl.Int64,
+            "precision": pl.Float64,
+            "recall": pl.Float64,
+            "f1": pl.Float64,
+            "review_share": pl.Float64,
+        },
     )
 
     per_error = (
@@ -145,7 +172,10 @@ def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
         .explode("errors")
         .drop_nulls("errors")
         .group_by("errors")
-        .agg(pl.len().cast(pl.Int64).alias("records"), pl.col("tp").sum().cast(pl.Int64).alias("linked_correctly"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("records"),
+            pl.col("tp").sum().cast(pl.Int64).alias("linked_correctly"),
+        )
         .rename({"errors": "error"})
         .with_columns((pl.col("linked_correctly") / pl.col("records")).alias("recall"))
         .sort("error")
@@ -153,45 +183,96 @@ def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
 
     ab = df.filter(~pl.col("has_true"))
     wrong = int(ab["linked"].sum())
-    absent = {"rows": ab.height, "unlinked": ab.height - wrong, "wrongly_linked": wrong,
-              "specificity": _ratio(ab.height - wrong, ab.height)}
+    absent = {
+        "rows": ab.height,
+        "unlinked": ab.height - wrong,
+        "wrongly_linked": wrong,
+        "specificity": _ratio(ab.height - wrong, ab.height),
+    }
     return Metrics(overall=overall, per_sector=per_sector, per_error=per_error, absent=absent)
 
 
 _LABELS = {
     "vi": {
         "title": "ĐÁNH GIÁ ĐỘ CHÍNH XÁC SO KHỚP (so với dữ liệu gốc của bộ mẫu)",
-        "sector": "Lĩnh vực", "rows": "Số dòng", "tp": "Khớp đúng", "fp": "Khớp sai", "fn": "Bỏ sót",
-        "precision": "Độ chính xác", "recall": "Độ bao phủ", "f1": "F1", "review": "Tỷ lệ cần xác minh",
-        "all": "Tổng cộng", "by_error": "Độ bao phủ theo loại lỗi được đưa vào",
-        "error": "Loại lỗi", "records": "Số bản ghi", "linked": "Khớp đúng",
-        "absent": "Người không có trong CSDLQG", "absent_rows": "Số dòng",
-        "unlinked": "Để trống đúng (không khớp)", "wrong": "Khớp nhầm", "spec": "Độ đặc hiệu",
+        "sector": "Lĩnh vực",
+        "rows": "Số dòng",
+        "tp": "Khớp đúng",
+        "fp": "Khớp sai",
+        "fn": "Bỏ sót",
+        "precision": "Độ chính xác",
+        "recall": "Độ bao phủ",
+        "f1": "F1",
+        "review": "Tỷ lệ cần xác minh",
+        "all": "Tổng cộng",
+        "by_error": "Độ bao phủ theo loại lỗi được đưa vào",
+        "error": "Loại lỗi",
+        "records": "Số bản ghi",
+        "linked": "Khớp đúng",
+        "absent": "Người không có trong CSDLQG",
+        "absent_rows": "Số dòng",
+        "unlinked": "Để trống đúng (không khớp)",
+        "wrong": "Khớp nhầm",
+        "spec": "Độ đặc hiệu",
     },
     "en": {
         "title": "LINK QUALITY AGAINST THE SAMPLE'S GROUND TRUTH",
-        "sector": "Sector", "rows": "Rows", "tp": "Correct links", "fp": "Wrong links", "fn": "Missed",
-        "precision": "Precision", "recall": "Recall", "f1": "F1", "review": "Sent to review",
-        "all": "Overall", "by_error": "Recall by injected error kind",
-        "error": "Error kind", "records": "Records", "linked": "Linked correctly",
-        "absent": "People absent from the reference", "absent_rows": "Rows",
-        "unlinked": "Correctly left unlinked", "wrong": "Wrongly linked", "spec": "Specificity",
+        "sector": "Sector",
+        "rows": "Rows",
+        "tp": "Correct links",
+        "fp": "Wrong links",
+        "fn": "Missed",
+        "precision": "Precision",
+        "recall": "Recall",
+        "f1": "F1",
+        "review": "Sent to review",
+        "all": "Overall",
+        "by_error": "Recall by injected error kind",
+        "error": "Error kind",
+        "records": "Records",
+        "linked": "Linked correctly",
+        "absent": "People absent from the reference",
+        "absent_rows": "Rows",
+        "unlinked": "Correctly left unlinked",
+        "wrong": "Wrongly linked",
+        "spec": "Specificity",
     },
 }
 ERROR_NAMES_VI = {
-    "id_missing": "Thiếu số định danh", "id_digit_typo": "Gõ sai một chữ số", "id_transposed": "Đảo hai chữ số",
-    "id_leading_zero_lost": "Mất số 0 đầu (Excel)", "id_scientific": "Số dạng 4.9E+10 (Excel)",
-    "id_cmnd_instead": "Ghi CMND 9 số", "name_surname_variant": "Hoàng/Huỳnh, Vũ/Võ",
-    "name_iy": "Viết i/y khác nhau", "name_middle_dropped": "Bỏ tên đệm Thị/Văn", "name_typo": "Gõ sai tên",
-    "name_old_tone": "Bỏ dấu kiểu cũ", "name_no_diacritics": "Không dấu", "name_nfd": "Unicode tổ hợp (NFD)",
-    "name_tcvn3": "Mã TCVN3", "name_vni": "Mã VNI", "name_mojibake": "Lỗi phông UTF-8",
-    "name_telex": "Gõ Telex", "name_vni_digits": "Gõ VNI bằng số", "date_format": "Định dạng ngày khác",
-    "date_dm_swap": "Đảo ngày/tháng", "date_year_only": "Chỉ có năm sinh", "sex_missing": "Thiếu giới tính",
-    "sex_coded": "Giới tính mã hoá khác", "duplicate": "Bản ghi trùng", "after_death": "Phát sinh sau khi chết",
-    "commune_old_code": "Mã xã cũ", "phone_11_digits": "Điện thoại 11 số",
+    "id_missing": "Thiếu số định danh",
+    "id_digit_typo": "Gõ sai một chữ số",
+    "id_transposed": "Đảo hai chữ số",
+    "id_leading_zero_lost": "Mất số 0 đầu (Excel)",
+    "id_scientific": "Số dạng 4.9E+10 (Excel)",
+    "id_cmnd_instead": "Ghi CMND 9 số",
+    "name_surname_variant": "Hoàng/Huỳnh, Vũ/Võ",
+    "name_iy": "Viết i/y khác nhau",
+    "name_middle_dropped": "Bỏ tên đệm Thị/Văn",
+    "name_typo": "Gõ sai tên",
+    "name_old_tone": "Bỏ dấu kiểu cũ",
+    "name_no_diacritics": "Không dấu",
+    "name_nfd": "Unicode tổ hợp (NFD)",
+    "name_tcvn3": "Mã TCVN3",
+    "name_vni": "Mã VNI",
+    "name_mojibake": "Lỗi phông UTF-8",
+    "name_telex": "Gõ Telex",
+    "name_vni_digits": "Gõ VNI bằng số",
+    "date_format": "Định dạng ngày khác",
+    "date_dm_swap": "Đảo ngày/tháng",
+    "date_year_only": "Chỉ có năm sinh",
+    "sex_missing": "Thiếu giới tính",
+    "sex_coded": "Giới tính mã hoá khác",
+    "duplicate": "Bản ghi trùng",
+    "after_death": "Phát sinh sau khi chết",
+    "commune_old_code": "Mã xã cũ",
+    "phone_11_digits": "Điện thoại 11 số",
 }
-SECTOR_NAMES_VI = {"civil_status": "Hộ tịch", "social_protection": "An sinh xã hội", "vaccination": "Tiêm chủng",
-                   "insurance": "BHXH/BHYT"}
+SECTOR_NAMES_VI = {
+    "civil_status": "Hộ tịch",
+    "social_protection": "An sinh xã hội",
+    "vaccination": "Tiêm chủng",
+    "insurance": "BHXH/BHYT",
+}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -212,26 +293,74 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
     def sector_name(s: str) -> str:
         return SECTOR_NAMES_VI.get(s, s) if lang == "vi" else s
 
-    header = [t["sector"], t["rows"], t["tp"], t["fp"], t["fn"], t["precision"], t["recall"], t["f1"], t["review"]]
+    header = [
+        t["sector"],
+        t["rows"],
+        t["tp"],
+        t["fp"],
+        t["fn"],
+        t["precision"],
+        t["recall"],
+        t["f1"],
+        t["review"],
+    ]
     rows = [
-        [sector_name(r["sector"]), fmt_int(r["rows"], lang), fmt_int(r["tp"], lang), fmt_int(r["fp"], lang),
-         fmt_int(r["fn"], lang), pct(r["precision"]), pct(r["recall"]), pct(r["f1"]), pct(r["review_share"])]
+        [
+            sector_name(r["sector"]),
+            fmt_int(r["rows"], lang),
+            fmt_int(r["tp"], lang),
+            fmt_int(r["fp"], lang),
+            fmt_int(r["fn"], lang),
+            pct(r["precision"]),
+            pct(r["recall"]),
+            pct(r["f1"]),
+            pct(r["review_share"]),
+        ]
         for r in m.per_sector.iter_rows(named=True)
     ]
     o = m.overall
-    rows.append([t["all"], fmt_int(o["rows"], lang), fmt_int(o["tp"], lang), fmt_int(o["fp"], lang),
-                 fmt_int(o["fn"], lang), pct(o["precision"]), pct(o["recall"]), pct(o["f1"]), pct(o["review_share"])])
+    rows.append(
+        [
+            t["all"],
+            fmt_int(o["rows"], lang),
+            fmt_int(o["tp"], lang),
+            fmt_int(o["fp"], lang),
+            fmt_int(o["fn"], lang),
+            pct(o["precision"]),
+            pct(o["recall"]),
+            pct(o["f1"]),
+            pct(o["review_share"]),
+        ]
+    )
     err_rows = [
-        [ERROR_NAMES_VI.get(r["error"], r["error"]) if lang == "vi" else r["error"], fmt_int(r["records"], lang), fmt_int(r["linked_correctly"], lang), pct(r["recall"])]
+        [
+            ERROR_NAMES_VI.get(r["error"], r["error"]) if lang == "vi" else r["error"],
+            fmt_int(r["records"], lang),
+            fmt_int(r["linked_correctly"], lang),
+            pct(r["recall"]),
+        ]
         for r in m.per_error.iter_rows(named=True)
     ]
     a = m.absent
     parts = [
-        t["title"], "", _table(header, rows), "",
-        t["by_error"], _table([t["error"], t["records"], t["linked"], t["recall"]], err_rows), "",
+        t["title"],
+        "",
+        _table(header, rows),
+        "",
+        t["by_error"],
+        _table([t["error"], t["records"], t["linked"], t["recall"]], err_rows),
+        "",
         t["absent"],
-        _table([t["absent_rows"], t["unlinked"], t["wrong"], t["spec"]],
-               [[fmt_int(a["rows"], lang), fmt_int(a["unlinked"], lang), fmt_int(a["wrongly_linked"], lang),
-                 pct(a["specificity"])]]),
+        _table(
+            [t["absent_rows"], t["unlinked"], t["wrong"], t["spec"]],
+            [
+                [
+                    fmt_int(a["rows"], lang),
+                    fmt_int(a["unlinked"], lang),
+                    fmt_int(a["wrongly_linked"], lang),
+                    pct(a["specificity"]),
+                ]
+            ],
+        ),
     ]
     return "\n".join(parts)

@@ -240,7 +240,8 @@ def run_gate(
     con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame, results: pl.DataFrame, specs: dict, docs_dir: Path,
     config: RunConfig,
 ):
-    from checks import GateSettings, run_gate as gate
+    from checks import GateSettings
+    from checks import run_gate as gate
     from doisoat import store
 
     extracts = (

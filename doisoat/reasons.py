@@ -22,9 +22,27 @@ class Reason:
 _REASONS: tuple[Reason, ...] = (
     # ingest / quarantine
     Reason("NO_NAME", "ingest", "Không có họ tên", "No name at all", 90),
-    Reason("NO_IDENTIFIER", "ingest", "Không có thông tin nào để nhận dạng người", "Nothing identifies a person", 90),
-    Reason("UNREADABLE_REQUIRED", "ingest", "Giá trị không đọc được ở trường bắt buộc", "Unreadable value in a required field", 90),
-    Reason("RAGGED_ROW", "ingest", "Dòng có số cột không khớp tiêu đề", "Row has a different number of columns than the header", 90),
+    Reason(
+        "NO_IDENTIFIER",
+        "ingest",
+        "Không có thông tin nào để nhận dạng người",
+        "Nothing identifies a person",
+        90,
+    ),
+    Reason(
+        "UNREADABLE_REQUIRED",
+        "ingest",
+        "Giá trị không đọc được ở trường bắt buộc",
+        "Unreadable value in a required field",
+        90,
+    ),
+    Reason(
+        "RAGGED_ROW",
+        "ingest",
+        "Dòng có số cột không khớp tiêu đề",
+        "Row has a different number of columns than the header",
+        90,
+    ),
     Reason("EMPTY_ROW", "ingest", "Dòng trống", "Empty row", 95),
     Reason("SCHEMA_CHECK", "ingest", "Giá trị không qua kiểm tra lược đồ", "Value failed a schema check", 90),
     # đủ (complete)
@@ -38,45 +56,124 @@ _REASONS: tuple[Reason, ...] = (
     Reason("ENRICHABLE", "info", "Có thể bổ sung từ CSDLQG", "Can be filled from the population data", 70),
     # sạch (clean)
     Reason("ID_FORMAT", "sach", "Số định danh sai định dạng", "National ID malformed", 30),
-    Reason("ID_PROVINCE_UNKNOWN", "sach", "Mã tỉnh trong số định danh không tồn tại", "Unknown province code in ID", 30),
-    Reason("ID_EXCEL_DAMAGED", "sach", "Số định danh bị Excel làm hỏng (dạng 4.9E+10)", "ID damaged by Excel (scientific notation)", 30),
-    Reason("ID_LEADING_ZERO_RESTORED", "info", "Đã khôi phục số 0 đầu của số định danh", "Leading zero of the ID restored", 80),
-    Reason("ID_BIRTH_YEAR_MISMATCH", "sach", "Năm sinh mã hoá trong số định danh khác năm sinh", "Birth year encoded in the ID differs", 35),
-    Reason("ID_SEX_MISMATCH", "sach", "Giới tính mã hoá trong số định danh khác giới tính", "Sex encoded in the ID differs", 35),
-    Reason("INSURANCE_ID_FORMAT", "sach", "Mã số BHXH/thẻ BHYT sai định dạng", "Insurance number malformed", 35),
+    Reason(
+        "ID_PROVINCE_UNKNOWN",
+        "sach",
+        "Mã tỉnh trong số định danh không tồn tại",
+        "Unknown province code in ID",
+        30,
+    ),
+    Reason(
+        "ID_EXCEL_DAMAGED",
+        "sach",
+        "Số định danh bị Excel làm hỏng (dạng 4.9E+10)",
+        "ID damaged by Excel (scientific notation)",
+        30,
+    ),
+    Reason(
+        "ID_LEADING_ZERO_RESTORED",
+        "info",
+        "Đã khôi phục số 0 đầu của số định danh",
+        "Leading zero of the ID restored",
+        80,
+    ),
+    Reason(
+        "ID_BIRTH_YEAR_MISMATCH",
+        "sach",
+        "Năm sinh mã hoá trong số định danh khác năm sinh",
+        "Birth year encoded in the ID differs",
+        35,
+    ),
+    Reason(
+        "ID_SEX_MISMATCH",
+        "sach",
+        "Giới tính mã hoá trong số định danh khác giới tính",
+        "Sex encoded in the ID differs",
+        35,
+    ),
+    Reason(
+        "INSURANCE_ID_FORMAT", "sach", "Mã số BHXH/thẻ BHYT sai định dạng", "Insurance number malformed", 35
+    ),
     Reason("PHONE_FORMAT", "sach", "Số điện thoại sai định dạng", "Phone number malformed", 60),
-    Reason("PHONE_RENUMBERED", "info", "Số điện thoại 11 số đã chuyển sang 10 số", "11-digit phone renumbered", 85),
+    Reason(
+        "PHONE_RENUMBERED",
+        "info",
+        "Số điện thoại 11 số đã chuyển sang 10 số",
+        "11-digit phone renumbered",
+        85,
+    ),
     Reason("DATE_INVALID", "sach", "Ngày không hợp lệ", "Impossible date", 35),
     Reason("DATE_FUTURE", "sach", "Ngày ở tương lai", "Date in the future", 35),
     Reason("DATE_TOO_OLD", "sach", "Ngày trước năm 1890", "Date before 1890", 35),
     Reason("DATE_UNPARSEABLE", "sach", "Không đọc được ngày", "Date cannot be read", 35),
-    Reason("DATE_PARTIAL", "sach", "Ngày thiếu ngày/tháng (cần đủ ngày)", "Date lacks the day (a full date is needed)", 40),
+    Reason(
+        "DATE_PARTIAL",
+        "sach",
+        "Ngày thiếu ngày/tháng (cần đủ ngày)",
+        "Date lacks the day (a full date is needed)",
+        40,
+    ),
     Reason("DATE_DM_AMBIGUOUS", "info", "Ngày và tháng có thể bị đảo", "Day and month may be swapped", 85),
     Reason("SEX_UNKNOWN", "sach", "Giới tính không xác định", "Sex value not recognised", 50),
-    Reason("NAME_ENCODING_REPAIRED", "info", "Đã sửa lỗi mã hoá tiếng Việt của họ tên", "Legacy encoding of the name repaired", 80),
-    Reason("NAME_INVALID_CHARS", "sach", "Họ tên chứa ký tự không hợp lệ", "Name contains invalid characters", 55),
+    Reason(
+        "NAME_ENCODING_REPAIRED",
+        "info",
+        "Đã sửa lỗi mã hoá tiếng Việt của họ tên",
+        "Legacy encoding of the name repaired",
+        80,
+    ),
+    Reason(
+        "NAME_INVALID_CHARS", "sach", "Họ tên chứa ký tự không hợp lệ", "Name contains invalid characters", 55
+    ),
     Reason("COMMUNE_UNKNOWN", "sach", "Mã xã không tồn tại", "Unknown commune code", 50),
     Reason("DUPLICATE_RECORD", "sach", "Trùng bản ghi", "Duplicate record", 20),
     # đúng (correct)
     Reason("NOT_IN_REFERENCE", "dung", "Không tìm thấy trong CSDLQG", "Not found in the population data", 15),
     Reason("NEEDS_REVIEW", "dung", "Cần xác minh: khớp chưa chắc chắn", "Uncertain match: needs review", 12),
     Reason("AMBIGUOUS_MATCH", "dung", "Khớp với nhiều người trong CSDLQG", "Matches several people", 12),
-    Reason("ID_DIFFERS", "dung", "Số định danh khác CSDLQG", "National ID differs from the population data", 10),
+    Reason(
+        "ID_DIFFERS", "dung", "Số định danh khác CSDLQG", "National ID differs from the population data", 10
+    ),
     Reason("NAME_DIFFERS", "dung", "Họ tên khác CSDLQG", "Name differs from the population data", 10),
-    Reason("BIRTH_DATE_DIFFERS", "dung", "Ngày sinh khác CSDLQG", "Birth date differs from the population data", 10),
+    Reason(
+        "BIRTH_DATE_DIFFERS",
+        "dung",
+        "Ngày sinh khác CSDLQG",
+        "Birth date differs from the population data",
+        10,
+    ),
     Reason("SEX_DIFFERS", "dung", "Giới tính khác CSDLQG", "Sex differs from the population data", 10),
     # sống (live)
     Reason("PAID_AFTER_DEATH", "song", "Đã chết nhưng còn chi trả", "Paid after death", 1),
     Reason("ACTIVITY_AFTER_DEATH", "song", "Đã chết nhưng còn phát sinh dữ liệu", "Activity after death", 2),
     Reason("INSURED_AFTER_DEATH", "song", "Đã chết nhưng còn tham gia bảo hiểm", "Insured after death", 2),
     Reason("DOSE_AFTER_DEATH", "song", "Đã chết nhưng còn mũi tiêm", "Vaccine dose after death", 2),
-    Reason("OLD_ID_ONLY", "song", "Còn dùng CMND 9 số đã thay bằng số định danh", "Superseded 9-digit CMND", 55),
+    Reason(
+        "OLD_ID_ONLY", "song", "Còn dùng CMND 9 số đã thay bằng số định danh", "Superseded 9-digit CMND", 55
+    ),
     # A pre-2025 code that maps to one current unit is still "sống" (DOMAIN §2: "or mappable to them"); it is
     # noted so the agency converts it (the enriched extract carries the current code).
-    Reason("OLD_COMMUNE_CODE", "info", "Mã xã cũ chưa chuyển đổi (đã quy đổi được sang mã mới)",
-           "Pre-2025 commune code not converted (maps to a current unit)", 60),
-    Reason("COMMUNE_SPLIT_AMBIGUOUS", "song", "Xã cũ bị chia tách, chưa xác định được xã mới", "Old commune split: new unit unknown", 58),
-    Reason("RESIDENCE_DIFFERS", "song", "Nơi cư trú khác CSDLQG", "Residence differs from the population data", 62),
+    Reason(
+        "OLD_COMMUNE_CODE",
+        "info",
+        "Mã xã cũ chưa chuyển đổi (đã quy đổi được sang mã mới)",
+        "Pre-2025 commune code not converted (maps to a current unit)",
+        60,
+    ),
+    Reason(
+        "COMMUNE_SPLIT_AMBIGUOUS",
+        "song",
+        "Xã cũ bị chia tách, chưa xác định được xã mới",
+        "Old commune split: new unit unknown",
+        58,
+    ),
+    Reason(
+        "RESIDENCE_DIFFERS",
+        "song",
+        "Nơi cư trú khác CSDLQG",
+        "Residence differs from the population data",
+        62,
+    ),
 )
 
 REASONS: dict[str, Reason] = {r.code: r for r in _REASONS}

@@ -39,7 +39,9 @@ def mask_id(value: str | None) -> str:
 def mask_id_expr(col: str | pl.Expr) -> pl.Expr:
     """Vectorised :func:`mask_id` for polars."""
     e = pl.col(col) if isinstance(col, str) else col
-    masked = pl.when(e.is_null() | (e == "")).then(pl.lit("")).otherwise(pl.lit("********") + e.str.slice(-4, 4))
+    masked = (
+        pl.when(e.is_null() | (e == "")).then(pl.lit("")).otherwise(pl.lit("********") + e.str.slice(-4, 4))
+    )
     return masked.alias(col) if isinstance(col, str) else masked
 
 

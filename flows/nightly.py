@@ -10,10 +10,10 @@ import json
 import sys
 from pathlib import Path
 
-import flows  # noqa: F401  (sets the embedded-Prefect environment before prefect is imported)
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+import flows  # noqa: F401  (sets the embedded-Prefect environment before prefect is imported)
 from doisoat import pipeline, settings
 from doisoat.textfmt import fmt_int, fmt_pct
 
@@ -60,8 +60,14 @@ def _artifacts(summary: pipeline.RunSummary) -> None:
         part = summary.counts.filter(summary.counts["sector"] == sector)
         total = int(part["n"].sum())
         matched = int(part.filter(part["status"] == "matched")["n"].sum())
-        rows.append({"lĩnh vực": sector, "tổng số": fmt_int(total), "khớp": fmt_int(matched),
-                     "tỷ lệ khớp": fmt_pct(matched, total)})
+        rows.append(
+            {
+                "lĩnh vực": sector,
+                "tổng số": fmt_int(total),
+                "khớp": fmt_int(matched),
+                "tỷ lệ khớp": fmt_pct(matched, total),
+            }
+        )
     create_table_artifact(key="doisoat-counts", table=rows, description="Kết quả đối soát theo lĩnh vực")
     verdict = "Đã công bố" if summary.published else "KHÔNG công bố (kiểm tra chất lượng không đạt)"
     create_markdown_artifact(

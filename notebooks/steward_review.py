@@ -21,10 +21,15 @@ results = pl.read_parquet(run_dir / "results.parquet")
 
 # %%
 reasons = (
-    results.select("reasons").explode("reasons").drop_nulls()
+    results.select("reasons")
+    .explode("reasons")
+    .drop_nulls()
     .filter(pl.col("reasons").is_in([c for c, r in REASONS.items() if r.dimension != "info"]))
-    .group_by("reasons").len()
-    .with_columns(pl.col("reasons").replace_strict({c: r.urgency for c, r in REASONS.items()}).alias("urgency"))
+    .group_by("reasons")
+    .len()
+    .with_columns(
+        pl.col("reasons").replace_strict({c: r.urgency for c, r in REASONS.items()}).alias("urgency")
+    )
     .sort("urgency", "len", descending=[False, True])
 )
 for code, n, _ in reasons.iter_rows():
@@ -37,7 +42,10 @@ for code, n, _ in reasons.iter_rows():
 worklists = sorted(p.name for p in (run_dir / "worklists").glob("*.xlsx"))
 print(f"{len(worklists)} tệp danh sách rà soát trong {run_dir / 'worklists'}")
 busiest = (
-    results.filter(pl.col("status") != "matched").group_by("commune_code_std").len().sort("len", descending=True)
+    results.filter(pl.col("status") != "matched")
+    .group_by("commune_code_std")
+    .len()
+    .sort("len", descending=True)
 )
 for code, n in busiest.head(5).iter_rows():
     print(f"Mã xã {code or 'chưa xác định'}: {fmt_int(n)} bản ghi chưa khớp")

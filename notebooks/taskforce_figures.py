@@ -22,9 +22,11 @@ print(f"Lượt chạy: {results['run_id'][0]} — {results.height:,} bản ghi"
 # ## Tỷ lệ xác thực theo lĩnh vực (đúng / tổng số bản ghi)
 
 # %%
-per_sector = results.group_by("sector").agg(
-    pl.len().alias("n"), pl.col("dung").fill_null(False).sum().alias("n_dung")
-).sort("sector")
+per_sector = (
+    results.group_by("sector")
+    .agg(pl.len().alias("n"), pl.col("dung").fill_null(False).sum().alias("n_dung"))
+    .sort("sector")
+)
 for sector, n, n_dung in per_sector.iter_rows():
     print(f"{sector}: {fmt_ratio(n_dung, n)}")
 
@@ -32,8 +34,12 @@ for sector, n, n_dung in per_sector.iter_rows():
 # ## Câu sẵn sàng đưa vào báo cáo
 
 # %%
-labels = {"civil_status": "Hộ tịch", "social_protection": "An sinh xã hội", "vaccination": "Tiêm chủng",
-          "insurance": "Bảo hiểm xã hội, bảo hiểm y tế"}
+labels = {
+    "civil_status": "Hộ tịch",
+    "social_protection": "An sinh xã hội",
+    "vaccination": "Tiêm chủng",
+    "insurance": "Bảo hiểm xã hội, bảo hiểm y tế",
+}
 report = build_report(results, None, labels, {"run_id": results["run_id"][0]})
 for sentence in report.sentences:
     print("-", sentence)

@@ -63,9 +63,22 @@ class ErrorRates:
         return asdict(self)
 
 
-ID_GROUP = ("id_missing", "id_digit_typo", "id_transposed", "id_leading_zero_lost", "id_scientific", "id_cmnd_instead")
+ID_GROUP = (
+    "id_missing",
+    "id_digit_typo",
+    "id_transposed",
+    "id_leading_zero_lost",
+    "id_scientific",
+    "id_cmnd_instead",
+)
 REPR_GROUP = (
-    "name_no_diacritics", "name_nfd", "name_tcvn3", "name_vni", "name_mojibake", "name_telex", "name_vni_digits",
+    "name_no_diacritics",
+    "name_nfd",
+    "name_tcvn3",
+    "name_vni",
+    "name_mojibake",
+    "name_telex",
+    "name_vni_digits",
 )
 SEX_GROUP = ("sex_missing", "sex_coded")
 

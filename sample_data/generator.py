@@ -61,14 +61,61 @@ CIVIL_SHEET = "DanhSach"
 DATE_FORMATS = ("dmy", "iso", "dmy_short", "dmy_dot", "ymd", "serial", "text")
 SEX_CODINGS = (("M", "F"), ("nam", "nữ"), ("NAM", "NỮ"), ("Nam", "Nu"), ("Trai", "Gái"))
 PHONE_PREFIXES_10 = (
-    "032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077", "078", "079", "081", "082", "083",
-    "084", "085", "086", "088", "089", "090", "091", "093", "094", "096", "097", "098", "056", "058", "059",
+    "032",
+    "033",
+    "034",
+    "035",
+    "036",
+    "037",
+    "038",
+    "039",
+    "070",
+    "076",
+    "077",
+    "078",
+    "079",
+    "081",
+    "082",
+    "083",
+    "084",
+    "085",
+    "086",
+    "088",
+    "089",
+    "090",
+    "091",
+    "093",
+    "094",
+    "096",
+    "097",
+    "098",
+    "056",
+    "058",
+    "059",
 )
 # 2018 renumbering (DOMAIN §3), new 3-digit prefix → old 4-digit prefix.
 PHONE_OLD_PREFIX = {
-    "032": "0162", "033": "0163", "034": "0164", "035": "0165", "036": "0166", "037": "0167", "038": "0168",
-    "039": "0169", "070": "0120", "079": "0121", "077": "0122", "076": "0126", "078": "0128", "083": "0123",
-    "084": "0124", "085": "0125", "081": "0127", "082": "0129", "056": "0186", "058": "0188", "059": "0199",
+    "032": "0162",
+    "033": "0163",
+    "034": "0164",
+    "035": "0165",
+    "036": "0166",
+    "037": "0167",
+    "038": "0168",
+    "039": "0169",
+    "070": "0120",
+    "079": "0121",
+    "077": "0122",
+    "076": "0126",
+    "078": "0128",
+    "083": "0123",
+    "084": "0124",
+    "085": "0125",
+    "081": "0127",
+    "082": "0129",
+    "056": "0186",
+    "058": "0188",
+    "059": "0199",
 }
 
 
@@ -112,8 +159,10 @@ def date_text_expr(y: str, m: str, d: str, prec: str, fmt: str, u: str) -> pl.Ex
     d1 = pl.col(d).cast(pl.Utf8)
     yy = Y.str.slice(2, 2)
     serial = (
-        pl.date(pl.col(y), pl.col(m).fill_null(1), pl.col(d).fill_null(1)) - pl.lit(date(1899, 12, 30))
-    ).dt.total_days().cast(pl.Utf8)
+        (pl.date(pl.col(y), pl.col(m).fill_null(1), pl.col(d).fill_null(1)) - pl.lit(date(1899, 12, 30)))
+        .dt.total_days()
+        .cast(pl.Utf8)
+    )
     full = {
         "dmy": pl.concat_str([dd, mm, Y], separator="/"),
         "iso": pl.concat_str([Y, mm, dd], separator="-"),
@@ -134,13 +183,22 @@ def date_text_expr(y: str, m: str, d: str, prec: str, fmt: str, u: str) -> pl.Ex
     }
     year_plain = pl.when(pl.col(u) < 0.5).then(Y).otherwise(pl.lit("00/00/") + Y)
     year = {
-        "dmy": year_plain, "iso": Y, "dmy_short": year_plain, "dmy_dot": Y, "ymd": Y + pl.lit("0000"),
-        "serial": year_plain, "text": pl.lit("năm ") + Y,
+        "dmy": year_plain,
+        "iso": Y,
+        "dmy_short": year_plain,
+        "dmy_dot": Y,
+        "ymd": Y + pl.lit("0000"),
+        "serial": year_plain,
+        "text": pl.lit("năm ") + Y,
     }
     expr = pl.lit(None, dtype=pl.Utf8)
     for f in DATE_FORMATS:
         by_prec = (
-            pl.when(pl.col(prec) == "D").then(full[f]).when(pl.col(prec) == "M").then(month[f]).otherwise(year[f])
+            pl.when(pl.col(prec) == "D")
+            .then(full[f])
+            .when(pl.col(prec) == "M")
+            .then(month[f])
+            .otherwise(year[f])
         )
         expr = pl.when(pl.col(fmt) == f).then(by_prec).otherwise(expr)
     return pl.when(pl.col(y).is_null()).then(None).otherwise(expr)
@@ -148,13 +206,20 @@ def date_text_expr(y: str, m: str, d: str, prec: str, fmt: str, u: str) -> pl.Ex
 
 def _date_parts(col: str, prefix: str) -> list[pl.Expr]:
     c = pl.col(col)
-    return [c.dt.year().alias(f"{prefix}_y"), c.dt.month().alias(f"{prefix}_m"), c.dt.day().alias(f"{prefix}_d")]
+    return [
+        c.dt.year().alias(f"{prefix}_y"),
+        c.dt.month().alias(f"{prefix}_m"),
+        c.dt.day().alias(f"{prefix}_d"),
+    ]
 
 
-def _fmt_event_date(df: pl.DataFrame, col: str, fmt: str | pl.Expr, out: str, u: str = "u_evt") -> pl.DataFrame:
+def _fmt_event_date(
+    df: pl.DataFrame, col: str, fmt: str | pl.Expr, out: str, u: str = "u_evt"
+) -> pl.DataFrame:
     """Render a full event date column in one format (or a per-row format column)."""
     tmp = df.with_columns(
-        *_date_parts(col, "_e"), pl.lit("D").alias("_e_p"),
+        *_date_parts(col, "_e"),
+        pl.lit("D").alias("_e_p"),
         (fmt if isinstance(fmt, pl.Expr) else pl.lit(fmt)).alias("_e_f"),
     )
     return tmp.with_columns(date_text_expr("_e_y", "_e_m", "_e_d", "_e_p", "_e_f", u).alias(out)).drop(
@@ -173,18 +238,24 @@ def load_units(seed: int) -> Units:
     """Current communes of Thành phố Đà Nẵng (48) with population weights, and their former (pre-2025) codes."""
     new = pl.read_parquet(UNITS_DIR / "units_new.parquet").filter(pl.col("province_code") == "48")
     new = new.sort("ward_code")
-    highland = pl.any_horizontal([pl.col("ward").str.contains(w, literal=True) for w in N.HIGHLAND_COMMUNE_WORDS])
+    highland = pl.any_horizontal(
+        [pl.col("ward").str.contains(w, literal=True) for w in N.HIGHLAND_COMMUNE_WORDS]
+    )
     rng = _rng(seed, 1)
     base = np.where(new["ward_type"].to_numpy() == "Phường", 3.0, 1.0)
     weight = base * rng.gamma(2.0, 1.0, size=new.height)
-    communes = new.select("ward_code", "ward").with_columns(highland.alias("highland"), pl.Series("weight", weight))
+    communes = new.select("ward_code", "ward").with_columns(
+        highland.alias("highland"), pl.Series("weight", weight)
+    )
     old = pl.read_parquet(UNITS_DIR / "units_old.parquet").filter(
         pl.col("province_code").is_in(["48", "49"]) & pl.col("ward_code").is_not_null()
     )
     mp = pl.read_parquet(UNITS_DIR / "units_map.parquet")
     old_codes = (
-        mp.join(old.select(pl.col("ward_code").alias("old_ward_code"), pl.col("ward").alias("old_ward")),
-                on="old_ward_code")
+        mp.join(
+            old.select(pl.col("ward_code").alias("old_ward_code"), pl.col("ward").alias("old_ward")),
+            on="old_ward_code",
+        )
         .filter(pl.col("new_ward_code").is_in(communes["ward_code"].implode()))
         .sort("new_ward_code", "old_ward_code")
         .group_by("new_ward_code", maintain_order=True)
@@ -368,7 +439,10 @@ def _add_twins(df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         "ethnic",
         "commune",
         "surname",
-        pl.when(pl.col("sex2") == pl.col("sex")).then(pl.col("middle")).otherwise(pl.col("middle2")).alias("middle"),
+        pl.when(pl.col("sex2") == pl.col("sex"))
+        .then(pl.col("middle"))
+        .otherwise(pl.col("middle2"))
+        .alias("middle"),
         pl.when(pl.col("use_pair")).then(pl.col("given_pair")).otherwise(pl.col("given2")).alias("given"),
     )
     firsts_given = pl.Series([N.TWIN_PAIRS[p][0] for p in pair], dtype=pl.Utf8)
@@ -383,8 +457,9 @@ def _add_twins(df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
 
 def reference_frame(pop: pl.DataFrame) -> pl.DataFrame:
     """The CSDLQG extract as a province would receive it: Vietnamese headers, dates as text, current codes."""
-    ref = pop.filter(pl.col("in_ref")).with_columns(*_date_parts("birth", "b"), pl.lit("dmy").alias("_f"),
-                                                    pl.lit(0.0).alias("_u"))
+    ref = pop.filter(pl.col("in_ref")).with_columns(
+        *_date_parts("birth", "b"), pl.lit("dmy").alias("_f"), pl.lit(0.0).alias("_u")
+    )
     ref = ref.with_columns(
         date_text_expr("b_y", "b_m", "b_d", "bprec", "_f", "_u").alias("birth_txt"),
         pl.col("death_date").dt.strftime("%d/%m/%Y").alias("death_txt"),
@@ -423,9 +498,12 @@ def _after_death(
     before = _add_days("death_date", -(pl.col("u_ad3") * 60).floor() - 1)
     before = pl.when(before < pl.col("birth")).then(pl.col("birth")).otherwise(before)
     df = df.with_columns(
-        pl.when(flag).then(after)
-        .when(pl.col("dead") & (pl.col(col) >= pl.col("death_date"))).then(before)
-        .otherwise(pl.col(col)).alias(col),
+        pl.when(flag)
+        .then(after)
+        .when(pl.col("dead") & (pl.col(col) >= pl.col("death_date")))
+        .then(before)
+        .otherwise(pl.col(col))
+        .alias(col),
         flag.fill_null(False).alias("after_death"),
         eligible.fill_null(False).alias("_ad_eligible"),
     )
@@ -435,7 +513,9 @@ def _after_death(
 
 def civil_status_events(pop: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """One subject per row: khai sinh, khai tử (the dead, with the death date), kết hôn, nuôi con nuôi."""
-    base = _rand_cols(pop.select("pid", "birth", "bprec", "dead", "death_date"), rng, ["u1", "u2", "u3", "u4"])
+    base = _rand_cols(
+        pop.select("pid", "birth", "bprec", "dead", "death_date"), rng, ["u1", "u2", "u3", "u4"]
+    )
     by = pl.col("birth").dt.year()
     hi = EXTRACT_DATE
     ks = base.filter(
@@ -448,16 +528,22 @@ def civil_status_events(pop: pl.DataFrame, rng: np.random.Generator) -> pl.DataF
         pl.lit("Khai tử").alias("event_type"),
         _clip_date(_add_days("death_date", (pl.col("u2") * 30).floor() + 1), hi).alias("reg_date"),
     )
-    kh = base.filter((by <= hi.year - 20) & (pl.col("u3") < 0.35)).with_columns(
-        pl.lit("Kết hôn").alias("event_type"),
-        _clip_date(_add_days("birth", ((20 + pl.col("u2") * 15) * 365.25).floor()), hi).alias("reg_date"),
-    ).filter(pl.col("death_date").is_null() | (pl.col("reg_date") < pl.col("death_date")))
+    kh = (
+        base.filter((by <= hi.year - 20) & (pl.col("u3") < 0.35))
+        .with_columns(
+            pl.lit("Kết hôn").alias("event_type"),
+            _clip_date(_add_days("birth", ((20 + pl.col("u2") * 15) * 365.25).floor()), hi).alias("reg_date"),
+        )
+        .filter(pl.col("death_date").is_null() | (pl.col("reg_date") < pl.col("death_date")))
+    )
     nc = base.filter((by >= 2005) & (pl.col("u4") < 0.004)).with_columns(
         pl.lit("Nuôi con nuôi").alias("event_type"),
         _clip_date(_add_days("birth", ((0.5 + pl.col("u2") * 6) * 365.25).floor()), hi).alias("reg_date"),
     )
     ev = pl.concat([ks, kt, kh, nc]).with_columns(
-        pl.when(pl.col("event_type") == "Khai tử").then(pl.col("death_date")).otherwise(pl.col("reg_date"))
+        pl.when(pl.col("event_type") == "Khai tử")
+        .then(pl.col("death_date"))
+        .otherwise(pl.col("reg_date"))
         .alias("event_date"),
     )
     prefix = pl.col("event_type").replace_strict(
@@ -466,8 +552,9 @@ def civil_status_events(pop: pl.DataFrame, rng: np.random.Generator) -> pl.DataF
     year = pl.col("reg_date").dt.year()
     seq = pl.col("reg_date").rank("ordinal").over(["event_type", year]).cast(pl.Utf8).str.zfill(6)
     ev = ev.with_columns(pl.concat_str([prefix, year.cast(pl.Utf8), seq], separator="-").alias("record_key"))
-    return ev.select("pid", "event_type", "event_date", "reg_date", "record_key",
-                     pl.lit(False).alias("after_death"))
+    return ev.select(
+        "pid", "event_type", "event_date", "reg_date", "record_key", pl.lit(False).alias("after_death")
+    )
 
 
 SOCIAL_AMOUNTS = {
@@ -486,20 +573,30 @@ def social_events(
     )
     age = EXTRACT_DATE.year - pl.col("birth").dt.year()
     btxh = base.filter(pl.col("u1") < pl.when(age >= 80).then(0.6).otherwise(0.01)).with_columns(
-        pl.lit("Bảo trợ xã hội").alias("event_type"))
+        pl.lit("Bảo trợ xã hội").alias("event_type")
+    )
     hn = base.filter((age >= 18) & (pl.col("u2") < pl.when(pl.col("ethnic")).then(0.4).otherwise(0.04)))
     hn = hn.with_columns(pl.lit("Hộ nghèo").alias("event_type"))
-    ncc = base.filter((age >= 60) & (pl.col("u3") < 0.08)).with_columns(pl.lit("Người có công").alias("event_type"))
+    ncc = base.filter((age >= 60) & (pl.col("u3") < 0.08)).with_columns(
+        pl.lit("Người có công").alias("event_type")
+    )
     ev = pl.concat([btxh, hn, ncc])
     amount = pl.lit(None, dtype=pl.Int64)
     for kind, values in SOCIAL_AMOUNTS.items():
-        pick = pl.lit(pl.Series(values, dtype=pl.Int64)).gather((pl.col("u_amt") * len(values)).floor().cast(pl.Int64))
+        pick = pl.lit(pl.Series(values, dtype=pl.Int64)).gather(
+            (pl.col("u_amt") * len(values)).floor().cast(pl.Int64)
+        )
         amount = pl.when(pl.col("event_type") == kind).then(pick).otherwise(amount)
     last = (
-        pl.when(pl.col("u_pay") < 0.85).then(pl.lit(date(2025, 6, 10)))
-        .when(pl.col("u_pay") < 0.93).then(pl.lit(date(2025, 5, 10)))
-        .otherwise((pl.lit(date(2019, 1, 10)).cast(pl.Int32) + (pl.col("u_amt") * 2280).floor().cast(pl.Int32))
-                   .cast(pl.Date))
+        pl.when(pl.col("u_pay") < 0.85)
+        .then(pl.lit(date(2025, 6, 10)))
+        .when(pl.col("u_pay") < 0.93)
+        .then(pl.lit(date(2025, 5, 10)))
+        .otherwise(
+            (pl.lit(date(2019, 1, 10)).cast(pl.Int32) + (pl.col("u_amt") * 2280).floor().cast(pl.Int32)).cast(
+                pl.Date
+            )
+        )
     )
     ev = ev.with_columns(amount.alias("amount"), last.alias("activity_date"))
     ev, stats = _after_death(ev, "activity_date", date(2025, 6, 10), rate, rng)
@@ -507,13 +604,26 @@ def social_events(
         (pl.lit("DT") + (pl.col("n") + 1).cast(pl.Utf8).str.zfill(7)).alias("record_key"),
         pl.col("activity_date").alias("event_date"),
     )
-    return ev.select("pid", "event_type", "event_date", "activity_date", "amount", "record_key", "after_death"), stats
+    return ev.select(
+        "pid", "event_type", "event_date", "activity_date", "amount", "record_key", "after_death"
+    ), stats
 
 
-ROUTINE_VACCINES = ("Viêm gan B sơ sinh", "BCG", "DPT-VGB-Hib (ComBE Five)", "OPV (bại liệt uống)", "IPV",
-                    "Sởi - Rubella (MR)", "Viêm não Nhật Bản")
-COVID_VACCINES = ("COVID-19 AstraZeneca", "COVID-19 Pfizer (Comirnaty)", "COVID-19 Moderna (Spikevax)",
-                  "COVID-19 Vero Cell (Sinopharm)")
+ROUTINE_VACCINES = (
+    "Viêm gan B sơ sinh",
+    "BCG",
+    "DPT-VGB-Hib (ComBE Five)",
+    "OPV (bại liệt uống)",
+    "IPV",
+    "Sởi - Rubella (MR)",
+    "Viêm não Nhật Bản",
+)
+COVID_VACCINES = (
+    "COVID-19 AstraZeneca",
+    "COVID-19 Pfizer (Comirnaty)",
+    "COVID-19 Moderna (Spikevax)",
+    "COVID-19 Vero Cell (Sinopharm)",
+)
 
 
 def vaccination_events(
@@ -529,17 +639,31 @@ def vaccination_events(
     vac_idx_r = (pl.col("u_vac") * len(ROUTINE_VACCINES)).floor().cast(pl.Int64)
     vac_idx_c = (pl.col("u_vac") * len(COVID_VACCINES)).floor().cast(pl.Int64)
     ev = ev.with_columns(
-        pl.when(child).then(pl.lit(pl.Series(ROUTINE_VACCINES)).gather(vac_idx_r))
-        .otherwise(pl.lit(pl.Series(COVID_VACCINES)).gather(vac_idx_c)).alias("vaccine"),
-        pl.when(child).then(_add_days("birth", pl.col("dose") * 60 + (pl.col("u_d") * 30).floor()))
-        .otherwise((pl.lit(date(2021, 7, 1)).cast(pl.Int32)
-                    + ((pl.col("dose") - 1) * 120 + (pl.col("u_d") * 90).floor()).cast(pl.Int32)).cast(pl.Date))
+        pl.when(child)
+        .then(pl.lit(pl.Series(ROUTINE_VACCINES)).gather(vac_idx_r))
+        .otherwise(pl.lit(pl.Series(COVID_VACCINES)).gather(vac_idx_c))
+        .alias("vaccine"),
+        pl.when(child)
+        .then(_add_days("birth", pl.col("dose") * 60 + (pl.col("u_d") * 30).floor()))
+        .otherwise(
+            (
+                pl.lit(date(2021, 7, 1)).cast(pl.Int32)
+                + ((pl.col("dose") - 1) * 120 + (pl.col("u_d") * 90).floor()).cast(pl.Int32)
+            ).cast(pl.Date)
+        )
         .alias("activity_date"),
     ).filter(pl.col("activity_date") <= pl.lit(EXTRACT_DATE))
     ev = ev.filter(~pl.col("dead") | (pl.col("birth") < pl.col("death_date")))
     ev, stats = _after_death(ev, "activity_date", EXTRACT_DATE, rate, rng)
-    return ev.select("pid", pl.lit("Tiêm chủng").alias("event_type"), pl.col("activity_date").alias("event_date"),
-                     "activity_date", "vaccine", "dose", "after_death"), stats
+    return ev.select(
+        "pid",
+        pl.lit("Tiêm chủng").alias("event_type"),
+        pl.col("activity_date").alias("event_date"),
+        "activity_date",
+        "vaccine",
+        "dose",
+        "after_death",
+    ), stats
 
 
 BHYT_GROUPS = ("GD", "DN", "HT", "TE", "HS", "CK", "BT", "HN")
@@ -555,15 +679,24 @@ def insurance_events(
     ev = base.filter(pl.col("u1") < 0.9)
     age = EXTRACT_DATE.year - pl.col("birth").dt.year()
     group = (
-        pl.when(age < 6).then(pl.lit("TE")).when(age < 18).then(pl.lit("HS"))
-        .when(age >= 60).then(pl.when(pl.col("u2") < 0.4).then(pl.lit("HT")).otherwise(pl.lit("GD")))
-        .otherwise(pl.lit(pl.Series(BHYT_GROUPS)).gather((pl.col("u2") * len(BHYT_GROUPS)).floor().cast(pl.Int64)))
+        pl.when(age < 6)
+        .then(pl.lit("TE"))
+        .when(age < 18)
+        .then(pl.lit("HS"))
+        .when(age >= 60)
+        .then(pl.when(pl.col("u2") < 0.4).then(pl.lit("HT")).otherwise(pl.lit("GD")))
+        .otherwise(
+            pl.lit(pl.Series(BHYT_GROUPS)).gather((pl.col("u2") * len(BHYT_GROUPS)).floor().cast(pl.Int64))
+        )
     )
     level = ((pl.col("u3") * 5).floor().cast(pl.Int64) + 1).cast(pl.Utf8)
     card15 = pl.concat_str([group, level, pl.col("bhxh").str.slice(0, 2), pl.col("bhxh")])
     status_alive = (
-        pl.when(pl.col("u4") < 0.85).then(pl.lit("Đang tham gia"))
-        .when(pl.col("u4") < 0.95).then(pl.lit("Dừng tham gia")).otherwise(pl.lit("Tạm dừng đóng"))
+        pl.when(pl.col("u4") < 0.85)
+        .then(pl.lit("Đang tham gia"))
+        .when(pl.col("u4") < 0.95)
+        .then(pl.lit("Dừng tham gia"))
+        .otherwise(pl.lit("Tạm dừng đóng"))
     )
     last_alive = (
         pl.when(pl.col("u4") < 0.85).then(pl.lit(date(2025, 6, 1))).otherwise(pl.lit(date(2019, 1, 1)))
@@ -574,20 +707,36 @@ def insurance_events(
         last_alive.alias("_last"),
     )
     ev = ev.with_columns(
-        pl.when(pl.col("status") == "Đang tham gia").then(_add_days("_last", (pl.col("u6") * 28).floor()))
-        .otherwise(_add_days("_last", (pl.col("u6") * 2300).floor())).alias("activity_date")
+        pl.when(pl.col("status") == "Đang tham gia")
+        .then(_add_days("_last", (pl.col("u6") * 28).floor()))
+        .otherwise(_add_days("_last", (pl.col("u6") * 2300).floor()))
+        .alias("activity_date")
     )
     ev = ev.with_columns(
-        pl.when(pl.col("activity_date") < pl.col("birth")).then(pl.col("birth")).otherwise(pl.col("activity_date"))
+        pl.when(pl.col("activity_date") < pl.col("birth"))
+        .then(pl.col("birth"))
+        .otherwise(pl.col("activity_date"))
         .alias("activity_date")
     )
     ev, stats = _after_death(ev, "activity_date", EXTRACT_DATE, rate, rng)
     ev = ev.with_columns(
-        pl.when(pl.col("after_death")).then(pl.lit("Đang tham gia"))
-        .when(pl.col("dead")).then(pl.lit("Dừng tham gia")).otherwise(pl.col("status")).alias("status")
+        pl.when(pl.col("after_death"))
+        .then(pl.lit("Đang tham gia"))
+        .when(pl.col("dead"))
+        .then(pl.lit("Dừng tham gia"))
+        .otherwise(pl.col("status"))
+        .alias("status")
     )
-    return ev.select("pid", pl.lit("Tham gia BHXH/BHYT").alias("event_type"), pl.col("activity_date")
-                     .alias("event_date"), "activity_date", "bhxh", "card", "status", "after_death"), stats
+    return ev.select(
+        "pid",
+        pl.lit("Tham gia BHXH/BHYT").alias("event_type"),
+        pl.col("activity_date").alias("event_date"),
+        "activity_date",
+        "bhxh",
+        "card",
+        "status",
+        "after_death",
+    ), stats
 
 
 # ── error injection ───────────────────────────────────────────────────────────────────────────────────────────
@@ -616,12 +765,36 @@ _REPR_FUNCS = {
     "name_vni_digits": to_vni_digits,
 }
 _U = [
-    "u_sv", "u_iy", "u_md", "u_ty", "u_ty_p", "u_ty_o", "u_ty_c", "u_ot", "u_case", "u_repr", "u_id", "u_id_p",
-    "u_id_k", "u_yo", "u_dm", "u_df", "u_df2", "u_yfmt", "u_sex", "u_sex2", "u_com", "u_com2", "u_ph", "u_evt",
+    "u_sv",
+    "u_iy",
+    "u_md",
+    "u_ty",
+    "u_ty_p",
+    "u_ty_o",
+    "u_ty_c",
+    "u_ot",
+    "u_case",
+    "u_repr",
+    "u_id",
+    "u_id_p",
+    "u_id_k",
+    "u_yo",
+    "u_dm",
+    "u_df",
+    "u_df2",
+    "u_yfmt",
+    "u_sex",
+    "u_sex2",
+    "u_com",
+    "u_com2",
+    "u_ph",
+    "u_evt",
 ]
 
 
-def _step(df: pl.DataFrame, kind: str, eligible: pl.Expr, drawn: pl.Expr, eligible_counts: dict) -> pl.DataFrame:
+def _step(
+    df: pl.DataFrame, kind: str, eligible: pl.Expr, drawn: pl.Expr, eligible_counts: dict
+) -> pl.DataFrame:
     """Materialise ``e_<kind>`` (eligible and drawn) and remember how many records were eligible."""
     df = df.with_columns(eligible.fill_null(False).alias("_elig"))
     df = df.with_columns((pl.col("_elig") & drawn.fill_null(False)).alias(f"e_{kind}"))
@@ -630,53 +803,108 @@ def _step(df: pl.DataFrame, kind: str, eligible: pl.Expr, drawn: pl.Expr, eligib
 
 
 def inject_errors(
-    ev: pl.DataFrame, pop: pl.DataFrame, style: SectorStyle, rates: ErrorRates, rng: np.random.Generator,
+    ev: pl.DataFrame,
+    pop: pl.DataFrame,
+    style: SectorStyle,
+    rates: ErrorRates,
+    rng: np.random.Generator,
     units: Units,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Join each event to its person and write the identity fields as the sector typed them, with errors."""
     df = ev.join(
-        pop.select("pid", "surname", "middle", "given", "sex", "birth", "bprec", "cccd", "cmnd", "commune",
-                   "phone", "in_ref"),
-        on="pid", how="left", maintain_order="left",
+        pop.select(
+            "pid",
+            "surname",
+            "middle",
+            "given",
+            "sex",
+            "birth",
+            "bprec",
+            "cccd",
+            "cmnd",
+            "commune",
+            "phone",
+            "in_ref",
+        ),
+        on="pid",
+        how="left",
+        maintain_order="left",
     )
     df = _rand_cols(df, rng, _U)
     elig: dict[str, int] = {}
 
     # name: variants and slips on the parts, then on the whole
-    df = _step(df, "name_surname_variant", pl.col("surname").is_in(list(N.SURNAME_VARIANTS)),
-               pl.col("u_sv") < rates.name_surname_variant, elig)
-    df = _step(df, "name_iy", pl.col("given").is_in(list(N.IY_VARIANTS)) | pl.col("surname").is_in(list(N.IY_VARIANTS)),
-               pl.col("u_iy") < rates.name_iy, elig)
+    df = _step(
+        df,
+        "name_surname_variant",
+        pl.col("surname").is_in(list(N.SURNAME_VARIANTS)),
+        pl.col("u_sv") < rates.name_surname_variant,
+        elig,
+    )
+    df = _step(
+        df,
+        "name_iy",
+        pl.col("given").is_in(list(N.IY_VARIANTS)) | pl.col("surname").is_in(list(N.IY_VARIANTS)),
+        pl.col("u_iy") < rates.name_iy,
+        elig,
+    )
     first_mid = pl.col("middle").str.split(" ").list.first()
-    df = _step(df, "name_middle_dropped", first_mid.is_in(["Thị", "Văn"]), pl.col("u_md") < rates.name_middle_dropped,
-               elig)
+    df = _step(
+        df,
+        "name_middle_dropped",
+        first_mid.is_in(["Thị", "Văn"]),
+        pl.col("u_md") < rates.name_middle_dropped,
+        elig,
+    )
     df = df.with_columns(
-        pl.when(pl.col("e_name_surname_variant")).then(pl.col("surname").replace(N.SURNAME_VARIANTS))
+        pl.when(pl.col("e_name_surname_variant"))
+        .then(pl.col("surname").replace(N.SURNAME_VARIANTS))
         .when(pl.col("e_name_iy") & pl.col("surname").is_in(list(N.IY_VARIANTS)))
-        .then(pl.col("surname").replace(N.IY_VARIANTS)).otherwise(pl.col("surname")).alias("surname"),
+        .then(pl.col("surname").replace(N.IY_VARIANTS))
+        .otherwise(pl.col("surname"))
+        .alias("surname"),
         pl.when(pl.col("e_name_iy") & pl.col("given").is_in(list(N.IY_VARIANTS)))
-        .then(pl.col("given").replace(N.IY_VARIANTS)).otherwise(pl.col("given")).alias("given"),
-        pl.when(pl.col("e_name_middle_dropped")).then(pl.col("middle").str.split(" ").list.slice(1).list.join(" "))
-        .otherwise(pl.col("middle")).alias("middle"),
+        .then(pl.col("given").replace(N.IY_VARIANTS))
+        .otherwise(pl.col("given"))
+        .alias("given"),
+        pl.when(pl.col("e_name_middle_dropped"))
+        .then(pl.col("middle").str.split(" ").list.slice(1).list.join(" "))
+        .otherwise(pl.col("middle"))
+        .alias("middle"),
     )
     full = pl.concat_str([pl.col("surname"), pl.col("middle"), pl.col("given")], separator=" ")
     df = df.with_columns(full.str.replace_all(r"\s+", " ").str.strip_chars().alias("name_txt"))
-    df = _step(df, "name_typo", pl.col("name_txt").str.len_chars() >= 4, pl.col("u_ty") < rates.name_typo, elig)
-    df = df.with_columns(
-        pl.when(pl.col("e_name_typo")).then(typo_expr("name_txt", "u_ty_p", "u_ty_o", "u_ty_c"))
-        .otherwise(pl.col("name_txt")).alias("_typo")
-    ).with_columns(
-        (pl.col("e_name_typo") & (pl.col("_typo") != pl.col("name_txt"))).alias("e_name_typo"),
-        pl.col("_typo").alias("name_txt"),
-    ).drop("_typo")
+    df = _step(
+        df, "name_typo", pl.col("name_txt").str.len_chars() >= 4, pl.col("u_ty") < rates.name_typo, elig
+    )
+    df = (
+        df.with_columns(
+            pl.when(pl.col("e_name_typo"))
+            .then(typo_expr("name_txt", "u_ty_p", "u_ty_o", "u_ty_c"))
+            .otherwise(pl.col("name_txt"))
+            .alias("_typo")
+        )
+        .with_columns(
+            (pl.col("e_name_typo") & (pl.col("_typo") != pl.col("name_txt"))).alias("e_name_typo"),
+            pl.col("_typo").alias("name_txt"),
+        )
+        .drop("_typo")
+    )
     df = df.with_columns(map_words(df["name_txt"], to_old_tone_style).alias("_old"))
-    df = _step(df, "name_old_tone", pl.col("_old") != pl.col("name_txt"), pl.col("u_ot") < rates.name_old_tone, elig)
+    df = _step(
+        df, "name_old_tone", pl.col("_old") != pl.col("name_txt"), pl.col("u_ot") < rates.name_old_tone, elig
+    )
     df = df.with_columns(
-        pl.when(pl.col("e_name_old_tone")).then(pl.col("_old")).otherwise(pl.col("name_txt")).alias("name_txt")
+        pl.when(pl.col("e_name_old_tone"))
+        .then(pl.col("_old"))
+        .otherwise(pl.col("name_txt"))
+        .alias("name_txt")
     ).drop("_old")
     df = df.with_columns(
-        pl.when(pl.col("u_case") < style.upper_share).then(pl.col("name_txt").str.to_uppercase())
-        .otherwise(pl.col("name_txt")).alias("name_txt")
+        pl.when(pl.col("u_case") < style.upper_share)
+        .then(pl.col("name_txt").str.to_uppercase())
+        .otherwise(pl.col("name_txt"))
+        .alias("name_txt")
     )
     df = df.with_columns(map_distinct(df["name_txt"], unidecode).alias("_plain"))
     chosen = pl.Series("_repr", choose_exclusive(df["u_repr"].to_numpy(), rates, REPR_GROUP))
@@ -696,13 +924,20 @@ def inject_errors(
         eligible = pl.col("cmnd").is_not_null() if kind == "id_cmnd_instead" else pl.lit(True)
         df = _step(df, kind, eligible, pl.col("_id") == k, elig)
     df = df.with_columns(
-        pl.when(pl.col("e_id_missing")).then(None)
-        .when(pl.col("e_id_digit_typo")).then(digit_typo_expr("cccd", "u_id_p", "u_id_k"))
-        .when(pl.col("e_id_transposed")).then(transpose_expr("cccd", "u_id_p"))
-        .when(pl.col("e_id_leading_zero_lost")).then(pl.col("cccd").str.strip_chars_start("0"))
-        .when(pl.col("e_id_scientific")).then(scientific_expr("cccd", "u_id_k"))
-        .when(pl.col("e_id_cmnd_instead")).then(pl.col("cmnd"))
-        .otherwise(pl.col("cccd")).alias("id_txt"),
+        pl.when(pl.col("e_id_missing"))
+        .then(None)
+        .when(pl.col("e_id_digit_typo"))
+        .then(digit_typo_expr("cccd", "u_id_p", "u_id_k"))
+        .when(pl.col("e_id_transposed"))
+        .then(transpose_expr("cccd", "u_id_p"))
+        .when(pl.col("e_id_leading_zero_lost"))
+        .then(pl.col("cccd").str.strip_chars_start("0"))
+        .when(pl.col("e_id_scientific"))
+        .then(scientific_expr("cccd", "u_id_k"))
+        .when(pl.col("e_id_cmnd_instead"))
+        .then(pl.col("cmnd"))
+        .otherwise(pl.col("cccd"))
+        .alias("id_txt"),
         pl.col("e_id_leading_zero_lost").alias("id_numeric"),
     ).drop("_id")
 
@@ -710,9 +945,14 @@ def inject_errors(
     df = df.with_columns(*_date_parts("birth", "b"))
     df = _step(df, "date_year_only", pl.col("bprec") != "Y", pl.col("u_yo") < rates.date_year_only, elig)
     df = _step(
-        df, "date_dm_swap",
-        (pl.col("bprec") == "D") & ~pl.col("e_date_year_only") & (pl.col("b_d") <= 12) & (pl.col("b_d") != pl.col("b_m")),
-        pl.col("u_dm") < rates.date_dm_swap, elig,
+        df,
+        "date_dm_swap",
+        (pl.col("bprec") == "D")
+        & ~pl.col("e_date_year_only")
+        & (pl.col("b_d") <= 12)
+        & (pl.col("b_d") != pl.col("b_m")),
+        pl.col("u_dm") < rates.date_dm_swap,
+        elig,
     )
     df = df.with_columns(
         pl.when(pl.col("e_date_year_only")).then(pl.lit("Y")).otherwise(pl.col("bprec")).alias("bprec_txt"),
@@ -725,7 +965,9 @@ def inject_errors(
     df = df.with_columns(
         pl.when(pl.col("e_date_format")).then(other).otherwise(pl.lit(style.date_format)).alias("birth_fmt")
     )
-    df = df.with_columns(date_text_expr("b_y", "b_m", "b_d", "bprec_txt", "birth_fmt", "u_yfmt").alias("birth_txt"))
+    df = df.with_columns(
+        date_text_expr("b_y", "b_m", "b_d", "bprec_txt", "birth_fmt", "u_yfmt").alias("birth_txt")
+    )
 
     # sex
     df = df.with_columns(pl.Series("_sx", choose_exclusive(df["u_sex"].to_numpy(), rates, SEX_GROUP)))
@@ -734,34 +976,60 @@ def inject_errors(
     alt_idx = (pl.col("u_sex2") * len(SEX_CODINGS)).floor().cast(pl.Int64)
     alt_m = pl.lit(pl.Series([c[0] for c in SEX_CODINGS])).gather(alt_idx)
     alt_f = pl.lit(pl.Series([c[1] for c in SEX_CODINGS])).gather(alt_idx)
-    house = pl.when(pl.col("sex") == "M").then(pl.lit(style.sex_codes[0])).otherwise(pl.lit(style.sex_codes[1]))
+    house = (
+        pl.when(pl.col("sex") == "M").then(pl.lit(style.sex_codes[0])).otherwise(pl.lit(style.sex_codes[1]))
+    )
     df = df.with_columns(
-        pl.when(pl.col("e_sex_missing")).then(None)
-        .when(pl.col("e_sex_coded")).then(pl.when(pl.col("sex") == "M").then(alt_m).otherwise(alt_f))
-        .otherwise(house).alias("sex_txt")
+        pl.when(pl.col("e_sex_missing"))
+        .then(None)
+        .when(pl.col("e_sex_coded"))
+        .then(pl.when(pl.col("sex") == "M").then(alt_m).otherwise(alt_f))
+        .otherwise(house)
+        .alias("sex_txt")
     ).drop("_sx")
 
     # commune: some extracts still carry the pre-2025 code
-    df = df.join(units.old_codes.rename({"new_ward_code": "commune"}), on="commune", how="left",
-                 maintain_order="left")
-    df = _step(df, "commune_old_code", pl.col("old_codes").list.len() > 0, pl.col("u_com") < rates.commune_old_code,
-               elig)
+    df = df.join(
+        units.old_codes.rename({"new_ward_code": "commune"}), on="commune", how="left", maintain_order="left"
+    )
+    df = _step(
+        df,
+        "commune_old_code",
+        pl.col("old_codes").list.len() > 0,
+        pl.col("u_com") < rates.commune_old_code,
+        elig,
+    )
     pick = (pl.col("u_com2") * pl.col("old_codes").list.len()).floor().cast(pl.Int64)
     names_new = units.communes.select(pl.col("ward_code").alias("commune"), pl.col("ward").alias("_ward"))
-    df = df.join(names_new, on="commune", how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("e_commune_old_code")).then(pl.col("old_codes").list.get(pick, null_on_oob=True))
-        .otherwise(pl.col("commune")).alias("commune_txt"),
-        pl.when(pl.col("e_commune_old_code")).then(pl.col("old_names").list.get(pick, null_on_oob=True))
-        .otherwise(pl.col("_ward")).alias("commune_name_txt"),
-    ).drop("old_codes", "old_names", "_ward")
+    df = (
+        df.join(names_new, on="commune", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("e_commune_old_code"))
+            .then(pl.col("old_codes").list.get(pick, null_on_oob=True))
+            .otherwise(pl.col("commune"))
+            .alias("commune_txt"),
+            pl.when(pl.col("e_commune_old_code"))
+            .then(pl.col("old_names").list.get(pick, null_on_oob=True))
+            .otherwise(pl.col("_ward"))
+            .alias("commune_name_txt"),
+        )
+        .drop("old_codes", "old_names", "_ward")
+    )
 
     # phone: the 11-digit form of before 2018
     prefix3 = pl.col("phone").str.slice(0, 3)
-    df = _step(df, "phone_11_digits", prefix3.is_in(list(PHONE_OLD_PREFIX)), pl.col("u_ph") < rates.phone_11_digits,
-               elig)
+    df = _step(
+        df,
+        "phone_11_digits",
+        prefix3.is_in(list(PHONE_OLD_PREFIX)),
+        pl.col("u_ph") < rates.phone_11_digits,
+        elig,
+    )
     df = df.with_columns(
-        pl.when(pl.col("e_phone_11_digits")).then(prefix3.replace(PHONE_OLD_PREFIX) + pl.col("phone").str.slice(3))
-        .otherwise(pl.col("phone")).alias("phone_txt")
+        pl.when(pl.col("e_phone_11_digits"))
+        .then(prefix3.replace(PHONE_OLD_PREFIX) + pl.col("phone").str.slice(3))
+        .otherwise(pl.col("phone"))
+        .alias("phone_txt")
     )
     df = df.with_columns(pl.col("after_death").alias("e_after_death"))
     return df.drop(_U), elig
@@ -777,8 +1045,10 @@ def add_duplicates(df: pl.DataFrame, rate: float, rng: np.random.Generator) -> p
     df = _rand_cols(df, rng, ["u_dup", "u_dup2", "u_p", "u_o", "u_c"])
     copies = df.filter(pl.col("u_dup") < rate).with_columns(
         pl.col("_oid").alias("_dup_of"),
-        pl.when(pl.col("u_dup2") < 0.5).then(typo_expr("name_txt", "u_p", "u_o", "u_c"))
-        .otherwise(pl.col("name_txt")).alias("_copy_name"),
+        pl.when(pl.col("u_dup2") < 0.5)
+        .then(typo_expr("name_txt", "u_p", "u_o", "u_c"))
+        .otherwise(pl.col("name_txt"))
+        .alias("_copy_name"),
     )
     copies = copies.with_columns(
         (pl.col("e_name_typo") | (pl.col("_copy_name") != pl.col("name_txt"))).alias("e_name_typo"),
@@ -792,8 +1062,9 @@ def shuffle_rows(df: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Rows in a random order, numbered 1.. (source_row); copies point at their original's row."""
     df = df[rng.permutation(df.height)].with_row_index("source_row", offset=1)
     df = df.with_columns(pl.col("source_row").cast(pl.Int64))
-    orig = df.filter(pl.col("_dup_of").is_null()).select(pl.col("_oid").alias("_dup_of"),
-                                                          pl.col("source_row").alias("duplicate_of"))
+    orig = df.filter(pl.col("_dup_of").is_null()).select(
+        pl.col("_oid").alias("_dup_of"), pl.col("source_row").alias("duplicate_of")
+    )
     return df.join(orig, on="_dup_of", how="left", maintain_order="left")
 
 
@@ -824,8 +1095,11 @@ def _vn_money(col: str) -> pl.Expr:
     s = pl.col(col).cast(pl.Utf8)
     n = s.str.len_chars()
     return (
-        pl.when(n > 6).then(s.str.slice(0, n - 6) + "." + s.str.slice(n - 6, 3) + "." + s.str.slice(n - 3))
-        .when(n > 3).then(s.str.slice(0, n - 3) + "." + s.str.slice(n - 3)).otherwise(s)
+        pl.when(n > 6)
+        .then(s.str.slice(0, n - 6) + "." + s.str.slice(n - 6, 3) + "." + s.str.slice(n - 3))
+        .when(n > 3)
+        .then(s.str.slice(0, n - 3) + "." + s.str.slice(n - 3))
+        .otherwise(s)
     )
 
 
@@ -879,8 +1153,10 @@ CIVIL_TITLE = (
     ("UBND TỈNH QUẢNG NAM", "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
     ("SỞ TƯ PHÁP", "Độc lập - Tự do - Hạnh phúc"),
 )
-CIVIL_GROUPS = {"Thông tin người được đăng ký": ("Họ và tên", "Ngày sinh", "Giới tính", "Số định danh cá nhân"),
-                "Nơi đăng ký hộ tịch": ("Mã xã", "Nơi đăng ký")}
+CIVIL_GROUPS = {
+    "Thông tin người được đăng ký": ("Họ và tên", "Ngày sinh", "Giới tính", "Số định danh cá nhân"),
+    "Nơi đăng ký hộ tịch": ("Mã xã", "Nơi đăng ký"),
+}
 
 
 def write_civil_xlsx(path: Path, table: pl.DataFrame, numeric: pl.DataFrame, two_row_header: bool) -> int:
@@ -892,8 +1168,15 @@ def write_civil_xlsx(path: Path, table: pl.DataFrame, numeric: pl.DataFrame, two
     import xlsxwriter
 
     # constant_memory flushes a row as soon as a lower one is written, which breaks vertical merges of the header
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": not two_row_header, "strings_to_numbers": False,
-                                         "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": not two_row_header,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     wb.set_properties({"created": datetime(2025, 6, 30, 8, 0, 0), "author": "Sở Tư pháp"})
     ws = wb.add_worksheet(CIVIL_SHEET)
     bold = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True})
@@ -905,7 +1188,9 @@ def write_civil_xlsx(path: Path, table: pl.DataFrame, numeric: pl.DataFrame, two
     ws.write_string(1, 0, CIVIL_TITLE[1][0], bold)
     ws.write_string(1, 6, CIVIL_TITLE[1][1], bold)
     ws.merge_range(3, 0, 3, last, "DANH SÁCH ĐĂNG KÝ HỘ TỊCH", title)
-    ws.merge_range(4, 0, 4, last, "(Dữ liệu trích xuất từ Hệ thống đăng ký, quản lý hộ tịch đến ngày 30/06/2025)")
+    ws.merge_range(
+        4, 0, 4, last, "(Dữ liệu trích xuất từ Hệ thống đăng ký, quản lý hộ tịch đến ngày 30/06/2025)"
+    )
     header_row = 6
     if two_row_header:
         group_of = {c: g for g, members in CIVIL_GROUPS.items() for c in members}
@@ -990,7 +1275,10 @@ def generate(
         elig["after_death"] = ad_stats["eligible"]
         stats = {k: {"eligible": elig[k], "applied": int(df[f"e_{k}"].sum())} for k in elig}
         df = add_duplicates(df, rates.duplicate, rng)
-        stats["duplicate"] = {"eligible": int(df["_dup_of"].is_null().sum()), "applied": int(df["e_duplicate"].sum())}
+        stats["duplicate"] = {
+            "eligible": int(df["_dup_of"].is_null().sum()),
+            "applied": int(df["e_duplicate"].sum()),
+        }
         df = shuffle_rows(df, rng)
         df = df.with_columns(_error_list(kinds).alias("errors"))
         file_name = SECTOR_FILES[sector]
@@ -1001,7 +1289,9 @@ def generate(
             if df.height > XLSX_MAX_ROWS:
                 file_name = "ho_tich.csv"
                 table.write_csv(out / file_name, include_bom=True)
-                notes.append(f"civil_status has {df.height} rows, more than an XLSX sheet holds: written as CSV")
+                notes.append(
+                    f"civil_status has {df.height} rows, more than an XLSX sheet holds: written as CSV"
+                )
                 info.update(format="csv", separator=",", encoding="utf-8-sig")
             else:
                 sheet = CIVIL_SHEET
@@ -1023,7 +1313,9 @@ def generate(
                 (pl.col("u_evt_fmt") * len(DATE_FORMATS)).floor().cast(pl.Int64)
             )
             df = df.with_columns(
-                (pl.lit("TC") + pl.lit(codes).gather(pl.col("pid")).cast(pl.Utf8).str.zfill(8)).alias("person_code"),
+                (pl.lit("TC") + pl.lit(codes).gather(pl.col("pid")).cast(pl.Utf8).str.zfill(8)).alias(
+                    "person_code"
+                ),
                 pl.when(pl.col("u_evt_fmt") < 0.6).then(pl.lit("dmy")).otherwise(any_fmt).alias("_dose_fmt"),
             )
             df = _fmt_event_date(df, "activity_date", pl.col("_dose_fmt"), "dose_date_txt")
@@ -1071,5 +1363,7 @@ def generate(
         "errors_applied": applied,
         "notes": notes,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     return manifest

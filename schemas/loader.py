@@ -19,12 +19,27 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "sectors"
 
 #: The canonical fields every ingested record carries (docs/architecture.md, "Canonical record").
 CANONICAL_FIELDS: tuple[str, ...] = (
-    "full_name", "birth_date", "sex", "national_id", "old_id", "insurance_id", "phone",
-    "commune_code", "commune_name", "event_type", "event_date", "last_activity_date",
+    "full_name",
+    "birth_date",
+    "sex",
+    "national_id",
+    "old_id",
+    "insurance_id",
+    "phone",
+    "commune_code",
+    "commune_name",
+    "event_type",
+    "event_date",
+    "last_activity_date",
 )
 #: Lineage columns added by ingest (``rid`` is added later by the pipeline).
 LINEAGE_COLUMNS: tuple[str, ...] = (
-    "sector", "record_id", "source_file", "source_sheet", "source_row", "file_sha256",
+    "sector",
+    "record_id",
+    "source_file",
+    "source_sheet",
+    "source_row",
+    "file_sha256",
 )
 #: Fields holding dates: a value with no digit at all cannot be a date.
 DATE_FIELDS: frozenset[str] = frozenset({"birth_date", "event_date", "last_activity_date", "death_date"})
@@ -32,10 +47,21 @@ DATE_FIELDS: frozenset[str] = frozenset({"birth_date", "event_date", "last_activ
 ID_FIELDS: tuple[str, ...] = ("national_id", "old_id", "insurance_id")
 
 _KEYS = {
-    "name": str, "label_vi": str, "label_en": str, "required": list, "required_columns": list,
-    "record_id_column": (str, type(None)), "many_per_person": bool, "event_key": list,
-    "after_death_reason": (str, type(None)), "column_map": dict, "event_types": list, "sheet": (str, type(None)),
-    "extra_fields": list, "signature": list, "description": str,
+    "name": str,
+    "label_vi": str,
+    "label_en": str,
+    "required": list,
+    "required_columns": list,
+    "record_id_column": (str, type(None)),
+    "many_per_person": bool,
+    "event_key": list,
+    "after_death_reason": (str, type(None)),
+    "column_map": dict,
+    "event_types": list,
+    "sheet": (str, type(None)),
+    "extra_fields": list,
+    "signature": list,
+    "description": str,
 }
 
 
@@ -106,7 +132,9 @@ def parse_sector_file(path: Path) -> SectorSpec:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SectorSpecError(f"Tệp cấu hình {path}: không đọc được ({exc.__class__.__name__}) / unreadable") from exc
+        raise SectorSpecError(
+            f"Tệp cấu hình {path}: không đọc được ({exc.__class__.__name__}) / unreadable"
+        ) from exc
     return spec_from_dict(data, path)
 
 
@@ -115,7 +143,9 @@ def spec_from_dict(data: object, path: Path | str = "<dict>") -> SectorSpec:
     where = Path(path).name if path != "<dict>" else path
 
     def fail(key: str, vi: str, en: str) -> SectorSpecError:
-        return SectorSpecError(f"Tệp cấu hình {where}, khoá '{key}': {vi} / sector file {where}, key '{key}': {en}")
+        return SectorSpecError(
+            f"Tệp cấu hình {where}, khoá '{key}': {vi} / sector file {where}, key '{key}': {en}"
+        )
 
     if not isinstance(data, dict):
         raise fail("(gốc)", "phải là một bảng khoá: giá trị", "must be a mapping")
@@ -135,10 +165,14 @@ def spec_from_dict(data: object, path: Path | str = "<dict>") -> SectorSpec:
     for key in ("required", "required_columns", "event_key"):
         for f in data.get(key, []):
             if f not in known:
-                raise fail(key, f"trường '{f}' không phải trường chuẩn hay trường bổ sung", f"unknown field {f!r}")
+                raise fail(
+                    key, f"trường '{f}' không phải trường chuẩn hay trường bổ sung", f"unknown field {f!r}"
+                )
     rid = data.get("record_id_column")
     if rid is not None and rid not in known:
-        raise fail("record_id_column", f"trường '{rid}' không tồn tại (khai báo ở extra_fields)", "unknown field")
+        raise fail(
+            "record_id_column", f"trường '{rid}' không tồn tại (khai báo ở extra_fields)", "unknown field"
+        )
     column_map: dict[str, list[str]] = {}
     for f, headers in (data.get("column_map") or {}).items():
         if f not in known:
@@ -150,7 +184,9 @@ def spec_from_dict(data: object, path: Path | str = "<dict>") -> SectorSpec:
         column_map[str(f)] = list(headers)
     reason = data.get("after_death_reason")
     if reason is not None and reason not in REASONS:
-        raise fail("after_death_reason", f"mã lý do '{reason}' không có trong doisoat/reasons.py", "unknown code")
+        raise fail(
+            "after_death_reason", f"mã lý do '{reason}' không có trong doisoat/reasons.py", "unknown code"
+        )
     return SectorSpec(
         name=data["name"],
         label_vi=data["label_vi"],

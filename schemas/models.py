@@ -89,7 +89,9 @@ def sector_model(spec: SectorSpec) -> pa.DataFrameSchema:
 def canonical_model(spec: SectorSpec | None = None) -> pa.DataFrameSchema:
     """The canonical record contract (docs/architecture.md) with the lineage columns ingest fills."""
     fields = spec.fields if spec is not None else list(CANONICAL_FIELDS)
-    columns = {c: pa.Column(pl.String, nullable=c == "source_sheet") for c in LINEAGE_COLUMNS if c != "source_row"}
+    columns = {
+        c: pa.Column(pl.String, nullable=c == "source_sheet") for c in LINEAGE_COLUMNS if c != "source_row"
+    }
     columns["source_row"] = pa.Column(pl.Int64, checks=pa.Check.ge(1), unique=False)
     columns.update({f: pa.Column(pl.String, nullable=True) for f in fields})
     return pa.DataFrameSchema(columns, name="canonical_record", strict=False)
@@ -104,7 +106,9 @@ def failure_cases(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFra
         except SchemaErrors as exc:
             fc = exc.failure_cases
             return fc.select(
-                pl.col("column").cast(pl.String), pl.col("check").cast(pl.String), pl.col("index").cast(pl.Int64)
+                pl.col("column").cast(pl.String),
+                pl.col("check").cast(pl.String),
+                pl.col("index").cast(pl.Int64),
             ).filter(pl.col("index").is_not_null())
         except SchemaError as exc:  # pragma: no cover - lazy=True collects, kept for safety
             raise exc

@@ -23,8 +23,15 @@ def test_help_is_bilingual_and_lists_the_contract_commands():
 
 
 def test_missing_reference_file_is_a_one_line_vietnamese_error(tmp_path):
-    out = doisoat("run", "--reference", str(tmp_path / "none.csv"), "--extract", "vaccination=x.csv",
-                  "--out", str(tmp_path / "o"))
+    out = doisoat(
+        "run",
+        "--reference",
+        str(tmp_path / "none.csv"),
+        "--extract",
+        "vaccination=x.csv",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert "Không tìm thấy tệp dữ liệu dân cư" in out.stderr

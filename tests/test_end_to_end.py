@@ -104,10 +104,14 @@ def test_worklists_exist_for_every_commune_with_records_needing_action(two_runs)
     out = Path(a["out_dir"])
     results = pl.read_parquet(out / "results.parquet")
     actionable = [c for c, r in REASONS.items() if r.dimension != "info" and c != "OLD_COMMUNE_CODE"]
-    needing = results.filter(
-        (pl.col("status") != "matched")
-        | pl.col("reasons").list.eval(pl.element().is_in(actionable)).list.any()
-    ).filter(pl.col("commune_code_std").is_not_null())["commune_code_std"].unique()
+    needing = (
+        results.filter(
+            (pl.col("status") != "matched")
+            | pl.col("reasons").list.eval(pl.element().is_in(actionable)).list.any()
+        )
+        .filter(pl.col("commune_code_std").is_not_null())["commune_code_std"]
+        .unique()
+    )
     files = {p.stem for p in (out / "worklists").glob("*.xlsx")}
     assert needing.len() > 0
     assert set(needing.to_list()) <= files
@@ -185,6 +189,7 @@ def test_published_report_and_data_docs_open_in_headless_chromium(two_runs, tmp_
     assert docs.returncode == 0
     assert "results-v1" in docs.stdout and "extract-vaccination-v1" in docs.stdout
     shot = tmp_path / "data_docs.png"
-    run_chromium(CHROMIUM, out / "data_docs" / "index.html", tmp_path, f"--screenshot={shot}",
-                 "--window-size=1280,900")
+    run_chromium(
+        CHROMIUM, out / "data_docs" / "index.html", tmp_path, f"--screenshot={shot}", "--window-size=1280,900"
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

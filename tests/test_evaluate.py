@@ -10,8 +10,14 @@ import pytest
 from doisoat.evaluate import EvaluationError, evaluate, format_metrics
 
 TRUTH_SCHEMA = {
-    "sector": pl.Utf8, "source_file": pl.Utf8, "source_sheet": pl.Utf8, "source_row": pl.Int64,
-    "record_id": pl.Utf8, "person_id": pl.Utf8, "errors": pl.List(pl.Utf8), "duplicate_of": pl.Int64,
+    "sector": pl.Utf8,
+    "source_file": pl.Utf8,
+    "source_sheet": pl.Utf8,
+    "source_row": pl.Int64,
+    "record_id": pl.Utf8,
+    "person_id": pl.Utf8,
+    "errors": pl.List(pl.Utf8),
+    "duplicate_of": pl.Int64,
     "after_death": pl.Boolean,
 }
 
@@ -43,7 +49,9 @@ def _results(sector_name: str = "tiem_chung") -> pl.DataFrame:
         ("insurance", "i.parquet", 2, "duplicate", "P1"),  # duplicate with person: a correct link
         ("insurance", "i.parquet", 3, "matched", "P5"),  # absent but linked: fp
     ]
-    return pl.DataFrame(rows, schema=["sector", "source_file", "source_row", "status", "person_id"], orient="row")
+    return pl.DataFrame(
+        rows, schema=["sector", "source_file", "source_row", "status", "person_id"], orient="row"
+    )
 
 
 def test_precision_recall_f1_are_exact_overall_and_per_sector(tmp_path: Path) -> None:
@@ -91,8 +99,11 @@ def test_truth_rows_missing_from_results_is_an_error_naming_the_rows(tmp_path: P
 
 
 def test_results_rows_absent_from_truth_is_an_error(tmp_path: Path) -> None:
-    extra = pl.DataFrame([("x", "other.csv", 9, "matched", "P1")],
-                         schema=["sector", "source_file", "source_row", "status", "person_id"], orient="row")
+    extra = pl.DataFrame(
+        [("x", "other.csv", 9, "matched", "P1")],
+        schema=["sector", "source_file", "source_row", "status", "person_id"],
+        orient="row",
+    )
     with pytest.raises(EvaluationError, match="other.csv dòng 9"):
         evaluate(_truth(tmp_path), pl.concat([_results(), extra]))
 

@@ -64,7 +64,9 @@ def test_surname_shares_are_near_domain_figures(province: tuple[Path, dict]) -> 
         assert abs(got - share) < 1.2, (group, got, share)
 
 
-def test_every_reference_id_agrees_with_sex_birth_year_and_a_known_province(province: tuple[Path, dict]) -> None:
+def test_every_reference_id_agrees_with_sex_birth_year_and_a_known_province(
+    province: tuple[Path, dict],
+) -> None:
     out, _ = province
     ref = pl.read_parquet(out / "reference.parquet")
     ids = ref["Số định danh cá nhân"]
@@ -125,12 +127,17 @@ def test_absent_people_duplicates_and_after_death_records_are_present(province: 
     assert truth["person_id"].drop_nulls().is_in(ref_ids.implode()).all()
     dups = truth.filter(pl.col("duplicate_of").is_not_null())
     assert dups.height > 100
-    orig = dups.join(truth, left_on=["sector", "duplicate_of"], right_on=["sector", "source_row"], suffix="_o")
+    orig = dups.join(
+        truth, left_on=["sector", "duplicate_of"], right_on=["sector", "source_row"], suffix="_o"
+    )
     assert orig.height == dups.height
     assert (orig["person_id"].eq_missing(orig["person_id_o"])).all()
     assert (orig["record_id"] == orig["record_id_o"]).filter(orig["sector"] != "vaccination").all()
     assert set(truth.filter(pl.col("after_death"))["sector"].unique()) == {
-        "social_protection", "vaccination", "insurance"}
+        "social_protection",
+        "vaccination",
+        "insurance",
+    }
 
 
 def test_payments_after_death_fall_after_the_reference_death_date(province: tuple[Path, dict]) -> None:
@@ -139,12 +146,21 @@ def test_payments_after_death_fall_after_the_reference_death_date(province: tupl
     sp = sp.with_row_index("source_row", offset=1).with_columns(pl.col("source_row").cast(pl.Int64))
     truth = pl.read_parquet(out / "truth" / "truth.parquet").filter(pl.col("sector") == "social_protection")
     ref = pl.read_parquet(out / "reference.parquet").select(
-        pl.col("Số định danh cá nhân").alias("person_id"), "Tình trạng",
-        pl.col("Ngày mất").str.to_date("%d/%m/%Y").alias("death"))
-    rows = truth.join(sp, on="source_row").join(ref, on="person_id", how="left").with_columns(
-        pl.col("Ngày chi trả gần nhất").str.to_date("%d/%m/%Y").alias("paid"))
+        pl.col("Số định danh cá nhân").alias("person_id"),
+        "Tình trạng",
+        pl.col("Ngày mất").str.to_date("%d/%m/%Y").alias("death"),
+    )
+    rows = (
+        truth.join(sp, on="source_row")
+        .join(ref, on="person_id", how="left")
+        .with_columns(pl.col("Ngày chi trả gần nhất").str.to_date("%d/%m/%Y").alias("paid"))
+    )
     after = rows.filter(pl.col("after_death"))
-    assert after.height > 0 and (after["Tình trạng"] == "Đã chết").all() and (after["paid"] > after["death"]).all()
+    assert (
+        after.height > 0
+        and (after["Tình trạng"] == "Đã chết").all()
+        and (after["paid"] > after["death"]).all()
+    )
     before = rows.filter(~pl.col("after_death") & (pl.col("Tình trạng") == "Đã chết"))
     assert (before["paid"] < before["death"]).all()
 
@@ -160,8 +176,12 @@ def test_civil_status_xlsx_has_title_block_and_header_found_below_it(province: t
     assert all(v is None for v in top[2])
     header = next(i for i, r in enumerate(top, start=1) if "Họ và tên" in r)
     assert header == info["header_row"] == 7
-    body = pl.read_excel(out / info["file"], sheet_name=info["sheet"], read_options={"header_row": header - 1},
-                         infer_schema_length=0)
+    body = pl.read_excel(
+        out / info["file"],
+        sheet_name=info["sheet"],
+        read_options={"header_row": header - 1},
+        infer_schema_length=0,
+    )
     assert body.height == m["rows"]["civil_status"]
     deaths = body.filter(pl.col("Loại việc") == "Khai tử")
     assert deaths.height > 0 and deaths["Ngày chết"].is_not_null().all()
@@ -171,13 +191,19 @@ def test_civil_status_xlsx_has_title_block_and_header_found_below_it(province: t
 def test_khai_tu_death_date_matches_the_reference(province: tuple[Path, dict]) -> None:
     out, m = province
     info = m["sectors"]["civil_status"]
-    body = pl.read_excel(out / info["file"], sheet_name=info["sheet"], read_options={"header_row": 6},
-                         infer_schema_length=0).with_row_index("source_row", offset=1)
+    body = pl.read_excel(
+        out / info["file"], sheet_name=info["sheet"], read_options={"header_row": 6}, infer_schema_length=0
+    ).with_row_index("source_row", offset=1)
     truth = pl.read_parquet(out / "truth" / "truth.parquet").filter(pl.col("sector") == "civil_status")
     ref = pl.read_parquet(out / "reference.parquet").select(
-        pl.col("Số định danh cá nhân").alias("person_id"), "Ngày mất")
-    kt = (body.filter(pl.col("Loại việc") == "Khai tử").with_columns(pl.col("source_row").cast(pl.Int64))
-          .join(truth, on="source_row").join(ref, on="person_id"))
+        pl.col("Số định danh cá nhân").alias("person_id"), "Ngày mất"
+    )
+    kt = (
+        body.filter(pl.col("Loại việc") == "Khai tử")
+        .with_columns(pl.col("source_row").cast(pl.Int64))
+        .join(truth, on="source_row")
+        .join(ref, on="person_id")
+    )
     assert kt.height > 0 and (kt["Ngày chết"] == kt["Ngày mất"]).all()
 
 

@@ -47,13 +47,20 @@ def test_truncated_xlsx(tmp_path):
 def test_corrupt_xlsx_that_is_not_a_zip(tmp_path):
     path = tmp_path / "hong.xlsx"
     path.write_bytes(b"this is not excel at all" * 10)
-    assert "không phải tệp Excel" in _one_line_error_naming(ingest_file(path, load_sector("vaccination")), "hong.xlsx")
+    assert "không phải tệp Excel" in _one_line_error_naming(
+        ingest_file(path, load_sector("vaccination")), "hong.xlsx"
+    )
 
 
 def test_password_protected_xlsx(tmp_path):
     # Encrypted OOXML is an OLE compound file whose directory names an "EncryptionInfo" stream.
     path = tmp_path / "matkhau.xlsx"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500 + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 500)
+    path.write_bytes(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\x00" * 500
+        + "EncryptionInfo".encode("utf-16-le")
+        + b"\x00" * 500
+    )
     msg = _one_line_error_naming(ingest_file(path, load_sector("vaccination")), "matkhau.xlsx")
     assert "mật khẩu" in msg
 
@@ -67,7 +74,9 @@ def test_binary_file_named_csv(tmp_path):
 
 def test_ragged_rows_kept_when_extra_cells_are_empty_else_quarantined(tmp_path):
     path = tmp_path / "le.csv"
-    path.write_text(VAC + GOOD + GOOD.strip() + ",,\n" + GOOD.strip() + ",ghi chú lạc\n" + GOOD, encoding="utf-8")
+    path.write_text(
+        VAC + GOOD + GOOD.strip() + ",,\n" + GOOD.strip() + ",ghi chú lạc\n" + GOOD, encoding="utf-8"
+    )
     res = ingest_file(path, load_sector("vaccination"))
     assert res.ok
     assert res.n_input_rows == 4 == res.records.height + res.quarantine.height
@@ -78,7 +87,9 @@ def test_ragged_rows_kept_when_extra_cells_are_empty_else_quarantined(tmp_path):
 
 def test_duplicate_header_names_are_renamed_and_reported(tmp_path):
     path = tmp_path / "trung.csv"
-    path.write_text("Họ và tên,Ngày sinh,Ghi chú,Ghi chú,Ngày tiêm\nAn,1990,a,b,2024-01-01\n", encoding="utf-8")
+    path.write_text(
+        "Họ và tên,Ngày sinh,Ghi chú,Ghi chú,Ngày tiêm\nAn,1990,a,b,2024-01-01\n", encoding="utf-8"
+    )
     res = ingest_file(path, load_sector("vaccination"))
     assert res.ok
     assert res.records.select("Ghi chú", "Ghi chú (2)").row(0) == ("a", "b")
@@ -94,14 +105,18 @@ def test_file_that_is_not_an_extract(tmp_path):
 
 def test_vaccination_file_given_as_insurance_says_which_sector_it_looks_like(tmp_path):
     path = tmp_path / "tiem.csv"
-    path.write_text("Họ và tên,Ngày sinh,Số định danh,Tên vắc xin,Mũi thứ,Ngày tiêm\n" + GOOD, encoding="utf-8")
+    path.write_text(
+        "Họ và tên,Ngày sinh,Số định danh,Tên vắc xin,Mũi thứ,Ngày tiêm\n" + GOOD, encoding="utf-8"
+    )
     msg = _one_line_error_naming(ingest_file(path, load_sector("insurance")), "tiem.csv")
     assert "Tiêm chủng" in msg and "Bảo hiểm" in msg
 
 
 def test_missing_required_column_names_it_and_lists_the_headers(tmp_path):
     path = tmp_path / "bh.csv"
-    path.write_text("Họ và tên,Ngày sinh,Số CCCD,Hạn thẻ đến\nAn,1990,049090001234,31/12/2025\n", encoding="utf-8")
+    path.write_text(
+        "Họ và tên,Ngày sinh,Số CCCD,Hạn thẻ đến\nAn,1990,049090001234,31/12/2025\n", encoding="utf-8"
+    )
     msg = _one_line_error_naming(ingest_file(path, load_sector("insurance")), "bh.csv")
     assert "Mã số BHXH" in msg and "'Hạn thẻ đến'" in msg
 
@@ -110,12 +125,12 @@ def test_unusable_rows_are_quarantined_with_reason_column_and_row(tmp_path):
     path = tmp_path / "tiem.csv"
     lines = [
         GOOD,
-        ",,,,,\n",                                               # 2 empty row
-        ",01/02/1990,Nam,049090001234,Sởi,02/01/2024\n",         # 3 no name
-        "Lê Thị Bé,,Nữ,,Sởi,02/01/2024\n",                        # 4 nothing identifies
-        "Lê Thị Cúc,không rõ,Nữ,049190001111,Sởi,02/01/2024\n",   # 5 birth date without a digit
+        ",,,,,\n",  # 2 empty row
+        ",01/02/1990,Nam,049090001234,Sởi,02/01/2024\n",  # 3 no name
+        "Lê Thị Bé,,Nữ,,Sởi,02/01/2024\n",  # 4 nothing identifies
+        "Lê Thị Cúc,không rõ,Nữ,049190001111,Sởi,02/01/2024\n",  # 5 birth date without a digit
         "Lê \x01\x02Dung,1990,Nữ,049190002222,Sởi,02/01/2024\n",  # 6 control characters in the name
-        "Lê Thị Em,1990,Nữ,,Sởi,02/01/2024\n",                    # 7 name + birth year identifies: kept
+        "Lê Thị Em,1990,Nữ,,Sởi,02/01/2024\n",  # 7 name + birth year identifies: kept
     ]
     path.write_text(VAC + "".join(lines), encoding="utf-8")
     res = ingest_file(path, load_sector("vaccination"))
@@ -152,7 +167,9 @@ def test_one_bad_file_does_not_stop_the_batch(tmp_path):
 
 def test_personal_values_are_never_logged(tmp_path, caplog):
     path = tmp_path / "tiem.csv"
-    path.write_text(VAC + ",01/02/1990,Nam,049090009999,Sởi,02/01/2024\nBí Mật Tên,,Nữ,,Sởi,x\n", encoding="utf-8")
+    path.write_text(
+        VAC + ",01/02/1990,Nam,049090009999,Sởi,02/01/2024\nBí Mật Tên,,Nữ,,Sởi,x\n", encoding="utf-8"
+    )
     with caplog.at_level(logging.DEBUG):
         res = ingest_file(path, load_sector("vaccination"))
     assert res.quarantine.height == 2
@@ -164,7 +181,15 @@ def test_quarantine_schema_is_the_documented_one(tmp_path):
     path = tmp_path / "tiem.csv"
     path.write_text(VAC + ",,,,,\n" + GOOD, encoding="utf-8")
     q = ingest_file(path, load_sector("vaccination")).quarantine
-    assert q.schema == pl.Schema({
-        "sector": pl.String, "source_file": pl.String, "source_sheet": pl.String, "source_row": pl.Int64,
-        "record_id": pl.String, "column": pl.String, "raw_value": pl.String, "reason": pl.String,
-    })
+    assert q.schema == pl.Schema(
+        {
+            "sector": pl.String,
+            "source_file": pl.String,
+            "source_sheet": pl.String,
+            "source_row": pl.Int64,
+            "record_id": pl.String,
+            "column": pl.String,
+            "raw_value": pl.String,
+            "reason": pl.String,
+        }
+    )

@@ -10,8 +10,16 @@ from schemas import load_sector
 
 @pytest.mark.parametrize(
     ("header", "norm"),
-    [("Họ và tên", "ho va ten"), ("HỌ TÊN", "ho ten"), ("ho_va_ten", "ho va ten"), ("NgaySinh", "ngay sinh"),
-     ("NGAYSINH", "ngay sinh"), ("Số CCCD/CMND", "so cccd cmnd"), ("SoDinhDanh", "so dinh danh"), ("MAXA", "ma xa")],
+    [
+        ("Họ và tên", "ho va ten"),
+        ("HỌ TÊN", "ho ten"),
+        ("ho_va_ten", "ho va ten"),
+        ("NgaySinh", "ngay sinh"),
+        ("NGAYSINH", "ngay sinh"),
+        ("Số CCCD/CMND", "so cccd cmnd"),
+        ("SoDinhDanh", "so dinh danh"),
+        ("MAXA", "ma xa"),
+    ],
 )
 def test_headers_normalise_to_plain_words(header, norm):
     assert normalize_header(header) == norm
@@ -22,17 +30,44 @@ def _mapping(headers, sector="vaccination"):
 
 
 def test_commune_clerk_excel_headers():
-    m = _mapping(["STT", "Họ và tên", "Ngày tháng năm sinh", "Giới tính", "Số CCCD/CMND", "Nơi thường trú",
-                  "Loại vắc xin", "Mũi tiêm số", "Ngày tiêm", "Số điện thoại"])
-    assert m == {"full_name": "Họ và tên", "birth_date": "Ngày tháng năm sinh", "sex": "Giới tính",
-                 "national_id": "Số CCCD/CMND", "commune_name": "Nơi thường trú", "event_type": "Loại vắc xin",
-                 "event_date": "Ngày tiêm", "phone": "Số điện thoại"}
+    m = _mapping(
+        [
+            "STT",
+            "Họ và tên",
+            "Ngày tháng năm sinh",
+            "Giới tính",
+            "Số CCCD/CMND",
+            "Nơi thường trú",
+            "Loại vắc xin",
+            "Mũi tiêm số",
+            "Ngày tiêm",
+            "Số điện thoại",
+        ]
+    )
+    assert m == {
+        "full_name": "Họ và tên",
+        "birth_date": "Ngày tháng năm sinh",
+        "sex": "Giới tính",
+        "national_id": "Số CCCD/CMND",
+        "commune_name": "Nơi thường trú",
+        "event_type": "Loại vắc xin",
+        "event_date": "Ngày tiêm",
+        "phone": "Số điện thoại",
+    }
 
 
 def test_database_export_headers_without_diacritics_or_spaces():
     m = _mapping(["HOTEN", "NGAYSINH", "GIOITINH", "SODINHDANH", "MAXA", "TENVACXIN", "NGAYTIEM", "SDT"])
-    assert m == {"full_name": "HOTEN", "birth_date": "NGAYSINH", "sex": "GIOITINH", "national_id": "SODINHDANH",
-                 "commune_code": "MAXA", "event_type": "TENVACXIN", "event_date": "NGAYTIEM", "phone": "SDT"}
+    assert m == {
+        "full_name": "HOTEN",
+        "birth_date": "NGAYSINH",
+        "sex": "GIOITINH",
+        "national_id": "SODINHDANH",
+        "commune_code": "MAXA",
+        "event_type": "TENVACXIN",
+        "event_date": "NGAYTIEM",
+        "phone": "SDT",
+    }
 
 
 def test_camel_case_api_headers():
@@ -45,13 +80,26 @@ def test_insurance_export_prefers_bhxh_number_over_card_and_short_forms():
     m = _mapping(["Mã thẻ BHYT", "Mã số BHXH", "HỌ TÊN", "NS", "GT", "Số CMND", "Hạn thẻ đến"], "insurance")
     assert m["insurance_id"] == "Mã số BHXH"
     assert m["birth_date"] == "NS" and m["sex"] == "GT"
-    assert m["national_id"] == "Số CMND"  # the only ID column is read as the ID; normalisation sorts 9/12 digits
+    assert (
+        m["national_id"] == "Số CMND"
+    )  # the only ID column is read as the ID; normalisation sorts 9/12 digits
     assert m["last_activity_date"] == "Hạn thẻ đến"
 
 
 def test_other_peoples_columns_and_places_are_not_the_persons_fields():
-    m = _mapping(["Họ tên cha", "Họ tên mẹ", "Họ và tên", "Nơi sinh", "Ngày sinh", "Ngày đăng ký khai sinh",
-                  "Loại đăng ký", "Số CCCD người đi khai"], "civil_status")
+    m = _mapping(
+        [
+            "Họ tên cha",
+            "Họ tên mẹ",
+            "Họ và tên",
+            "Nơi sinh",
+            "Ngày sinh",
+            "Ngày đăng ký khai sinh",
+            "Loại đăng ký",
+            "Số CCCD người đi khai",
+        ],
+        "civil_status",
+    )
     assert m["full_name"] == "Họ và tên"
     assert m["birth_date"] == "Ngày sinh"
     assert m["event_date"] == "Ngày đăng ký khai sinh"
@@ -64,8 +112,10 @@ def test_ids_old_and_new_in_separate_columns_both_kept():
 
 
 def test_social_protection_payment_dates_and_address_precedence():
-    m = _mapping(["Họ tên đối tượng", "Địa chỉ", "Xã/Phường", "Ngày chi trả", "Ngày chi trả gần nhất", "Mã ĐT"],
-                 "social_protection")
+    m = _mapping(
+        ["Họ tên đối tượng", "Địa chỉ", "Xã/Phường", "Ngày chi trả", "Ngày chi trả gần nhất", "Mã ĐT"],
+        "social_protection",
+    )
     assert m["commune_name"] == "Xã/Phường"
     assert m["event_date"] == "Ngày chi trả"
     assert m["last_activity_date"] == "Ngày chi trả gần nhất"
@@ -80,7 +130,8 @@ def test_reference_death_and_status_columns():
 def test_yaml_column_map_overrides_recognition(tmp_path, monkeypatch):
     (tmp_path / "vaccination.yaml").write_text(
         "name: vaccination\nlabel_vi: Tiêm chủng\ncolumn_map:\n  full_name: ['Cột A']\n  event_date: ['Mốc']\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     monkeypatch.setenv("DOISOAT_SECTORS_DIR", str(tmp_path))
     m = _mapping(["Họ và tên", "Cột A", "Mốc"])
     assert m["full_name"] == "Cột A" and m["event_date"] == "Mốc"
@@ -88,5 +139,11 @@ def test_yaml_column_map_overrides_recognition(tmp_path, monkeypatch):
 
 def test_english_and_canonical_names_are_recognised():
     m = _mapping(["full_name", "dob", "gender", "national_id", "phone", "event_date"])
-    assert m == {"full_name": "full_name", "birth_date": "dob", "sex": "gender", "national_id": "national_id",
-                 "phone": "phone", "event_date": "event_date"}
+    assert m == {
+        "full_name": "full_name",
+        "birth_date": "dob",
+        "sex": "gender",
+        "national_id": "national_id",
+        "phone": "phone",
+        "event_date": "event_date",
+    }

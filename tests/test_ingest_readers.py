@@ -85,7 +85,14 @@ def test_lineage_columns_and_sha256(tmp_path):
     path.write_text(_csv_text(), encoding="utf-8")
     res = ingest_file(path, load_sector("vaccination"))
     rec = res.records
-    assert rec.columns[:6] == ["sector", "record_id", "source_file", "source_sheet", "source_row", "file_sha256"]
+    assert rec.columns[:6] == [
+        "sector",
+        "record_id",
+        "source_file",
+        "source_sheet",
+        "source_row",
+        "file_sha256",
+    ]
     assert rec["record_id"].to_list() == ["tiem.csv#1", "tiem.csv#2"]
     assert rec["source_row"].to_list() == [1, 2]
     assert rec["source_sheet"].to_list() == [None, None]
@@ -143,10 +150,15 @@ def test_named_sheet_and_missing_sheet(tmp_path):
 
 def test_parquet_dates_and_floats_become_text(tmp_path):
     path = tmp_path / "bh.parquet"
-    pl.DataFrame({
-        "Mã số BHXH": ["0123456789"], "Họ tên": ["Võ Thị Sáu"], "Ngày sinh": [dt.date(1933, 1, 1)],
-        "Số CCCD": ["049133000001"], "Mức đóng": [1500000.0],
-    }).write_parquet(path)
+    pl.DataFrame(
+        {
+            "Mã số BHXH": ["0123456789"],
+            "Họ tên": ["Võ Thị Sáu"],
+            "Ngày sinh": [dt.date(1933, 1, 1)],
+            "Số CCCD": ["049133000001"],
+            "Mức đóng": [1500000.0],
+        }
+    ).write_parquet(path)
     res = ingest_file(path, load_sector("insurance"))
     assert res.ok, res.errors
     row = res.records.row(0, named=True)

@@ -47,8 +47,22 @@ def _convert(src: Path, fmt: str, out: Path) -> Path:
     return path
 
 
-CANON = ["record_id", "source_row", "full_name", "birth_date", "sex", "national_id", "old_id", "insurance_id",
-         "phone", "commune_code", "commune_name", "event_type", "event_date", "last_activity_date"]
+CANON = [
+    "record_id",
+    "source_row",
+    "full_name",
+    "birth_date",
+    "sex",
+    "national_id",
+    "old_id",
+    "insurance_id",
+    "phone",
+    "commune_code",
+    "commune_name",
+    "event_type",
+    "event_date",
+    "last_activity_date",
+]
 
 
 def test_every_sector_reads_identically_from_csv_xlsx_and_parquet(sample, tmp_path):
@@ -60,8 +74,12 @@ def test_every_sector_reads_identically_from_csv_xlsx_and_parquet(sample, tmp_pa
         assert original.n_input_rows == original.records.height + original.quarantine.height
         t = truth.filter(pl.col("sector") == sector)
         assert original.n_input_rows == t.height
-        got = pl.concat([original.records.select("source_row", "record_id"),
-                         original.quarantine.select("source_row", "record_id")])
+        got = pl.concat(
+            [
+                original.records.select("source_row", "record_id"),
+                original.quarantine.select("source_row", "record_id"),
+            ]
+        )
         assert got.sort("source_row").equals(t.select("source_row", "record_id").sort("source_row")), sector
         expected = original.records.select(CANON).sort("source_row")
         for fmt in ("csv", "xlsx", "parquet"):
@@ -69,8 +87,11 @@ def test_every_sector_reads_identically_from_csv_xlsx_and_parquet(sample, tmp_pa
             assert res.ok, (sector, fmt, res.errors)
             assert res.n_input_rows == original.n_input_rows, (sector, fmt)
             assert res.mapping == original.mapping, (sector, fmt)
-            same = res.records.select(CANON).sort("source_row").with_columns(
-                pl.col("record_id").str.replace(r"^[^#]+\.(csv|xlsx|parquet)#", f"{name}#"))
+            same = (
+                res.records.select(CANON)
+                .sort("source_row")
+                .with_columns(pl.col("record_id").str.replace(r"^[^#]+\.(csv|xlsx|parquet)#", f"{name}#"))
+            )
             assert same.equals(expected), (sector, fmt)
 
 

@@ -47,8 +47,19 @@ INSURANCE_HEADERS = {
 def _vaccination_xlsx(path: Path) -> None:
     """Another title block, a column-number row, columns in another order, an STT column first."""
     df = pl.read_csv(SAMPLE / "tiem_chung.csv", infer_schema=False).rename(VACCINATION_HEADERS)
-    cols = ["SO CCCD", "HO TEN NGUOI DUOC TIEM", "GIOI", "NGAY/THANG/NAM SINH", "VACXIN", "MUI SO", "NGAY TIEM",
-            "DON VI TIEM", "MA PHUONG/XA", "DIEN THOAI", "MA_DT"]
+    cols = [
+        "SO CCCD",
+        "HO TEN NGUOI DUOC TIEM",
+        "GIOI",
+        "NGAY/THANG/NAM SINH",
+        "VACXIN",
+        "MUI SO",
+        "NGAY TIEM",
+        "DON VI TIEM",
+        "MA PHUONG/XA",
+        "DIEN THOAI",
+        "MA_DT",
+    ]
     df = df.select(cols)
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("Sheet1")
@@ -74,9 +85,13 @@ def other_agency_run(tmp_path_factory):
     vac, ins = base / "bc_tiem_chung_so_y_te.xlsx", base / "bhxh_xuat_du_lieu.txt"
     _vaccination_xlsx(vac)
     _insurance_utf16(ins)
-    truth = pl.read_parquet(SAMPLE / "truth" / "truth.parquet").with_columns(
-        pl.col("source_file").replace({"tiem_chung.csv": vac.name, "bao_hiem.parquet": ins.name})
-    ).filter(pl.col("source_file").is_in([vac.name, ins.name]))
+    truth = (
+        pl.read_parquet(SAMPLE / "truth" / "truth.parquet")
+        .with_columns(
+            pl.col("source_file").replace({"tiem_chung.csv": vac.name, "bao_hiem.parquet": ins.name})
+        )
+        .filter(pl.col("source_file").is_in([vac.name, ins.name]))
+    )
     (base / "truth").mkdir()
     truth.write_parquet(base / "truth" / "truth.parquet")
     manifest = json.loads((SAMPLE / "manifest.json").read_text())

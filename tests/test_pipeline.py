@@ -30,17 +30,36 @@ def _records() -> pl.DataFrame:
 
 def test_results_hold_kept_and_quarantined_rows_each_exactly_once():
     matches = pl.DataFrame(
-        {"rid": [0, 1], "person_id": ["049090001234", None], "match_pass": ["exact_id", None],
-         "match_probability": [0.999, 0.01], "weights": ['{"id": 9.1}', None]}
+        {
+            "rid": [0, 1],
+            "person_id": ["049090001234", None],
+            "match_pass": ["exact_id", None],
+            "match_probability": [0.999, 0.01],
+            "weights": ['{"id": 9.1}', None],
+        }
     )
     assessed = pl.DataFrame(
-        {"rid": [0, 1], "status": ["matched", "unmatched"], "dung": [True, False], "du": [True, True],
-         "sach": [True, True], "song": [True, True], "reasons": [[], ["NOT_IN_REFERENCE"]]}
+        {
+            "rid": [0, 1],
+            "status": ["matched", "unmatched"],
+            "dung": [True, False],
+            "du": [True, True],
+            "sach": [True, True],
+            "song": [True, True],
+            "reasons": [[], ["NOT_IN_REFERENCE"]],
+        }
     )
     quarantine = pl.DataFrame(
-        {"sector": ["insurance"], "record_id": ["bhxh.csv#2"], "source_file": ["bhxh.csv"],
-         "source_sheet": [None], "source_row": [2], "column": ["full_name"], "raw_value": [""],
-         "reason": ["NO_NAME"]},
+        {
+            "sector": ["insurance"],
+            "record_id": ["bhxh.csv#2"],
+            "source_file": ["bhxh.csv"],
+            "source_sheet": [None],
+            "source_row": [2],
+            "column": ["full_name"],
+            "raw_value": [""],
+            "reason": ["NO_NAME"],
+        },
         schema_overrides={"source_sheet": pl.Utf8},
     )
     res = pipeline.build_results("r1", _records(), matches, assessed, quarantine)

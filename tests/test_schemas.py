@@ -10,7 +10,9 @@ from schemas.models import canonical_model, failure_cases, sector_model
 
 
 def test_the_five_shipped_sectors_load_with_their_documented_options():
-    assert {"civil_status", "social_protection", "vaccination", "insurance", "reference"} <= set(available_sectors())
+    assert {"civil_status", "social_protection", "vaccination", "insurance", "reference"} <= set(
+        available_sectors()
+    )
     vac = load_sector("vaccination")
     assert vac.label_vi == "Tiêm chủng"
     assert vac.many_per_person is True
@@ -27,7 +29,9 @@ def test_the_five_shipped_sectors_load_with_their_documented_options():
 def test_a_new_sector_is_one_yaml_file_in_the_sectors_dir(tmp_path, monkeypatch):
     (tmp_path / "education.yaml").write_text(
         "name: education\nlabel_vi: Giáo dục\nrequired: [full_name, birth_date]\n"
-        "column_map:\n  full_name: ['Tên học sinh']\n", encoding="utf-8")
+        "column_map:\n  full_name: ['Tên học sinh']\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("DOISOAT_SECTORS_DIR", str(tmp_path))
     assert "education" in available_sectors()
     spec = load_sector("education")

@@ -48,20 +48,34 @@ def build() -> None:
     for new_prov, wards in conv["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
         for new_ward, old_keys in wards.items():
             for ok in old_keys:
-                rows.append({"new_province_key": new_prov, "new_ward_key": new_ward, "old_key": ok, "is_default": True})
+                rows.append(
+                    {
+                        "new_province_key": new_prov,
+                        "new_ward_key": new_ward,
+                        "old_key": ok,
+                        "is_default": True,
+                    }
+                )
     for new_prov, olds in conv["DICT_PROVINCE_WARD_DIVIDED"].items():
         for ok, targets in olds.items():
             for t in targets:
                 rows.append(
-                    {"new_province_key": new_prov, "new_ward_key": t["newWardKey"], "old_key": ok,
-                     "is_default": bool(t["isDefaultNewWard"])}
+                    {
+                        "new_province_key": new_prov,
+                        "new_ward_key": t["newWardKey"],
+                        "old_key": ok,
+                        "is_default": bool(t["isDefaultNewWard"]),
+                    }
                 )
     links = pl.DataFrame(rows).unique()
     mapping = (
         links.join(old_full.select("old_key", pl.col("ward_code").alias("old_ward_code")), on="old_key")
         .join(
-            new.select(pl.col("province_key").alias("new_province_key"), pl.col("ward_key").alias("new_ward_key"),
-                       pl.col("ward_code").alias("new_ward_code")),
+            new.select(
+                pl.col("province_key").alias("new_province_key"),
+                pl.col("ward_key").alias("new_ward_key"),
+                pl.col("ward_code").alias("new_ward_code"),
+            ),
             on=["new_province_key", "new_ward_key"],
         )
         .select("old_ward_code", "new_ward_code", "is_default")
@@ -70,7 +84,9 @@ def build() -> None:
         .sort("old_ward_code", "new_ward_code")
     )
     new.drop("province_key", "ward_key").sort("ward_code").write_parquet(HERE / "units_new.parquet")
-    old.drop("province_key", "district_key", "ward_key").sort("ward_code").write_parquet(HERE / "units_old.parquet")
+    old.drop("province_key", "district_key", "ward_key").sort("ward_code").write_parquet(
+        HERE / "units_old.parquet"
+    )
     mapping.write_parquet(HERE / "units_map.parquet")
     print(f"{SOURCE_VERSION}: new {new.height}, old {old.height}, links {mapping.height}")
 

@@ -23,16 +23,31 @@ from schemas.models import CELLS, CHECK_PRIORITY, CHECK_REASONS, canonical_model
 log = logging.getLogger(__name__)
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
-    "sector": pl.String(), "source_file": pl.String(), "source_sheet": pl.String(), "source_row": pl.Int64(),
-    "record_id": pl.String(), "column": pl.String(), "raw_value": pl.String(), "reason": pl.String(),
+    "sector": pl.String(),
+    "source_file": pl.String(),
+    "source_sheet": pl.String(),
+    "source_row": pl.Int64(),
+    "record_id": pl.String(),
+    "column": pl.String(),
+    "raw_value": pl.String(),
+    "reason": pl.String(),
 }
 
 #: Vietnamese names of the fields, for messages and the mapping shown to people.
 FIELD_LABELS_VI: dict[str, str] = {
-    "full_name": "Họ và tên", "birth_date": "Ngày sinh", "sex": "Giới tính", "national_id": "Số định danh/CCCD",
-    "old_id": "Số CMND cũ", "insurance_id": "Mã số BHXH/thẻ BHYT", "phone": "Số điện thoại",
-    "commune_code": "Mã xã", "commune_name": "Tên xã/nơi cư trú", "event_type": "Loại sự kiện",
-    "event_date": "Ngày sự kiện", "last_activity_date": "Ngày hoạt động gần nhất", "death_date": "Ngày mất",
+    "full_name": "Họ và tên",
+    "birth_date": "Ngày sinh",
+    "sex": "Giới tính",
+    "national_id": "Số định danh/CCCD",
+    "old_id": "Số CMND cũ",
+    "insurance_id": "Mã số BHXH/thẻ BHYT",
+    "phone": "Số điện thoại",
+    "commune_code": "Mã xã",
+    "commune_name": "Tên xã/nơi cư trú",
+    "event_type": "Loại sự kiện",
+    "event_date": "Ngày sự kiện",
+    "last_activity_date": "Ngày hoạt động gần nhất",
+    "death_date": "Ngày mất",
     "vital_status": "Tình trạng sống/chết",
 }
 
@@ -76,7 +91,11 @@ def file_sha256(path: Path) -> str:
 
 
 def empty_records(spec: SectorSpec) -> pl.DataFrame:
-    schema = {c: pl.String for c in LINEAGE_COLUMNS} | {"source_row": pl.Int64} | dict.fromkeys(spec.fields, pl.String)
+    schema = (
+        {c: pl.String for c in LINEAGE_COLUMNS}
+        | {"source_row": pl.Int64}
+        | dict.fromkeys(spec.fields, pl.String)
+    )
     return pl.DataFrame(schema=schema)
 
 
@@ -86,8 +105,16 @@ def empty_quarantine() -> pl.DataFrame:
 
 def _failed(path: Path, spec: SectorSpec, sha: str, message: str, **kw) -> IngestResult:
     log.warning("ingest failed: sector=%s file=%s", spec.name, path.name)
-    return IngestResult(spec.name, path.name, path, empty_records(spec), empty_quarantine(), sha256=sha,
-                        errors=[message], **kw)
+    return IngestResult(
+        spec.name,
+        path.name,
+        path,
+        empty_records(spec),
+        empty_quarantine(),
+        sha256=sha,
+        errors=[message],
+        **kw,
+    )
 
 
 def _shown_headers(headers: list[str]) -> str:
@@ -147,45 +174,90 @@ def _ingest_table(path: Path, spec: SectorSpec, sha: str, table: RawTable) -> In
     other, other_hits, own_hits = _sector_fit(table.headers, spec)
     if other and other_hits >= 2 and own_hits == 0:
         label = load_sector(other).label_vi
-        return _failed(path, spec, sha, f"Tệp {name} có vẻ là dữ liệu {label} ('{other}'), không phải "
-                       f"{spec.label_vi} ('{spec.name}'): hãy kiểm tra lĩnh vực đã chọn (các cột: {seen}).",
-                       mapping=hm.mapping, unmapped_headers=hm.unmapped, **meta)
+        return _failed(
+            path,
+            spec,
+            sha,
+            f"Tệp {name} có vẻ là dữ liệu {label} ('{other}'), không phải "
+            f"{spec.label_vi} ('{spec.name}'): hãy kiểm tra lĩnh vực đã chọn (các cột: {seen}).",
+            mapping=hm.mapping,
+            unmapped_headers=hm.unmapped,
+            **meta,
+        )
     person_fields = {"full_name", "birth_date", "national_id", "old_id", "insurance_id"}
     if not person_fields & set(hm.mapping):
-        return _failed(path, spec, sha, f"Tệp {name} không phải danh sách dữ liệu {spec.label_vi}: không nhận ra "
-                       f"cột họ tên, ngày sinh hay số giấy tờ nào (các cột: {seen}).",
-                       mapping=hm.mapping, unmapped_headers=hm.unmapped, **meta)
+        return _failed(
+            path,
+            spec,
+            sha,
+            f"Tệp {name} không phải danh sách dữ liệu {spec.label_vi}: không nhận ra "
+            f"cột họ tên, ngày sinh hay số giấy tờ nào (các cột: {seen}).",
+            mapping=hm.mapping,
+            unmapped_headers=hm.unmapped,
+            **meta,
+        )
     missing = [f for f in spec.required_columns if f not in hm.mapping]
     if missing:
         what = ", ".join(FIELD_LABELS_VI.get(f, f) for f in missing)
-        return _failed(path, spec, sha, f"Tệp {name} thiếu cột bắt buộc của lĩnh vực {spec.label_vi}: {what} "
-                       f"(các cột có trong tệp: {seen}). Hãy đổi tên cột hoặc khai báo column_map "
-                       f"trong schemas/sectors/{spec.name}.yaml.",
-                       mapping=hm.mapping, unmapped_headers=hm.unmapped, **meta)
+        return _failed(
+            path,
+            spec,
+            sha,
+            f"Tệp {name} thiếu cột bắt buộc của lĩnh vực {spec.label_vi}: {what} "
+            f"(các cột có trong tệp: {seen}). Hãy đổi tên cột hoặc khai báo column_map "
+            f"trong schemas/sectors/{spec.name}.yaml.",
+            mapping=hm.mapping,
+            unmapped_headers=hm.unmapped,
+            **meta,
+        )
     if other and other_hits > own_hits + 1:
-        warnings.append(f"Tệp {name} có nhiều cột giống dữ liệu {load_sector(other).label_vi} hơn "
-                        f"{spec.label_vi}: hãy kiểm tra lĩnh vực đã chọn.")
+        warnings.append(
+            f"Tệp {name} có nhiều cột giống dữ liệu {load_sector(other).label_vi} hơn "
+            f"{spec.label_vi}: hãy kiểm tra lĩnh vực đã chọn."
+        )
     absent = [f for f in spec.required if f not in hm.mapping]
     if absent:
-        warnings.append(f"Tệp {name} không có cột {', '.join(FIELD_LABELS_VI.get(f, f) for f in absent)}: "
-                        f"mọi bản ghi sẽ bị tính là thiếu trường này.")
+        warnings.append(
+            f"Tệp {name} không có cột {', '.join(FIELD_LABELS_VI.get(f, f) for f in absent)}: "
+            f"mọi bản ghi sẽ bị tính là thiếu trường này."
+        )
 
     records, quarantine, n_rows = _split_rows(table, spec, hm.mapping, hm.positions, name, sha, warnings)
     ordered = dict(sorted(hm.mapping.items(), key=lambda kv: hm.positions[kv[0]]))
-    return IngestResult(spec.name, name, path, records, quarantine, ordered, list(hm.unmapped), sha,
-                        n_rows, [], warnings, **meta)
+    return IngestResult(
+        spec.name,
+        name,
+        path,
+        records,
+        quarantine,
+        ordered,
+        list(hm.unmapped),
+        sha,
+        n_rows,
+        [],
+        warnings,
+        **meta,
+    )
 
 
 def _split_rows(
-    table: RawTable, spec: SectorSpec, mapping: dict[str, str], positions: dict[str, int], name: str, sha: str,
+    table: RawTable,
+    spec: SectorSpec,
+    mapping: dict[str, str],
+    positions: dict[str, int],
+    name: str,
+    sha: str,
     warnings: list[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """Canonical frame, pandera failure cases → one quarantine row per unusable row, the rest as records."""
     raw_cols = [c for c in table.frame.columns if c != EXTRA]
-    frame = table.frame.with_columns(pl.all().cast(pl.String)).with_columns(_blank_to_null([*raw_cols, EXTRA]))
+    frame = table.frame.with_columns(pl.all().cast(pl.String)).with_columns(
+        _blank_to_null([*raw_cols, EXTRA])
+    )
     frame = frame.with_columns(
-        pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in raw_cols] or [pl.lit(0, pl.Int64)])
-        .alias(CELLS)
+        pl.sum_horizontal(
+            [pl.col(c).is_not_null().cast(pl.Int64) for c in raw_cols] or [pl.lit(0, pl.Int64)]
+        ).alias(CELLS)
     )
     # Trailing blank rows (formatting left in a sheet, blank lines at the end) are not data rows.
     filled = frame.select((pl.col(CELLS) > 0) | pl.col(EXTRA).is_not_null()).to_series()
@@ -195,7 +267,8 @@ def _split_rows(
 
     reserved = set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA}
     canon = [
-        (pl.col(f"c{positions[f]}") if f in positions else pl.lit(None, pl.String)).alias(f) for f in spec.fields
+        (pl.col(f"c{positions[f]}") if f in positions else pl.lit(None, pl.String)).alias(f)
+        for f in spec.fields
     ]
     mapped_pos = set(positions.values())
     others = []
@@ -210,10 +283,15 @@ def _split_rows(
         key = pl.col(spec.record_id_column)
     else:
         key = pl.lit(None, pl.String)
-    record_id = pl.coalesce(key, pl.lit(f"{name}#") + (pl.col("__idx") + 1).cast(pl.String)).alias("record_id")
+    record_id = pl.coalesce(key, pl.lit(f"{name}#") + (pl.col("__idx") + 1).cast(pl.String)).alias(
+        "record_id"
+    )
     lineage = [
-        pl.lit(spec.name).alias("sector"), record_id, pl.lit(name).alias("source_file"),
-        pl.lit(table.sheet, pl.String).alias("source_sheet"), (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
+        pl.lit(spec.name).alias("sector"),
+        record_id,
+        pl.lit(name).alias("source_file"),
+        pl.lit(table.sheet, pl.String).alias("source_sheet"),
+        (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
         pl.lit(sha).alias("file_sha256"),
     ]
 
@@ -224,20 +302,28 @@ def _split_rows(
             .unique("index", keep="first", maintain_order=True)
         )
         header_of = {f: mapping.get(f, f) for f in spec.fields}
-        q = work.join(first.select(pl.col("index").cast(pl.UInt32).alias("__idx"), "column", "check"), on="__idx")
+        q = work.join(
+            first.select(pl.col("index").cast(pl.UInt32).alias("__idx"), "column", "check"), on="__idx"
+        )
         field_col = pl.col("column")
         value = pl.lit(None, pl.String)
         for f in spec.fields:
             value = pl.when(field_col == f).then(pl.col(f)).otherwise(value)
         value = pl.when(pl.col("check") == "no_extra_cells").then(pl.col(EXTRA)).otherwise(value)
         quarantine = q.select(
-            pl.lit(spec.name).alias("sector"), pl.lit(name).alias("source_file"),
-            pl.lit(table.sheet, pl.String).alias("source_sheet"), (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
+            pl.lit(spec.name).alias("sector"),
+            pl.lit(name).alias("source_file"),
+            pl.lit(table.sheet, pl.String).alias("source_sheet"),
+            (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
             record_id,
-            pl.when(pl.col("check") == "no_extra_cells").then(pl.lit("(ô thừa ngoài tiêu đề)"))
-            .when(pl.col("check") == "has_name").then(pl.lit(header_of["full_name"]))
-            .when(field_col.is_in(list(header_of))).then(field_col.replace(header_of))
-            .otherwise(None).alias("column"),
+            pl.when(pl.col("check") == "no_extra_cells")
+            .then(pl.lit("(ô thừa ngoài tiêu đề)"))
+            .when(pl.col("check") == "has_name")
+            .then(pl.lit(header_of["full_name"]))
+            .when(field_col.is_in(list(header_of)))
+            .then(field_col.replace(header_of))
+            .otherwise(None)
+            .alias("column"),
             value.alias("raw_value"),
             pl.col("check").replace_strict(CHECK_REASONS, default="SCHEMA_CHECK").alias("reason"),
         ).cast(QUARANTINE_SCHEMA)
@@ -247,7 +333,9 @@ def _split_rows(
     else:
         quarantine = empty_quarantine()
 
-    records = work.select([*lineage, *[pl.col(f) for f in spec.fields], *[e.meta.output_name() for e in others]])
+    records = work.select(
+        [*lineage, *[pl.col(f) for f in spec.fields], *[e.meta.output_name() for e in others]]
+    )
     canonical_model(spec).validate(records.head(1000), lazy=True)
     _value_warnings(records, spec, name, warnings)
     return records, quarantine, n_rows
@@ -256,7 +344,9 @@ def _split_rows(
 def _value_warnings(records: pl.DataFrame, spec: SectorSpec, name: str, warnings: list[str]) -> None:
     """File-level notes on values: undecodable characters, event types outside the sector's list."""
     bad = records.select(
-        pl.sum_horizontal(pl.col(f).str.contains("\ufffd").fill_null(False).cast(pl.Int64) for f in spec.fields).sum()
+        pl.sum_horizontal(
+            pl.col(f).str.contains("\ufffd").fill_null(False).cast(pl.Int64) for f in spec.fields
+        ).sum()
     ).item()
     if bad:
         warnings.append(f"Tệp {name}: {fmt_int(bad)} ô có ký tự không giải mã được (lỗi bảng mã).")
@@ -266,13 +356,13 @@ def _value_warnings(records: pl.DataFrame, spec: SectorSpec, name: str, warnings
         unknown = {v for v in distinct if normalize_header(v) not in allowed}
         if unknown:
             n = records.filter(pl.col("event_type").is_in(list(unknown))).height
-            warnings.append(f"Tệp {name}: {fmt_int(n)} bản ghi có loại sự kiện ngoài danh mục của lĩnh vực "
-                            f"{spec.label_vi}.")
+            warnings.append(
+                f"Tệp {name}: {fmt_int(n)} bản ghi có loại sự kiện ngoài danh mục của lĩnh vực "
+                f"{spec.label_vi}."
+            )
 
 
-def ingest_files(
-    items: list[tuple], seen_hashes: dict[str, str] | None = None
-) -> list[IngestResult]:
+def ingest_files(items: list[tuple], seen_hashes: dict[str, str] | None = None) -> list[IngestResult]:
     """Ingest ``(sector_name, path)`` or ``(sector_name, path, sheet)`` items; one bad file never stops the rest.
 
     ``seen_hashes`` maps the SHA-256 of files ingested before to where they were seen (a run ID); a file seen
@@ -303,8 +393,16 @@ def format_mapping(result: IngestResult, lang: str = "vi") -> str:
     """The chosen header mapping as short lines people can check ("Họ và tên ← 'HỌ TÊN'")."""
     vi = lang == "vi"
     lines = [
-        (f"Tệp {result.source_file} ({result.sector}): " if vi else f"File {result.source_file} ({result.sector}): ")
-        + (f"{fmt_int(result.n_input_rows, lang)} dòng dữ liệu" if vi else f"{fmt_int(result.n_input_rows, lang)} data rows")
+        (
+            f"Tệp {result.source_file} ({result.sector}): "
+            if vi
+            else f"File {result.source_file} ({result.sector}): "
+        )
+        + (
+            f"{fmt_int(result.n_input_rows, lang)} dòng dữ liệu"
+            if vi
+            else f"{fmt_int(result.n_input_rows, lang)} data rows"
+        )
     ]
     for f, header in result.mapping.items():
         label = FIELD_LABELS_VI.get(f, f) if vi else f

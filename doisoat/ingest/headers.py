@@ -33,7 +33,9 @@ class Rule:
 
 def R(spec: str, score: int, unless: str = "", alone: bool = False) -> Rule:  # noqa: N802 (table shorthand)
     """Rule shorthand: ``R("ngay|sinh", 90, unless="noi|que")`` — ``|`` separates phrases."""
-    return Rule(tuple(p for p in spec.split("|") if p), score, tuple(u for u in unless.split("|") if u), alone)
+    return Rule(
+        tuple(p for p in spec.split("|") if p), score, tuple(u for u in unless.split("|") if u), alone
+    )
 
 
 # People other than the record's subject, and staff: their columns are never the person's own fields.
@@ -42,108 +44,302 @@ OTHER_PEOPLE = (
     "can bo|nhan vien|bac si|y ta|nguoi tiem|nguoi lap|nguoi ky|lanh dao|dai dien|nguoi lam chung|"
     "nguoi cham soc|nguoi nuoi|nguoi than|than nhan|nguoi bao ho"
 )
-_NOT_NAME = OTHER_PEOPLE + "|xa|phuong|vac xin|vacxin|vaccine|don vi|che do|tinh|huyen|thon|co so|benh vien|loai|thuoc|co quan|to chuc|truong|lop|ngan hang|file|tep"
+_NOT_NAME = (
+    OTHER_PEOPLE
+    + "|xa|phuong|vac xin|vacxin|vaccine|don vi|che do|tinh|huyen|thon|co so|benh vien|loai|thuoc|co quan|to chuc|truong|lop|ngan hang|file|tep"
+)
 _NOT_DATE = "noi|que|dia|so|ma|loai|tinh trang|ly do|ghi chu|nguoi ky"
 
 #: field → rules. Scores: 95 unmistakable, 80–90 usual, 60–75 plausible, 50 weak.
 RULES: dict[str, tuple[Rule, ...]] = {
     "full_name": (
-        R("ho|ten", 92, unless=_NOT_NAME), R("ho va ten", 95, unless=_NOT_NAME),
-        R("ten|doi tuong", 85, unless=OTHER_PEOPLE), R("ten", 70, unless=_NOT_NAME),
-        R("full name", 95), R("fullname", 95), R("name", 70, unless="file|vaccine|commune|ward|province"),
+        R("ho|ten", 92, unless=_NOT_NAME),
+        R("ho va ten", 95, unless=_NOT_NAME),
+        R("ten|doi tuong", 85, unless=OTHER_PEOPLE),
+        R("ten", 70, unless=_NOT_NAME),
+        R("full name", 95),
+        R("fullname", 95),
+        R("name", 70, unless="file|vaccine|commune|ward|province"),
         R("hoten", 92, unless=_NOT_NAME),
     ),
     "birth_date": (
         R("ngay|sinh", 92, unless=_NOT_DATE + "|dang ky|khai|" + OTHER_PEOPLE),
         R("nam|sinh", 88, unless=_NOT_DATE + "|dang ky|khai|" + OTHER_PEOPLE),
         R("thang|sinh", 85, unless=_NOT_DATE + "|dang ky|khai|" + OTHER_PEOPLE),
-        R("ns", 85, alone=True), R("ntns", 90, alone=True), R("dob", 92), R("birth", 88, unless="place|country"),
+        R("ns", 85, alone=True),
+        R("ntns", 90, alone=True),
+        R("dob", 92),
+        R("birth", 88, unless="place|country"),
         R("sinh", 60, alone=True),
     ),
     "sex": (
-        R("gioi tinh", 95, unless=OTHER_PEOPLE), R("gioi", 80, unless=OTHER_PEOPLE), R("gt", 80, alone=True),
-        R("phai", 70, alone=True), R("nam|nu", 85, unless="sinh|ngay|thang"), R("sex", 95), R("gender", 95),
+        R("gioi tinh", 95, unless=OTHER_PEOPLE),
+        R("gioi", 80, unless=OTHER_PEOPLE),
+        R("gt", 80, alone=True),
+        R("phai", 70, alone=True),
+        R("nam|nu", 85, unless="sinh|ngay|thang"),
+        R("sex", 95),
+        R("gender", 95),
     ),
     "national_id": (
-        R("cmnd|cccd", 98, unless=OTHER_PEOPLE), R("cmt|cccd", 98, unless=OTHER_PEOPLE),
+        R("cmnd|cccd", 98, unless=OTHER_PEOPLE),
+        R("cmt|cccd", 98, unless=OTHER_PEOPLE),
         R("cccd", 96, unless=OTHER_PEOPLE + "|ngay|noi|cap"),
         R("dinh danh", 96, unless=OTHER_PEOPLE + "|ngay|ho so|noi"),
         R("can cuoc", 92, unless=OTHER_PEOPLE + "|ngay|noi|cap"),
-        R("ddcn", 92), R("so giay to", 60, unless=OTHER_PEOPLE + "|ngay|noi"),
-        R("national id", 96), R("personal id", 92), R("id number", 80), R("citizen id", 92),
+        R("ddcn", 92),
+        R("so giay to", 60, unless=OTHER_PEOPLE + "|ngay|noi"),
+        R("national id", 96),
+        R("personal id", 92),
+        R("id number", 80),
+        R("citizen id", 92),
     ),
     "old_id": (
-        R("cmnd", 88, unless=OTHER_PEOPLE + "|ngay|noi|cap"), R("cmt", 86, unless=OTHER_PEOPLE + "|ngay|noi|cap"),
-        R("chung minh", 88, unless=OTHER_PEOPLE + "|ngay|noi|cap"), R("old id", 92),
+        R("cmnd", 88, unless=OTHER_PEOPLE + "|ngay|noi|cap"),
+        R("cmt", 86, unless=OTHER_PEOPLE + "|ngay|noi|cap"),
+        R("chung minh", 88, unless=OTHER_PEOPLE + "|ngay|noi|cap"),
+        R("old id", 92),
     ),
     "insurance_id": (
         R("bhxh", 92, unless=OTHER_PEOPLE + "|ngay|co quan|noi|tien|muc|thang|den|tu|nam|loai|ky|don vi"),
-        R("bhyt", 86, unless=OTHER_PEOPLE + "|ngay|co quan|noi|tien|muc|thang|den|tu|han|loai|gia tri|kcb|doi tuong"),
-        R("so so", 70, unless=OTHER_PEOPLE + "|ngay"), R("ma the", 62, unless=OTHER_PEOPLE + "|ngay"),
+        R(
+            "bhyt",
+            86,
+            unless=OTHER_PEOPLE + "|ngay|co quan|noi|tien|muc|thang|den|tu|han|loai|gia tri|kcb|doi tuong",
+        ),
+        R("so so", 70, unless=OTHER_PEOPLE + "|ngay"),
+        R("ma the", 62, unless=OTHER_PEOPLE + "|ngay"),
         R("bao hiem|so", 70, unless="ngay|tien|muc|co quan|noi|han"),
         R("insurance", 88, unless="date|type|from|to"),
     ),
     "phone": (
-        R("dien thoai", 95, unless=OTHER_PEOPLE + "|co dinh"), R("sdt", 95, unless=OTHER_PEOPLE),
-        R("dt", 70, alone=True), R("so dt", 88), R("didong", 85), R("di dong", 85, unless=OTHER_PEOPLE),
-        R("phone", 95), R("mobile", 92), R("tel", 80, alone=True),
+        R("dien thoai", 95, unless=OTHER_PEOPLE + "|co dinh"),
+        R("sdt", 95, unless=OTHER_PEOPLE),
+        R("dt", 70, alone=True),
+        R("so dt", 88),
+        R("didong", 85),
+        R("di dong", 85, unless=OTHER_PEOPLE),
+        R("phone", 95),
+        R("mobile", 92),
+        R("tel", 80, alone=True),
     ),
     "commune_code": (
-        R("ma|xa", 95, unless="ten|" + OTHER_PEOPLE), R("ma|phuong", 90, unless="ten|thuc|" + OTHER_PEOPLE),
-        R("ma|dvhc", 92), R("ma|don vi hanh chinh", 90), R("commune code", 95), R("ward code", 92),
+        R("ma|xa", 95, unless="ten|" + OTHER_PEOPLE),
+        R("ma|phuong", 90, unless="ten|thuc|" + OTHER_PEOPLE),
+        R("ma|dvhc", 92),
+        R("ma|don vi hanh chinh", 90),
+        R("commune code", 95),
+        R("ward code", 92),
     ),
     "commune_name": (
-        R("ten|xa", 92, unless="ma"), R("xa|phuong", 88, unless="ma|" + OTHER_PEOPLE),
-        R("xa", 82, alone=True), R("phuong", 78, alone=True), R("xa|thi tran", 85, unless="ma"),
-        R("noi|thuong tru", 72, unless="ma|" + OTHER_PEOPLE), R("thuong tru", 68, unless="ma|" + OTHER_PEOPLE),
-        R("noi|cu tru", 68, unless="ma|" + OTHER_PEOPLE), R("cho o", 62, unless="ma|" + OTHER_PEOPLE),
-        R("dia chi", 60, unless="ma|email|thu|" + OTHER_PEOPLE), R("commune", 85, unless="code"),
-        R("address", 60, unless="email"), R("ward", 80, unless="code"),
+        R("ten|xa", 92, unless="ma"),
+        R("xa|phuong", 88, unless="ma|" + OTHER_PEOPLE),
+        R("xa", 82, alone=True),
+        R("phuong", 78, alone=True),
+        R("xa|thi tran", 85, unless="ma"),
+        R("noi|thuong tru", 72, unless="ma|" + OTHER_PEOPLE),
+        R("thuong tru", 68, unless="ma|" + OTHER_PEOPLE),
+        R("noi|cu tru", 68, unless="ma|" + OTHER_PEOPLE),
+        R("cho o", 62, unless="ma|" + OTHER_PEOPLE),
+        R("dia chi", 60, unless="ma|email|thu|" + OTHER_PEOPLE),
+        R("commune", 85, unless="code"),
+        R("address", 60, unless="email"),
+        R("ward", 80, unless="code"),
     ),
     "event_type": (
-        R("loai|dang ky", 95), R("loai|vac xin", 95), R("ten|vac xin", 92), R("loai|vacxin", 95),
-        R("ten|vacxin", 92), R("vac xin", 86, unless="ngay|lo|so|han|nha"), R("vacxin", 86, unless="ngay|lo|so|han"),
-        R("vaccine", 86, unless="date|lot|batch"), R("loai|su kien", 92), R("loai|ho tich", 92),
-        R("loai|tro cap", 86), R("loai|doi tuong", 76), R("dien|doi tuong", 72), R("nhom|doi tuong", 70),
-        R("che do", 66, unless="ngay|muc|tien"), R("loai|hinh|tham gia", 80), R("loai so", 70),
-        R("event type", 95), R("loai", 58, alone=True), R("loai|viec", 80),
+        R("loai|dang ky", 95),
+        R("loai|vac xin", 95),
+        R("ten|vac xin", 92),
+        R("loai|vacxin", 95),
+        R("ten|vacxin", 92),
+        R("vac xin", 86, unless="ngay|lo|so|han|nha"),
+        R("vacxin", 86, unless="ngay|lo|so|han"),
+        R("vaccine", 86, unless="date|lot|batch"),
+        R("loai|su kien", 92),
+        R("loai|ho tich", 92),
+        R("loai|tro cap", 86),
+        R("loai|doi tuong", 76),
+        R("dien|doi tuong", 72),
+        R("nhom|doi tuong", 70),
+        R("che do", 66, unless="ngay|muc|tien"),
+        R("loai|hinh|tham gia", 80),
+        R("loai so", 70),
+        R("event type", 95),
+        R("loai", 58, alone=True),
+        R("loai|viec", 80),
     ),
     "event_date": (
-        R("ngay|tiem", 95, unless="sinh|mat"), R("ngay|dang ky", 94, unless="mat|chet|kcb|bhyt"),
-        R("ngay|khai", 86, unless="noi"), R("ngay|chi tra", 90, unless="cuoi|gan nhat|lan cuoi"),
-        R("thang|chi tra", 84, unless="cuoi|gan nhat"), R("ky|chi tra", 80, unless="cuoi|gan nhat"),
-        R("ngay|su kien", 92), R("ngay|tham gia", 82), R("ngay|huong", 80, unless="het|dung|cat|thoi"),
-        R("ngay|hieu luc", 72, unless="het"), R("tu ngay", 70, unless="tu vong"), R("ngay|giao dich", 80),
-        R("thoi gian|tiem", 90), R("event date", 95),
+        R("ngay|tiem", 95, unless="sinh|mat"),
+        R("ngay|dang ky", 94, unless="mat|chet|kcb|bhyt"),
+        R("ngay|khai", 86, unless="noi"),
+        R("ngay|chi tra", 90, unless="cuoi|gan nhat|lan cuoi"),
+        R("thang|chi tra", 84, unless="cuoi|gan nhat"),
+        R("ky|chi tra", 80, unless="cuoi|gan nhat"),
+        R("ngay|su kien", 92),
+        R("ngay|tham gia", 82),
+        R("ngay|huong", 80, unless="het|dung|cat|thoi"),
+        R("ngay|hieu luc", 72, unless="het"),
+        R("tu ngay", 70, unless="tu vong"),
+        R("ngay|giao dich", 80),
+        R("thoi gian|tiem", 90),
+        R("event date", 95),
         R("ngay", 50, unless="sinh|mat|chet|tu vong|qua doi|cuoi|gan nhat|den|het|han|cap|" + _NOT_DATE),
     ),
     "last_activity_date": (
-        R("cuoi|ngay", 90, unless="sinh"), R("cuoi|thang", 88, unless="sinh"), R("cuoi|ky", 86),
-        R("gan nhat", 88, unless="sinh"), R("den ngay", 84), R("han the", 88), R("het han", 86),
-        R("gia tri|den", 86), R("dong den", 84), R("han su dung", 84), R("last activity", 95), R("last", 70, unless="name"),
+        R("cuoi|ngay", 90, unless="sinh"),
+        R("cuoi|thang", 88, unless="sinh"),
+        R("cuoi|ky", 86),
+        R("gan nhat", 88, unless="sinh"),
+        R("den ngay", 84),
+        R("han the", 88),
+        R("het han", 86),
+        R("gia tri|den", 86),
+        R("dong den", 84),
+        R("han su dung", 84),
+        R("last activity", 95),
+        R("last", 70, unless="name"),
     ),
     "death_date": (
-        R("ngay|mat", 95, unless=OTHER_PEOPLE), R("ngay|chet", 95, unless=OTHER_PEOPLE),
+        R("ngay|mat", 95, unless=OTHER_PEOPLE),
+        R("ngay|chet", 95, unless=OTHER_PEOPLE),
         R("tu vong", 92, unless=OTHER_PEOPLE + "|noi|nguyen nhan|ly do"),
-        R("qua doi", 90, unless=OTHER_PEOPLE + "|noi"), R("ngay tu", 80), R("death", 92, unless="place|cause"),
+        R("qua doi", 90, unless=OTHER_PEOPLE + "|noi"),
+        R("ngay tu", 80),
+        R("death", 92, unless="place|cause"),
     ),
     "vital_status": (
-        R("song|chet", 92), R("con song", 88), R("tinh trang", 72, unless="hon nhan|cu tru|suc khoe|ho so"),
-        R("trang thai", 62, unless="ho so|the|dong"), R("vital", 92), R("da chet", 85), R("da mat", 85),
+        R("song|chet", 92),
+        R("con song", 88),
+        R("tinh trang", 72, unless="hon nhan|cu tru|suc khoe|ho so"),
+        R("trang thai", 62, unless="ho so|the|dong"),
+        R("vital", 92),
+        R("da chet", 85),
+        R("da mat", 85),
     ),
 }
 
 # Words agencies glue together (NGAYSINH, SoDinhDanh, MAXA): the vocabulary used to split them again.
 _VOCAB = {
-    "ho", "va", "ten", "day", "du", "ngay", "thang", "nam", "sinh", "noi", "so", "ma", "cccd", "cmnd", "cmt",
-    "dinh", "danh", "can", "cuoc", "ca", "nhan", "gioi", "tinh", "xa", "phuong", "dvhc", "dien", "thoai",
-    "di", "dong", "sdt", "dt", "the", "bhyt", "bhxh", "bao", "hiem", "tiem", "vac", "xin", "vacxin", "mui",
-    "loai", "dang", "ky", "chi", "tra", "mat", "chet", "tu", "vong", "qua", "doi", "thuong", "tru", "dia",
-    "cu", "su", "kien", "tham", "gia", "han", "den", "het", "cuoi", "gan", "nhat", "tuong", "tich",
-    "trang", "thai", "song", "stt", "ghi", "chu", "huyen", "thon", "ap", "to", "dan", "toc", "ton", "giao",
-    "quoc", "khai", "ket", "hon", "cap", "lan", "tri", "hieu", "luc", "que", "quan", "id", "code", "date",
-    "name", "full", "birth", "phone", "sex", "gender", "nguoi", "duoc", "cong", "don", "vi", "hanh", "huong",
-    "tro", "muc", "tien", "giay", "lo", "hinh", "nhom", "che", "do", "kcb",
+    "ho",
+    "va",
+    "ten",
+    "day",
+    "du",
+    "ngay",
+    "thang",
+    "nam",
+    "sinh",
+    "noi",
+    "so",
+    "ma",
+    "cccd",
+    "cmnd",
+    "cmt",
+    "dinh",
+    "danh",
+    "can",
+    "cuoc",
+    "ca",
+    "nhan",
+    "gioi",
+    "tinh",
+    "xa",
+    "phuong",
+    "dvhc",
+    "dien",
+    "thoai",
+    "di",
+    "dong",
+    "sdt",
+    "dt",
+    "the",
+    "bhyt",
+    "bhxh",
+    "bao",
+    "hiem",
+    "tiem",
+    "vac",
+    "xin",
+    "vacxin",
+    "mui",
+    "loai",
+    "dang",
+    "ky",
+    "chi",
+    "tra",
+    "mat",
+    "chet",
+    "tu",
+    "vong",
+    "qua",
+    "doi",
+    "thuong",
+    "tru",
+    "dia",
+    "cu",
+    "su",
+    "kien",
+    "tham",
+    "gia",
+    "han",
+    "den",
+    "het",
+    "cuoi",
+    "gan",
+    "nhat",
+    "tuong",
+    "tich",
+    "trang",
+    "thai",
+    "song",
+    "stt",
+    "ghi",
+    "chu",
+    "huyen",
+    "thon",
+    "ap",
+    "to",
+    "dan",
+    "toc",
+    "ton",
+    "giao",
+    "quoc",
+    "khai",
+    "ket",
+    "hon",
+    "cap",
+    "lan",
+    "tri",
+    "hieu",
+    "luc",
+    "que",
+    "quan",
+    "id",
+    "code",
+    "date",
+    "name",
+    "full",
+    "birth",
+    "phone",
+    "sex",
+    "gender",
+    "nguoi",
+    "duoc",
+    "cong",
+    "don",
+    "vi",
+    "hanh",
+    "huong",
+    "tro",
+    "muc",
+    "tien",
+    "giay",
+    "lo",
+    "hinh",
+    "nhom",
+    "che",
+    "do",
+    "kcb",
 }
 
 
@@ -191,7 +387,9 @@ def rule_score(norm: str, rule: Rule) -> int:
     return rule.score
 
 
-def score_header(header: str, fields: list[str], overrides: dict[str, dict[str, int]] | None = None) -> dict[str, int]:
+def score_header(
+    header: str, fields: list[str], overrides: dict[str, dict[str, int]] | None = None
+) -> dict[str, int]:
     """Score of ``header`` for every field that it may be (0 omitted)."""
     norm = normalize_header(header)
     compact = norm.replace(" ", "")
@@ -212,7 +410,11 @@ def score_header(header: str, fields: list[str], overrides: dict[str, dict[str, 
         # a typo in a usual header ("Ngay snih"): close to a synonym that would have scored
         for field in fields:
             for rule in RULES.get(field, ()):
-                if rule.score >= 85 and not rule.alone and fuzz.ratio(compact, "".join(rule.phrases).replace(" ", "")) >= 88:
+                if (
+                    rule.score >= 85
+                    and not rule.alone
+                    and fuzz.ratio(compact, "".join(rule.phrases).replace(" ", "")) >= 88
+                ):
                     scores[field] = max(scores.get(field, 0), 55)
     return scores
 
@@ -238,7 +440,9 @@ def override_table(spec: SectorSpec) -> dict[str, dict[str, int]]:
     return table
 
 
-def map_headers(headers: list[str], spec: SectorSpec, alternates: list[str | None] | None = None) -> HeaderMapping:
+def map_headers(
+    headers: list[str], spec: SectorSpec, alternates: list[str | None] | None = None
+) -> HeaderMapping:
     """Assign each field the best-scoring column (greedy: highest score first, then leftmost column).
 
     ``alternates`` holds, for two-row headers, the lower cell alone ("Ngày sinh" under "Thông tin người được
@@ -267,7 +471,9 @@ def map_headers(headers: list[str], spec: SectorSpec, alternates: list[str | Non
             continue
         if field in mapping:
             if -neg >= 80 and -neg == scores[field]:
-                notes.append(f"Cột '{headers[pos]}' cũng giống trường {field}; đã dùng cột '{mapping[field]}' (đứng trước).")
+                notes.append(
+                    f"Cột '{headers[pos]}' cũng giống trường {field}; đã dùng cột '{mapping[field]}' (đứng trước)."
+                )
             continue
         mapping[field], positions[field], scores[field] = headers[pos], pos, -neg
         taken.add(pos)

@@ -87,7 +87,9 @@ def read_table(path: Path, sheet: str | None = None) -> RawTable:
     if fmt in ("xlsx", "xls"):
         table = read_excel(path, sheet, fmt)
         if path.suffix.lower() == ".csv":
-            table.warnings.append(f"Tệp {path.name} có đuôi .csv nhưng thực chất là tệp Excel; đã đọc như Excel.")
+            table.warnings.append(
+                f"Tệp {path.name} có đuôi .csv nhưng thực chất là tệp Excel; đã đọc như Excel."
+            )
         return table
     if fmt == "parquet":
         return read_parquet(path)
@@ -111,8 +113,11 @@ def find_header_block(grid: list[list[str | None]]) -> tuple[int, int, list[str]
     best = max(range(len(rows)), key=lambda i: (scores[i], -i))
     if scores[best] <= 0:
         best = next((i for i, r in enumerate(rows) if sum(1 for c in r if _filled(c)) >= 2), 0)
-    if best > 0 and sum(1 for c in rows[best - 1] if _filled(c)) >= 2 and scores[best - 1] >= 0 and _is_subheader(
-        [_clean(c) for c in rows[best - 1]], rows[best]
+    if (
+        best > 0
+        and sum(1 for c in rows[best - 1] if _filled(c)) >= 2
+        and scores[best - 1] >= 0
+        and _is_subheader([_clean(c) for c in rows[best - 1]], rows[best])
     ):
         best -= 1  # the recognised row is the lower half of a two-row header
     head = [_clean(c) for c in rows[best]]
@@ -193,7 +198,9 @@ def detect_encoding(path: Path) -> str:
         return "utf-16-be"
     controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
     if b"\x00" in sample or controls > max(2, 0.01 * len(sample)):
-        raise IngestError(f"Tệp {path.name} không phải tệp văn bản CSV (nội dung nhị phân); hãy kiểm tra lại tệp.")
+        raise IngestError(
+            f"Tệp {path.name} không phải tệp văn bản CSV (nội dung nhị phân); hãy kiểm tra lại tệp."
+        )
     try:
         sample.decode("utf-8")
         return "utf-8"
@@ -216,9 +223,10 @@ codecs.register_error("doisoat_latin1", _latin1_fallback)
 
 def transcode_to_utf8(path: Path, encoding: str, out: Path) -> None:
     """Stream ``path`` into UTF-8 at ``out`` in 1 MB chunks (polars reads only UTF-8)."""
-    with open(path, encoding=encoding, errors="doisoat_latin1", newline="") as src, open(
-        out, "w", encoding="utf-8", newline=""
-    ) as dst:
+    with (
+        open(path, encoding=encoding, errors="doisoat_latin1", newline="") as src,
+        open(out, "w", encoding="utf-8", newline="") as dst,
+    ):
         shutil.copyfileobj(src, dst, 1 << 20)
 
 
@@ -279,8 +287,15 @@ def _read_csv_body(src: Path, delim: str, width: int, skip_lines: int) -> pl.Dat
     names = col_names(width)
     try:
         frame = pl.read_csv(
-            src, has_header=False, skip_lines=skip_lines, separator=delim, schema=dict.fromkeys(names, pl.String),
-            missing_columns="insert", encoding="utf8-lossy", quote_char='"', raise_if_empty=False,
+            src,
+            has_header=False,
+            skip_lines=skip_lines,
+            separator=delim,
+            schema=dict.fromkeys(names, pl.String),
+            missing_columns="insert",
+            encoding="utf8-lossy",
+            quote_char='"',
+            raise_if_empty=False,
         )
         return frame.with_columns(pl.lit(None, pl.String).alias(EXTRA))
     except pl.exceptions.ComputeError as exc:
@@ -319,7 +334,9 @@ def _excel_error(path: Path, exc: Exception) -> IngestError:
     text = str(exc).lower()
     if "password" in text or "encrypt" in text:
         return IngestError(f"Tệp {path.name} được bảo vệ bằng mật khẩu; hãy gỡ mật khẩu rồi gửi lại.")
-    return IngestError(f"Tệp {path.name} bị hỏng hoặc không phải tệp Excel hợp lệ (có thể bị cắt cụt khi gửi).")
+    return IngestError(
+        f"Tệp {path.name} bị hỏng hoặc không phải tệp Excel hợp lệ (có thể bị cắt cụt khi gửi)."
+    )
 
 
 def _is_encrypted_ole(path: Path) -> bool:
@@ -363,12 +380,16 @@ def read_excel(path: Path, sheet: str | None, fmt: str = "xlsx") -> RawTable:
     body = frame.slice(start + n_rows)
     width = len(raw_headers)
     # Columns right of the last header that hold values become named columns "Cột N", not ragged cells.
-    filled_right = [c for c in body.columns[width:] if body[c].drop_nulls().str.strip_chars().str.len_chars().sum()]
+    filled_right = [
+        c for c in body.columns[width:] if body[c].drop_nulls().str.strip_chars().str.len_chars().sum()
+    ]
     if filled_right:
         width = int(filled_right[-1][1:]) + 1
         raw_headers = raw_headers + [""] * (width - len(raw_headers))
-    body = body.select(col_names(width)) if body.width >= width else body.with_columns(
-        [pl.lit(None, pl.String).alias(c) for c in col_names(width)[body.width :]]
+    body = (
+        body.select(col_names(width))
+        if body.width >= width
+        else body.with_columns([pl.lit(None, pl.String).alias(c) for c in col_names(width)[body.width :]])
     )
     headers, warnings = unique_headers(raw_headers)
     body = body.with_columns(pl.lit(None, pl.String).alias(EXTRA))
@@ -396,7 +417,11 @@ def read_parquet(path: Path) -> RawTable:
         elif isinstance(dtype, pl.Datetime):
             e = c.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(_DATETIME_MIDNIGHT, "${1}")
         elif dtype.is_float():
-            e = pl.when(c == c.round(0)).then(c.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(c.cast(pl.String))
+            e = (
+                pl.when(c == c.round(0))
+                .then(c.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(c.cast(pl.String))
+            )
         elif dtype == pl.String:
             e = c
         else:
@@ -407,4 +432,11 @@ def read_parquet(path: Path) -> RawTable:
     except Exception as exc:
         raise IngestError(f"Tệp {path.name} là Parquet bị hỏng, không đọc được.") from exc
     headers, warnings = unique_headers([str(n) for n in schema.names()])
-    return RawTable(frame.with_columns(pl.lit(None, pl.String).alias(EXTRA)), headers, "parquet", None, 1, warnings=warnings)
+    return RawTable(
+        frame.with_columns(pl.lit(None, pl.String).alias(EXTRA)),
+        headers,
+        "parquet",
+        None,
+        1,
+        warnings=warnings,
+    )
