@@ -1,0 +1,65 @@
+"""Write–audit–publish: a run whose checks fail publishes nothing and leaves the previous reports untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from doisoat import pipeline
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def good_then_broken(tmp_path_factory):
+    base = tmp_path_factory.mktemp("gate")
+    manifest = json.loads((SAMPLE / "manifest.json").read_text())
+    reference = SAMPLE / manifest["reference"]
+    out = base / "tiem-chung"
+    db = base / "d.duckdb"
+    good = pipeline.reconcile(
+        pipeline.RunConfig(
+            reference=reference,
+            extracts=[pipeline.ExtractInput("vaccination", SAMPLE / "tiem_chung.csv")],
+            out_dir=out,
+            db_path=db,
+        )
+    )
+    published_before = (out / "results.parquet").read_bytes()
+    # The same extract after a broken export: every ID replaced by text that is no number at all.
+    broken = base / "tiem_chung.csv"
+    df = pl.read_csv(SAMPLE / "tiem_chung.csv", infer_schema=False)
+    df.with_columns(pl.lit("KHONG-RO").alias("Số định danh")).write_csv(broken)
+    bad = pipeline.reconcile(
+        pipeline.RunConfig(
+            reference=reference,
+            extracts=[pipeline.ExtractInput("vaccination", broken)],
+            out_dir=out,
+            db_path=db,
+        )
+    )
+    return good, bad, out, published_before
+
+
+def test_first_clean_run_is_published(good_then_broken):
+    good, _, out, _ = good_then_broken
+    assert good.published and good.out_dir == out.resolve()
+
+
+def test_failed_gate_keeps_the_previous_published_results(good_then_broken):
+    _, bad, out, published_before = good_then_broken
+    assert bad.published is False
+    assert (out / "results.parquet").read_bytes() == published_before
+    assert bad.out_dir != out.resolve() and bad.out_dir.name.startswith("tiem-chung.staging-")
+
+
+def test_failed_gate_explains_in_vietnamese_which_expectation_failed(good_then_broken):
+    _, bad, _, _ = good_then_broken
+    text = (bad.out_dir / "gate.txt").read_text(encoding="utf-8")
+    assert "KHÔNG ĐẠT" in text.upper()
+    assert "số định danh" in text.lower() and "Tiêm chủng" in text
+    gate = json.loads((bad.out_dir / "manifest.json").read_text())["gate"]
+    assert gate["passed"] is False and gate["failures"]
