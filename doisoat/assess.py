@@ -73,28 +73,59 @@ _REF_COLUMNS = (
 )
 
 
-def _present(col: str) -> pl.Expr:
-    """Non-null and, for text, not blank."""
+def _present(col: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    """Non-null and, for text, not blank (only text is stripped: casting dates to text is costly)."""
     e = pl.col(col)
+    if dtype is not None and dtype != pl.Utf8:
+        return e.is_not_null()
     return e.is_not_null() & (e.cast(pl.Utf8).str.strip_chars() != "").fill_null(True)
+
+
+def _presence_cols(field_name: str, schema: pl.Schema) -> tuple[str, ...]:
+    """Standardised columns of ``schema`` any of which makes a canonical field present."""
+    cols, _ = _PRESENCE.get(field_name, ((field_name,), "MISSING_FIELD"))
+    return tuple(c for c in cols if c in schema)
+
+
+def _missing_of(field_name: str, schema: pl.Schema) -> pl.Expr:
+    """True where the field is absent (no column for it at all counts as absent)."""
+    cols = _presence_cols(field_name, schema)
+    if not cols:
+        return pl.lit(True)
+    return ~pl.any_horizontal([_present(c, schema[c]) for c in cols])
 
 
 def _code(cond: pl.Expr, code: str) -> pl.Expr:
     return pl.when(cond.fill_null(False)).then(pl.lit(code))
 
 
-def _missing_checks(df: pl.DataFrame, required: list[str]) -> list[tuple[str, pl.Expr, str]]:
-    """(field, is-missing expression, reason code) for each required field."""
-    checks = []
-    for name in required:
-        cols, code = _PRESENCE.get(name, ((name,), "MISSING_FIELD"))
-        cols = tuple(c for c in cols if c in df.columns)
-        if not cols:
-            checks.append((name, pl.lit(True), code))
-            continue
-        present = pl.any_horizontal([_present(c) for c in cols])
-        checks.append((name, ~present, code))
-    return checks
+def _needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str]:
+    """The record columns assessment reads: checked fields, required and event-key columns, row identity."""
+    wanted = [
+        "rid",
+        "sector",
+        "source_file",
+        "source_row",
+        "name_key",
+        "name_variant",
+        "birth_year",
+        "birth_month",
+        "birth_day",
+        "sex_std",
+        "national_id_std",
+        "old_id_std",
+        "id_birth_year",
+        "id_sex",
+        "commune_code_std",
+        "commune_code_old",
+        "commune_status",
+        "event_date_std",
+        "last_activity_date_std",
+        "norm_issues",
+    ]
+    wanted += [c for cols, _ in _PRESENCE.values() for c in cols]
+    wanted += [c for info in specs.values() for c in (*info.required, *info.event_key)]
+    return [c for c in dict.fromkeys(wanted) if c in schema]
 
 
 def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
@@ -192,7 +223,9 @@ def _sort_codes(reasons: pl.Expr) -> pl.Expr:
     """Distinct codes, most urgent first (worklists show the first one as the main reason)."""
     urgency = {code: r.urgency for code, r in REASONS.items()}
     return reasons.list.unique(maintain_order=True).list.eval(
-        pl.element().sort_by(pl.element().replace_strict(urgency, default=99, return_dtype=pl.Int32))
+        pl.element().sort_by(
+            pl.element().replace_strict(urgency, default=99, return_dtype=pl.Int32), maintain_order=True
+        )
     )
 
 
@@ -230,39 +263,50 @@ def assess(
             "source_row": pl.Int64,
         },
     )
+    df = df.select(
+        _needed_columns(df.schema, specs)
+    )  # only what the checks read: the joins copy every column
     df = _with_reference(df, matches, reference)
     df = df.with_columns(_dup=_duplicate_flag(df, specs))
     matched = pl.col("match_status") == "matched"
 
-    sectors = df["sector"].unique().to_list()
+    sectors = df["sector"].unique().sort().to_list()
+    infos = {sector: specs.get(sector, SectorInfo()) for sector in sectors}
+    # each field's absence is computed once, as a column, whichever sectors require it
+    fields = list(dict.fromkeys([f for info in infos.values() for f in info.required] + list(_ENRICH_FROM)))
+    df = df.with_columns(_missing_of(f, df.schema).alias(f"_miss_{f}") for f in fields)
     du_codes: list[pl.Expr] = []
-    enrich_exprs: list[pl.Expr] = []
     enrich_required: list[pl.Expr] = []
     song_codes: list[pl.Expr] = []
-    for sector in sectors:
-        info = specs.get(sector, SectorInfo())
-        in_sector = pl.col("sector") == sector
-        for name, missing, code in _missing_checks(df, list(info.required)):
-            du_codes.append(_code(in_sector & missing, code))
-            if name in _ENRICH_FROM:
-                can_fill = in_sector & missing & matched & pl.col(_ENRICH_FROM[name]).is_not_null()
-                enrich_required.append(can_fill.fill_null(False))
-        if info.after_death_reason:
-            after = pl.any_horizontal(
-                pl.col("event_date_std") > pl.col("ref_death_date"),
-                pl.col("last_activity_date_std") > pl.col("ref_death_date"),
+    for name in fields:
+        requiring = [sector for sector, info in infos.items() if name in info.required]
+        if not requiring:
+            continue
+        missing = pl.col("sector").is_in(requiring) & pl.col(f"_miss_{name}")
+        du_codes.append(_code(missing, _PRESENCE.get(name, ((), "MISSING_FIELD"))[1]))
+        if name in _ENRICH_FROM:
+            enrich_required.append(
+                (missing & matched & pl.col(_ENRICH_FROM[name]).is_not_null()).fill_null(False)
             )
-            song_codes.append(_code(in_sector & matched & after, info.after_death_reason))
-        if info.check_residence:
-            differs = pl.col("commune_code_std") != pl.col("ref_commune_code_std")
-            song_codes.append(_code(in_sector & matched & differs, "RESIDENCE_DIFFERS"))
+    after_death = pl.any_horizontal(
+        pl.col("event_date_std") > pl.col("ref_death_date"),
+        pl.col("last_activity_date_std") > pl.col("ref_death_date"),
+    )
+    for reason in sorted({info.after_death_reason for info in infos.values() if info.after_death_reason}):
+        in_sectors = pl.col("sector").is_in(
+            [s for s, info in infos.items() if info.after_death_reason == reason]
+        )
+        song_codes.append(_code(in_sectors & matched & after_death, reason))
+    residence = [sector for sector, info in infos.items() if info.check_residence]
+    if residence:
+        differs = pl.col("commune_code_std") != pl.col("ref_commune_code_std")
+        song_codes.append(_code(pl.col("sector").is_in(residence) & matched & differs, "RESIDENCE_DIFFERS"))
 
     # enrichable: any field the person has and the record lacks, required or not
-    for name, ref_col in _ENRICH_FROM.items():
-        cols, _ = _PRESENCE[name]
-        cols = tuple(c for c in cols if c in df.columns)
-        present = pl.any_horizontal([_present(c) for c in cols]) if cols else pl.lit(False)
-        enrich_exprs.append(_code(matched & ~present & pl.col(ref_col).is_not_null(), name))
+    enrich_exprs = [
+        _code(matched & pl.col(f"_miss_{name}") & pl.col(ref_col).is_not_null(), name)
+        for name, ref_col in _ENRICH_FROM.items()
+    ]
 
     sach_codes = [
         _code(
@@ -329,7 +373,6 @@ def assess(
         codes(song_codes).alias("_song"),
         pl.col("norm_issues").fill_null([]).alias("_norm"),
         _code(any_enrich_required, "ENRICHABLE").alias("_enrich_code"),
-
         codes(enrich_exprs).alias("enrichable"),
     )
     reasons = pl.concat_list(
