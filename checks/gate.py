@@ -165,11 +165,13 @@ def _gx_validate(
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.expectations as gxe
-
-    # GX announces its temporary folders at INFO on the console; the gate says what matters itself.
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX announces its temporary folders at INFO on the console (that module sets its own logger to INFO);
+    # the gate says what matters itself.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
