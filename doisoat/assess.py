@@ -95,10 +95,6 @@ def _missing_of(field_name: str, schema: pl.Schema) -> pl.Expr:
     return ~pl.any_horizontal([_present(c, schema[c]) for c in cols])
 
 
-def _code(cond: pl.Expr, code: str) -> pl.Expr:
-    return pl.when(cond.fill_null(False)).then(pl.lit(code))
-
-
 def _needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str]:
     """The record columns assessment reads: checked fields, required and event-key columns, row identity."""
     wanted = [
@@ -263,9 +259,8 @@ def assess(
             "source_row": pl.Int64,
         },
     )
-    df = df.select(
-        _needed_columns(df.schema, specs)
-    )  # only what the checks read: the joins copy every column
+    # only the columns the checks read: the joins below copy every column they are given
+    df = df.select(_needed_columns(df.schema, specs))
     df = _with_reference(df, matches, reference)
     df = df.with_columns(_dup=_duplicate_flag(df, specs))
     matched = pl.col("match_status") == "matched"
@@ -275,15 +270,15 @@ def assess(
     # each field's absence is computed once, as a column, whichever sectors require it
     fields = list(dict.fromkeys([f for info in infos.values() for f in info.required] + list(_ENRICH_FROM)))
     df = df.with_columns(_missing_of(f, df.schema).alias(f"_miss_{f}") for f in fields)
-    du_codes: list[pl.Expr] = []
+    du_codes: list[tuple[pl.Expr, str]] = []
     enrich_required: list[pl.Expr] = []
-    song_codes: list[pl.Expr] = []
+    song_codes: list[tuple[pl.Expr, str]] = []
     for name in fields:
         requiring = [sector for sector, info in infos.items() if name in info.required]
         if not requiring:
             continue
         missing = pl.col("sector").is_in(requiring) & pl.col(f"_miss_{name}")
-        du_codes.append(_code(missing, _PRESENCE.get(name, ((), "MISSING_FIELD"))[1]))
+        du_codes.append((missing, _PRESENCE.get(name, ((), "MISSING_FIELD"))[1]))
         if name in _ENRICH_FROM:
             enrich_required.append(
                 (missing & matched & pl.col(_ENRICH_FROM[name]).is_not_null()).fill_null(False)
@@ -296,45 +291,45 @@ def assess(
         in_sectors = pl.col("sector").is_in(
             [s for s, info in infos.items() if info.after_death_reason == reason]
         )
-        song_codes.append(_code(in_sectors & matched & after_death, reason))
+        song_codes.append((in_sectors & matched & after_death, reason))
     residence = [sector for sector, info in infos.items() if info.check_residence]
     if residence:
         differs = pl.col("commune_code_std") != pl.col("ref_commune_code_std")
-        song_codes.append(_code(pl.col("sector").is_in(residence) & matched & differs, "RESIDENCE_DIFFERS"))
+        song_codes.append((pl.col("sector").is_in(residence) & matched & differs, "RESIDENCE_DIFFERS"))
 
     # enrichable: any field the person has and the record lacks, required or not
     enrich_exprs = [
-        _code(matched & pl.col(f"_miss_{name}") & pl.col(ref_col).is_not_null(), name)
+        (matched & pl.col(f"_miss_{name}") & pl.col(ref_col).is_not_null(), name)
         for name, ref_col in _ENRICH_FROM.items()
     ]
 
     sach_codes = [
-        _code(
+        (
             pl.col("id_birth_year").is_not_null()
             & pl.col("birth_year").is_not_null()
             & (pl.col("id_birth_year") != pl.col("birth_year")),
             "ID_BIRTH_YEAR_MISMATCH",
         ),
-        _code(
+        (
             pl.col("id_sex").is_not_null()
             & pl.col("sex_std").is_not_null()
             & (pl.col("id_sex") != pl.col("sex_std")),
             "ID_SEX_MISMATCH",
         ),
-        _code(pl.col("_dup"), "DUPLICATE_RECORD"),
+        (pl.col("_dup"), "DUPLICATE_RECORD"),
     ]
     dung_codes = [
-        _code(pl.col("match_status") == "review", "NEEDS_REVIEW"),
-        _code(pl.col("match_status") == "unmatched", "NOT_IN_REFERENCE"),
-        _code(
+        (pl.col("match_status") == "review", "NEEDS_REVIEW"),
+        (pl.col("match_status") == "unmatched", "NOT_IN_REFERENCE"),
+        (
             matched
             & pl.col("national_id_std").is_not_null()
             & (pl.col("national_id_std") != pl.col("ref_national_id_std")),
             "ID_DIFFERS",
         ),
-        _code(matched & pl.col("name_key").is_not_null() & _name_disagrees(), "NAME_DIFFERS"),
-        _code(matched & birth_disagrees(), "BIRTH_DATE_DIFFERS"),
-        _code(
+        (matched & pl.col("name_key").is_not_null() & _name_disagrees(), "NAME_DIFFERS"),
+        (matched & birth_disagrees(), "BIRTH_DATE_DIFFERS"),
+        (
             matched
             & pl.col("sex_std").is_not_null()
             & pl.col("ref_sex_std").is_not_null()
@@ -343,8 +338,8 @@ def assess(
         ),
     ]
     song_codes += [
-        _code(pl.col("commune_status") == "ambiguous", "COMMUNE_SPLIT_AMBIGUOUS"),
-        _code(
+        (pl.col("commune_status") == "ambiguous", "COMMUNE_SPLIT_AMBIGUOUS"),
+        (
             matched
             & pl.col("old_id_std").is_not_null()
             & pl.col("national_id_std").is_null()
@@ -354,8 +349,28 @@ def assess(
     ]
     any_enrich_required = pl.any_horizontal(enrich_required) if enrich_required else pl.lit(False)
 
-    def codes(exprs: list[pl.Expr]) -> pl.Expr:
-        return pl.concat_list(exprs).list.drop_nulls() if exprs else pl.lit([], dtype=pl.List(pl.Utf8))
+    checks = (
+        [("dung", cond, code) for cond, code in dung_codes]
+        + [("du", cond, code) for cond, code in du_codes]
+        + [("sach", cond, code) for cond, code in sach_codes]
+        + [("song", cond, code) for cond, code in song_codes]
+        + [("enrich_code", any_enrich_required, "ENRICHABLE")]
+        + [("enrichable", cond, name) for cond, name in enrich_exprs]
+    )
+    # every check is one bit of a UInt64 (8 bytes a row, not a text column a check); the distinct masks,
+    # a few hundred, are turned into code lists in Python and joined back
+    df = df.with_columns(pl.lit(0, pl.UInt64).alias("_mask"))
+    for first in range(0, len(checks), 8):
+        bits = [
+            pl.when(cond.fill_null(False)).then(pl.lit(1 << k, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
+            for k, (_, cond, _) in enumerate(checks[first : first + 8], start=first)
+        ]
+        df = df.with_columns((pl.col("_mask") + pl.sum_horizontal(bits)).alias("_mask"))
+    lookup = _mask_lookup(df["_mask"].unique(), checks)
+
+    def dim_clear(*groups: str) -> pl.Expr:
+        bits = sum(1 << k for k, (group, _, _) in enumerate(checks) if group in groups)
+        return (pl.col("_mask") & pl.lit(bits, pl.UInt64)) == 0
 
     sach_norm = (
         pl.col("norm_issues")
@@ -366,25 +381,40 @@ def assess(
     )
     out = df.select(
         "rid",
+        "_mask",
         pl.when(pl.col("_dup")).then(pl.lit("duplicate")).otherwise(pl.col("match_status")).alias("status"),
-        codes(dung_codes).alias("_dung"),
-        codes(du_codes).alias("_du"),
-        pl.concat_list(codes(sach_codes), sach_norm).alias("_sach"),
-        codes(song_codes).alias("_song"),
+        sach_norm.alias("_sach_norm"),
         pl.col("norm_issues").fill_null([]).alias("_norm"),
-        _code(any_enrich_required, "ENRICHABLE").alias("_enrich_code"),
-        codes(enrich_exprs).alias("enrichable"),
-    )
-    reasons = pl.concat_list(
-        "_dung", "_du", "_sach", "_song", "_norm", pl.col("_enrich_code")
-    ).list.drop_nulls()
+    ).join(lookup, on="_mask", how="left", maintain_order="left")
+    reasons = pl.concat_list("_first", "_sach_norm", "_song", "_norm", "_enrich_code").list.drop_nulls()
     return out.select(
         "rid",
         "status",
-        (pl.col("_dung").list.len() == 0).alias("dung"),
-        (pl.col("_du").list.len() == 0).alias("du"),
-        (pl.col("_sach").list.len() == 0).alias("sach"),
-        (pl.col("_song").list.len() == 0).alias("song"),
+        dim_clear("dung").alias("dung"),
+        dim_clear("du").alias("du"),
+        (dim_clear("sach") & (pl.col("_sach_norm").list.len() == 0)).alias("sach"),
+        dim_clear("song").alias("song"),
         _sort_codes(reasons).alias("reasons"),
         "enrichable",
+    )
+
+
+def _mask_lookup(masks: pl.Series, checks: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
+    """Per distinct check mask, its codes in check order: đúng/đủ/sạch, sống, ENRICHABLE, enrichable fields."""
+    parts: dict[str, tuple[str, ...]] = {
+        "_first": ("dung", "du", "sach"),
+        "_song": ("song",),
+        "_enrich_code": ("enrich_code",),
+        "enrichable": ("enrichable",),
+    }
+    rows = {name: [] for name in parts}
+    values = masks.to_list()
+    for mask in values:
+        for name, groups in parts.items():
+            rows[name].append(
+                [code for k, (group, _, code) in enumerate(checks) if group in groups and mask >> k & 1]
+            )
+    return pl.DataFrame(
+        {"_mask": pl.Series(values, dtype=pl.UInt64)}
+        | {name: pl.Series(lists, dtype=pl.List(pl.Utf8)) for name, lists in rows.items()}
     )
