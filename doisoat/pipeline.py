@@ -115,6 +115,13 @@ def assemble(ingested: list) -> tuple[pl.DataFrame, pl.DataFrame]:
     return recs, quar
 
 
+def without_frames(result):
+    """The ingest result without its record frames: what the manifest and the row count check read."""
+    from dataclasses import replace
+
+    return replace(result, records=pl.DataFrame(), quarantine=pl.DataFrame())
+
+
 def standardize_records(records: pl.DataFrame) -> pl.DataFrame:
     from doisoat.normalize import standardize
 
@@ -358,13 +365,17 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con))
         messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
         records, quarantine = assemble(ingested)
+        ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
         records_std = step("standardize", standardize_records, records)
+        del records  # the standardised frame carries the raw columns too
         model = load_model(config)
         linked = step("match", match_records, con, records_std, model, specs)
         matches = linked.matches
         ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
         assessed = step("assess", assess_records, records_std, matches, ref, specs)
         results = build_results(run_id, records_std, matches, assessed, quarantine)
+        pass_stats = _as_dict(getattr(linked, "pass_stats", None))
+        del linked, matches, assessed  # the results hold what the later steps read
         counts_per_file = check_nothing_lost(ingested, results)
         results.drop("rid").write_parquet(staging / "results.parquet")
         if quarantine.height:
@@ -389,7 +400,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
             ],
             "reference": ref_info,
             "model": getattr(model, "version", None),
-            "pass_stats": _as_dict(getattr(linked, "pass_stats", None)),
+            "pass_stats": pass_stats,
             "rows_per_file": counts_per_file,
             "status_counts": dict(results.group_by("status").len().iter_rows()),
             "gate": json.loads(gate.to_json()),
