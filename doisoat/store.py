@@ -31,12 +31,13 @@ create table if not exists steward_decisions (
 def duckdb_config(db_path: Path) -> dict[str, str]:
     """Bound DuckDB's memory (its default is 80 % of RAM, which starves polars beside it) and let it spill.
 
-    ``DOISOAT_DUCKDB_MEMORY`` overrides the limit (e.g. ``8GB``); the default is a third of physical memory.
+    ``DOISOAT_DUCKDB_MEMORY`` overrides the limit (e.g. ``8GB``); the default is a sixth of physical memory: the
+    blocking joins spill to disk beyond it instead of holding memory the polars steps need next.
     """
     limit = os.environ.get("DOISOAT_DUCKDB_MEMORY")
     if not limit:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        limit = f"{max(1, total // 3 // 2**30)}GB"
+        limit = f"{max(1, total // 6 // 2**30)}GB"
     return {"memory_limit": limit, "temp_directory": str(db_path.parent / "duckdb_tmp")}
 
 
