@@ -53,7 +53,7 @@ def main() -> None:
     shutil.rmtree(work / "runs", ignore_errors=True)
 
     timings: dict[str, float] = {}
-    memory: dict[str, tuple[float, float]] = {}  # step → (RSS after, peak RSS so far) in GB
+    memory: dict[str, tuple[float, float]] = {}  # step → (RSS after, peak RSS so far) in GiB
 
     def timed(name, fn, *a, **kw):
         t = time.perf_counter()
@@ -81,10 +81,10 @@ def main() -> None:
         f"--rates {args.rates}`"
     )
     print(f"- generation (cached when 0): {gen_s:.1f} s")
-    print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GB; published: {summary.published}")
+    print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GiB; published: {summary.published}")
     print("- steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     print(
-        "- memory after each step (RSS / peak so far, GB): "
+        "- memory after each step (RSS / peak so far, GiB): "
         + ", ".join(f"{k} {now:.1f}/{peak:.1f}" for k, (now, peak) in memory.items())
     )
     print("```")
@@ -93,7 +93,7 @@ def main() -> None:
 
 
 def _rss_gb() -> tuple[float, float]:
-    """Current and peak resident memory of this process (Linux /proc), in GB."""
+    """Current and peak resident memory of this process (Linux /proc), in GiB."""
     fields_kb = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(("VmRSS:", "VmHWM:")):
