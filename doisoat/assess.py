@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from doisoat.frames import ensure_columns
 from doisoat.reasons import REASONS
 
 STATUSES = ("matched", "review", "unmatched", "duplicate")
@@ -142,11 +143,6 @@ def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.
     return df.join(ref, on="person_id", how="left")
 
 
-def _ensure(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
-    missing = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in df.columns]
-    return df.with_columns(missing) if missing else df
-
-
 def _duplicate_flag(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> pl.Series:
     """True for every record but the first (by file, source row) of the same person and event in a sector.
 
@@ -236,7 +232,7 @@ def assess(
     ``specs`` maps sector name → :class:`SectorInfo`; a sector without a spec gets the defaults
     (nothing required, one record per person).
     """
-    df = _ensure(
+    df = ensure_columns(
         records_std,
         {
             "name_key": pl.Utf8,

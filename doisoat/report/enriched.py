@@ -15,9 +15,10 @@ from pathlib import Path
 
 import polars as pl
 
+from doisoat.frames import ensure_columns
 from doisoat.normalize.standardize import STANDARD_SCHEMA
 from doisoat.report import fastxlsx as fx
-from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text, ensure_columns
+from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text
 from doisoat.textfmt import fmt_int
 
 _LINEAGE_DROP = {"rid", "sector", "file_sha256", "record_id", "source_file", "source_sheet", "source_row"}

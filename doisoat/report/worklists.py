@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from doisoat.assess import birth_disagrees
+from doisoat.frames import ensure_columns
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
@@ -94,11 +95,6 @@ def birth_text(prefix: str = "") -> pl.Expr:
         .then(pl.concat_str(m.str.zfill(2), pl.lit("/"), y))
         .otherwise(y)
     )
-
-
-def ensure_columns(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
-    add = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in df.columns]
-    return df.with_columns(add) if add else df
 
 
 _RECORD_COLS = {
@@ -291,7 +287,9 @@ def _list_sheets(
     headers = [vi if lang == "vi" else en for _, vi, en in COLUMNS]
     if not stt:
         frame = frame.with_columns(pl.int_range(1, pl.len() + 1).alias("stt"))
-    rows = frame.select([safe_cell_expr(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys])
+    rows = frame.select(
+        [safe_cell_expr(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys]
+    )
     styles = frame.select(
         [pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()]
     ).with_columns(pl.lit("pct").alias("match_probability"))
