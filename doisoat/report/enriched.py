@@ -20,22 +20,10 @@ from doisoat.normalize.standardize import STANDARD_SCHEMA
 from doisoat.report import fastxlsx as fx
 from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text
 from doisoat.textfmt import fmt_int
+from schemas import CANONICAL_FIELDS
 
 _LINEAGE_DROP = {"rid", "sector", "file_sha256", "record_id", "source_file", "source_sheet", "source_row"}
-CANONICAL = (
-    "full_name",
-    "birth_date",
-    "sex",
-    "national_id",
-    "old_id",
-    "insurance_id",
-    "phone",
-    "commune_code",
-    "commune_name",
-    "event_type",
-    "event_date",
-    "last_activity_date",
-)
+CANONICAL = CANONICAL_FIELDS
 ADDED = (
     "so_dinh_danh_csdlqg",
     "ho_ten_csdlqg",
