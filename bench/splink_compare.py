@@ -3,13 +3,14 @@
 Each tool runs in its own process (peak memory is per process); both are scored with doisoat.evaluate against the
 generator's truth. Splink is a benchmark-only dependency: ``.venv/bin/pip install splink``.
 
-Usage: .venv/bin/python bench/splink_compare.py --people 20000 --data-dir /tmp/bm [--error-scale 2]
+Usage: .venv/bin/python bench/splink_compare.py --people 20000 --data-dir /tmp/bm [--error-scale 2] [--memory-limit 10GB]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -64,8 +65,7 @@ def run_doisoat(args) -> dict:
 
     records_std, ref_std, out = _frames(args)
     t0 = time.perf_counter()
-    con = duckdb.connect()
-    con.execute(f"SET threads = {args.threads}")
+    con = _connect(args)
     load_reference(con, ref_std, "bench")
     settings = MatchSettings(matched=MATCHED)
     model = train(con, records_std, settings)
@@ -78,6 +78,15 @@ def run_doisoat(args) -> dict:
         "peak_rss_gb": round(peak_rss_gb(), 2),
         **_score(out, records_std, best),
     }
+
+
+def _connect(args) -> duckdb.DuckDBPyConnection:
+    """The same DuckDB settings for both tools: threads, and a memory limit when given (then DuckDB spills)."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {args.threads}")
+    if args.memory_limit:
+        con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    return con
 
 
 def _splink_input(df: pl.DataFrame, uid: pl.Expr) -> pl.DataFrame:
@@ -103,8 +112,7 @@ def run_splink(args) -> dict:
     ref_std = ref_std.filter(pl.col("national_id_std").is_not_null()).unique("national_id_std", keep="first")
     left = _splink_input(records_std, pl.lit("r") + pl.col("rid").cast(pl.Utf8))
     right = _splink_input(ref_std, pl.col("national_id_std"))
-    con = duckdb.connect()
-    con.execute(f"SET threads = {args.threads}")
+    con = _connect(args)
     db_api = DuckDBAPI(con)
     dfs = [
         db_api.register(left.to_arrow(), table_name="records"),
@@ -222,6 +230,7 @@ def main() -> None:
     ap.add_argument("--data-dir", default="/tmp/doisoat_bench")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--memory-limit", default="", help="DuckDB memory_limit for both tools, e.g. 10GB")
     ap.add_argument("--tool", choices=["both", "doisoat", "splink"], default="both")
     args = ap.parse_args()
     if args.tool == "doisoat":
@@ -248,9 +257,20 @@ def main() -> None:
             str(args.seed),
             "--threads",
             str(args.threads),
+            "--memory-limit",
+            args.memory_limit,
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        load_before = os.getloadavg()[0]
+        t = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode == 0:
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+        else:  # an out-of-memory kill or a crash is a result too: record it, go on with the other tool
+            row = {"tool": tool, "failed": done.returncode, "wall_s": round(time.perf_counter() - t, 1),
+                   "stderr_tail": done.stderr.strip().splitlines()[-5:]}
+        row["load_avg_before_after"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
     print(json.dumps({"people": args.people, "error_scale": args.error_scale, "results": rows}, indent=1))
 
 
