@@ -390,6 +390,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         assessed = step("assess", assess_records, records_std, matches, ref, specs)
         results = build_results(run_id, records_std, matches, assessed, quarantine)
         pass_stats = _as_dict(getattr(linked, "pass_stats", None))
+        thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
         del linked, matches, assessed  # the results hold what the later steps read
         counts_per_file = check_nothing_lost(ingested, results)
         results.drop("rid").write_parquet(staging / "results.parquet")
@@ -416,6 +417,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
             "reference": ref_info,
             "model": getattr(model, "version", None),
             "pass_stats": pass_stats,
+            "match_thresholds": thresholds,
             "rows_per_file": counts_per_file,
             "status_counts": dict(results.group_by("status").len().iter_rows()),
             "gate": json.loads(gate.to_json()),

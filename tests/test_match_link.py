@@ -153,3 +153,38 @@ def test_estimated_precision_is_the_mean_probability_of_matched_rows():
     matched = res.matches.filter(pl.col("match_status") == "matched")["match_probability"]
     assert matched.len() == 1
     assert res.estimated_precision == matched.mean() >= MatchSettings().matched
+
+
+def test_precision_threshold_keeps_the_prefix_whose_mean_reaches_the_target():
+    from doisoat.match.decide import precision_threshold
+
+    p = pl.Series([1.0, 1.0, 0.99, 0.97, 0.96, 0.6, None])
+    assert precision_threshold(p, 0.99, 0.95) == 0.97  # mean of the top four is 0,99
+    assert precision_threshold(p, 0.9, 0.95) == 0.95  # all above the floor qualify: the floor stays
+    assert precision_threshold(p, 0.5, 0.0) == 0.0  # all qualify: the floor itself
+    assert precision_threshold(pl.Series([0.7, 0.6]), 0.99, 0.5) == float("inf")  # nothing is precise enough
+    assert precision_threshold(pl.Series([], dtype=pl.Float64), 0.99, 0.95) == 0.95
+
+
+def test_thresholds_are_set_from_the_estimated_precision():
+    certain = [
+        person("049090001234", "Nguyễn Văn An", "1990-05-12", "M"),
+        person("049190005678", "Huỳnh Thị Mỹ", "1990-03-04", "F"),
+        person(None, "Phạm Thị Lan", "1970-06-15", "F"),  # two equal candidates: review
+    ]
+    default = run(certain)
+    t = default.thresholds
+    assert (t.matched, t.review) == (MatchSettings().matched, MatchSettings().review)  # confident: the floors
+    assert t.est_precision_matched == default.estimated_precision >= MatchSettings().target_precision
+    assert row(default, 3)["match_status"] == "review"
+
+    binh = person(None, "Trần Văn Bình", "1985", "M")  # no ID, year-only birth date: less certain
+    p_binh = row(run([*certain, binh]), 4)["match_probability"]
+    assert MatchSettings().matched <= p_binh < 1.0
+    # ask for more precision than the less certain link allows: the threshold rises above it, it goes to review
+    target = (2.0 + p_binh) / 3 + 1e-12
+    strict = run([*certain, binh], MatchSettings(target_precision=target))
+    assert p_binh < strict.thresholds.matched < float("inf")
+    assert [row(strict, i)["match_status"] for i in (1, 2, 4)] == ["matched", "matched", "review"]
+    assert strict.thresholds.est_precision_matched >= target
+    assert json.loads(json.dumps(strict.thresholds.to_dict()))["matched"] == round(strict.thresholds.matched, 6)

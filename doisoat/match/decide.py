@@ -43,9 +43,56 @@ _AGREE_COLS = {"agree_id": "id", "agree_name": "name", "agree_birth": "birth", "
 class LinkResult:
     matches: pl.DataFrame  # one row per input rid, MATCH_SCHEMA columns
     pass_stats: dict[str, dict] = field(default_factory=dict)  # pass name → pairs, records_decided, warnings
-    # mean match probability of the matched rows: the share of links the model expects to be right. Each link
-    # is at least ``settings.matched`` likely, so the threshold is a floor on the estimated precision.
+    # mean match probability of the matched rows: the share of links the model expects to be right
     estimated_precision: float | None = None
+    thresholds: Thresholds | None = None
+
+
+@dataclass
+class Thresholds:
+    """The run's decision thresholds and what the model expects of them (see MatchSettings)."""
+
+    matched: float  # probability at or above which a record without a close runner-up is matched
+    review: float  # probability at or above which a record not matched goes to review
+    est_precision_matched: float | None  # mean probability of the records matched
+    est_precision_review: float | None  # mean probability of the review band
+    est_recall: float | None  # expected true links matched / expected true links among all best candidates
+
+    def to_dict(self) -> dict:
+        return {k: (None if v is None else round(v, 6)) for k, v in self.__dict__.items()}
+
+
+def precision_threshold(p: pl.Series, target: float, floor: float) -> float:
+    """The lowest probability ≥ ``floor`` at which the records at or above it have mean probability ≥ ``target``.
+
+    Over probabilities sorted high to low the running mean never rises, so the records kept are a prefix. The floor
+    itself when all records above it qualify; infinity when not even the most probable record reaches ``target``.
+    """
+    p = p.drop_nulls().sort(descending=True)
+    if p.is_empty():
+        return floor
+    running = p.cum_sum() / pl.int_range(1, p.len() + 1, eager=True)
+    above_floor = p >= floor
+    k = int(((running >= target) & above_floor).sum())
+    if k == int(above_floor.sum()):
+        return floor  # every record above the floor is precise enough: nothing to raise
+    return float(p[k - 1]) if k else float("inf")
+
+
+def choose_thresholds(best: pl.DataFrame, settings: MatchSettings) -> Thresholds:
+    """Thresholds from the estimated precision of the best candidates (``match_probability``, ``_close``)."""
+    clear = best.filter(~pl.col("_close"))["match_probability"]
+    t_matched = max(settings.matched, precision_threshold(clear, settings.target_precision, settings.matched))
+    is_matched = (pl.col("match_probability") >= t_matched) & ~pl.col("_close")
+    rest = best.filter(~is_matched)["match_probability"]
+    t_review = min(t_matched, precision_threshold(rest, settings.review_precision, settings.review))
+    p = pl.col("match_probability")
+    est = best.select(
+        p.filter(is_matched).mean().alias("m"),
+        p.filter(~is_matched & (p >= t_review)).mean().alias("r"),
+        (p.filter(is_matched).sum() / p.sum()).alias("recall"),
+    ).row(0)
+    return Thresholds(t_matched, t_review, est[0], est[1], est[2])
 
 
 def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) -> None:
@@ -145,12 +192,10 @@ def link(
         st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[bpass.name] = st.to_dict()
     all_rids = con.sql("SELECT rid FROM _m_rec ORDER BY rid").pl()
-    matches = _decide(all_rids, scored_parts, settings, model, n_ref)
+    matches, thresholds = _decide(all_rids, scored_parts, settings, model, n_ref)
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    linked = matches.filter(pl.col("match_status") == "matched")["match_probability"]
-    estimated = float(linked.mean()) if linked.len() else None
-    return LinkResult(matches, pass_stats, estimated)
+    return LinkResult(matches, pass_stats, thresholds.est_precision_matched, thresholds)
 
 
 def _decide(
@@ -159,27 +204,30 @@ def _decide(
     settings: MatchSettings,
     model: MatchModel,
     n_ref: int,
-) -> pl.DataFrame:
-    """Final status, runner-up and explanation per rid from all its scored candidates."""
+) -> tuple[pl.DataFrame, Thresholds]:
+    """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used."""
     if not scored_parts:
-        return (
+        empty = (
             all_rids.join(pl.DataFrame(schema=MATCH_SCHEMA), on="rid", how="left")
             .with_columns(pl.lit("unmatched").alias("match_status"))
             .select(list(MATCH_SCHEMA))
         )
+        return empty, Thresholds(settings.matched, settings.review, None, None, None)
     # each rid's candidates live in exactly one part, already sorted: rank part by part, no global sort
     ranked = pl.concat([_rank(p) for p in scored_parts], how="vertical")
     scored_parts.clear()
     ranked = model.score(ranked.drop("match_weight", "match_probability"), n_ref, settings, explain=True)
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
+    ranked = ranked.with_columns(close.alias("_close"))
+    thresholds = choose_thresholds(ranked.select("match_probability", "_close"), settings)
     status = (
-        pl.when(_certain(ranked, settings))
+        pl.when((pl.col("match_probability") >= thresholds.matched) & ~pl.col("_close"))
         .then(pl.lit("matched"))
-        .when(pl.col("match_probability") >= settings.review)
+        .when(pl.col("match_probability") >= thresholds.review)
         .then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    ranked = ranked.lazy().with_columns(status.alias("match_status"), close.alias("_close"))
+    ranked = ranked.lazy().with_columns(status.alias("match_status"))
     linked = pl.col("match_status") != "unmatched"
     agree = []
     for out_col, comp_name in _AGREE_COLS.items():
@@ -202,4 +250,4 @@ def _decide(
     )
     ranked = ranked.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items()])
     out = all_rids.lazy().join(ranked, on="rid", how="left", maintain_order="left")
-    return out.with_columns(pl.col("match_status").fill_null("unmatched")).collect()
+    return out.with_columns(pl.col("match_status").fill_null("unmatched")).collect(), thresholds

@@ -15,11 +15,20 @@ class MatchSettings:
 
     ``matched`` / ``review`` are match probabilities. A record whose best candidate reaches ``matched`` in a pass
     leaves the later passes. A runner-up within ``close_margin`` bits of the best makes the record a review case.
+
+    The run's two decision thresholds are set from the estimated precision (the model's probabilities, which are
+    calibrated on the data by EM): the matched threshold is the lowest probability, not below ``matched``, at which
+    the records linked still have an estimated precision (mean probability) of at least ``target_precision``; the
+    review threshold likewise, not below ``review``, keeps the review band's estimated precision at
+    ``review_precision`` or more. On data the model scores confidently both equal their floors; on data it is
+    unsure of, they rise and fewer records are linked without a steward.
     """
 
     passes: list[BlockingPass] = field(default_factory=lambda: list(DEFAULT_PASSES))
     matched: float = 0.95
     review: float = 0.50
+    target_precision: float = 0.999
+    review_precision: float = 0.60
     close_margin: float = 3.0
     block_cap: int = 500
     expected_match_rate: float = 0.9  # share of sector records expected to be in the reference (the prior)
@@ -69,6 +78,8 @@ class MatchSettings:
     def validate(self) -> None:
         if not 0.0 < self.review <= self.matched < 1.0:
             raise ValueError("thresholds must satisfy 0 < review <= matched < 1")
+        if not (0.0 < self.target_precision <= 1.0 and 0.0 < self.review_precision <= 1.0):
+            raise ValueError("target_precision and review_precision must be in (0, 1]")
         if self.block_cap < 1:
             raise ValueError("block_cap must be positive")
         if not 0.0 < self.expected_match_rate < 1.0:
