@@ -59,7 +59,8 @@ _ENRICH_FROM: dict[str, str] = {
     "commune_code": "ref_commune_code_std",
 }
 
-_REF_COLUMNS = (
+# the reference columns assess reads (the pipeline loads only these and the worklists' REFERENCE_COLUMNS)
+REF_COLUMNS = (
     "person_id",
     "name_key",
     "name_variant",
@@ -134,10 +135,10 @@ def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.
             m = m.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c))
     df = records.drop([c for c in ("person_id", "match_status", "agree_name") if c in records.columns])
     df = df.join(m, on="rid", how="left").with_columns(pl.col("match_status").fill_null("unmatched"))
-    ref_cols = [c for c in _REF_COLUMNS if c in reference.columns]
+    ref_cols = [c for c in REF_COLUMNS if c in reference.columns]
     ref = reference.select(ref_cols).unique("person_id", keep="first")
     ref = ref.rename({c: f"ref_{c}" for c in ref_cols if c != "person_id"})
-    for c in _REF_COLUMNS:
+    for c in REF_COLUMNS:
         if c != "person_id" and f"ref_{c}" not in ref.columns:
             ref = ref.with_columns(pl.lit(None).alias(f"ref_{c}"))
     return df.join(ref, on="person_id", how="left")
@@ -257,6 +258,19 @@ def assess(
     )
     # only the columns the checks read: the joins below copy every column they are given
     df = df.select(_needed_columns(df.schema, specs))
+    # every check, duplicates included, stays within a sector: one sector at a time bounds the joined frames'
+    # memory by the largest sector instead of the whole run
+    sectors = df["sector"].unique().sort().to_list()
+    if len(sectors) <= 1:
+        return _assess_part(df, matches, reference, specs)
+    parts = [_assess_part(df.filter(pl.col("sector").eq_missing(s)), matches, reference, specs) for s in sectors]
+    return df.select("rid").join(pl.concat(parts), on="rid", how="left", maintain_order="left")
+
+
+def _assess_part(
+    df: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame, specs: dict[str, SectorInfo]
+) -> pl.DataFrame:
+    """:func:`assess` on the needed columns of some records (the whole of each sector present)."""
     df = _with_reference(df, matches, reference)
     df = df.with_columns(_dup=_duplicate_flag(df, specs))
     matched = pl.col("match_status") == "matched"

@@ -163,11 +163,17 @@ def match_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame, mod
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
-    """The reference persons named by the matches (candidates and runners-up), for assess and worklists."""
+    """The reference persons named by the matches (candidates and runners-up): the columns assess and reports read."""
+    from doisoat.assess import REF_COLUMNS
+    from doisoat.report.worklists import REFERENCE_COLUMNS
+
     ids = pl.DataFrame({"person_id": person_ids.drop_nulls().unique()})
+    cols = ", ".join(f"r.{c}" for c in dict.fromkeys([*REF_COLUMNS, *REFERENCE_COLUMNS]))
     con.register("wanted_ids", ids)
     try:
-        return con.sql("select r.* from reference_person r join wanted_ids w using (person_id) order by person_id").pl()
+        return con.sql(
+            f"select {cols} from reference_person r join wanted_ids w using (person_id) order by person_id"
+        ).pl()
     finally:
         con.unregister("wanted_ids")
 
