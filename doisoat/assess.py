@@ -128,12 +128,13 @@ def _needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str
 
 def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
     """Records joined to their match decision and to the candidate reference person (``ref_`` prefix)."""
-    keep = [c for c in ("rid", "person_id", "match_status", "agree_name") if c in matches.columns]
+    taken = ("person_id", "match_status", "agree_name", "runner_up_person_id")
+    keep = [c for c in ("rid", *taken) if c in matches.columns]
     m = matches.select(keep)
-    for c in ("person_id", "match_status", "agree_name"):
+    for c in taken:
         if c not in m.columns:
             m = m.with_columns(pl.lit(None, dtype=pl.Utf8).alias(c))
-    df = records.drop([c for c in ("person_id", "match_status", "agree_name") if c in records.columns])
+    df = records.drop([c for c in taken if c in records.columns])
     df = df.join(m, on="rid", how="left").with_columns(pl.col("match_status").fill_null("unmatched"))
     ref_cols = [c for c in REF_COLUMNS if c in reference.columns]
     ref = reference.select(ref_cols).unique("person_id", keep="first")
@@ -330,6 +331,8 @@ def _assess_part(
     ]
     dung_codes = [
         (pl.col("match_status") == "review", "NEEDS_REVIEW"),
+        # the matcher names a runner-up only when it is close: two reference persons fit about equally well
+        ((pl.col("match_status") == "review") & pl.col("runner_up_person_id").is_not_null(), "AMBIGUOUS_MATCH"),
         (pl.col("match_status") == "unmatched", "NOT_IN_REFERENCE"),
         (
             matched

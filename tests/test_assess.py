@@ -266,6 +266,15 @@ def test_review_and_unmatched_are_not_dung():
     assert (r[2]["status"], r[2]["dung"], r[2]["reasons"]) == ("unmatched", False, ["NOT_IN_REFERENCE"])
 
 
+def test_review_with_a_close_runner_up_is_an_ambiguous_match():
+    m = matches({"match_status": "review"}, {"match_status": "review"}).with_columns(
+        pl.Series("runner_up_person_id", ["001090000999", None])
+    )
+    r = run(records({}, {"national_id_std": "001099000111"}), m=m)
+    assert r[1]["reasons"] == ["NEEDS_REVIEW", "AMBIGUOUS_MATCH"]
+    assert r[2]["reasons"] == ["NEEDS_REVIEW"]
+
+
 def test_record_without_a_match_row_counts_as_unmatched():
     out = assess(records({}, {"national_id_std": None}), matches({}), reference(), SPEC)
     assert out.filter(pl.col("rid") == 2)["status"].item() == "unmatched"
