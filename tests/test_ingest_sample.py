@@ -35,8 +35,9 @@ def _extracts(sample: Path) -> list[tuple[str, str]]:
 
 def _convert(src: Path, fmt: str, out: Path) -> Path:
     """The same table in another format (all cells as text), written where the test can read it."""
-    table = read_table(src)
-    frame = table.frame.drop("__extra").rename(dict(zip(table.frame.columns, table.headers, strict=False)))
+    with read_table(src) as table:
+        frame = table.frame().drop("__extra")
+    frame = frame.rename(dict(zip(frame.columns, table.headers, strict=True)))
     path = out / f"{src.stem}.{fmt}"
     if fmt == "csv":
         frame.write_csv(path)

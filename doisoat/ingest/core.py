@@ -2,20 +2,24 @@
 
 Nothing is lost: every data row of the file ends up either in ``records`` or (once) in ``quarantine``.
 A file that cannot be used at all gives an :class:`IngestResult` with ``errors`` and empty frames, and the
-rest of a batch goes on.
+rest of a batch goes on. Files are processed batch by batch (``BATCH_ROWS`` rows), so memory does not grow
+with the file when the batches go to a ``sink`` folder as Parquet parts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from doisoat.ingest.headers import map_headers, normalize_header, signature_hits
-from doisoat.ingest.readers import EXTRA, IngestError, RawTable, read_table
+from doisoat.ingest.readers import BATCH_ROWS, EXTRA, IngestError, RawTable, empty_batch, read_table
 from doisoat.textfmt import fmt_int
 from schemas.loader import LINEAGE_COLUMNS, SectorSpec, SectorSpecError, available_sectors, load_sector
 from schemas.models import CELLS, CHECK_PRIORITY, CHECK_REASONS, canonical_model, failure_cases, sector_model
@@ -54,7 +58,11 @@ FIELD_LABELS_VI: dict[str, str] = {
 
 @dataclass
 class IngestResult:
-    """What ingest made of one file (see docs/architecture.md, "Canonical record")."""
+    """What ingest made of one file (see docs/architecture.md, "Canonical record").
+
+    Ingested with a ``sink`` folder, the rows are in the Parquet files ``record_parts`` and
+    ``quarantine_parts`` (in file order) and ``records``/``quarantine`` are empty frames.
+    """
 
     sector: str
     source_file: str
@@ -71,14 +79,13 @@ class IngestResult:
     file_format: str | None = None
     header_row: int | None = None
     duplicate_of_previous: str | None = None
+    record_parts: list[Path] = field(default_factory=list)
+    quarantine_parts: list[Path] = field(default_factory=list)
+    n_quarantined: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
-
-    @property
-    def n_quarantined(self) -> int:
-        return self.quarantine.height
 
 
 def file_sha256(path: Path) -> str:
@@ -147,23 +154,40 @@ def _blank_to_null(names: list[str]) -> list[pl.Expr]:
     ]
 
 
-def ingest_file(path: Path, sector: SectorSpec, sheet: str | None = None) -> IngestResult:
-    """Read one extract of ``sector`` into canonical records, a quarantine and lineage (never raises on data)."""
+def ingest_file(
+    path: Path,
+    sector: SectorSpec,
+    sheet: str | None = None,
+    sink: Path | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> IngestResult:
+    """Read one extract of ``sector`` into canonical records, a quarantine and lineage (never raises on data).
+
+    ``sink``: a folder where the records and quarantine are written as Parquet parts, batch by batch, instead
+    of being kept in memory. ``batch_rows``: rows read and validated at a time.
+    """
     path = Path(path)
     if not path.is_file():
         return _failed(path, sector, "", f"Không tìm thấy tệp {path.name}.")
     sha = file_sha256(path)
     try:
-        table = read_table(path, sheet if sheet is not None else sector.sheet)
+        table = read_table(path, sheet if sheet is not None else sector.sheet, batch_rows)
     except IngestError as exc:
         return _failed(path, sector, sha, str(exc))
     except Exception as exc:  # an unexpected reader failure must not stop the batch
-        log.exception("reader failed: file=%s", path.name)
-        return _failed(path, sector, sha, f"Không đọc được tệp {path.name} ({exc.__class__.__name__}).")
-    return _ingest_table(path, sector, sha, table)
+        return _unreadable(path, sector, sha, exc)
+    with table:
+        return _ingest_table(path, sector, sha, table, sink, batch_rows)
 
 
-def _ingest_table(path: Path, spec: SectorSpec, sha: str, table: RawTable) -> IngestResult:
+def _unreadable(path: Path, spec: SectorSpec, sha: str, exc: Exception) -> IngestResult:
+    log.exception("reader failed: file=%s", path.name)
+    return _failed(path, spec, sha, f"Không đọc được tệp {path.name} ({exc.__class__.__name__}).")
+
+
+def _ingest_table(
+    path: Path, spec: SectorSpec, sha: str, table: RawTable, sink: Path | None, batch_rows: int
+) -> IngestResult:
     name = path.name
     meta = {"source_sheet": table.sheet, "file_format": table.file_format, "header_row": table.header_row}
     warnings = list(table.warnings)
@@ -222,7 +246,20 @@ def _ingest_table(path: Path, spec: SectorSpec, sha: str, table: RawTable) -> In
             f"mọi bản ghi sẽ bị tính là thiếu trường này."
         )
 
-    records, quarantine, n_rows = _split_rows(table, spec, hm.mapping, hm.positions, name, sha, warnings)
+    out = _Output(sink)
+    splitter = _Splitter(table, spec, hm.mapping, hm.positions, name, sha)
+    try:
+        n_rows = _split_batches(table, splitter, out, batch_rows)
+    except IngestError as exc:  # damage found further in the file
+        out.discard()
+        return _failed(path, spec, sha, str(exc), **meta)
+    except Exception as exc:
+        out.discard()
+        return _unreadable(path, spec, sha, exc)
+    splitter.add_warnings(warnings)
+    if splitter.reasons:
+        log.info("quarantine file=%s %s", name, dict(sorted(splitter.reasons.items())))
+    records, quarantine = out.frames(splitter)
     ordered = dict(sorted(hm.mapping.items(), key=lambda kv: hm.positions[kv[0]]))
     return IngestResult(
         spec.name,
@@ -230,143 +267,242 @@ def _ingest_table(path: Path, spec: SectorSpec, sha: str, table: RawTable) -> In
         path,
         records,
         quarantine,
-        ordered,
-        list(hm.unmapped),
-        sha,
-        n_rows,
-        [],
-        warnings,
+        mapping=ordered,
+        unmapped_headers=list(hm.unmapped),
+        sha256=sha,
+        n_input_rows=n_rows,
+        warnings=warnings,
+        record_parts=out.record_parts,
+        quarantine_parts=out.quarantine_parts,
+        n_quarantined=out.n_quarantined,
         **meta,
     )
 
 
-def _split_rows(
-    table: RawTable,
-    spec: SectorSpec,
-    mapping: dict[str, str],
-    positions: dict[str, int],
-    name: str,
-    sha: str,
-    warnings: list[str],
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Canonical frame, pandera failure cases → one quarantine row per unusable row, the rest as records."""
-    raw_cols = [c for c in table.frame.columns if c != EXTRA]
-    frame = table.frame.with_columns(pl.all().cast(pl.String)).with_columns(
-        _blank_to_null([*raw_cols, EXTRA])
-    )
-    frame = frame.with_columns(
+def _split_batches(table: RawTable, splitter: _Splitter, out: _Output, batch_rows: int) -> int:
+    """Every batch through the splitter; returns the number of data rows.
+
+    Blank rows are held back until a non-blank row follows: trailing blank rows (formatting left in a
+    sheet, blank lines at the end) are not data rows, even when they span batches.
+    """
+    width = len(table.headers)
+    n_rows = held = 0
+    for raw in table.batches:
+        frame = _prepare(raw)
+        filled = frame.select((pl.col(CELLS) > 0) | pl.col(EXTRA).is_not_null()).to_series()
+        if not filled.any():
+            held += frame.height
+            continue
+        while held:  # blank rows followed by data are data rows (EMPTY_ROW in the quarantine)
+            k = min(held, batch_rows)
+            out.add(*splitter.split(_prepare(empty_batch(width, k)), n_rows))
+            n_rows += k
+            held -= k
+        last = int(filled.arg_true().max())
+        out.add(*splitter.split(frame.slice(0, last + 1), n_rows))
+        n_rows += last + 1
+        held = frame.height - last - 1
+    if out.empty:  # no data row: empty frames with the columns records have
+        out.add(*splitter.split(_prepare(empty_batch(width)), 0))
+    return n_rows
+
+
+def _prepare(frame: pl.DataFrame) -> pl.DataFrame:
+    """All text, blank cells as null, and the count of filled cells per row."""
+    raw_cols = [c for c in frame.columns if c != EXTRA]
+    frame = frame.with_columns(pl.all().cast(pl.String)).with_columns(_blank_to_null([*raw_cols, EXTRA]))
+    return frame.with_columns(
         pl.sum_horizontal(
             [pl.col(c).is_not_null().cast(pl.Int64) for c in raw_cols] or [pl.lit(0, pl.Int64)]
         ).alias(CELLS)
     )
-    # Trailing blank rows (formatting left in a sheet, blank lines at the end) are not data rows.
-    filled = frame.select((pl.col(CELLS) > 0) | pl.col(EXTRA).is_not_null()).to_series()
-    last = filled.arg_true().max() if filled.any() else -1
-    frame = frame.slice(0, int(last) + 1) if last is not None else frame.clear()
-    n_rows = frame.height
 
-    reserved = set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA}
-    canon = [
-        (pl.col(f"c{positions[f]}") if f in positions else pl.lit(None, pl.String)).alias(f)
-        for f in spec.fields
-    ]
-    mapped_pos = set(positions.values())
-    others = []
-    for i, header in enumerate(table.headers):
-        if i not in mapped_pos:
-            alias = header if header not in reserved else f"{header} (gốc)"
-            others.append(pl.col(f"c{i}").alias(alias))
-    work = frame.select([*canon, *others, pl.col(CELLS), pl.col(EXTRA)]).with_row_index("__idx")
 
-    fails = failure_cases(sector_model(spec), work.drop("__idx"))
-    if spec.record_id_column and spec.record_id_column in positions:
-        key = pl.col(spec.record_id_column)
-    else:
-        key = pl.lit(None, pl.String)
-    record_id = pl.coalesce(key, pl.lit(f"{name}#") + (pl.col("__idx") + 1).cast(pl.String)).alias(
-        "record_id"
-    )
-    lineage = [
-        pl.lit(spec.name).alias("sector"),
-        record_id,
-        pl.lit(name).alias("source_file"),
-        pl.lit(table.sheet, pl.String).alias("source_sheet"),
-        (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
-        pl.lit(sha).alias("file_sha256"),
-    ]
+class _Output:
+    """Where the batches go: kept in memory, or written as Parquet parts in a folder of ``sink``."""
 
-    if fails.height:
-        first = (
-            fails.with_columns(pl.col("check").replace_strict(CHECK_PRIORITY, default=99).alias("prio"))
-            .sort("index", "prio")
-            .unique("index", keep="first", maintain_order=True)
+    def __init__(self, sink: Path | None):
+        self.records: list[pl.DataFrame] = []
+        self.quarantine: list[pl.DataFrame] = []
+        self.record_parts: list[Path] = []
+        self.quarantine_parts: list[Path] = []
+        self.n_quarantined = 0
+        self.empty = True
+        self.folder = None
+        if sink is not None:
+            Path(sink).mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.folder = Path(tempfile.mkdtemp(prefix="part-", dir=sink))
+
+    def add(self, records: pl.DataFrame, quarantine: pl.DataFrame) -> None:
+        self.empty = False
+        self.n_quarantined += quarantine.height
+        if self.folder is None:
+            self.records.append(records)
+            if quarantine.height:
+                self.quarantine.append(quarantine)
+            return
+        if records.height or not self.record_parts:
+            self.record_parts.append(self.folder / f"records-{len(self.record_parts):05d}.parquet")
+            records.write_parquet(self.record_parts[-1])
+        if quarantine.height:
+            self.quarantine_parts.append(self.folder / f"quarantine-{len(self.quarantine_parts):05d}.parquet")
+            quarantine.write_parquet(self.quarantine_parts[-1])
+
+    def frames(self, splitter: _Splitter) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if self.folder is not None:
+            return splitter.records_schema().clear(), empty_quarantine()
+        records = pl.concat(self.records) if len(self.records) > 1 else self.records[0]
+        return records, pl.concat(self.quarantine) if self.quarantine else empty_quarantine()
+
+    def discard(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.record_parts, self.quarantine_parts = [], []
+
+
+class _Splitter:
+    """One batch → canonical records and quarantine rows; pandera failure cases → one quarantine row each.
+
+    Also counts, across batches, the quarantine reasons and what the file-level value warnings need.
+    """
+
+    def __init__(
+        self,
+        table: RawTable,
+        spec: SectorSpec,
+        mapping: dict[str, str],
+        positions: dict[str, int],
+        name: str,
+        sha: str,
+    ):
+        self.spec, self.mapping, self.positions, self.name, self.sha = spec, mapping, positions, name, sha
+        self.sheet = table.sheet
+        reserved = set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA}
+        self.canon = [
+            (pl.col(f"c{positions[f]}") if f in positions else pl.lit(None, pl.String)).alias(f)
+            for f in spec.fields
+        ]
+        mapped_pos = set(positions.values())
+        self.others = [
+            pl.col(f"c{i}").alias(header if header not in reserved else f"{header} (gốc)")
+            for i, header in enumerate(table.headers)
+            if i not in mapped_pos
+        ]
+        self.model = sector_model(spec)
+        self.reasons: Counter[str] = Counter()
+        self.n_bad_chars = 0
+        self.n_unknown_events = 0
+        self.allowed_events = {normalize_header(v) for v in spec.event_types}
+        self._schema: pl.DataFrame | None = None
+
+    def records_schema(self) -> pl.DataFrame:
+        return self._schema if self._schema is not None else empty_records(self.spec)
+
+    def split(self, frame: pl.DataFrame, offset: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Rows ``offset+1 …`` of the file (``frame`` prepared by :func:`_prepare`)."""
+        spec, name = self.spec, self.name
+        work = frame.select([*self.canon, *self.others, pl.col(CELLS), pl.col(EXTRA)]).with_row_index(
+            "__idx", offset
         )
-        header_of = {f: mapping.get(f, f) for f in spec.fields}
-        q = work.join(
-            first.select(pl.col("index").cast(pl.UInt32).alias("__idx"), "column", "check"), on="__idx"
+        fails = failure_cases(self.model, work.drop("__idx"))
+        if spec.record_id_column and spec.record_id_column in self.positions:
+            key = pl.col(spec.record_id_column)
+        else:
+            key = pl.lit(None, pl.String)
+        record_id = pl.coalesce(key, pl.lit(f"{name}#") + (pl.col("__idx") + 1).cast(pl.String)).alias(
+            "record_id"
         )
-        field_col = pl.col("column")
-        value = pl.lit(None, pl.String)
-        for f in spec.fields:
-            value = pl.when(field_col == f).then(pl.col(f)).otherwise(value)
-        value = pl.when(pl.col("check") == "no_extra_cells").then(pl.col(EXTRA)).otherwise(value)
-        quarantine = q.select(
+        lineage = [
             pl.lit(spec.name).alias("sector"),
-            pl.lit(name).alias("source_file"),
-            pl.lit(table.sheet, pl.String).alias("source_sheet"),
-            (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
             record_id,
-            pl.when(pl.col("check") == "no_extra_cells")
-            .then(pl.lit("(ô thừa ngoài tiêu đề)"))
-            .when(pl.col("check") == "has_name")
-            .then(pl.lit(header_of["full_name"]))
-            .when(field_col.is_in(list(header_of)))
-            .then(field_col.replace(header_of))
-            .otherwise(None)
-            .alias("column"),
-            value.alias("raw_value"),
-            pl.col("check").replace_strict(CHECK_REASONS, default="SCHEMA_CHECK").alias("reason"),
-        ).cast(QUARANTINE_SCHEMA)
-        work = work.join(first.select(pl.col("index").cast(pl.UInt32).alias("__idx")), on="__idx", how="anti")
-        counts = quarantine.group_by("reason").len().sort("reason")
-        log.info("quarantine file=%s %s", name, dict(counts.iter_rows()))
-    else:
-        quarantine = empty_quarantine()
+            pl.lit(name).alias("source_file"),
+            pl.lit(self.sheet, pl.String).alias("source_sheet"),
+            (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
+            pl.lit(self.sha).alias("file_sha256"),
+        ]
 
-    records = work.select(
-        [*lineage, *[pl.col(f) for f in spec.fields], *[e.meta.output_name() for e in others]]
-    )
-    canonical_model(spec).validate(records.head(1000), lazy=True)
-    _value_warnings(records, spec, name, warnings)
-    return records, quarantine, n_rows
+        if fails.height:
+            first = (
+                fails.with_columns(
+                    pl.col("check").replace_strict(CHECK_PRIORITY, default=99).alias("prio"),
+                    (pl.col("index") + offset).cast(pl.UInt32).alias("__idx"),
+                )
+                .sort("index", "prio")
+                .unique("index", keep="first", maintain_order=True)
+            )
+            header_of = {f: self.mapping.get(f, f) for f in spec.fields}
+            q = work.join(first.select("__idx", "column", "check"), on="__idx")
+            field_col = pl.col("column")
+            value = pl.lit(None, pl.String)
+            for f in spec.fields:
+                value = pl.when(field_col == f).then(pl.col(f)).otherwise(value)
+            value = pl.when(pl.col("check") == "no_extra_cells").then(pl.col(EXTRA)).otherwise(value)
+            quarantine = q.select(
+                pl.lit(spec.name).alias("sector"),
+                pl.lit(name).alias("source_file"),
+                pl.lit(self.sheet, pl.String).alias("source_sheet"),
+                (pl.col("__idx") + 1).cast(pl.Int64).alias("source_row"),
+                record_id,
+                pl.when(pl.col("check") == "no_extra_cells")
+                .then(pl.lit("(ô thừa ngoài tiêu đề)"))
+                .when(pl.col("check") == "has_name")
+                .then(pl.lit(header_of["full_name"]))
+                .when(field_col.is_in(list(header_of)))
+                .then(field_col.replace(header_of))
+                .otherwise(None)
+                .alias("column"),
+                value.alias("raw_value"),
+                pl.col("check").replace_strict(CHECK_REASONS, default="SCHEMA_CHECK").alias("reason"),
+            ).cast(QUARANTINE_SCHEMA)
+            work = work.join(first.select("__idx"), on="__idx", how="anti")
+            self.reasons.update(dict(quarantine.group_by("reason").len().iter_rows()))
+        else:
+            quarantine = empty_quarantine()
 
+        records = work.select(
+            [*lineage, *[pl.col(f) for f in spec.fields], *[e.meta.output_name() for e in self.others]]
+        )
+        canonical_model(spec).validate(records.head(1000), lazy=True)
+        if self._schema is None:
+            self._schema = records.clear()
+        self._count_values(records)
+        return records, quarantine
 
-def _value_warnings(records: pl.DataFrame, spec: SectorSpec, name: str, warnings: list[str]) -> None:
-    """File-level notes on values: undecodable characters, event types outside the sector's list."""
-    bad = records.select(
-        pl.sum_horizontal(
-            pl.col(f).str.contains("\ufffd").fill_null(False).cast(pl.Int64) for f in spec.fields
-        ).sum()
-    ).item()
-    if bad:
-        warnings.append(f"Tệp {name}: {fmt_int(bad)} ô có ký tự không giải mã được (lỗi bảng mã).")
-    if spec.event_types and records.height:
-        allowed = {normalize_header(v) for v in spec.event_types}
-        distinct = records.get_column("event_type").drop_nulls().unique().to_list()
-        unknown = {v for v in distinct if normalize_header(v) not in allowed}
-        if unknown:
-            n = records.filter(pl.col("event_type").is_in(list(unknown))).height
+    def _count_values(self, records: pl.DataFrame) -> None:
+        """Undecodable characters and event types outside the sector's list, summed over batches."""
+        spec = self.spec
+        self.n_bad_chars += records.select(
+            pl.sum_horizontal(
+                pl.col(f).str.contains("\ufffd").fill_null(False).cast(pl.Int64) for f in spec.fields
+            ).sum()
+        ).item()
+        if spec.event_types and records.height:
+            distinct = records.get_column("event_type").drop_nulls().unique().to_list()
+            unknown = {v for v in distinct if normalize_header(v) not in self.allowed_events}
+            if unknown:
+                self.n_unknown_events += records.filter(pl.col("event_type").is_in(list(unknown))).height
+
+    def add_warnings(self, warnings: list[str]) -> None:
+        """File-level notes on values: undecodable characters, event types outside the sector's list."""
+        if self.n_bad_chars:
             warnings.append(
-                f"Tệp {name}: {fmt_int(n)} bản ghi có loại sự kiện ngoài danh mục của lĩnh vực "
-                f"{spec.label_vi}."
+                f"Tệp {self.name}: {fmt_int(self.n_bad_chars)} ô có ký tự không giải mã được (lỗi bảng mã)."
+            )
+        if self.n_unknown_events:
+            warnings.append(
+                f"Tệp {self.name}: {fmt_int(self.n_unknown_events)} bản ghi có loại sự kiện ngoài danh mục của "
+                f"lĩnh vực {self.spec.label_vi}."
             )
 
 
-def ingest_files(items: list[tuple], seen_hashes: dict[str, str] | None = None) -> list[IngestResult]:
+def ingest_files(
+    items: list[tuple], seen_hashes: dict[str, str] | None = None, sink: Path | None = None
+) -> list[IngestResult]:
     """Ingest ``(sector_name, path)`` or ``(sector_name, path, sheet)`` items; one bad file never stops the rest.
 
     ``seen_hashes`` maps the SHA-256 of files ingested before to where they were seen (a run ID); a file seen
-    before, or twice in this batch, gets ``duplicate_of_previous`` and a warning.
+    before, or twice in this batch, gets ``duplicate_of_previous`` and a warning. ``sink``: see
+    :func:`ingest_file`.
     """
     seen = dict(seen_hashes or {})
     results = []
@@ -379,7 +515,7 @@ def ingest_files(items: list[tuple], seen_hashes: dict[str, str] | None = None) 
             placeholder = SectorSpec(name=sector_name, label_vi=sector_name)
             results.append(_failed(path, placeholder, "", f"Tệp {path.name}: {exc}"))
             continue
-        res = ingest_file(path, spec, sheet)
+        res = ingest_file(path, spec, sheet, sink)
         if res.sha256 and res.sha256 in seen:
             res.duplicate_of_previous = seen[res.sha256]
             res.warnings.append(f"Tệp {path.name} giống hệt tệp đã nạp trước đó ({seen[res.sha256]}).")
