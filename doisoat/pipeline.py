@@ -97,29 +97,43 @@ def check_inputs(config: RunConfig) -> None:
             )
 
 
-def ingest_extracts(extracts: list[ExtractInput], seen: dict[str, str]) -> list:
-    """Read every extract; one bad file yields an IngestResult with errors and the others go on."""
+def ingest_extracts(extracts: list[ExtractInput], seen: dict[str, str], sink: Path | None = None) -> list:
+    """Read every extract; one bad file yields an IngestResult with errors and the others go on.
+
+    ``sink``: a folder for the rows as Parquet parts (memory stays flat however big the files); the caller
+    removes it once :func:`assemble` has read them.
+    """
     from doisoat.ingest import ingest_files
 
-    return ingest_files([(e.sector, e.path, e.sheet) for e in extracts], seen_hashes=seen)
+    return ingest_files([(e.sector, e.path, e.sheet) for e in extracts], seen_hashes=seen, sink=sink)
 
 
 def assemble(ingested: list) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Concatenate kept records (adding the run-wide ``rid``) and the quarantine of all files."""
-    records = [r.records for r in ingested if r.records is not None and r.records.height]
-    quarantine = [r.quarantine for r in ingested if r.quarantine is not None and r.quarantine.height]
-    recs = pl.concat(records, how="diagonal_relaxed") if records else pl.DataFrame()
+    """Concatenate kept records (adding the run-wide ``rid``) and the quarantine of all files.
+
+    Rows come from the results' frames or, when ingested into a sink, from their Parquet parts.
+    """
+
+    def scan(frame: pl.DataFrame | None, parts: list[Path]) -> pl.LazyFrame | None:
+        if parts:
+            return pl.scan_parquet(parts)
+        return frame.lazy() if frame is not None and frame.height else None
+
+    records = [lf for r in ingested if (lf := scan(r.records, r.record_parts)) is not None]
+    quarantine = [lf for r in ingested if (lf := scan(r.quarantine, r.quarantine_parts)) is not None]
+    recs = pl.concat(records, how="diagonal_relaxed").collect() if records else pl.DataFrame()
     if recs.height:
         recs = recs.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
-    quar = pl.concat(quarantine, how="diagonal_relaxed") if quarantine else pl.DataFrame()
+    quar = pl.concat(quarantine, how="diagonal_relaxed").collect() if quarantine else pl.DataFrame()
     return recs, quar
 
 
 def without_frames(result):
-    """The ingest result without its record frames: what the manifest and the row count check read."""
+    """The ingest result without its rows (frames or parts): what the manifest and the row count check read."""
     from dataclasses import replace
 
-    return replace(result, records=pl.DataFrame(), quarantine=pl.DataFrame())
+    empty = pl.DataFrame()
+    return replace(result, records=empty, quarantine=empty, record_parts=[], quarantine_parts=[])
 
 
 def standardize_records(records: pl.DataFrame) -> pl.DataFrame:
@@ -382,9 +396,13 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
     con = store.connect(config.db_path)
     try:
         ref_info = step("reference", ensure_reference, con, config.reference)
-        ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con))
-        messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
-        records, quarantine = assemble(ingested)
+        sink = staging / ".ingest"  # record batches on disk while the files are read; gone once assembled
+        try:
+            ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
+            messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
+            records, quarantine = assemble(ingested)
+        finally:
+            shutil.rmtree(sink, ignore_errors=True)
         ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
         records_std = step("standardize", standardize_records, records)
         del records  # the standardised frame carries the raw columns too
