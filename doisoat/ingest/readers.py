@@ -383,8 +383,8 @@ def _parse_csv_block(block: bytes, delim: str, width: int) -> pl.DataFrame:
             raise_if_empty=False,
         )
         return frame.with_columns(pl.lit(None, pl.String).alias(EXTRA))
-    except pl.exceptions.ComputeError as exc:
-        if "more fields" not in str(exc):
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
+        if "more fields" not in str(exc) and "not specified in schema" not in str(exc):
             raise
     return _read_ragged(block, delim, width)
 
@@ -740,8 +740,8 @@ class _XlsxSheet:
             .with_columns(pl.col("c").str.extract(r"^([^>]*)", 1).alias("a"))
             .with_columns(
                 pl.col("a").str.extract(r'(?:^|\s)r="([A-Za-z]{1,3})\d*"', 1).alias("ref"),
-                pl.col("a").str.extract(r'\st="([^"]*)"', 1).fill_null("n").alias("t"),
-                pl.col("a").str.extract(r'\ss="(\d+)"', 1).cast(pl.Int64).fill_null(0).alias("s"),
+                pl.col("a").str.extract(r'(?:^|\s)t="([^"]*)"', 1).fill_null("n").alias("t"),
+                pl.col("a").str.extract(r'(?:^|\s)s="(\d+)"', 1).cast(pl.Int64).fill_null(0).alias("s"),
                 pl.col("c").str.extract(rf"<{p}v(?:\s[^>]*)?>([^<]*)</{p}v>", 1).alias("v"),
             )
         )
