@@ -97,7 +97,7 @@ def _missing_of(field_name: str, schema: pl.Schema) -> pl.Expr:
     return ~pl.any_horizontal([_present(c, schema[c]) for c in cols])
 
 
-def _needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str]:
+def needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str]:
     """The record columns assessment reads: checked fields, required and event-key columns, row identity."""
     wanted = [
         "rid",
@@ -258,7 +258,7 @@ def assess(
         },
     )
     # only the columns the checks read: the joins below copy every column they are given
-    df = df.select(_needed_columns(df.schema, specs))
+    df = df.select(needed_columns(df.schema, specs))
     # every check, duplicates included, stays within a sector: one sector at a time bounds the joined frames'
     # memory by the largest sector instead of the whole run
     sectors = df["sector"].unique().sort().to_list()

@@ -29,6 +29,11 @@ RESULT_COLUMNS = [
     "match_pass", "match_probability", "dung", "du", "sach", "song", "reasons",
     "commune_code_std", "commune_code_old", "event_type", "weights", "rid",
 ]
+# the standardised-record columns the results carry
+RESULT_RECORD_COLUMNS = [
+    "rid", "sector", "record_id", "source_file", "source_sheet", "source_row",
+    "commune_code_std", "commune_code_old", "event_type",
+]
 
 
 class UserError(Exception):
@@ -169,11 +174,24 @@ def load_model(config: RunConfig):
     return MatchModel.load(trained) if trained.exists() else MatchModel.default()
 
 
-def match_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame, model, specs: dict):
+def spill(frame: pl.DataFrame, path: Path) -> Path:
+    """Keep a large frame on disk between steps: each later step reads only the columns it needs."""
+    frame.write_parquet(path, compression="lz4", statistics=False)
+    return path
+
+
+def read_columns(path: Path, wanted) -> pl.DataFrame:
+    """The ``wanted`` columns a spilled frame has, in the order wanted."""
+    have = pl.read_parquet_schema(path)
+    return pl.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in have])
+
+
+def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict):
     from doisoat.match import MatchSettings, link
+    from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, records_std, model, MatchSettings(), many)
+    return link(con, read_columns(records_std, ["rid", *STD_COLUMNS]), model, MatchSettings(), many)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -206,8 +224,8 @@ def release_duckdb_cache(con: duckdb.DuckDBPyConnection, memory_limit: str) -> N
         con.execute(f"SET memory_limit = '{memory_limit}'")
 
 
-def assess_records(records_std: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame, specs: dict):
-    from doisoat.assess import SectorInfo, assess
+def assess_records(records_std: Path, matches: pl.DataFrame, reference: pl.DataFrame, specs: dict):
+    from doisoat.assess import SectorInfo, assess, needed_columns
 
     infos = {
         name: SectorInfo(
@@ -218,7 +236,8 @@ def assess_records(records_std: pl.DataFrame, matches: pl.DataFrame, reference: 
         )
         for name, spec in specs.items()
     }
-    return assess(records_std, matches, reference, infos)
+    records = read_columns(records_std, needed_columns(pl.read_parquet_schema(records_std), infos))
+    return assess(records, matches, reference, infos)
 
 
 def build_results(
@@ -228,10 +247,7 @@ def build_results(
     parts = []
     if records_std.height:
         kept = (
-            records_std.select(
-                "rid", "sector", "record_id", "source_file", "source_sheet", "source_row",
-                "commune_code_std", "commune_code_old", "event_type",
-            )
+            records_std.select(RESULT_RECORD_COLUMNS)
             .join(
                 matches.select("rid", "person_id", "match_pass", "match_probability", "weights"), on="rid", how="left"
             )
@@ -392,6 +408,8 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
     final = config.resolved_out(run_id)
     staging = final.with_name(f"{final.name}.staging-{run_id}")
     staging.mkdir(parents=True, exist_ok=False)
+    work = settings.home() / "work" / run_id  # the run's frames between steps; removed when the run ends
+    work.mkdir(parents=True, mode=0o700)
     specs = {e.sector: load_sector(e.sector) for e in config.extracts}
     con = store.connect(config.db_path)
     try:
@@ -406,13 +424,18 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
         records_std = step("standardize", standardize_records, records)
         del records  # the standardised frame carries the raw columns too
+        # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
+        std_path = spill(records_std, work / "records_std.parquet")
+        del records_std
         model = load_model(config)
-        linked = step("match", match_records, con, records_std, model, specs)
+        linked = step("match", match_records, con, std_path, model, specs)
         matches = linked.matches
         ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
         release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
-        assessed = step("assess", assess_records, records_std, matches, ref, specs)
-        results = build_results(run_id, records_std, matches, assessed, quarantine)
+        assessed = step("assess", assess_records, std_path, matches, ref, specs)
+        results = build_results(
+            run_id, read_columns(std_path, RESULT_RECORD_COLUMNS), matches, assessed, quarantine
+        )
         pass_stats = _as_dict(getattr(linked, "pass_stats", None))
         thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
         del linked, matches, assessed  # the results hold what the later steps read
@@ -420,6 +443,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         results.drop("rid").write_parquet(staging / "results.parquet")
         if quarantine.height:
             quarantine.write_parquet(staging / "quarantine.parquet")
+        records_std = pl.read_parquet(std_path)
         gate = step("gate", run_gate, con, records_std, results, specs, staging / "data_docs", config)
         previous = store.previous_aggregates(con)
         labels = {name: spec.label_vi for name, spec in specs.items()}
@@ -466,6 +490,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         store.record_run(con, run_id, started, gate.passed, gate.passed, out_dir, manifest, aggregates, results)
     finally:
         con.close()
+        shutil.rmtree(work, ignore_errors=True)
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
     reports = {k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
                for k, v in (reports or {}).items()}

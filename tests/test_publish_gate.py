@@ -63,3 +63,10 @@ def test_failed_gate_explains_in_vietnamese_which_expectation_failed(good_then_b
     assert "số định danh" in text.lower() and "Tiêm chủng" in text
     gate = json.loads((bad.out_dir / "manifest.json").read_text())["gate"]
     assert gate["passed"] is False and gate["failures"]
+
+
+def test_the_runs_work_folder_is_removed_after_passing_and_failing_runs(good_then_broken):
+    from doisoat import settings
+
+    # the standardised records spilled between steps hold personal data: nothing may stay behind
+    assert list((settings.home() / "work").glob("*")) == []
