@@ -86,6 +86,8 @@ def _connect(args) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET threads = {args.threads}")
     if args.memory_limit:
         con.execute(f"SET memory_limit = '{args.memory_limit}'")
+    # spilling is bounded: past it DuckDB fails the query instead of filling the disk
+    con.execute(f"SET max_temp_directory_size = '{args.max_temp}'")
     return con
 
 
@@ -101,13 +103,14 @@ def _splink_input(df: pl.DataFrame, uid: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _blocking_rules() -> list:
+def _blocking_rules(which: str = "same") -> list:
     """doisoat's passes as Splink rules (Splink scores every pair any rule creates; doisoat's later passes see
-    only the records not yet decided)."""
+    only the records not yet decided). ``tight`` leaves out the three name-part + birth rules, whose pairs grow
+    with the square of the population: what a Splink user would drop at 1,5M people."""
     from splink import block_on
 
     dob = "birth_year", "birth_month", "birth_day"
-    return [
+    rules = [
         block_on("national_id_std"),
         block_on("old_id_std"),
         block_on("name_key", *dob),
@@ -120,6 +123,7 @@ def _blocking_rules() -> list:
         block_on("nv_first", *dob),
         block_on("nv_last", *dob),
     ]
+    return rules[:-3] if which == "tight" else rules
 
 
 def count_splink_pairs(args) -> dict:
@@ -139,7 +143,7 @@ def count_splink_pairs(args) -> dict:
     ]
     t0 = time.perf_counter()
     counts = count_comparisons_from_blocking_rules(
-        dfs, blocking_rules=_blocking_rules(), link_type="link_only", unique_id_column_name="uid",
+        dfs, blocking_rules=_blocking_rules(args.splink_rules), link_type="link_only", unique_id_column_name="uid",
         record_sample_proportion=args.sample,
     )
     rows = [
@@ -217,7 +221,7 @@ def run_splink(args) -> dict:
             cl.ExactMatch("commune_code_std"),
             cl.ExactMatch("phone_std"),
         ],
-        blocking_rules_to_generate_predictions=_blocking_rules(),
+        blocking_rules_to_generate_predictions=_blocking_rules(args.splink_rules),
     )
     linker = Linker(dfs, settings, log_level=None)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
@@ -270,6 +274,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--memory-limit", default="", help="DuckDB memory_limit for both tools, e.g. 10GB")
     ap.add_argument("--tool", choices=["both", "doisoat", "splink", "splink-pairs"], default="both")
+    ap.add_argument("--splink-rules", choices=["same", "tight"], default="same")
+    ap.add_argument("--max-temp", default="40GB", help="DuckDB max_temp_directory_size for both tools")
     ap.add_argument("--sample", type=float, default=0.05, help="record sample for --tool splink-pairs")
     args = ap.parse_args()
     if args.tool == "doisoat":
@@ -301,6 +307,10 @@ def main() -> None:
             str(args.threads),
             "--memory-limit",
             args.memory_limit,
+            "--splink-rules",
+            args.splink_rules,
+            "--max-temp",
+            args.max_temp,
         ]
         load_before = os.getloadavg()[0]
         t = time.perf_counter()
