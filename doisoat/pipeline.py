@@ -414,7 +414,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
     con = store.connect(config.db_path)
     try:
         ref_info = step("reference", ensure_reference, con, config.reference)
-        sink = staging / ".ingest"  # record batches on disk while the files are read; gone once assembled
+        sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
         try:
             ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
             messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
