@@ -328,3 +328,16 @@ def test_fast_xlsx_inline_strings(tmp_path):
     assert whole.records.drop("record_id", "file_sha256", "source_file", "source_sheet").equals(
         from_csv.records.drop("record_id", "file_sha256", "source_file", "source_sheet")
     )
+
+
+def test_xlsx_damaged_inside_the_sheet_says_so(tmp_path):
+    path = _xlsx(tmp_path / "hong.xlsx", _rows(23) * 150)
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    middle = start + info.compress_size // 2
+    data[middle : middle + 64] = bytes(64)  # the central directory is intact, the sheet's data is not
+    path.write_bytes(bytes(data))
+    res = _ingest(path, batch_rows=100)
+    assert not res.ok and "bị hỏng" in res.errors[0] and "hong.xlsx" in res.errors[0]

@@ -505,8 +505,18 @@ def _sheet_table(
             raw_headers = raw_headers + [""] * (width - len(raw_headers))
     headers, warnings = unique_headers(raw_headers)
     alts = (alts + [None] * width)[:width]
-    batches = _sheet_batches(seen, cells, body, offset, width, batch_rows)
+    batches = _guarded(path, _sheet_batches(seen, cells, body, offset, width, batch_rows))
     return RawTable(headers, fmt, batches, target, start + n_rows, None, None, warnings, alts, resources)
+
+
+def _guarded(path: Path, batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Damage found further in a workbook gives the same message as damage found when opening it."""
+    try:
+        yield from batches
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise _excel_error(path, exc) from exc
 
 
 def _sheet_batches(
