@@ -15,6 +15,21 @@ ALL_UNITS = "__all__"
 DATE_COLUMNS: tuple[str, ...] = ("event_date_std", "last_activity_date_std")
 
 
+def extract_columns(settings: GateSettings, sectors) -> list[str]:
+    """The standardised-record columns the extract checks read (a caller may load only these)."""
+    required = [f for sector in sectors for f in settings.required_for(sector)]
+    return list(
+        dict.fromkeys(
+            [
+                "sector", "source_file", "source_sheet", "source_row",  # lineage: rows missing from results
+                "national_id", "old_id", "national_id_std", "old_id_std",  # ID format rate
+                "birth_year", "sex_std", "event_type", *DATE_COLUMNS,  # plausible values, value sets
+                *required,  # null rates
+            ]
+        )
+    )
+
+
 def null_rate_column(field: str) -> str:
     return f"null_rate__{field}"
 

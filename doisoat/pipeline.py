@@ -294,23 +294,27 @@ def check_nothing_lost(ingested: list, results: pl.DataFrame) -> dict[str, int]:
 
 
 def run_gate(
-    con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame, results: pl.DataFrame, specs: dict, docs_dir: Path,
+    con: duckdb.DuckDBPyConnection, records_std: Path, results: pl.DataFrame, specs: dict, docs_dir: Path,
     config: RunConfig,
 ):
     from checks import GateSettings
     from checks import run_gate as gate
+    from checks.aggregates import extract_columns
     from doisoat import store
 
-    extracts = (
-        {s: records_std.filter(pl.col("sector") == s) for s in records_std["sector"].unique().to_list()}
-        if records_std.height
-        else {}
-    )
     gs = GateSettings(
         required={n: list(s.required) for n, s in specs.items()},
         many_per_person={n: s.many_per_person for n, s in specs.items()},
         max_drop_points=config.max_drop_points,
     )
+    # each sector's rows with only the columns the checks read
+    rows = pl.scan_parquet(records_std)
+    have = rows.collect_schema()
+    sectors = (
+        rows.select("sector").unique().collect()["sector"].drop_nulls().sort().to_list() if "sector" in have else []
+    )
+    cols = [c for c in extract_columns(gs, sectors) if c in have]
+    extracts = {s: rows.filter(pl.col("sector") == s).select(cols).collect() for s in sectors}
     prev = store.previous_aggregates(con)
     prev_rates = prev.select("sector", "unit", "n", "n_dung") if prev is not None else None
     return gate(extracts, results.drop("rid"), prev_rates, store.previous_counts(con) or None, docs_dir, gs)
@@ -443,14 +447,13 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         results.drop("rid").write_parquet(staging / "results.parquet")
         if quarantine.height:
             quarantine.write_parquet(staging / "quarantine.parquet")
-        records_std = pl.read_parquet(std_path)
-        gate = step("gate", run_gate, con, records_std, results, specs, staging / "data_docs", config)
+        gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config)
         previous = store.previous_aggregates(con)
         labels = {name: spec.label_vi for name, spec in specs.items()}
         run_info = {"run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
                     "gate_passed": gate.passed}
         reports = step(
-            "report", write_reports, staging, results, records_std, ref, previous, labels, run_info,
+            "report", write_reports, staging, results, pl.scan_parquet(std_path), ref, previous, labels, run_info,
             lang=config.lang, suppress_below=config.suppress_below, data_docs_href="../data_docs/index.html",
         )
         manifest = {

@@ -358,3 +358,23 @@ def test_importing_checks_does_not_import_great_expectations() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
     )
     assert out.stdout.strip() == "False"
+
+
+def test_extract_columns_are_all_the_extract_checks_read() -> None:
+    from checks import aggregates as agg
+
+    extracts, results = _clean()
+    extracts = {s: e.with_columns(pl.lit("x").alias("unrelated")) for s, e in extracts.items()}
+    cols = agg.extract_columns(SETTINGS, extracts)
+    assert "unrelated" not in cols
+    reduced = {s: e.select([c for c in cols if c in e.columns]) for s, e in extracts.items()}
+    for sector in extracts:
+        full, small = extracts[sector], reduced[sector]
+        assert small.width < full.width
+        assert agg.extract_aggregates(sector, small, SETTINGS, 10).equals(
+            agg.extract_aggregates(sector, full, SETTINGS, 10)
+        )
+        assert agg.extract_values(sector, small, SETTINGS).equals(agg.extract_values(sector, full, SETTINGS))
+    assert agg.results_aggregates(results, reduced, SETTINGS).equals(
+        agg.results_aggregates(results, extracts, SETTINGS)
+    )

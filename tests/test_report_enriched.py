@@ -177,3 +177,16 @@ def test_xlsx_extract_keeps_types_header_and_order(tmp_path):
     assert rows[1][:3] == ("Tran Binh", "049090001234", "DN4912345678902")
     assert rows[3][7:11] == (False, False, True, True)  # the four flags stay booleans
     assert ws.freeze_panes == "A2"
+
+
+def test_records_read_lazily_from_parquet_give_the_same_extract(tmp_path):
+    results, records, reference = frames(["x.csv"] * 3)
+    records.write_parquet(tmp_path / "records_std.parquet")
+    lazy = pl.scan_parquet(tmp_path / "records_std.parquet")  # as the pipeline passes its spilled records
+    eager = enriched_frame("bhxh", results, records, reference)
+    assert eager.height == 3
+    assert enriched_frame("bhxh", results, lazy, reference).equals(eager)
+    out_eager, out_lazy = tmp_path / "eager", tmp_path / "lazy"
+    write_enriched(out_eager, results, records, reference)
+    write_enriched(out_lazy, results, lazy, reference)
+    assert (out_eager / "bhxh.csv").read_bytes() == (out_lazy / "bhxh.csv").read_bytes()

@@ -274,3 +274,12 @@ def test_a_list_longer_than_a_sheet_continues_on_the_next_sheet(tmp_path):
     stt = [r[0] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
     assert (ids, stt) == (["b", "a", "c", "d", "f"], [1, 2, 3, 4, 5])
     assert wb["Danh sách xử lý (2)"].freeze_panes == "D2"
+
+
+def test_records_read_lazily_from_parquet_give_the_same_worklist(tmp_path):
+    results, records, reference = frames()
+    records.write_parquet(tmp_path / "records_std.parquet")
+    lazy = pl.scan_parquet(tmp_path / "records_std.parquet")  # as the pipeline passes its spilled records
+    eager = worklist_frame(results, records, reference, {"asxh": "An sinh xã hội"})
+    assert eager.height > 0
+    assert worklist_frame(results, lazy, reference, {"asxh": "An sinh xã hội"}).equals(eager)

@@ -32,7 +32,7 @@ __all__ = [
 def write_reports(
     run_dir: Path,
     results: pl.DataFrame,
-    records_std: pl.DataFrame,
+    records_std: pl.DataFrame | pl.LazyFrame,
     reference: pl.DataFrame,
     previous: pl.DataFrame | None,
     sectors: dict[str, str],

@@ -62,7 +62,7 @@ def _original_names(sector_map: dict[str, str] | None) -> dict[str, str]:
 def enriched_frame(
     sector: str,
     results: pl.DataFrame,
-    records_std: pl.DataFrame,
+    records_std: pl.DataFrame | pl.LazyFrame,
     reference: pl.DataFrame,
     column_map: dict[str, str] | None = None,
 ) -> pl.DataFrame:
@@ -71,7 +71,8 @@ def enriched_frame(
     An added column never overwrites one of the extract's own: on a clash it gets a ``_doisoat`` suffix.
     """
     recs = ensure_columns(
-        records_std.filter(pl.col("sector") == sector), {"source_sheet": pl.Utf8, "commune_code_std": pl.Utf8}
+        records_std.lazy().filter(pl.col("sector") == sector).collect(),
+        {"source_sheet": pl.Utf8, "commune_code_std": pl.Utf8},
     )
     names = _original_names(column_map)
     own = [c for c in recs.columns if not _added_by_doisoat(c)]
@@ -163,7 +164,7 @@ def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
 def write_enriched(
     out_dir: Path,
     results: pl.DataFrame,
-    records_std: pl.DataFrame,
+    records_std: pl.DataFrame | pl.LazyFrame,
     reference: pl.DataFrame,
     column_maps: dict[str, dict[str, str]] | None = None,
     xlsx_max_rows: int = XLSX_MAX_ROWS,
@@ -177,9 +178,11 @@ def write_enriched(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     notes = []
-    for sector in sorted(records_std["sector"].unique().to_list()):
-        frame = enriched_frame(sector, results, records_std, reference, (column_maps or {}).get(sector))
-        files = records_std.filter(pl.col("sector") == sector)["source_file"].unique().to_list()
+    records = records_std.lazy()  # one sector at a time is read (the records may be a scan of spilled Parquet)
+    for sector in sorted(records.select("sector").unique().collect()["sector"].to_list()):
+        frame = enriched_frame(sector, results, records, reference, (column_maps or {}).get(sector))
+        files = records.filter(pl.col("sector") == sector).select("source_file").unique().collect()
+        files = files["source_file"].to_list()
         fmt = _format_of(files)
         if fmt == "xlsx" and frame.height > min(xlsx_max_rows, fx.MAX_ROWS - 1):
             notes.append(_large_note(sector, frame.height, xlsx_max_rows))

@@ -139,7 +139,7 @@ def _match_basis(weights: str | None, match_pass: str | None, lang: str) -> str:
 
 def worklist_frame(
     results: pl.DataFrame,
-    records_std: pl.DataFrame,
+    records_std: pl.DataFrame | pl.LazyFrame,
     reference: pl.DataFrame,
     sectors: dict[str, str],
     lang: str = "vi",
@@ -180,7 +180,12 @@ def worklist_frame(
         )
         .alias("_act")
     )
-    rec = ensure_columns(records_std, _RECORD_COLS).select(list(_RECORD_COLS))
+    # only the rows on the worklists are read (the records may be a scan of the run's spilled Parquet)
+    rec = (
+        ensure_columns(records_std.lazy().join(res.lazy().select("rid"), on="rid", how="semi"), _RECORD_COLS)
+        .select(list(_RECORD_COLS))
+        .collect()
+    )
     ref = (
         ensure_columns(reference, REFERENCE_COLUMNS)
         .select(list(REFERENCE_COLUMNS))
@@ -398,7 +403,7 @@ def _summary_sheets(frame: pl.DataFrame, lang: str) -> list[fx.Sheet]:
 def write_worklists(
     out_dir: Path,
     results: pl.DataFrame,
-    records_std: pl.DataFrame,
+    records_std: pl.DataFrame | pl.LazyFrame,
     reference: pl.DataFrame,
     sectors: dict[str, str],
     lang: str = "vi",
