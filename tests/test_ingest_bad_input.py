@@ -53,14 +53,13 @@ def test_corrupt_xlsx_that_is_not_a_zip(tmp_path):
 
 
 def test_password_protected_xlsx(tmp_path):
-    # Encrypted OOXML is an OLE compound file whose directory names an "EncryptionInfo" stream.
-    path = tmp_path / "matkhau.xlsx"
-    path.write_bytes(
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-        + b"\x00" * 500
-        + "EncryptionInfo".encode("utf-16-le")
-        + b"\x00" * 500
-    )
+    # a real encrypted workbook, as Excel's "Encrypt with password" writes it (an OLE container)
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    plain, path = tmp_path / "plain.xlsx", tmp_path / "matkhau.xlsx"
+    _xlsx(plain, [VAC.strip().split(","), GOOD.strip().split(",")])
+    with open(plain, "rb") as src, open(path, "wb") as dst:
+        OOXMLFile(src).encrypt("mat-khau-1", dst)
     msg = _one_line_error_naming(ingest_file(path, load_sector("vaccination")), "matkhau.xlsx")
     assert "mật khẩu" in msg
 
