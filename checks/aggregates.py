@@ -65,9 +65,18 @@ def _id_wellformed_rate(df: pl.DataFrame) -> pl.Expr:
 
 
 def extract_aggregates(
-    sector: str, df: pl.DataFrame, settings: GateSettings, previous_count: int | None
+    sector: str,
+    df: pl.DataFrame,
+    settings: GateSettings,
+    previous_count: int | None,
+    n_rows: int | None = None,
 ) -> pl.DataFrame:
-    """One row for a sector's extract: row counts, ID format rate, null rates, plausible-date rates."""
+    """One row for a sector's extract: row counts, ID format rate, null rates, plausible-date rates.
+
+    ``n_rows``: the extract's input rows (kept + quarantined), compared with ``previous_count``, which counts
+    the previous extract's input rows the same way; ``df.height`` (kept rows only) when not given.
+    """
+    n_rows = df.height if n_rows is None else n_rows
     lo, hi = settings.min_date, settings.upper_date()
     exprs: list[pl.Expr] = [_id_wellformed_rate(df).alias("id_wellformed_rate")]
     for field in settings.required_for(sector):
@@ -93,11 +102,11 @@ def extract_aggregates(
         if df.height
         else pl.DataFrame([pl.Series(e.meta.output_name(), [None]) for e in exprs])
     )
-    ratio = df.height / previous_count if previous_count else None
+    ratio = n_rows / previous_count if previous_count else None
     return pl.DataFrame(
         {
             "sector": [sector],
-            "n_rows": [df.height],
+            "n_rows": [n_rows],
             "previous_n_rows": [previous_count],
             "row_count_ratio": [ratio],
         },

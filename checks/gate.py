@@ -134,9 +134,14 @@ def _batches(
     batches: list[tuple[SuiteSpec, pl.DataFrame]] = []
     notes: list[str] = []
     previous_counts = previous_counts or {}
+    # input rows per sector, quarantined ones included: the previous counts are the files' rows too
+    keys = ["sector", "source_file", "source_sheet", "source_row"]
+    input_rows = dict(results.select(keys).unique().group_by("sector").len().iter_rows())
     for sector in sorted(extracts):
         df = extracts[sector]
-        frame = agg.extract_aggregates(sector, df, settings, previous_counts.get(sector))
+        frame = agg.extract_aggregates(
+            sector, df, settings, previous_counts.get(sector), input_rows.get(sector, df.height)
+        )
         batches.append((extract_suite(sector, settings, frame.columns), frame))
         values = agg.extract_values(sector, df, settings)
         batches.append((extract_values_suite(sector, settings, values.columns), values))
@@ -307,7 +312,8 @@ def run_gate(
 
     ``extracts``: sector → standardised records; ``results``: the Results contract; ``previous_rates``:
     ``sector, unit, n, n_dung`` of the previous published run (see :func:`checks.dung_rates`);
-    ``previous_counts``: sector → row count of the previous extract.
+    ``previous_counts``: sector → input rows of the previous extract (quarantined rows included), compared
+    with this run's input rows per sector as counted in ``results``.
     """
     settings = settings or GateSettings()
     started = time.perf_counter()

@@ -378,3 +378,20 @@ def test_extract_columns_are_all_the_extract_checks_read() -> None:
     assert agg.results_aggregates(results, reduced, SETTINGS).equals(
         agg.results_aggregates(results, extracts, SETTINGS)
     )
+
+
+def test_quarantined_rows_count_as_input_rows_against_the_previous_extract(tmp_path: Path) -> None:
+    # the same 80 input rows as last time, 60 of them quarantined: the extract did not shrink
+    extracts, results = _clean()
+    rates, counts = _previous(extracts, results)
+    vac = extracts["vaccination"]
+    quarantined = pl.int_range(0, pl.len()) < 60
+    extracts["vaccination"] = vac.filter(~quarantined)
+    results = results.with_columns(
+        pl.when((pl.col("sector") == "vaccination") & (pl.int_range(0, pl.len()).over("sector") < 60))
+        .then(pl.lit("quarantined"))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
+    result = run_gate(extracts, results, None, counts, tmp_path / "docs", SETTINGS)
+    assert not [f for f in result.failures if f.check == "row_count_ratio"], result.failures
