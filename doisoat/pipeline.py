@@ -25,14 +25,38 @@ log = logging.getLogger("doisoat")
 
 RESULT_STATUSES = ("matched", "review", "unmatched", "duplicate", "quarantined")
 RESULT_COLUMNS = [
-    "run_id", "sector", "record_id", "source_file", "source_sheet", "source_row", "status", "person_id",
-    "match_pass", "match_probability", "dung", "du", "sach", "song", "reasons",
-    "commune_code_std", "commune_code_old", "event_type", "weights", "rid",
+    "run_id",
+    "sector",
+    "record_id",
+    "source_file",
+    "source_sheet",
+    "source_row",
+    "status",
+    "person_id",
+    "match_pass",
+    "match_probability",
+    "dung",
+    "du",
+    "sach",
+    "song",
+    "reasons",
+    "commune_code_std",
+    "commune_code_old",
+    "event_type",
+    "weights",
+    "rid",
 ]
 # the standardised-record columns the results carry
 RESULT_RECORD_COLUMNS = [
-    "rid", "sector", "record_id", "source_file", "source_sheet", "source_row",
-    "commune_code_std", "commune_code_old", "event_type",
+    "rid",
+    "sector",
+    "record_id",
+    "source_file",
+    "source_sheet",
+    "source_row",
+    "commune_code_std",
+    "commune_code_old",
+    "event_type",
 ]
 
 
@@ -159,7 +183,9 @@ def ensure_reference(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
         return {"sha256": sha, "reloaded": False}
     res = ingest_file(path, load_sector("reference"))
     if not res.ok or res.records.height == 0:
-        raise UserError("Không đọc được tệp dữ liệu dân cư: " + "; ".join(res.errors or ["không có dòng nào"]))
+        raise UserError(
+            "Không đọc được tệp dữ liệu dân cư: " + "; ".join(res.errors or ["không có dòng nào"])
+        )
     ref_std = standardize(res.records)
     stats = load_reference(con, ref_std, sha)
     return {"sha256": sha, "reloaded": True, "stats": _as_dict(stats), "quarantined": res.quarantine.height}
@@ -241,7 +267,11 @@ def assess_records(records_std: Path, matches: pl.DataFrame, reference: pl.DataF
 
 
 def build_results(
-    run_id: str, records_std: pl.DataFrame, matches: pl.DataFrame, assessed: pl.DataFrame, quarantine: pl.DataFrame
+    run_id: str,
+    records_std: pl.DataFrame,
+    matches: pl.DataFrame,
+    assessed: pl.DataFrame,
+    quarantine: pl.DataFrame,
 ) -> pl.DataFrame:
     """One row per input row, every input row exactly once (kept rows by rid, quarantined rows as they are)."""
     parts = []
@@ -249,41 +279,68 @@ def build_results(
         kept = (
             records_std.select(RESULT_RECORD_COLUMNS)
             .join(
-                matches.select("rid", "person_id", "match_pass", "match_probability", "weights"), on="rid", how="left"
+                matches.select("rid", "person_id", "match_pass", "match_probability", "weights"),
+                on="rid",
+                how="left",
             )
-            .join(assessed.select("rid", "status", "dung", "du", "sach", "song", "reasons"), on="rid", how="left")
+            .join(
+                assessed.select("rid", "status", "dung", "du", "sach", "song", "reasons"),
+                on="rid",
+                how="left",
+            )
         )
         parts.append(kept)
     if quarantine.height:
         q = quarantine.select(
-            pl.lit(None, pl.Int64).alias("rid"), "sector", "record_id", "source_file", "source_sheet", "source_row",
+            pl.lit(None, pl.Int64).alias("rid"),
+            "sector",
+            "record_id",
+            "source_file",
+            "source_sheet",
+            "source_row",
             pl.lit("quarantined").alias("status"),
             pl.concat_list(pl.col("reason")).alias("reasons"),
         )
         parts.append(q)
     schema = {
-        "rid": pl.Int64, "sector": pl.Utf8, "record_id": pl.Utf8, "source_file": pl.Utf8, "source_sheet": pl.Utf8,
-        "source_row": pl.Int64, "status": pl.Utf8, "person_id": pl.Utf8, "match_pass": pl.Utf8,
-        "match_probability": pl.Float64, "dung": pl.Boolean, "du": pl.Boolean, "sach": pl.Boolean,
-        "song": pl.Boolean, "reasons": pl.List(pl.Utf8), "commune_code_std": pl.Utf8, "commune_code_old": pl.Utf8,
-        "event_type": pl.Utf8, "weights": pl.Utf8,
+        "rid": pl.Int64,
+        "sector": pl.Utf8,
+        "record_id": pl.Utf8,
+        "source_file": pl.Utf8,
+        "source_sheet": pl.Utf8,
+        "source_row": pl.Int64,
+        "status": pl.Utf8,
+        "person_id": pl.Utf8,
+        "match_pass": pl.Utf8,
+        "match_probability": pl.Float64,
+        "dung": pl.Boolean,
+        "du": pl.Boolean,
+        "sach": pl.Boolean,
+        "song": pl.Boolean,
+        "reasons": pl.List(pl.Utf8),
+        "commune_code_std": pl.Utf8,
+        "commune_code_old": pl.Utf8,
+        "event_type": pl.Utf8,
+        "weights": pl.Utf8,
     }
     if not parts:
         return pl.DataFrame(schema={"run_id": pl.Utf8, **schema}).select(RESULT_COLUMNS)
-    out = pl.concat([p.cast({k: v for k, v in schema.items() if k in p.columns}) for p in parts], how="diagonal")
+    out = pl.concat(
+        [p.cast({k: v for k, v in schema.items() if k in p.columns}) for p in parts], how="diagonal"
+    )
     out = out.with_columns(pl.lit(run_id).alias("run_id"))
     for name, dtype in schema.items():
         if name not in out.columns:
             out = out.with_columns(pl.lit(None, dtype).alias(name))
-    return out.select(RESULT_COLUMNS).sort("sector", "source_file", "source_sheet", "source_row", nulls_last=True)
+    return out.select(RESULT_COLUMNS).sort(
+        "sector", "source_file", "source_sheet", "source_row", nulls_last=True
+    )
 
 
 def check_nothing_lost(ingested: list, results: pl.DataFrame) -> dict[str, int]:
     """Input rows = results rows, per file; raises if any row was lost or doubled (a bug, not a user error)."""
     expected = {(r.sector, r.source_file): r.n_input_rows for r in ingested if r.ok}
-    got = {
-        (s, f): n for s, f, n in results.group_by("sector", "source_file").len().iter_rows()
-    }
+    got = {(s, f): n for s, f, n in results.group_by("sector", "source_file").len().iter_rows()}
     bad = {k: (v, got.get(k, 0)) for k, v in expected.items() if got.get(k, 0) != v}
     if bad:
         raise AssertionError(f"rows lost or doubled (file: input, results): {bad}")
@@ -294,7 +351,11 @@ def check_nothing_lost(ingested: list, results: pl.DataFrame) -> dict[str, int]:
 
 
 def run_gate(
-    con: duckdb.DuckDBPyConnection, records_std: Path, results: pl.DataFrame, specs: dict, docs_dir: Path,
+    con: duckdb.DuckDBPyConnection,
+    records_std: Path,
+    results: pl.DataFrame,
+    specs: dict,
+    docs_dir: Path,
     config: RunConfig,
 ):
     from checks import GateSettings
@@ -311,7 +372,9 @@ def run_gate(
     rows = pl.scan_parquet(records_std)
     have = rows.collect_schema()
     sectors = (
-        rows.select("sector").unique().collect()["sector"].drop_nulls().sort().to_list() if "sector" in have else []
+        rows.select("sector").unique().collect()["sector"].drop_nulls().sort().to_list()
+        if "sector" in have
+        else []
     )
     cols = [c for c in extract_columns(gs, sectors) if c in have]
     extracts = {s: rows.filter(pl.col("sector") == s).select(cols).collect() for s in sectors}
@@ -450,19 +513,39 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config)
         previous = store.previous_aggregates(con)
         labels = {name: spec.label_vi for name, spec in specs.items()}
-        run_info = {"run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
-                    "gate_passed": gate.passed}
+        run_info = {
+            "run_id": run_id,
+            "started_at": started.isoformat(timespec="seconds"),
+            "gate_passed": gate.passed,
+            "match_thresholds": thresholds,
+        }
         reports = step(
-            "report", write_reports, staging, results, pl.scan_parquet(std_path), ref, previous, labels, run_info,
-            lang=config.lang, suppress_below=config.suppress_below, data_docs_href="../data_docs/index.html",
+            "report",
+            write_reports,
+            staging,
+            results,
+            pl.scan_parquet(std_path),
+            ref,
+            previous,
+            labels,
+            run_info,
+            lang=config.lang,
+            suppress_below=config.suppress_below,
+            data_docs_href="../data_docs/index.html",
         )
         manifest = {
             "run_id": run_id,
             "started_at": started,
             "finished_at": datetime.now(),
             "inputs": [
-                {"sector": r.sector, "file": r.source_file, "sha256": r.sha256, "rows": r.n_input_rows,
-                 "ok": r.ok, "mapping": r.mapping}
+                {
+                    "sector": r.sector,
+                    "file": r.source_file,
+                    "sha256": r.sha256,
+                    "rows": r.n_input_rows,
+                    "ok": r.ok,
+                    "mapping": r.mapping,
+                }
                 for r in ingested
             ],
             "reference": ref_info,
@@ -472,8 +555,11 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
             "rows_per_file": counts_per_file,
             "status_counts": dict(results.group_by("status").len().iter_rows()),
             "gate": json.loads(gate.to_json()),
-            "outputs": {k: str(Path(v).relative_to(staging)) for k, v in (reports or {}).items()
-                        if Path(v).is_relative_to(staging)},
+            "outputs": {
+                k: str(Path(v).relative_to(staging))
+                for k, v in (reports or {}).items()
+                if Path(v).is_relative_to(staging)
+            },
             "versions": versions(),
         }
         write_manifest(staging, manifest)
@@ -486,17 +572,34 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
             out_dir = staging
         aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
         store.record_files(
-            con, run_id,
-            [{"sha256": r.sha256, "sector": r.sector, "file_name": r.source_file, "n_rows": r.n_input_rows}
-             for r in ingested if r.ok],
+            con,
+            run_id,
+            [
+                {"sha256": r.sha256, "sector": r.sector, "file_name": r.source_file, "n_rows": r.n_input_rows}
+                for r in ingested
+                if r.ok
+            ],
         )
-        store.record_run(con, run_id, started, gate.passed, gate.passed, out_dir, manifest, aggregates, results)
+        store.record_run(
+            con, run_id, started, gate.passed, gate.passed, out_dir, manifest, aggregates, results
+        )
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
-    reports = {k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
-               for k, v in (reports or {}).items()}
+    reports = {
+        k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
+        for k, v in (reports or {}).items()
+    }
     gate_text = gate.summary(config.lang).replace(str(staging), str(out_dir))  # the folder may have moved
-    return RunSummary(run_id, out_dir, gate.passed, gate.passed, gate_text, counts, messages, reports,
-                      time.perf_counter() - t0)
+    return RunSummary(
+        run_id,
+        out_dir,
+        gate.passed,
+        gate.passed,
+        gate_text,
+        counts,
+        messages,
+        reports,
+        time.perf_counter() - t0,
+    )

@@ -330,3 +330,26 @@ def test_html_page_is_self_contained_and_follows_the_language():
     assert "default-src 'none'" in page and "<svg" in page
     assert "Insurance: 9/10 participant records verified, i.e. 90.00%." in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_notes_say_how_sure_the_linking_is_in_vietnamese_number_format():
+    thresholds = {
+        "matched": 0.95,
+        "review": 0.5,
+        "est_precision_matched": 0.999968,
+        "est_precision_review": 0.84,
+        "est_recall": 0.99926,
+    }
+    report = build_report(random_results(), None, LABELS, {"match_thresholds": thresholds}, suppress_below=0)
+    notes = dict(report.notes)
+    assert notes["Độ tin cậy của việc ghép"] == (
+        "Ghép tự động khi xác suất khớp từ 95,00%; độ chính xác ước tính của các cặp đã ghép 99,997%, "
+        "tỷ lệ tìm thấy ước tính 99,926%. Từ 50,00% đến dưới ngưỡng ghép: chuyển cán bộ xác minh."
+    )
+    english = dict(build_report(random_results(), None, LABELS, {"match_thresholds": thresholds}, "en").notes)
+    assert "estimated precision of the links 99.997%" in english["Matching reliability"]
+    # nothing linked (threshold above every probability): no estimate to state
+    none = {**thresholds, "matched": None, "est_precision_matched": None}
+    assert "Độ tin cậy của việc ghép" not in dict(
+        build_report(random_results(), None, LABELS, {"match_thresholds": none}).notes
+    )

@@ -7,6 +7,7 @@ the others collect candidates from every pass and are decided at the end on all 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -59,7 +60,8 @@ class Thresholds:
     est_recall: float | None  # expected true links matched / expected true links among all best candidates
 
     def to_dict(self) -> dict:
-        return {k: (None if v is None else round(v, 6)) for k, v in self.__dict__.items()}
+        """JSON-ready; a threshold no record reaches (infinity: nothing is linked) becomes null."""
+        return {k: (None if v is None or math.isinf(v) else round(v, 6)) for k, v in self.__dict__.items()}
 
 
 def precision_threshold(p: pl.Series, target: float, floor: float) -> float:

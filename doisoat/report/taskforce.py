@@ -229,6 +229,27 @@ def _rates_or_blank(row: dict, keys: list[str], threshold: int, suppress: bool) 
     return [row[k] for k in keys]
 
 
+def _matching_note(thresholds: dict | None, lang: str) -> list[tuple[str, str]]:
+    """How sure the linking is, from the matcher's own estimates (a note under the report's tables)."""
+    if not thresholds or thresholds.get("est_precision_matched") is None:
+        return []
+    t, vi = thresholds, lang == "vi"
+    pct = {k: fmt_pct(t.get(k), digits=3 if k.startswith("est") else 2, lang=lang) for k in t}
+    if vi:
+        text = (
+            f"Ghép tự động khi xác suất khớp từ {pct['matched']}; độ chính xác ước tính của các cặp đã ghép "
+            f"{pct['est_precision_matched']}, tỷ lệ tìm thấy ước tính {pct['est_recall']}. Từ {pct['review']} "
+            "đến dưới ngưỡng ghép: chuyển cán bộ xác minh."
+        )
+    else:
+        text = (
+            f"Linked automatically from a match probability of {pct['matched']}; estimated precision of the links "
+            f"{pct['est_precision_matched']}, estimated recall {pct['est_recall']}. From {pct['review']} up to "
+            "the link threshold: sent to a steward for review."
+        )
+    return [("Độ tin cậy của việc ghép" if vi else "Matching reliability", text)]
+
+
 def _sentences(
     summary: pl.DataFrame,
     agg: pl.DataFrame,
@@ -623,6 +644,7 @@ def build_report(
     notes = [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
         ("Thời điểm" if vi else "Started", str(run_info.get("started_at", ""))),
+        *_matching_note(run_info.get("match_thresholds"), lang),
         (
             "Đúng" if vi else "Correct",
             "Khớp đúng một người trong CSDLQG; số định danh, họ tên, ngày sinh, giới tính trùng khớp."
