@@ -146,16 +146,26 @@ def count_splink_pairs(args) -> dict:
     ]
     t0 = time.perf_counter()
     counts = count_comparisons_from_blocking_rules(
-        dfs, blocking_rules=_blocking_rules(args.splink_rules), link_type="link_only", unique_id_column_name="uid",
+        dfs,
+        blocking_rules=_blocking_rules(args.splink_rules),
+        link_type="link_only",
+        unique_id_column_name="uid",
         record_sample_proportion=args.sample,
     )
     rows = [
-        {"rule": c.get("blocking_rule"), "marginal": c.get("marginal_comparison_count"),
-         "cumulative": c.get("cumulative_comparison_count")}
+        {
+            "rule": c.get("blocking_rule"),
+            "marginal": c.get("marginal_comparison_count"),
+            "cumulative": c.get("cumulative_comparison_count"),
+        }
         for c in counts
     ]
-    return {"tool": "splink-pairs", "sample": args.sample, "seconds": round(time.perf_counter() - t0, 1),
-            "rules": rows}
+    return {
+        "tool": "splink-pairs",
+        "sample": args.sample,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "rules": rows,
+    }
 
 
 def run_splink(args) -> dict:
@@ -321,8 +331,12 @@ def main() -> None:
         if done.returncode == 0:
             row = json.loads(done.stdout.strip().splitlines()[-1])
         else:  # an out-of-memory kill or a crash is a result too: record it, go on with the other tool
-            row = {"tool": tool, "failed": done.returncode, "wall_s": round(time.perf_counter() - t, 1),
-                   "stderr_tail": done.stderr.strip().splitlines()[-5:]}
+            row = {
+                "tool": tool,
+                "failed": done.returncode,
+                "wall_s": round(time.perf_counter() - t, 1),
+                "stderr_tail": done.stderr.strip().splitlines()[-5:],
+            }
         row["load_avg_before_after"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)

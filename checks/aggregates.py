@@ -21,9 +21,18 @@ def extract_columns(settings: GateSettings, sectors) -> list[str]:
     return list(
         dict.fromkeys(
             [
-                "sector", "source_file", "source_sheet", "source_row",  # lineage: rows missing from results
-                "national_id", "old_id", "national_id_std", "old_id_std",  # ID format rate
-                "birth_year", "sex_std", "event_type", *DATE_COLUMNS,  # plausible values, value sets
+                "sector",
+                "source_file",
+                "source_sheet",
+                "source_row",  # lineage: rows missing from results
+                "national_id",
+                "old_id",
+                "national_id_std",
+                "old_id_std",  # ID format rate
+                "birth_year",
+                "sex_std",
+                "event_type",
+                *DATE_COLUMNS,  # plausible values, value sets
                 *required,  # null rates
             ]
         )

@@ -264,7 +264,9 @@ def assess(
     sectors = df["sector"].unique().sort().to_list()
     if len(sectors) <= 1:
         return _assess_part(df, matches, reference, specs)
-    parts = [_assess_part(df.filter(pl.col("sector").eq_missing(s)), matches, reference, specs) for s in sectors]
+    parts = [
+        _assess_part(df.filter(pl.col("sector").eq_missing(s)), matches, reference, specs) for s in sectors
+    ]
     return df.select("rid").join(pl.concat(parts), on="rid", how="left", maintain_order="left")
 
 
@@ -332,7 +334,10 @@ def _assess_part(
     dung_codes = [
         (pl.col("match_status") == "review", "NEEDS_REVIEW"),
         # the matcher names a runner-up only when it is close: two reference persons fit about equally well
-        ((pl.col("match_status") == "review") & pl.col("runner_up_person_id").is_not_null(), "AMBIGUOUS_MATCH"),
+        (
+            (pl.col("match_status") == "review") & pl.col("runner_up_person_id").is_not_null(),
+            "AMBIGUOUS_MATCH",
+        ),
         (pl.col("match_status") == "unmatched", "NOT_IN_REFERENCE"),
         (
             matched

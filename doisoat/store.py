@@ -104,8 +104,16 @@ def record_run(
     try:
         con.execute(
             "insert or replace into runs values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, started_at, datetime.now(), published, gate_passed, str(out_dir), results.height,
-             json.dumps(manifest, ensure_ascii=False, default=str)],
+            [
+                run_id,
+                started_at,
+                datetime.now(),
+                published,
+                gate_passed,
+                str(out_dir),
+                results.height,
+                json.dumps(manifest, ensure_ascii=False, default=str),
+            ],
         )
         agg = aggregates.with_columns(pl.lit(run_id).alias("run_id")).select(
             "run_id", "sector", "unit", "n", "n_dung", "n_du", "n_sach", "n_song"

@@ -187,4 +187,6 @@ def test_thresholds_are_set_from_the_estimated_precision():
     assert p_binh < strict.thresholds.matched < float("inf")
     assert [row(strict, i)["match_status"] for i in (1, 2, 4)] == ["matched", "matched", "review"]
     assert strict.thresholds.est_precision_matched >= target
-    assert json.loads(json.dumps(strict.thresholds.to_dict()))["matched"] == round(strict.thresholds.matched, 6)
+    assert json.loads(json.dumps(strict.thresholds.to_dict()))["matched"] == round(
+        strict.thresholds.matched, 6
+    )

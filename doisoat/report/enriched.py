@@ -178,7 +178,9 @@ def write_enriched(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     notes = []
-    records = records_std.lazy()  # one sector at a time is read (the records may be a scan of spilled Parquet)
+    records = (
+        records_std.lazy()
+    )  # one sector at a time is read (the records may be a scan of spilled Parquet)
     for sector in sorted(records.select("sector").unique().collect()["sector"].to_list()):
         frame = enriched_frame(sector, results, records, reference, (column_maps or {}).get(sector))
         files = records.filter(pl.col("sector") == sector).select("source_file").unique().collect()
