@@ -338,20 +338,30 @@ def _csv_batches(src: Path, delim: str, width: int, start: int, block_bytes: int
     """The body read ``block_bytes`` at a time, each block cut after the last row end outside quotes."""
     with open(src, "rb") as fh:
         fh.seek(start)
-        carry = b""
-        while True:
-            data = fh.read(block_bytes)
-            buf = carry + data if carry else data
-            if not data:
-                if buf:
-                    yield _parse_csv_block(buf, delim, width)
-                return
-            cut = _row_end(buf)
-            if cut == 0:  # no whole row yet: one row longer than a block
-                carry = buf
-                continue
-            carry = buf[cut:]
-            yield _parse_csv_block(buf[:cut], delim, width)
+        for block in _blocks(fh, block_bytes, _row_end):
+            yield _parse_csv_block(block, delim, width)
+
+
+def _blocks(fh, size: int, cut_at) -> Iterator[bytes]:
+    """A byte stream in pieces of about ``size``, each ending where ``cut_at(buffer)`` says.
+
+    ``cut_at`` returns 0 when the buffer holds no whole unit yet (one row or element longer than ``size``):
+    more is read before cutting. The rest after the cut starts the next piece.
+    """
+    carry = b""
+    while True:
+        data = fh.read(size)
+        buf = carry + data if carry else data
+        if not data:
+            if buf:
+                yield buf
+            return
+        cut = cut_at(buf)
+        if cut == 0:
+            carry = buf
+            continue
+        carry = buf[cut:]
+        yield buf[:cut]
 
 
 def _row_end(buf: bytes) -> int:
@@ -807,26 +817,18 @@ class _XlsxSheet:
 def _xml_chunks(zf: zipfile.ZipFile, part: str, tag: bytes) -> Iterator[str]:
     """A zip member's XML in pieces of about ``XML_CHUNK_BYTES``, each cut just after a closing ``tag``."""
     closing = re.compile(rb"</(?:[\w.-]+:)?" + tag + rb">")
+
+    def after_last_closing(buf: bytes) -> int:
+        cut, pos = 0, len(buf)
+        while cut == 0 and (p := buf.rfind(tag + b">", 0, pos)) >= 0:
+            m = closing.match(buf, buf.rfind(b"<", 0, p))
+            cut = m.end() if m and m.end() == p + len(tag) + 1 else 0
+            pos = p
+        return cut
+
     with zf.open(part) as fh:
-        carry = b""
-        while True:
-            data = fh.read(XML_CHUNK_BYTES)
-            buf = carry + data if carry else data
-            if not data:
-                if buf:
-                    yield buf.decode("utf-8", errors="replace")
-                return
-            cut = 0
-            pos = len(buf)
-            while cut == 0 and (p := buf.rfind(tag + b">", 0, pos)) >= 0:
-                m = closing.match(buf, buf.rfind(b"<", 0, p))
-                cut = m.end() if m and m.end() == p + len(tag) + 1 else 0
-                pos = p
-            if cut == 0:
-                carry = buf
-                continue
-            carry = buf[cut:]
-            yield buf[:cut].decode("utf-8", errors="replace")
+        for block in _blocks(fh, XML_CHUNK_BYTES, after_last_closing):
+            yield block.decode("utf-8", errors="replace")
 
 
 def _prefix(text: str, tag: str) -> str:
