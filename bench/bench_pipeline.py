@@ -14,9 +14,12 @@ import platform
 import resource
 import shutil
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date
 from pathlib import Path
+
+import doisoat  # noqa: F401  (first: it sets polars' allocator to return memory before polars is imported)
+from sample_data.errors import ErrorRates
 
 
 def main() -> None:
@@ -25,9 +28,21 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rates", choices=["default", "double", "none"], default="default")
     ap.add_argument("--work", type=Path, default=Path("bench/work"))
+    ap.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="KIND=FACTOR",
+        help="multiply one error rate (sample_data.errors.ErrorRates field), e.g. --scale id_missing=4: "
+        "another agency's mix of errors",
+    )
     args = ap.parse_args()
-
-    work = args.work.resolve() / f"p{args.people}-s{args.seed}-{args.rates}"
+    scales = {k: float(v) for k, v in (item.split("=", 1) for item in args.scale)}
+    unknown = set(scales) - {f.name for f in fields(ErrorRates)}
+    if unknown:
+        ap.error(f"unknown error kinds: {sorted(unknown)}")
+    tag = "".join(f"-{k}x{v:g}" for k, v in sorted(scales.items()))
+    work = args.work.resolve() / f"p{args.people}-s{args.seed}-{args.rates}{tag}"
     os.environ["DOISOAT_HOME"] = str(work / "home")
     os.environ["DOISOAT_RUNS"] = str(work / "runs")
 
@@ -35,7 +50,6 @@ def main() -> None:
 
     from doisoat import pipeline
     from doisoat.evaluate import evaluate, format_metrics
-    from sample_data.errors import ErrorRates
     from sample_data.generator import generate
 
     data = work / "data"
@@ -46,6 +60,7 @@ def main() -> None:
             rates = ErrorRates.none()
         elif args.rates == "double":
             rates = ErrorRates(**{f.name: min(1.0, 2 * getattr(rates, f.name)) for f in fields(ErrorRates)})
+        rates = replace(rates, **{k: min(1.0, v * getattr(rates, k)) for k, v in scales.items()})
         generate(data, people=args.people, seed=args.seed, rates=rates)
     gen_s = time.perf_counter() - t0
     manifest = json.loads((data / "manifest.json").read_text())
@@ -78,7 +93,7 @@ def main() -> None:
     print(f"- machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}")
     print(
         f"- command: `.venv/bin/python bench/bench_pipeline.py --people {args.people} --seed {args.seed} "
-        f"--rates {args.rates}`"
+        f"--rates {args.rates}{''.join(f' --scale {k}={v:g}' for k, v in sorted(scales.items()))}`"
     )
     print(f"- generation (cached when 0): {gen_s:.1f} s")
     print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GiB; published: {summary.published}")
