@@ -67,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument("file", type=Path)
     rl.add_argument("--db", type=Path)
 
+    d = sub.add_parser("decisions", help="Quyết định của cán bộ rà soát / steward decisions")
+    d_sub = d.add_subparsers(dest="decisions_command", metavar="LỆNH")
+    di = d_sub.add_parser(
+        "import",
+        help="Nhập quyết định từ danh sách xử lý đã rà soát (XLSX); lần chạy sau áp dụng / "
+        "import reviewed worklists; the next run applies them",
+    )
+    di.add_argument("files", type=Path, nargs="+", metavar="TỆP")
+    di.add_argument("--db", type=Path)
+
     m = sub.add_parser("model", help="Mô hình so khớp / match model")
     m_sub = m.add_subparsers(dest="model_command", metavar="LỆNH")
     mt = m_sub.add_parser("train", help="Ước lượng lại trọng số (EM) / re-estimate weights")
@@ -157,6 +167,22 @@ def _cmd_reference(args) -> int:
     return 0
 
 
+def _cmd_decisions(args) -> int:
+    from doisoat import settings, store
+    from doisoat.decisions import import_worklists
+
+    if args.decisions_command != "import":
+        print("Dùng: doisoat decisions import TỆP.xlsx …", file=sys.stderr)
+        return 2
+    con = store.connect(args.db or settings.default_db())
+    try:
+        summary = import_worklists(con, args.files)
+    finally:
+        con.close()
+    print(summary.text())
+    return 0 if summary.confirmed + summary.rejected or not summary.skipped else 2
+
+
 def _cmd_model(args) -> int:
     from doisoat import settings, store
     from doisoat.match import MatchSettings, train
@@ -183,6 +209,7 @@ COMMANDS = {
     "run": _cmd_run,
     "evaluate": _cmd_evaluate,
     "reference": _cmd_reference,
+    "decisions": _cmd_decisions,
     "model": _cmd_model,
 }
 

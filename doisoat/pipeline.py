@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from doisoat import __version__, settings
+from doisoat.frames import ensure_columns
 
 log = logging.getLogger("doisoat")
 
@@ -44,6 +45,7 @@ RESULT_COLUMNS = [
     "commune_code_old",
     "event_type",
     "weights",
+    "identity_fp",
     "rid",
 ]
 # the standardised-record columns the results carry
@@ -279,7 +281,9 @@ def build_results(
         kept = (
             records_std.select(RESULT_RECORD_COLUMNS)
             .join(
-                matches.select("rid", "person_id", "match_pass", "match_probability", "weights"),
+                ensure_columns(matches, {"identity_fp": pl.Utf8}).select(
+                    "rid", "person_id", "match_pass", "match_probability", "weights", "identity_fp"
+                ),
                 on="rid",
                 how="left",
             )
@@ -322,6 +326,7 @@ def build_results(
         "commune_code_old": pl.Utf8,
         "event_type": pl.Utf8,
         "weights": pl.Utf8,
+        "identity_fp": pl.Utf8,
     }
     if not parts:
         return pl.DataFrame(schema={"run_id": pl.Utf8, **schema}).select(RESULT_COLUMNS)

@@ -25,6 +25,7 @@ create table if not exists extract_files (
 create table if not exists steward_decisions (
     sector varchar, record_id varchar, source_file varchar, source_row bigint, person_id varchar,
     decision varchar, note varchar, decided_at timestamp, run_id varchar);
+alter table steward_decisions add column if not exists identity_fp varchar;
 """
 
 
@@ -48,6 +49,14 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
     if not read_only:
         con.execute(SCHEMA)
     return con
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
+    """Columns a newer version adds to ``source`` are added to ``table`` (older runs keep nulls there)."""
+    have = {r[0] for r in con.execute(f"select column_name from (describe {table})").fetchall()}
+    for name, dtype in con.execute(f"select column_name, column_type from (describe {source})").fetchall():
+        if name not in have:
+            con.execute(f'alter table {table} add column "{name}" {dtype}')
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -122,6 +131,7 @@ def record_run(
         con.register("new_results", results)
         con.execute("insert into run_aggregates select * from new_aggregates")
         con.execute("create table if not exists results as select * from new_results limit 0")
+        _add_missing_columns(con, "results", "new_results")
         con.execute("delete from results where run_id = ?", [run_id])
         con.execute("insert into results by name select * from new_results")
         con.unregister("new_aggregates")

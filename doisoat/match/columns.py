@@ -37,6 +37,26 @@ DERIVED_SQL: dict[str, str] = {
 }
 
 
+# What a record says about who the person is: a steward's decision on a record applies to every record that says
+# the same (the same person written the same way), in this run and later ones, whichever sector or file it is in.
+IDENTITY_COLUMNS = (
+    "name_key",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "national_id_std",
+    "old_id_std",
+    "phone_std",
+)
+
+
+def identity_fp_sql() -> str:
+    """DuckDB expression: 16 hex digits of the MD5 of :data:`IDENTITY_COLUMNS` (stable across versions)."""
+    parts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in IDENTITY_COLUMNS)
+    return f"substr(md5(concat_ws('|', {parts})), 1, 16)"
+
+
 def conform(df: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
     """The matching columns of a standardised frame, cast to their contract types; absent ones become null."""
     exprs = [pl.col(c) for c in keep]

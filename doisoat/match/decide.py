@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from doisoat.match.blocking import PassStats, candidate_pairs_sql
-from doisoat.match.columns import conform, prepare_sql
+from doisoat.match.columns import conform, identity_fp_sql, prepare_sql
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
 from doisoat.match.model import MatchModel
 from doisoat.match.settings import MatchSettings
@@ -36,6 +36,7 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
     "agree_birth": pl.Utf8(),
     "agree_sex": pl.Utf8(),
     "weights": pl.Utf8(),
+    "identity_fp": pl.Utf8(),  # the record's identity fingerprint (columns.IDENTITY_COLUMNS): key of decisions
 }
 _AGREE_COLS = {"agree_id": "id", "agree_name": "name", "agree_birth": "birth", "agree_sex": "sex"}
 
@@ -103,13 +104,59 @@ def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) 
     if rec["rid"].is_duplicated().any():
         raise ValueError("records_std.rid must be unique")
     con.register("_m_rec_src", rec)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _m_rec AS {prepare_sql('_m_rec_src')}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _m_rec AS SELECT *, {identity_fp_sql()} AS identity_fp"
+        f" FROM ({prepare_sql('_m_rec_src')})"
+    )
     con.unregister("_m_rec_src")
 
 
+STEWARD_PASS = "steward"
+
+
+def register_decisions(con: duckdb.DuckDBPyConnection) -> int:
+    """``_m_decided (rid, person_id, decision)``: the stewards' decisions that apply to this run's records.
+
+    A decision is kept per (identity, person), the latest one; of the pairs confirmed, each record keeps the most
+    recently confirmed person. Returns how many records have a decision. Without a ``steward_decisions`` table
+    (a bare reference database) nothing applies.
+    """
+    has = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'steward_decisions' AND column_name = 'identity_fp'"
+    ).fetchall()[0][0]
+    latest = (
+        "SELECT identity_fp, person_id, arg_max(decision, decided_at) AS decision FROM steward_decisions"
+        " WHERE identity_fp IS NOT NULL AND decision IN ('confirm', 'reject') GROUP BY identity_fp, person_id"
+        if has
+        else "SELECT NULL::VARCHAR AS identity_fp, NULL::VARCHAR AS person_id, NULL::VARCHAR AS decision LIMIT 0"
+    )
+    when = (
+        "SELECT identity_fp, person_id, max(decided_at) AS t FROM steward_decisions GROUP BY ALL"
+        if has
+        else "SELECT NULL::VARCHAR AS identity_fp, NULL::VARCHAR AS person_id, NULL::TIMESTAMP AS t LIMIT 0"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _m_decided AS
+        WITH latest AS ({latest}), t AS ({when}),
+        confirmed AS (
+            SELECT identity_fp, arg_max(person_id, t.t) AS person_id FROM latest JOIN t USING (identity_fp, person_id)
+            WHERE decision = 'confirm' GROUP BY identity_fp
+        )
+        SELECT r.rid, c.person_id, 'confirm' AS decision FROM _m_rec r JOIN confirmed c USING (identity_fp)
+        WHERE c.person_id IN (SELECT person_id FROM reference_person)
+        UNION ALL
+        SELECT r.rid, l.person_id, 'reject' FROM _m_rec r JOIN latest l USING (identity_fp) WHERE l.decision = 'reject'
+        """
+    )
+    return con.execute("SELECT count(DISTINCT rid) FROM _m_decided").fetchall()[0][0]
+
+
 def _sorted(scored: pl.DataFrame) -> pl.DataFrame:
-    """Candidates by rid, best first (ties broken by person_id, so results never depend on input order)."""
-    return scored.sort(["rid", "match_weight", "person_id"], descending=[False, True, False])
+    """Candidates by rid, best first: a steward-confirmed person, then by weight (ties broken by person_id, so
+    results never depend on input order)."""
+    return scored.sort(
+        ["rid", "_steward", "match_weight", "person_id"], descending=[False, True, True, False]
+    )
 
 
 def _top2(scored: pl.DataFrame) -> pl.DataFrame:
@@ -132,7 +179,7 @@ def _rank(top: pl.DataFrame) -> pl.DataFrame:
 
 def _certain(ranked: pl.DataFrame, settings: MatchSettings) -> pl.Expr:
     close = (pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin
-    return (pl.col("match_probability") >= settings.matched) & ~close.fill_null(False)
+    return pl.col("_steward") | ((pl.col("match_probability") >= settings.matched) & ~close.fill_null(False))
 
 
 def link(
@@ -154,14 +201,26 @@ def link(
     settings.validate()
     n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
     register_records(con, records_std)
+    n_decided = register_decisions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
-    con.execute("CREATE OR REPLACE TEMP TABLE _m_seen (rid BIGINT, person_id VARCHAR)")
+    # a pair a steward rejected counts as seen: no pass scores it again
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _m_seen AS SELECT rid, person_id FROM _m_decided WHERE decision = 'reject'"
+    )
     scored_parts: list[pl.DataFrame] = []
     pass_stats: dict[str, dict] = {}
-    for bpass in settings.passes:
+    # the persons stewards confirmed come first, as a pass of their own: scored and explained like any candidate
+    steward = [None] if n_decided else []
+    for bpass in steward + list(settings.passes):
         started = time.perf_counter()
         st = PassStats()
-        sql = candidate_pairs_sql(con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st)
+        name = bpass.name if bpass is not None else STEWARD_PASS
+        if bpass is None:
+            sql = "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm'"
+        else:
+            sql = candidate_pairs_sql(
+                con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st
+            )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _m_new AS SELECT DISTINCT rid, person_id FROM ({sql})"
             " ANTI JOIN _m_seen USING (rid, person_id)"
@@ -171,7 +230,7 @@ def link(
             con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
             levels = comparison_levels(con, "_m_new", "_m_rec")
             scored = model.score(levels, n_ref, settings, explain=False).with_columns(
-                pl.lit(bpass.name).alias("match_pass")
+                pl.lit(name).alias("match_pass"), pl.lit(bpass is None).alias("_steward")
             )
             touched = scored.select("rid").unique()
             pool = pl.concat(
@@ -192,10 +251,10 @@ def link(
         for w in st.warnings:
             log.warning(w)
         st.seconds = round(time.perf_counter() - started, 3)
-        pass_stats[bpass.name] = st.to_dict()
-    all_rids = con.sql("SELECT rid FROM _m_rec ORDER BY rid").pl()
+        pass_stats[name] = st.to_dict()
+    all_rids = con.sql("SELECT rid, identity_fp FROM _m_rec ORDER BY rid").pl()
     matches, thresholds = _decide(all_rids, scored_parts, settings, model, n_ref)
-    for t in ("_m_open", "_m_seen", "_m_new", "_m_rec"):
+    for t in ("_m_open", "_m_seen", "_m_new", "_m_rec", "_m_decided"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return LinkResult(matches, pass_stats, thresholds.est_precision_matched, thresholds)
 
@@ -210,7 +269,7 @@ def _decide(
     """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used."""
     if not scored_parts:
         empty = (
-            all_rids.join(pl.DataFrame(schema=MATCH_SCHEMA), on="rid", how="left")
+            all_rids.join(pl.DataFrame(schema=MATCH_SCHEMA).drop("identity_fp"), on="rid", how="left")
             .with_columns(pl.lit("unmatched").alias("match_status"))
             .select(list(MATCH_SCHEMA))
         )
@@ -221,9 +280,14 @@ def _decide(
     ranked = model.score(ranked.drop("match_weight", "match_probability"), n_ref, settings, explain=True)
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
     ranked = ranked.with_columns(close.alias("_close"))
-    thresholds = choose_thresholds(ranked.select("match_probability", "_close"), settings)
+    # the estimates describe the model's own decisions: records a steward decided are left out of them
+    thresholds = choose_thresholds(
+        ranked.filter(~pl.col("_steward")).select("match_probability", "_close"), settings
+    )
     status = (
-        pl.when((pl.col("match_probability") >= thresholds.matched) & ~pl.col("_close"))
+        pl.when(
+            pl.col("_steward") | ((pl.col("match_probability") >= thresholds.matched) & ~pl.col("_close"))
+        )
         .then(pl.lit("matched"))
         .when(pl.col("match_probability") >= thresholds.review)
         .then(pl.lit("review"))
@@ -245,11 +309,14 @@ def _decide(
         pl.when(linked).then(weights).alias("weights"),
         pl.when(linked).then(pl.col("person_id")).alias("person_id"),
         pl.when(linked).then(pl.col("match_pass")).alias("match_pass"),
-        pl.when(linked & pl.col("_close")).then(pl.col("runner_up_person_id")).alias("runner_up_person_id"),
-        pl.when(linked & pl.col("_close"))
+        pl.when(linked & pl.col("_close") & ~pl.col("_steward"))
+        .then(pl.col("runner_up_person_id"))
+        .alias("runner_up_person_id"),
+        pl.when(linked & pl.col("_close") & ~pl.col("_steward"))
         .then(pl.col("runner_up_probability"))
         .alias("runner_up_probability"),
     )
-    ranked = ranked.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items()])
+    ranked = ranked.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items() if c != "identity_fp"])
     out = all_rids.lazy().join(ranked, on="rid", how="left", maintain_order="left")
-    return out.with_columns(pl.col("match_status").fill_null("unmatched")).collect(), thresholds
+    out = out.with_columns(pl.col("match_status").fill_null("unmatched")).select(list(MATCH_SCHEMA))
+    return out.collect(), thresholds

@@ -70,6 +70,8 @@ COLUMNS = [
     ("commune_ref", "Mã xã (CSDLQG)", "Commune (population data)"),
     ("decision", "Quyết định", "Decision"),
     ("note", "Ghi chú", "Note"),
+    # run/row pointer (no personal data): `doisoat decisions import` finds the record and its candidate by it
+    ("ref_key", "Mã đối chiếu", "Reference key"),
 ]
 PAIRS = {
     "name_rec": "diff_name",
@@ -162,6 +164,7 @@ def worklist_frame(
             "match_pass": pl.Utf8,
             "weights": pl.Utf8,
             "record_id": pl.Utf8,
+            "run_id": pl.Utf8,
         },
     )
     res = res.with_columns(
@@ -253,6 +256,7 @@ def worklist_frame(
         pl.col("sex_std").replace_strict(sex, default=None, return_dtype=pl.Utf8).alias("sex_rec"),
         pl.col("ref_sex_std").replace_strict(sex, default=None, return_dtype=pl.Utf8).alias("sex_ref"),
         mask_id_expr(rec_id).alias("id_rec"),
+        pl.concat_str(pl.col("run_id"), pl.lit("/"), pl.col("rid").cast(pl.Utf8)).alias("ref_key"),
         mask_id_expr("ref_national_id_std").alias("id_ref"),
         pl.coalesce(
             unit_text("commune_code_std", "_ward_rec"),

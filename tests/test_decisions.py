@@ -1,0 +1,139 @@
+"""Steward decisions: read back from reviewed worklists (real XLSX, real DuckDB) and applied by the next run."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from openpyxl import load_workbook
+from test_match_link import REF
+from test_match_support import frame, person, reference_db
+
+from doisoat import pipeline, store
+from doisoat.cli import main
+from doisoat.match import MatchModel, MatchSettings, link
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
+
+
+def _decide(con, identity_fp: str, person_id: str, decision: str, at: str = "2026-11-01 08:00") -> None:
+    con.execute(
+        "insert into steward_decisions (identity_fp, person_id, decision, decided_at) values (?, ?, ?, ?)",
+        [identity_fp, person_id, decision, datetime.fromisoformat(at)],
+    )
+
+
+def _link(con, recs):
+    return link(con, frame(recs, rid=True), MatchModel.priors(), MatchSettings(), {}).matches
+
+
+def test_confirmed_person_is_linked_first_and_rejected_one_never_proposed():
+    con = reference_db(REF)
+    con.execute(store.SCHEMA)
+    twins = [person(None, "Phạm Thị Lan", "1970-06-15", "F")]  # two reference persons fit equally: review
+    before = _link(con, twins).row(0, named=True)
+    assert before["match_status"] == "review" and before["identity_fp"]
+    fp = before["identity_fp"]
+
+    _decide(con, fp, "049170000444", "confirm")
+    after = _link(con, twins).row(0, named=True)
+    assert (after["person_id"], after["match_status"], after["match_pass"]) == (
+        "049170000444",
+        "matched",
+        "steward",
+    )
+    assert after["runner_up_person_id"] is None and json.loads(after["weights"])  # still explained
+
+    # a later rejection of that person wins over the confirmation: the other twin is proposed, as a review case
+    _decide(con, fp, "049170000444", "reject", at="2026-11-02 08:00")
+    again = _link(con, twins).row(0, named=True)
+    assert again["person_id"] == "049170000333" and again["match_pass"] != "steward"
+
+
+def test_a_decision_follows_the_identity_not_the_row():
+    con = reference_db(REF)
+    con.execute(store.SCHEMA)
+    an = person("049090001234", "Nguyễn Văn An", "1990-05-12", "M")
+    fp = _link(con, [an])["identity_fp"][0]
+    _decide(con, fp, "049090001234", "reject")
+    # the same record written again elsewhere (another row, another file) is not linked to the rejected person
+    out = _link(con, [person(None, "Ai Đó", "2001"), an])
+    assert out["identity_fp"][1] == fp
+    assert out["person_id"][1] is None and out["match_status"][1] == "unmatched"
+
+
+@pytest.fixture(scope="module")
+def reviewed_run(tmp_path_factory):
+    """A real run on the demo sample, its combined worklist reviewed in Excel's place by openpyxl."""
+    base = tmp_path_factory.mktemp("decisions")
+    manifest = json.loads((SAMPLE / "manifest.json").read_text())
+    config = pipeline.RunConfig(
+        reference=SAMPLE / manifest["reference"],
+        extracts=[pipeline.ExtractInput("vaccination", SAMPLE / "tiem_chung.csv")],
+        out_dir=base / "out",
+        db_path=base / "d.duckdb",
+    )
+    first = pipeline.reconcile(config)
+    results = pl.read_parquet(first.out_dir / "results.parquet")
+    path = first.out_dir / "worklists" / "tong-hop.xlsx"
+    wb = load_workbook(path)
+    ws = next(ws for ws in wb.worksheets if "Quyết định" in [c.value for c in ws[1]])
+    header = [c.value for c in ws[1]]
+    col = {h: i for i, h in enumerate(header)}
+    rows = list(ws.iter_rows(min_row=2))
+    linked = [r for r in rows if r[col["Trạng thái"]].value == "Khớp"]
+    assert len(linked) >= 2, "the demo worklist should hold matched rows with findings"
+    confirm, reject = linked[0], linked[1]
+    confirm[col["Quyết định"]].value = "Đúng người"
+    reject[col["Quyết định"]].value = "Không phải"
+    reject[col["Ghi chú"]].value = "Khác người, trùng tên"
+    rows[-1][col["Quyết định"]].value = "Cần xác minh" if rows[-1] not in (confirm, reject) else None
+    reviewed = base / "tong-hop-da-ra-soat.xlsx"  # sent back by e-mail: no longer beside its run
+    wb.save(reviewed)
+
+    def key(row) -> tuple[str, int]:
+        return row[col["Tệp nguồn"]].value, int(row[col["Dòng"]].value)
+
+    return config, results, reviewed, key(confirm), key(reject)
+
+
+def test_import_command_stores_decisions_and_the_next_run_applies_them(reviewed_run, capsys):
+    config, first, reviewed, confirm_key, reject_key = reviewed_run
+    assert main(["decisions", "import", str(reviewed), "--db", str(config.db_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Đã nhập 2 quyết định: 1 xác nhận đúng người, 1 loại trừ" in out
+
+    def person_of(results: pl.DataFrame, k: tuple[str, int]) -> dict:
+        return results.filter((pl.col("source_file") == k[0]) & (pl.col("source_row") == k[1])).row(
+            0, named=True
+        )
+
+    second = pipeline.reconcile(config)
+    results = pl.read_parquet(second.out_dir / "results.parquet")
+    assert results.height == first.height  # nothing lost
+    c = person_of(results, confirm_key)
+    assert (c["match_pass"], c["person_id"]) == ("steward", person_of(first, confirm_key)["person_id"])
+    r = person_of(results, reject_key)
+    assert r["person_id"] != person_of(first, reject_key)["person_id"]
+    con = store.connect(config.db_path, read_only=True)
+    try:
+        stored = con.sql("select decision, note from steward_decisions order by decision").fetchall()
+    finally:
+        con.close()
+    assert stored == [("confirm", None), ("reject", "Khác người, trùng tên")]
+
+
+def test_import_of_a_file_that_is_no_worklist_says_so(reviewed_run, tmp_path, capsys):
+    config, *_ = reviewed_run
+    other = tmp_path / "bang-tinh.xlsx"
+    pl.DataFrame({"A": [1]}).write_excel(other)
+    not_excel = tmp_path / "ghi-chu.xlsx"
+    not_excel.write_text("không phải excel")
+    code = main(["decisions", "import", str(other), str(not_excel), "--db", str(config.db_path)])
+    out = capsys.readouterr().out
+    assert code == 0  # nothing stored, nothing wrong with the data: the messages say why
+    assert "Tệp bang-tinh.xlsx không có cột 'Mã đối chiếu'" in out
+    assert "Không đọc được tệp ghi-chu.xlsx" in out
