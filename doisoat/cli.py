@@ -155,11 +155,8 @@ def _cmd_reference(args) -> int:
     if args.ref_command != "load":
         print("Dùng: doisoat reference load TỆP", file=sys.stderr)
         return 2
-    con = store.connect(args.db or settings.default_db())
-    try:
+    with store.connect(args.db or settings.default_db()) as con:
         info = ensure_reference(con, args.file)
-    finally:
-        con.close()
     if info["reloaded"]:
         print(f"Đã nạp dữ liệu dân cư: {info.get('stats')}")
     else:
@@ -174,11 +171,8 @@ def _cmd_decisions(args) -> int:
     if args.decisions_command != "import":
         print("Dùng: doisoat decisions import TỆP.xlsx …", file=sys.stderr)
         return 2
-    con = store.connect(args.db or settings.default_db())
-    try:
+    with store.connect(args.db or settings.default_db()) as con:
         summary = import_worklists(con, args.files)
-    finally:
-        con.close()
     print(summary.text())
     return 0 if summary.confirmed + summary.rejected or not summary.skipped else 2
 
@@ -192,12 +186,9 @@ def _cmd_model(args) -> int:
         print("Dùng: doisoat model train --extract LĨNH_VỰC=TỆP", file=sys.stderr)
         return 2
     extracts = [ExtractInput.parse(e) for e in args.extract]
-    con = store.connect(args.db or settings.default_db())
-    try:
+    with store.connect(args.db or settings.default_db()) as con:
         records, _ = assemble(ingest_extracts(extracts, {}))
         model = train(con, standardize_records(records), MatchSettings())
-    finally:
-        con.close()
     out = args.out or settings.home() / "model.json"
     model.save(out)
     print(f"Đã lưu mô hình vào {out}")
