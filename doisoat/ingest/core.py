@@ -343,7 +343,7 @@ class _Output:
             return
         if records.height or not self.record_parts:
             self.record_parts.append(self.folder / f"records-{len(self.record_parts):05d}.parquet")
-            records.write_parquet(self.record_parts[-1])
+            records.write_parquet(self.record_parts[-1], compression="lz4", statistics=False)
         if quarantine.height:
             self.quarantine_parts.append(self.folder / f"quarantine-{len(self.quarantine_parts):05d}.parquet")
             quarantine.write_parquet(self.quarantine_parts[-1])
