@@ -100,29 +100,35 @@ def reviewed_run(tmp_path_factory):
     return config, results, reviewed, key(confirm), key(reject)
 
 
-def test_import_command_stores_decisions_and_the_next_run_applies_them(reviewed_run, capsys):
-    config, first, reviewed, confirm_key, reject_key = reviewed_run
-    assert main(["decisions", "import", str(reviewed), "--db", str(config.db_path)]) == 0
-    out = capsys.readouterr().out
-    assert "Đã nhập 2 quyết định: 1 xác nhận đúng người, 1 loại trừ" in out
+@pytest.fixture(scope="module")
+def applied(reviewed_run):
+    """The reviewed worklist imported with the CLI, then the same extract reconciled again."""
+    import contextlib
+    import io
 
-    def person_of(results: pl.DataFrame, k: tuple[str, int]) -> dict:
-        return results.filter((pl.col("source_file") == k[0]) & (pl.col("source_row") == k[1])).row(
-            0, named=True
-        )
-
+    config = reviewed_run[0]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["decisions", "import", str(reviewed_run[2]), "--db", str(config.db_path)])
     second = pipeline.reconcile(config)
-    results = pl.read_parquet(second.out_dir / "results.parquet")
+    return code, printed.getvalue(), pl.read_parquet(second.out_dir / "results.parquet"), second.out_dir
+
+
+def _row(results: pl.DataFrame, k: tuple[str, int]) -> dict:
+    return results.filter((pl.col("source_file") == k[0]) & (pl.col("source_row") == k[1])).row(0, named=True)
+
+
+def test_import_command_stores_decisions_and_the_next_run_applies_them(reviewed_run, applied):
+    config, first, _, confirm_key, reject_key = reviewed_run
+    code, printed, results, _ = applied
+    assert code == 0
+    assert "Đã nhập 2 quyết định: 1 xác nhận đúng người, 1 loại trừ" in printed
     assert results.height == first.height  # nothing lost
-    c = person_of(results, confirm_key)
-    assert (c["match_pass"], c["person_id"]) == ("steward", person_of(first, confirm_key)["person_id"])
-    r = person_of(results, reject_key)
-    assert r["person_id"] != person_of(first, reject_key)["person_id"]
-    con = store.connect(config.db_path, read_only=True)
-    try:
+    c = _row(results, confirm_key)
+    assert (c["match_pass"], c["person_id"]) == ("steward", _row(first, confirm_key)["person_id"])
+    assert _row(results, reject_key)["person_id"] != _row(first, reject_key)["person_id"]
+    with store.connect(config.db_path, read_only=True) as con:
         stored = con.sql("select decision, note from steward_decisions order by decision").fetchall()
-    finally:
-        con.close()
     assert stored == [("confirm", None), ("reject", "Khác người, trùng tên")]
 
 
@@ -137,3 +143,25 @@ def test_import_of_a_file_that_is_no_worklist_says_so(reviewed_run, tmp_path, ca
     assert code == 0  # nothing stored, nothing wrong with the data: the messages say why
     assert "Tệp bang-tinh.xlsx không có cột 'Mã đối chiếu'" in out
     assert "Không đọc được tệp ghi-chu.xlsx" in out
+
+
+def test_the_next_worklist_shows_the_confirmation_already_given(reviewed_run, applied):
+    from doisoat.report.worklists import CONFIRMED_NOTE
+
+    confirm_key, out = reviewed_run[3], applied[3]
+    wb = load_workbook(out / "worklists" / "tong-hop.xlsx", read_only=True)
+    ws = next(
+        ws for ws in wb.worksheets if ws.max_column and "Quyết định" in next(ws.iter_rows(values_only=True))
+    )
+    rows = ws.iter_rows(values_only=True)
+    header = list(next(rows))
+    col = {h: i for i, h in enumerate(header)}
+    by_key = {(r[col["Tệp nguồn"]], int(r[col["Dòng"]])): r for r in rows}
+    wb.close()
+    row = by_key[confirm_key]  # its findings (a differing field) keep it on the list, now with the decision
+    assert (row[col["Quyết định"]], row[col["Ghi chú"]]) == ("Đúng người", CONFIRMED_NOTE["vi"])
+    # every row showing the decision was linked by it (other doses of the same person written the same way too)
+    steward = pl.read_parquet(out / "results.parquet").filter(pl.col("match_pass") == "steward")
+    linked_by_steward = set(steward.select("source_file", "source_row").iter_rows())
+    shown = {k for k, r in by_key.items() if r[col["Quyết định"]] == "Đúng người"}
+    assert confirm_key in shown and shown <= linked_by_steward

@@ -15,6 +15,7 @@ import polars as pl
 
 from doisoat.assess import birth_disagrees
 from doisoat.frames import ensure_columns
+from doisoat.match.decide import STEWARD_PASS
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
@@ -26,6 +27,7 @@ DECISIONS = {
     "vi": ["Đúng người", "Không phải", "Cần xác minh"],
     "en": ["Same person", "Not the person", "To verify"],
 }
+CONFIRMED_NOTE = {"vi": "Đã xác nhận ở lần rà soát trước", "en": "Confirmed in an earlier review"}
 STATUS_TEXT = {
     "vi": {
         "matched": "Khớp",
@@ -226,6 +228,7 @@ def worklist_frame(
         )
 
     rec_id = pl.coalesce("national_id_std", "old_id_std", "national_id")
+    confirmed = pl.col("match_pass") == STEWARD_PASS
     out = df.with_columns(
         pl.col("_act")
         .list.first()
@@ -268,8 +271,9 @@ def worklist_frame(
         differs("sex_std", "ref_sex_std").alias("diff_sex"),
         differs("national_id_std", "ref_national_id_std").alias("diff_id"),
         differs("commune_code_std", "ref_commune_code_std").alias("diff_commune"),
-        pl.lit(None, pl.Utf8).alias("decision"),
-        pl.lit(None, pl.Utf8).alias("note"),
+        # a person a steward already confirmed (pass "steward") shows that decision; importing it again is harmless
+        pl.when(confirmed).then(pl.lit(DECISIONS[lang][0])).otherwise(None).alias("decision"),
+        pl.when(confirmed).then(pl.lit(CONFIRMED_NOTE[lang])).otherwise(None).alias("note"),
     )
     out = out.sort(["urgency", "sector", "source_file", "source_row"], nulls_last=True)
     out = out.with_columns(pl.int_range(1, pl.len() + 1).over("commune_file").alias("stt"))
