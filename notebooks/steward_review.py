@@ -49,3 +49,11 @@ busiest = (
 )
 for code, n in busiest.head(5).iter_rows():
     print(f"Mã xã {code or 'chưa xác định'}: {fmt_int(n)} bản ghi chưa khớp")
+
+# %% [markdown]
+# ## Quyết định đã áp dụng ở lần chạy này
+# Records linked by an earlier steward decision (pass `steward`, imported with `doisoat decisions import`).
+
+# %%
+by_steward = results.filter(pl.col("match_pass") == "steward")
+print(f"{fmt_int(by_steward.height)} bản ghi được ghép theo quyết định của cán bộ rà soát")
