@@ -124,22 +124,20 @@ def register_decisions(con: duckdb.DuckDBPyConnection) -> int:
     has = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'steward_decisions' AND column_name = 'identity_fp'"
     ).fetchall()[0][0]
-    latest = (
-        "SELECT identity_fp, person_id, arg_max(decision, decided_at) AS decision FROM steward_decisions"
-        " WHERE identity_fp IS NOT NULL AND decision IN ('confirm', 'reject') GROUP BY identity_fp, person_id"
+    source = (
+        "steward_decisions"
         if has
-        else "SELECT NULL::VARCHAR AS identity_fp, NULL::VARCHAR AS person_id, NULL::VARCHAR AS decision LIMIT 0"
-    )
-    when = (
-        "SELECT identity_fp, person_id, max(decided_at) AS t FROM steward_decisions GROUP BY ALL"
-        if has
-        else "SELECT NULL::VARCHAR AS identity_fp, NULL::VARCHAR AS person_id, NULL::TIMESTAMP AS t LIMIT 0"
+        else "(SELECT NULL::VARCHAR AS identity_fp, NULL::VARCHAR AS person_id, NULL::VARCHAR AS decision,"
+        " NULL::TIMESTAMP AS decided_at LIMIT 0)"
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _m_decided AS
-        WITH latest AS ({latest}), t AS ({when}),
-        confirmed AS (
-            SELECT identity_fp, arg_max(person_id, t.t) AS person_id FROM latest JOIN t USING (identity_fp, person_id)
+        WITH latest AS (
+            SELECT identity_fp, person_id, arg_max(decision, decided_at) AS decision, max(decided_at) AS t
+            FROM {source} WHERE identity_fp IS NOT NULL AND decision IN ('confirm', 'reject')
+            GROUP BY identity_fp, person_id
+        ), confirmed AS (
+            SELECT identity_fp, arg_max(person_id, t) AS person_id FROM latest
             WHERE decision = 'confirm' GROUP BY identity_fp
         )
         SELECT r.rid, c.person_id, 'confirm' AS decision FROM _m_rec r JOIN confirmed c USING (identity_fp)
