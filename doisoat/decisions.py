@@ -34,6 +34,8 @@ CODES = {
     DECISIONS["en"][1]: "reject",
 }
 _HEADER = {key: (vi, en) for key, vi, en in COLUMNS}
+_KEYS = ("ref_key", "decision", "note")
+HEADER_SCAN_ROWS = 10
 
 
 @dataclass
@@ -66,15 +68,22 @@ def read_worklist(path: Path) -> pl.DataFrame:
     rows = []
     try:
         for ws in wb.worksheets:
-            it = ws.iter_rows(values_only=True)
-            header = [str(c).strip() if c is not None else "" for c in next(it, ())]
-            idx = {}
-            for key in ("ref_key", "decision", "note"):
-                idx[key] = next((i for i, h in enumerate(header) if h in _HEADER[key]), None)
-            if idx["ref_key"] is None or idx["decision"] is None:
-                continue  # a summary sheet, or a worklist written before the reference key existed
-            for n, row in enumerate(it, start=2):
+            idx: dict[str, int | None] = {}
+            for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                if not idx:
+                    # the header row: the first of the top rows naming both columns (rows copied below a title
+                    # into another workbook keep working)
+                    if n > HEADER_SCAN_ROWS:
+                        break
+                    header = [str(c).strip() if c is not None else "" for c in row]
+                    found = {
+                        k: next((i for i, h in enumerate(header) if h in _HEADER[k]), None) for k in _KEYS
+                    }
+                    if found["ref_key"] is not None and found["decision"] is not None:
+                        idx = found
+                    continue
                 rows.append({k: _cell(row, i) for k, i in idx.items()} | {"sheet": ws.title, "row": n})
+            # a sheet without both columns is a summary sheet or a worklist older than the reference key: skipped
     finally:
         wb.close()
     schema = {"ref_key": pl.Utf8, "decision": pl.Utf8, "note": pl.Utf8, "sheet": pl.Utf8, "row": pl.Int64}

@@ -165,3 +165,24 @@ def test_the_next_worklist_shows_the_confirmation_already_given(reviewed_run, ap
     linked_by_steward = set(steward.select("source_file", "source_row").iter_rows())
     shown = {k for k, r in by_key.items() if r[col["Quyết định"]] == "Đúng người"}
     assert confirm_key in shown and shown <= linked_by_steward
+
+
+def test_decisions_are_read_below_a_title_in_a_copied_workbook(tmp_path):
+    from openpyxl import Workbook
+
+    from doisoat.decisions import read_worklist
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["UBND XÃ HẢI VÂN — DANH SÁCH ĐÃ RÀ SOÁT"])
+    ws.append([])
+    ws.append(["Ghi chú", "Quyết định", "Họ tên (dữ liệu ngành)", "Mã đối chiếu"])  # columns moved, too
+    ws.append([None, "Không phải", "Nguyễn Văn A", "20261128T000000-abc/7"])
+    ws.append(["xem lại", None, "Trần Thị B", "20261128T000000-abc/9"])
+    path = tmp_path / "chep-lai.xlsx"
+    wb.save(path)
+    got = read_worklist(path)
+    assert got.select("ref_key", "decision", "note", "row").rows() == [
+        ("20261128T000000-abc/7", "Không phải", None, 4),
+        ("20261128T000000-abc/9", None, "xem lại", 5),
+    ]
