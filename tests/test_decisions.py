@@ -186,3 +186,16 @@ def test_decisions_are_read_below_a_title_in_a_copied_workbook(tmp_path):
         ("20261128T000000-abc/7", "Không phải", None, 4),
         ("20261128T000000-abc/9", None, "xem lại", 5),
     ]
+
+
+def test_a_person_confirmed_but_gone_from_the_reference_is_warned_about_and_not_applied(caplog):
+    con = reference_db(REF)
+    con.execute(store.SCHEMA)
+    an = person("049090001234", "Nguyễn Văn An", "1990-05-12", "M")
+    fp = _link(con, [an])["identity_fp"][0]
+    _decide(con, fp, "001099999999", "confirm")  # nobody with this ID in the reference (any more)
+    with caplog.at_level("WARNING"):
+        out = _link(con, [an]).row(0, named=True)
+    assert (out["person_id"], out["match_pass"]) == ("049090001234", "id_exact")  # linked as usual
+    assert "1 record(s) confirmed to a person no longer in the reference" in caplog.text
+    assert "049090001234" not in caplog.text and "Nguyễn" not in caplog.text

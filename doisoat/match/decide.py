@@ -140,13 +140,18 @@ def register_decisions(con: duckdb.DuckDBPyConnection) -> int:
             SELECT identity_fp, arg_max(person_id, t) AS person_id FROM latest
             WHERE decision = 'confirm' GROUP BY identity_fp
         )
-        SELECT r.rid, c.person_id, 'confirm' AS decision FROM _m_rec r JOIN confirmed c USING (identity_fp)
-        WHERE c.person_id IN (SELECT person_id FROM reference_person)
+        SELECT r.rid, c.person_id, 'confirm' AS decision, c.person_id IN (SELECT person_id FROM reference_person)
+            AS known
+        FROM _m_rec r JOIN confirmed c USING (identity_fp)
         UNION ALL
-        SELECT r.rid, l.person_id, 'reject' FROM _m_rec r JOIN latest l USING (identity_fp) WHERE l.decision = 'reject'
+        SELECT r.rid, l.person_id, 'reject', true FROM _m_rec r JOIN latest l USING (identity_fp)
+        WHERE l.decision = 'reject'
         """
     )
-    return con.execute("SELECT count(DISTINCT rid) FROM _m_decided").fetchall()[0][0]
+    gone = con.execute("SELECT count(DISTINCT rid) FROM _m_decided WHERE NOT known").fetchall()[0][0]
+    if gone:  # counts only: the records are linked as if undecided
+        log.warning("%d record(s) confirmed to a person no longer in the reference: linked as usual", gone)
+    return con.execute("SELECT count(DISTINCT rid) FROM _m_decided WHERE known").fetchall()[0][0]
 
 
 def _sorted(scored: pl.DataFrame) -> pl.DataFrame:
@@ -214,7 +219,7 @@ def link(
         st = PassStats()
         name = bpass.name if bpass is not None else STEWARD_PASS
         if bpass is None:
-            sql = "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm'"
+            sql = "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm' AND known"
         else:
             sql = candidate_pairs_sql(
                 con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st
