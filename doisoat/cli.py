@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     di.add_argument("files", type=Path, nargs="+", metavar="TỆP")
     di.add_argument("--db", type=Path)
+    dl = d_sub.add_parser("list", help="Số quyết định đã nhập theo ngày / decisions stored, counted by day")
+    dl.add_argument("--db", type=Path)
 
     m = sub.add_parser("model", help="Mô hình so khớp / match model")
     m_sub = m.add_subparsers(dest="model_command", metavar="LỆNH")
@@ -166,11 +168,15 @@ def _cmd_reference(args) -> int:
 
 def _cmd_decisions(args) -> int:
     from doisoat import settings, store
-    from doisoat.decisions import import_worklists
+    from doisoat.decisions import import_worklists, summarize
 
-    if args.decisions_command != "import":
-        print("Dùng: doisoat decisions import TỆP.xlsx …", file=sys.stderr)
+    if args.decisions_command not in ("import", "list"):
+        print("Dùng: doisoat decisions import TỆP.xlsx … | doisoat decisions list", file=sys.stderr)
         return 2
+    if args.decisions_command == "list":
+        with store.connect(args.db or settings.default_db()) as con:
+            print(summarize(con))
+        return 0
     with store.connect(args.db or settings.default_db()) as con:
         summary = import_worklists(con, args.files)
     print(summary.text())

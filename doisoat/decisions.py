@@ -197,3 +197,21 @@ def _store(
     summary.confirmed += out.filter(pl.col("decision") == "confirm").height
     summary.rejected += out.filter(pl.col("decision") == "reject").height
     log.info("steward decisions stored: file=%s n=%d", path.name, out.height)
+
+
+def summarize(con: duckdb.DuckDBPyConnection) -> str:
+    """Decisions stored so far, by day imported and kind (counts only), in Vietnamese."""
+    rows = con.execute(
+        """select cast(decided_at as date) as day, count(*) filter (where decision = 'confirm'),
+                  count(*) filter (where decision = 'reject'), count(distinct identity_fp)
+           from steward_decisions where identity_fp is not null group by day order by day"""
+    ).fetchall()
+    if not rows:
+        return "Chưa có quyết định nào của cán bộ rà soát."
+    lines = ["Quyết định của cán bộ rà soát (lần đối soát sau áp dụng quyết định mới nhất cho mỗi cặp):"]
+    for day, confirmed, rejected, identities in rows:
+        lines.append(
+            f"  {day:%d/%m/%Y}: {fmt_int(confirmed)} xác nhận đúng người, {fmt_int(rejected)} loại trừ "
+            f"({fmt_int(identities)} bản ghi khác nhau)"
+        )
+    return "\n".join(lines)

@@ -132,6 +132,15 @@ def test_import_command_stores_decisions_and_the_next_run_applies_them(reviewed_
     assert stored == [("confirm", None), ("reject", "Khác người, trùng tên")]
 
 
+def test_list_command_counts_decisions_by_day_without_personal_data(reviewed_run, applied, capsys):
+    config = reviewed_run[0]
+    assert main(["decisions", "list", "--db", str(config.db_path)]) == 0
+    out = capsys.readouterr().out
+    today = datetime.now().strftime("%d/%m/%Y")
+    assert f"{today}: 1 xác nhận đúng người, 1 loại trừ (2 bản ghi khác nhau)" in out
+    assert not any(ch.isdigit() for ch in out.replace(today, "").replace("1 ", "").replace("2 ", ""))
+
+
 def test_import_of_a_file_that_is_no_worklist_says_so(reviewed_run, tmp_path, capsys):
     config, *_ = reviewed_run
     other = tmp_path / "bang-tinh.xlsx"
