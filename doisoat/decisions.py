@@ -99,15 +99,12 @@ def import_worklists(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> Impor
     """Store the decisions of reviewed worklists (XLSX); one bad file is reported and the others go on."""
     summary = ImportSummary()
     now = datetime.now()
-    has_results = con.execute("select count(*) from duckdb_tables() where table_name = 'results'").fetchall()[
-        0
-    ][0]
-    if not has_results:
+    tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+    if "results" not in tables:
         summary.messages.append("Chưa có lần đối soát nào trong cơ sở dữ liệu này: hãy chạy đối soát trước.")
         return summary
-    con.execute(
-        "alter table results add column if not exists identity_fp varchar"
-    )  # results of older versions
+    # results written by an older version lack the fingerprint: their rows cannot be resolved, and say so
+    con.execute("alter table results add column if not exists identity_fp varchar")
     for path in paths:
         path = Path(path)
         try:
@@ -129,10 +126,10 @@ def import_worklists(con: duckdb.DuckDBPyConnection, paths: list[Path]) -> Impor
         decided = decided.with_columns(code.alias("code"))
         unknown = decided.filter(pl.col("code").is_null())
         # "Cần xác minh" (to verify) is a decision not to decide yet: counted, not stored
-        later = unknown.filter(pl.col("decision").is_in([DECISIONS["vi"][2], DECISIONS["en"][2]])).height
-        summary.undecided += later
-        if unknown.height > later:
-            bad = unknown.filter(~pl.col("decision").is_in([DECISIONS["vi"][2], DECISIONS["en"][2]]))
+        later = pl.col("decision").is_in([DECISIONS["vi"][2], DECISIONS["en"][2]])
+        summary.undecided += unknown.filter(later).height
+        bad = unknown.filter(~later)
+        if bad.height:
             summary.skipped += bad.height
             first = bad.row(0, named=True)
             summary.messages.append(

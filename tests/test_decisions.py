@@ -208,3 +208,20 @@ def test_a_person_confirmed_but_gone_from_the_reference_is_warned_about_and_not_
     assert (out["person_id"], out["match_pass"]) == ("049090001234", "id_exact")  # linked as usual
     assert "1 record(s) confirmed to a person no longer in the reference" in caplog.text
     assert "049090001234" not in caplog.text and "Nguyễn" not in caplog.text
+
+
+def test_a_decision_typed_by_hand_outside_the_list_is_named_with_its_row(reviewed_run, tmp_path):
+    from openpyxl import Workbook
+
+    from doisoat.decisions import import_worklists
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Mã đối chiếu", "Quyết định"])
+    ws.append(["r/1", "dung roi"])
+    ws.append(["r/2", "Cần xác minh"])
+    wb.save(tmp_path / "go-tay.xlsx")
+    with store.connect(reviewed_run[0].db_path) as con:
+        summary = import_worklists(con, [tmp_path / "go-tay.xlsx"])
+    assert (summary.confirmed, summary.rejected, summary.skipped, summary.undecided) == (0, 0, 1, 1)
+    assert "1 dòng có quyết định không thuộc danh mục (ví dụ trang 'Sheet', dòng 2)" in summary.text()
