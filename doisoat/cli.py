@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def print_summary(result: dict) -> None:
     """Where the reports are and the headline counts, in Vietnamese."""
+    from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
     from doisoat.textfmt import fmt_int
 
     state = (
@@ -107,6 +108,9 @@ def print_summary(result: dict) -> None:
     }
     parts = [f"{labels.get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
     print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
+    note = matching_note(result.get("match_thresholds"))
+    if note:
+        print(f"{MATCHING_NOTE_TITLE['vi']}: {note}")
     out = Path(result["out_dir"])
     print(f"Báo cáo:       {out / 'report' / 'bao-cao.html'}")
     print(f"               {out / 'report' / 'bao-cao.xlsx'}")

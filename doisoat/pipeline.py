@@ -457,6 +457,7 @@ class RunSummary:
     file_messages: list[str]
     reports: dict[str, Path]
     seconds: float
+    match_thresholds: dict | None = None  # the decision thresholds and the matcher's estimates (manifest)
 
     def status_counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in self.counts.group_by("status").agg(pl.col("n").sum()).iter_rows()}
@@ -607,4 +608,5 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         messages,
         reports,
         time.perf_counter() - t0,
+        thresholds,
     )

@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 import flows  # noqa: F401  (sets the embedded-Prefect environment before prefect is imported)
 from doisoat import pipeline, settings
+from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
 from doisoat.textfmt import fmt_int, fmt_pct
 
 # I/O steps may meet a locked or half-written file: retry them with backoff; pure steps run once.
@@ -50,6 +51,7 @@ def nightly(
         "out_dir": str(summary.out_dir),
         "published": summary.published,
         "status_counts": summary.status_counts(),
+        "match_thresholds": summary.match_thresholds,
     }
 
 
@@ -70,8 +72,11 @@ def _artifacts(summary: pipeline.RunSummary) -> None:
         )
     create_table_artifact(key="doisoat-counts", table=rows, description="Kết quả đối soát theo lĩnh vực")
     verdict = "Đã công bố" if summary.published else "KHÔNG công bố (kiểm tra chất lượng không đạt)"
+    note = matching_note(summary.match_thresholds)
+    reliability = f"\n\n{MATCHING_NOTE_TITLE['vi']}: {note}" if note else ""
     create_markdown_artifact(
-        key="doisoat-gate", markdown=f"## {verdict}\n\n{summary.gate_summary}\n\nThư mục: `{summary.out_dir}`"
+        key="doisoat-gate",
+        markdown=f"## {verdict}\n\n{summary.gate_summary}{reliability}\n\nThư mục: `{summary.out_dir}`",
     )
 
 

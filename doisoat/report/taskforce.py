@@ -229,10 +229,13 @@ def _rates_or_blank(row: dict, keys: list[str], threshold: int, suppress: bool) 
     return [row[k] for k in keys]
 
 
-def _matching_note(thresholds: dict | None, lang: str) -> list[tuple[str, str]]:
-    """How sure the linking is, from the matcher's own estimates (a note under the report's tables)."""
+MATCHING_NOTE_TITLE = {"vi": "Độ tin cậy của việc ghép", "en": "Matching reliability"}
+
+
+def matching_note(thresholds: dict | None, lang: str = "vi") -> str | None:
+    """How sure the linking is, from the matcher's own estimates (``match_thresholds`` of a run's manifest)."""
     if not thresholds or thresholds.get("est_precision_matched") is None:
-        return []
+        return None
     t, vi = thresholds, lang == "vi"
     pct = {k: fmt_pct(t.get(k), digits=3 if k.startswith("est") else 2, lang=lang) for k in t}
     if vi:
@@ -247,7 +250,7 @@ def _matching_note(thresholds: dict | None, lang: str) -> list[tuple[str, str]]:
             f"{pct['est_precision_matched']}, estimated recall {pct['est_recall']}. From {pct['review']} up to "
             "the link threshold: sent to a steward for review."
         )
-    return [("Độ tin cậy của việc ghép" if vi else "Matching reliability", text)]
+    return text
 
 
 def _sentences(
@@ -644,7 +647,11 @@ def build_report(
     notes = [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
         ("Thời điểm" if vi else "Started", str(run_info.get("started_at", ""))),
-        *_matching_note(run_info.get("match_thresholds"), lang),
+        *[
+            (MATCHING_NOTE_TITLE[lang], note)
+            for note in [matching_note(run_info.get("match_thresholds"), lang)]
+            if note
+        ],
         (
             "Đúng" if vi else "Correct",
             "Khớp đúng một người trong CSDLQG; số định danh, họ tên, ngày sinh, giới tính trùng khớp."
