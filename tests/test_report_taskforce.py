@@ -348,6 +348,11 @@ def test_notes_say_how_sure_the_linking_is_in_vietnamese_number_format():
     )
     english = dict(build_report(random_results(), None, LABELS, {"match_thresholds": thresholds}, "en").notes)
     assert "estimated precision of the links 99.997%" in english["Matching reliability"]
+    sure = {**thresholds, "est_precision_matched": 0.9999996, "est_recall": 1.0}
+    text = dict(build_report(random_results(), None, LABELS, {"match_thresholds": sure}).notes)
+    assert (
+        "các cặp đã ghép trên 99,999%, tỷ lệ tìm thấy ước tính 100,000%" in text["Độ tin cậy của việc ghép"]
+    )
     # nothing linked (threshold above every probability): no estimate to state
     none = {**thresholds, "matched": None, "est_precision_matched": None}
     assert "Độ tin cậy của việc ghép" not in dict(

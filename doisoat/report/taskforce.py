@@ -237,7 +237,14 @@ def matching_note(thresholds: dict | None, lang: str = "vi") -> str | None:
     if not thresholds or thresholds.get("est_precision_matched") is None:
         return None
     t, vi = thresholds, lang == "vi"
-    pct = {k: fmt_pct(t.get(k), digits=3 if k.startswith("est") else 2, lang=lang) for k in t}
+
+    def estimate(v: float | None) -> str:
+        # an estimate just under 1 must not read as a certain "100,000%"
+        if v is not None and v < 1 and round(100 * v, 3) >= 100:
+            return ("trên " if vi else "over ") + fmt_pct(0.99999, digits=3, lang=lang)
+        return fmt_pct(v, digits=3, lang=lang)
+
+    pct = {k: estimate(t.get(k)) if k.startswith("est") else fmt_pct(t.get(k), lang=lang) for k in t}
     if vi:
         text = (
             f"Ghép tự động khi xác suất khớp từ {pct['matched']}; độ chính xác ước tính của các cặp đã ghép "
