@@ -11,6 +11,7 @@ import pytest
 from doisoat.ingest import ingest_file
 from doisoat.ingest.readers import read_table
 from schemas import load_sector
+from schemas.loader import CANONICAL_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "sample_data" / "demo"
@@ -48,22 +49,7 @@ def _convert(src: Path, fmt: str, out: Path) -> Path:
     return path
 
 
-CANON = [
-    "record_id",
-    "source_row",
-    "full_name",
-    "birth_date",
-    "sex",
-    "national_id",
-    "old_id",
-    "insurance_id",
-    "phone",
-    "commune_code",
-    "commune_name",
-    "event_type",
-    "event_date",
-    "last_activity_date",
-]
+CANON = ["record_id", "source_row", *CANONICAL_FIELDS]
 
 
 def test_every_sector_reads_identically_from_csv_xlsx_and_parquet(sample, tmp_path):
