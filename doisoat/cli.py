@@ -18,8 +18,27 @@ EPILOG = """\
 Ví dụ / examples:
   doisoat sample --people 20000 --seed 1 --out mau/
   doisoat run --reference mau/reference.parquet --extract vaccination=mau/vaccination.csv --out out/tiem-chung
-  doisoat evaluate --truth mau/ --results out/tiem-chung/results.parquet
+  doisoat evaluate --truth mau/ --results out/tiem-chung/latest/results.parquet
 Lĩnh vực / sectors: civil_status, social_protection, vaccination, insurance (thêm bằng YAML trong schemas/sectors/).
+"""
+
+# exit codes of `doisoat run` (scripts and schedulers read them)
+EXIT_PUBLISHED = 0  # every sector published
+EXIT_BAD_INPUT = 2  # nothing ran: a mistake in the command or the input files (message on stderr)
+EXIT_NOTHING_PUBLISHED = 3  # the run finished but no sector passed its checks
+EXIT_PARTLY_PUBLISHED = 4  # some sectors published, others held back
+
+RUN_EPILOG = f"""\
+--out THƯ_MỤC là thư mục kết quả: mỗi lượt chạy ghi vào THƯ_MỤC/<mã lượt>/, liên kết THƯ_MỤC/latest trỏ tới
+lượt công bố mới nhất. doisoat không ghi vào thư mục đã có tệp không do doisoat tạo ra.
+--out DIR is a runs folder: each run writes DIR/<run_id>/, DIR/latest points at the newest published run;
+a folder holding files doisoat did not create is refused.
+
+Mã thoát / exit codes:
+  {EXIT_PUBLISHED}  đã công bố mọi lĩnh vực / every sector published
+  {EXIT_PARTLY_PUBLISHED}  công bố một phần: có lĩnh vực bị giữ lại / some sectors held back
+  {EXIT_NOTHING_PUBLISHED}  không công bố lĩnh vực nào / nothing published
+  {EXIT_BAD_INPUT}  lỗi lệnh hoặc dữ liệu đầu vào, chưa chạy / bad command or input, nothing ran
 """
 
 
@@ -41,7 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="Hạt giống ngẫu nhiên / random seed")
     s.add_argument("--out", type=Path, required=True, help="Thư mục ghi ra / output folder")
 
-    r = sub.add_parser("run", help="Chạy đối soát / run the reconciliation flow")
+    r = sub.add_parser(
+        "run",
+        help="Chạy đối soát / run the reconciliation flow",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     r.add_argument(
         "--reference", type=Path, required=True, help="Tệp dữ liệu dân cư / reference population file"
     )
@@ -52,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECTOR=FILE",
         help="Tệp chuyên ngành, lặp lại được (thêm #SHEET cho trang tính) / sector extract, repeatable",
     )
-    r.add_argument("--out", type=Path, help="Thư mục kết quả (mặc định out/<run_id>) / run folder")
+    r.add_argument(
+        "--out", type=Path, help="Thư mục kết quả (mặc định out/), mỗi lượt một thư mục con / runs folder"
+    )
     r.add_argument("--db", type=Path, help="Tệp DuckDB (mặc định data/doisoat.duckdb) / DuckDB file")
     r.add_argument("--lang", choices=["vi", "en"], default="vi", help="Ngôn ngữ báo cáo / report language")
 
@@ -127,16 +153,10 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from doisoat import pipeline
-    from flows.nightly import nightly
+    from flows.nightly import run_once
 
-    # Check what the user can fix before Prefect starts, so a mistake is one line, not a failed flow run.
-    pipeline.check_inputs(
-        pipeline.RunConfig(
-            reference=args.reference, extracts=[pipeline.ExtractInput.parse(e) for e in args.extract]
-        )
-    )
-    result = nightly(
+    # inputs are checked and the locks taken before Prefect starts: a mistake is one line, not a failed flow
+    result = run_once(
         reference=str(args.reference),
         extracts=list(args.extract),
         out=str(args.out) if args.out else None,
@@ -144,7 +164,7 @@ def _cmd_run(args) -> int:
         lang=args.lang,
     )
     print_summary(result)
-    return 0 if result["published"] else 3
+    return EXIT_PUBLISHED if result["published"] else EXIT_NOTHING_PUBLISHED
 
 
 def _cmd_evaluate(args) -> int:
@@ -216,7 +236,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from doisoat.pipeline import UserError
+    from doisoat.errors import DoisoatError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -225,11 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return COMMANDS[args.command](args)
-    except UserError as exc:
+    except DoisoatError as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     except FileNotFoundError as exc:
-        print(f"Lỗi: không tìm thấy tệp '{exc.filename}' / file not found", file=sys.stderr)
+        name = exc.filename or str(exc)
+        print(f"Lỗi: không tìm thấy tệp '{name}' / file not found", file=sys.stderr)
         return 2
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,18 @@ import duckdb
 import polars as pl
 
 from doisoat import __version__, settings
+from doisoat.errors import UserError
 from doisoat.frames import ensure_columns
+from doisoat.runs import (
+    STAGING_PREFIX,
+    RunsFolder,
+    check_runs_folder,
+    db_lock_path,
+    exclusive,
+    owned_folder,
+    private_files,
+    remove_leftovers,
+)
 
 log = logging.getLogger("doisoat")
 
@@ -62,10 +74,6 @@ RESULT_RECORD_COLUMNS = [
 ]
 
 
-class UserError(Exception):
-    """A problem with the user's input or command: shown as a one-line message, never as a traceback."""
-
-
 @dataclass(frozen=True)
 class ExtractInput:
     sector: str
@@ -88,15 +96,15 @@ class ExtractInput:
 class RunConfig:
     reference: Path
     extracts: list[ExtractInput]
-    out_dir: Path | None = None
+    out_dir: Path | None = None  # the runs folder (doisoat.runs); each run gets <out_dir>/<run_id>/
     db_path: Path = field(default_factory=settings.default_db)
     model_path: Path | None = None
     lang: str = "vi"
     suppress_below: int = 5
     max_drop_points: float = 5.0
 
-    def resolved_out(self, run_id: str) -> Path:
-        return (self.out_dir or settings.runs_root() / run_id).resolve()
+    def runs_root(self) -> Path:
+        return (self.out_dir or settings.runs_root()).resolve()
 
 
 def new_run_id(config: RunConfig) -> str:
@@ -112,20 +120,53 @@ def new_run_id(config: RunConfig) -> str:
 
 
 def check_inputs(config: RunConfig) -> None:
-    """Fail early, in words, on what the user can fix: unknown sectors, missing files."""
+    """Fail early, in words, on what the user can fix: unknown sectors, missing files, a foreign --out folder."""
     from schemas import available_sectors
 
     known = available_sectors()
     if not config.reference.exists():
         raise UserError(f"Không tìm thấy tệp dữ liệu dân cư '{config.reference}' / reference file not found")
+    if config.reference.is_dir():
+        raise UserError(
+            f"'{config.reference}' là thư mục, không phải tệp dữ liệu dân cư / a folder, not a file"
+        )
     if not config.extracts:
         raise UserError("Chưa chỉ định tệp dữ liệu chuyên ngành nào (--extract LĨNH_VỰC=TỆP)")
+    seen: dict[tuple, str] = {}
     for e in config.extracts:
         if e.sector not in known:
             raise UserError(
                 f"Lĩnh vực '{e.sector}' chưa được khai báo. Các lĩnh vực có: {', '.join(sorted(known))} "
                 f"(thêm lĩnh vực mới bằng một tệp YAML trong schemas/sectors/)"
             )
+        if not e.path.exists():
+            raise UserError(
+                f"Không tìm thấy tệp '{e.path}' (--extract {e.sector}=…): kiểm tra lại đường dẫn. / file not found"
+            )
+        if e.path.is_dir():
+            raise UserError(
+                f"'{e.path}' (--extract {e.sector}=…) là thư mục, không phải tệp: hãy chỉ định từng tệp. "
+                "/ a folder, not a file"
+            )
+        key = (e.path.resolve(), e.sheet)
+        if key in seen:
+            raise UserError(
+                f"Tệp '{e.path}' được chỉ định hai lần ({seen[key]} và {e.sector}): mỗi tệp chỉ đối soát một "
+                "lần. / the same file is given twice"
+            )
+        seen[key] = e.sector
+    check_runs_folder(config.runs_root(), config.db_path)
+
+
+@contextmanager
+def run_locks(config: RunConfig, run_id: str | None = None):
+    """One run at a time per DuckDB file and per runs folder; taken before Prefect starts (re-entrant)."""
+    root = config.runs_root()
+    check_runs_folder(root, config.db_path)
+    with exclusive(db_lock_path(config.db_path), f"Cơ sở dữ liệu '{config.db_path}'", run_id):
+        runs = RunsFolder.open(root, config.db_path)
+        with exclusive(runs.lock(), f"Thư mục kết quả '{root}'", run_id):
+            yield runs
 
 
 def ingest_extracts(extracts: list[ExtractInput], seen: dict[str, str], sink: Path | None = None) -> list:
@@ -392,36 +433,6 @@ def write_manifest(staging: Path, manifest: dict) -> None:
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
 
 
-def publish(staging: Path, final: Path) -> None:
-    """Swap the staged run folder into place; the previous folder is removed only after the swap."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        final.rename(old)
-    staging.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    root = settings.runs_root()
-    if final.parent == root:
-        link = root / "latest"
-        tmp = root / f".latest-{os.getpid()}"
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        tmp.symlink_to(final.name)
-        os.replace(tmp, link)
-
-
-def private_files(folder: Path) -> None:
-    """Files with personal data are owner-only."""
-    for p in folder.rglob("*"):
-        if p.is_file():
-            p.chmod(0o600)
-        elif p.is_dir():
-            p.chmod(0o700)
-    folder.chmod(0o700)
-
-
 def _as_dict(obj) -> dict:
     if obj is None:
         return {}
@@ -470,134 +481,176 @@ def direct(name: str, fn, *args, **kwargs):
 
 def reconcile(config: RunConfig, step=direct) -> RunSummary:
     """The whole run. ``step(name, fn, *args)`` executes each step: directly, or as a Prefect task."""
-    from doisoat import store
-    from doisoat.report import aggregate, write_reports
-    from schemas import load_sector
 
     t0 = time.perf_counter()
     check_inputs(config)
     run_id = new_run_id(config)
     started = datetime.now()
-    final = config.resolved_out(run_id)
-    staging = final.with_name(f"{final.name}.staging-{run_id}")
-    staging.mkdir(parents=True, exist_ok=False)
-    work = settings.home() / "work" / run_id  # the run's frames between steps; removed when the run ends
-    work.mkdir(parents=True, mode=0o700)
+    old_umask = os.umask(0o077)  # every file of the run owner-only from its first byte (personal data)
+    try:
+        with run_locks(config, run_id) as runs:
+            return _reconcile(config, runs, run_id, started, t0, step)
+    finally:
+        os.umask(old_umask)
+
+
+def _recover_staging(con: duckdb.DuckDBPyConnection, runs: RunsFolder, staging: Path) -> bool:
+    """A killed run's staging folder: finish its publication if the run was recorded, else let it be removed."""
+    from doisoat import store
+
+    run_id = staging.name.removeprefix(STAGING_PREFIX)
+    recorded = store.run_record(con, run_id)
+    if recorded is None or runs.final(run_id).exists():
+        return False
+    published, newest = recorded
+    runs.publish(staging, run_id, move_latest=published and newest)
+    log.warning("run %s: publication completed after an interrupted run", run_id)
+    return True
+
+
+def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: float, step) -> RunSummary:
+    from doisoat import store
+    from schemas import load_sector
+
     specs = {e.sector: load_sector(e.sector) for e in config.extracts}
+    work_parent = settings.home() / "work"
     con = store.connect(config.db_path)
     try:
-        ref_info = step("reference", ensure_reference, con, config.reference)
-        sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
-        try:
-            ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
-            messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
-            records, quarantine = assemble(ingested)
-        finally:
-            shutil.rmtree(sink, ignore_errors=True)
-        ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
-        records_std = step("standardize", standardize_records, records)
-        del records  # the standardised frame carries the raw columns too
-        # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
-        std_path = spill(records_std, work / "records_std.parquet")
-        del records_std
-        model = load_model(config)
-        linked = step("match", match_records, con, std_path, model, specs)
-        matches = linked.matches
-        ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
-        release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
-        assessed = step("assess", assess_records, std_path, matches, ref, specs)
-        results = build_results(
-            run_id, read_columns(std_path, RESULT_RECORD_COLUMNS), matches, assessed, quarantine
-        )
-        pass_stats = _as_dict(getattr(linked, "pass_stats", None))
-        thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
-        del linked, matches, assessed  # the results hold what the later steps read
-        counts_per_file = check_nothing_lost(ingested, results)
-        results.drop("rid").write_parquet(staging / "results.parquet")
-        if quarantine.height:
-            quarantine.write_parquet(staging / "quarantine.parquet")
-        gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config)
-        previous = store.previous_aggregates(con)
-        labels = {name: spec.label_vi for name, spec in specs.items()}
-        run_info = {
-            "run_id": run_id,
-            "started_at": started.isoformat(timespec="seconds"),
-            "gate_passed": gate.passed,
-            "match_thresholds": thresholds,
-        }
-        reports = step(
-            "report",
-            write_reports,
-            staging,
-            results,
-            pl.scan_parquet(std_path),
-            ref,
-            previous,
-            labels,
-            run_info,
-            lang=config.lang,
-            suppress_below=config.suppress_below,
-            data_docs_href="../data_docs/index.html",
-        )
-        manifest = {
-            "run_id": run_id,
-            "started_at": started,
-            "finished_at": datetime.now(),
-            "inputs": [
-                {
-                    "sector": r.sector,
-                    "file": r.source_file,
-                    "sha256": r.sha256,
-                    "rows": r.n_input_rows,
-                    "ok": r.ok,
-                    "mapping": r.mapping,
-                }
-                for r in ingested
-            ],
-            "reference": ref_info,
-            "model": getattr(model, "version", None),
-            "pass_stats": pass_stats,
-            "match_thresholds": thresholds,
-            "rows_per_file": counts_per_file,
-            "status_counts": dict(results.group_by("status").len().iter_rows()),
-            "gate": json.loads(gate.to_json()),
-            "outputs": {
-                k: str(Path(v).relative_to(staging))
-                for k, v in (reports or {}).items()
-                if Path(v).is_relative_to(staging)
-            },
-            "versions": versions(),
-        }
-        write_manifest(staging, manifest)
-        private_files(staging)
-        if gate.passed:
-            publish(staging, final)
-            out_dir = final
-        else:
-            (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
-            out_dir = staging
-        aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
-        store.record_files(
-            con,
-            run_id,
-            [
-                {"sha256": r.sha256, "sector": r.sector, "file_name": r.source_file, "n_rows": r.n_input_rows}
-                for r in ingested
-                if r.ok
-            ],
-        )
-        store.record_run(
-            con, run_id, started, gate.passed, gate.passed, out_dir, manifest, aggregates, results
-        )
+        # what killed runs left: their work folders go, their staging folders are finished or removed
+        remove_leftovers(sorted(work_parent.glob("*")) if work_parent.is_dir() else [])
+        remove_leftovers(runs.leftovers(), recover=lambda p: _recover_staging(con, runs, p))
+        with (
+            owned_folder(runs.staging(run_id), run_id) as staging,
+            owned_folder(work_parent / run_id, run_id) as work,
+        ):
+            try:
+                return _steps(config, runs, con, staging, work, specs, run_id, started, t0, step)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)  # an incomplete run publishes nothing
+                raise
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
     finally:
         con.close()
-        shutil.rmtree(work, ignore_errors=True)
+
+
+def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
+    from doisoat import store
+    from doisoat.report import aggregate, write_reports
+
+    final = runs.final(run_id)
+
+    def step(name, fn, *args, **kwargs):
+        _kill_point(name)
+        return run_step(name, fn, *args, **kwargs)
+
+    ref_info = step("reference", ensure_reference, con, config.reference)
+    sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
+    try:
+        ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
+        messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
+        records, quarantine = assemble(ingested)
+    finally:
+        shutil.rmtree(sink, ignore_errors=True)
+    ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
+    records_std = step("standardize", standardize_records, records)
+    del records  # the standardised frame carries the raw columns too
+    # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
+    std_path = spill(records_std, work / "records_std.parquet")
+    del records_std
+    model = load_model(config)
+    linked = step("match", match_records, con, std_path, model, specs)
+    matches = linked.matches
+    ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
+    release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
+    assessed = step("assess", assess_records, std_path, matches, ref, specs)
+    results = build_results(
+        run_id, read_columns(std_path, RESULT_RECORD_COLUMNS), matches, assessed, quarantine
+    )
+    pass_stats = _as_dict(getattr(linked, "pass_stats", None))
+    thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
+    del linked, matches, assessed  # the results hold what the later steps read
+    counts_per_file = check_nothing_lost(ingested, results)
+    results.drop("rid").write_parquet(staging / "results.parquet")
+    if quarantine.height:
+        quarantine.write_parquet(staging / "quarantine.parquet")
+    gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config)
+    previous = store.previous_aggregates(con)
+    labels = {name: spec.label_vi for name, spec in specs.items()}
+    run_info = {
+        "run_id": run_id,
+        "started_at": started.isoformat(timespec="seconds"),
+        "gate_passed": gate.passed,
+        "match_thresholds": thresholds,
+    }
+    reports = step(
+        "report",
+        write_reports,
+        staging,
+        results,
+        pl.scan_parquet(std_path),
+        ref,
+        previous,
+        labels,
+        run_info,
+        lang=config.lang,
+        suppress_below=config.suppress_below,
+        data_docs_href="../data_docs/index.html",
+    )
+    manifest = {
+        "run_id": run_id,
+        "started_at": started,
+        "finished_at": datetime.now(),
+        "inputs": [
+            {
+                "sector": r.sector,
+                "file": r.source_file,
+                "sha256": r.sha256,
+                "rows": r.n_input_rows,
+                "ok": r.ok,
+                "mapping": r.mapping,
+            }
+            for r in ingested
+        ],
+        "reference": ref_info,
+        "model": getattr(model, "version", None),
+        "pass_stats": pass_stats,
+        "match_thresholds": thresholds,
+        "rows_per_file": counts_per_file,
+        "status_counts": dict(results.group_by("status").len().iter_rows()),
+        "gate": json.loads(gate.to_json()),
+        "outputs": {
+            k: str(Path(v).relative_to(staging))
+            for k, v in (reports or {}).items()
+            if Path(v).is_relative_to(staging)
+        },
+        "versions": versions(),
+    }
+    if not gate.passed:
+        (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
+    write_manifest(staging, manifest)
+    private_files(staging)
+    aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
+    # the record first, then the rename: a run killed in between is finished by the next run (_recover_staging)
+    store.record_files(
+        con,
+        run_id,
+        [
+            {"sha256": r.sha256, "sector": r.sector, "file_name": r.source_file, "n_rows": r.n_input_rows}
+            for r in ingested
+            if r.ok
+        ],
+    )
+    store.record_run(con, run_id, started, gate.passed, gate.passed, final, manifest, aggregates, results)
+    _kill_point("publish")
+    runs.publish(staging, run_id, move_latest=gate.passed)
+    out_dir = final
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
     reports = {
         k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
         for k, v in (reports or {}).items()
     }
-    gate_text = gate.summary(config.lang).replace(str(staging), str(out_dir))  # the folder may have moved
+    gate_text = gate.summary(config.lang).replace(str(staging), str(out_dir))  # the folder has moved
     return RunSummary(
         run_id,
         out_dir,
@@ -610,3 +663,11 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
         time.perf_counter() - t0,
         thresholds,
     )
+
+
+def _kill_point(name: str) -> None:
+    """Test hook: ``DOISOAT_KILL_AT=<step>`` kills the process with SIGKILL at that step boundary."""
+    if os.environ.get("DOISOAT_KILL_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)

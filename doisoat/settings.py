@@ -28,8 +28,12 @@ def configure_prefect_env() -> None:
 
     Must run before ``prefect`` is imported. Values already set in the environment win.
     """
-    prefect_home = home() / "prefect"
-    prefect_home.mkdir(parents=True, exist_ok=True)
+    prefect_home = Path(os.environ.get("PREFECT_HOME", home() / "prefect"))
+    prefect_home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:  # its database holds flow-run parameters and logs: owner-only, like the DuckDB file
+        prefect_home.chmod(0o700)
+    except OSError:
+        pass
     defaults = {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

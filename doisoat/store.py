@@ -43,12 +43,41 @@ def duckdb_config(db_path: Path) -> dict[str, str]:
 
 
 def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (and create) the database; the schema is applied on every writable open."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path), read_only=read_only, config=duckdb_config(db_path))
+    """Open (and create) the database; the schema is applied on every writable open.
+
+    The file holds the whole reference population: it and its folder are owner-only. A database another
+    process holds open for writing is a message, not DuckDB's lock traceback.
+    """
+    from doisoat.errors import UserError
+
+    if not db_path.parent.exists():
+        db_path.parent.mkdir(parents=True, mode=0o700)
+    try:
+        con = duckdb.connect(str(db_path), read_only=read_only, config=duckdb_config(db_path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise UserError(
+                f"Cơ sở dữ liệu '{db_path}' đang được một tiến trình doisoat khác mở để ghi; chờ tiến trình đó "
+                "kết thúc rồi chạy lại. / the database is in use by another process."
+            ) from None
+        raise UserError(f"Không mở được cơ sở dữ liệu '{db_path}': {exc}") from None
     if not read_only:
+        for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+            if p.exists():
+                p.chmod(0o600)
         con.execute(SCHEMA)
     return con
+
+
+def run_record(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[bool, bool] | None:
+    """``(published, is the newest published run)`` of a recorded run, or None when it was never recorded."""
+    row = con.execute("select published from runs where run_id = ?", [run_id]).fetchall()
+    if not row:
+        return None
+    newest = con.execute(
+        "select run_id from runs where published order by finished_at desc limit 1"
+    ).fetchall()
+    return bool(row[0][0]), bool(newest) and newest[0][0] == run_id
 
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, source: str) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Failed
 
 import flows  # noqa: F401  (sets the embedded-Prefect environment before prefect is imported)
 from doisoat import pipeline, settings
+from doisoat.errors import DoisoatError
 from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
 from doisoat.textfmt import fmt_int, fmt_pct
 
@@ -22,10 +24,41 @@ from doisoat.textfmt import fmt_int, fmt_pct
 RETRIES = {"reference": 2, "ingest": 2, "report": 1}
 
 
+class _Refused:
+    """A user error raised inside a task: carried out as a value so Prefect neither retries nor logs a traceback."""
+
+    def __init__(self, error: DoisoatError) -> None:
+        self.error = error
+
+
+def _guarded(fn):
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DoisoatError as exc:
+            return _Refused(exc)
+
+    run.__name__ = getattr(fn, "__name__", "step")
+    run.__doc__ = fn.__doc__
+    return run
+
+
 def prefect_step(name: str, fn, *args, **kwargs):
-    """Run one pipeline step as a Prefect task (retries for I/O, no result persistence: frames stay in memory)."""
-    t = task(fn, name=name, retries=RETRIES.get(name, 0), retry_delay_seconds=[2, 10], persist_result=False)
-    return t(*args, **kwargs)
+    """Run one pipeline step as a Prefect task (retries for I/O, no result persistence: frames stay in memory).
+
+    A user error (DoisoatError) is not retried: it comes back out of the task and is raised in the flow.
+    """
+    t = task(
+        _guarded(fn),
+        name=name,
+        retries=RETRIES.get(name, 0),
+        retry_delay_seconds=[2, 10],
+        persist_result=False,
+    )
+    out = t(*args, **kwargs)
+    if isinstance(out, _Refused):
+        raise out.error
+    return out
 
 
 @flow(name="doisoat-nightly", log_prints=False)
@@ -37,14 +70,12 @@ def nightly(
     lang: str = "vi",
 ) -> dict:
     """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass."""
-    config = pipeline.RunConfig(
-        reference=Path(reference),
-        extracts=[pipeline.ExtractInput.parse(e) for e in extracts],
-        out_dir=Path(out) if out else None,
-        db_path=Path(db) if db else settings.default_db(),
-        lang=lang,
-    )
-    summary = pipeline.reconcile(config, step=prefect_step)
+    try:
+        config = run_config(reference, extracts, out, db, lang)
+        summary = pipeline.reconcile(config, step=prefect_step)
+    except DoisoatError as exc:  # the user's mistake: a failed run with the message, no traceback
+        create_markdown_artifact(key="doisoat-gate", markdown=f"## Lỗi dữ liệu đầu vào\n\n{exc}")
+        return Failed(message=str(exc))
     _artifacts(summary)
     return {
         "run_id": summary.run_id,
@@ -52,7 +83,34 @@ def nightly(
         "published": summary.published,
         "status_counts": summary.status_counts(),
         "match_thresholds": summary.match_thresholds,
+        "file_messages": list(summary.file_messages),
     }
+
+
+def run_config(
+    reference: str, extracts: list[str], out: str | None, db: str | None, lang: str = "vi"
+) -> pipeline.RunConfig:
+    return pipeline.RunConfig(
+        reference=Path(reference),
+        extracts=[pipeline.ExtractInput.parse(e) for e in extracts],
+        out_dir=Path(out) if out else None,
+        db_path=Path(db) if db else settings.default_db(),
+        lang=lang,
+    )
+
+
+def run_once(reference: str, extracts: list[str], out=None, db=None, lang: str = "vi") -> dict:
+    """Check the inputs and take the run's locks before Prefect starts, then run the flow; user errors raise.
+
+    The one entry point for the CLI and the demo: a mistake costs one line and no Prefect start-up.
+    """
+    config = run_config(reference, extracts, out, db, lang)
+    pipeline.check_inputs(config)
+    with pipeline.run_locks(config):
+        state = nightly(reference=reference, extracts=extracts, out=out, db=db, lang=lang, return_state=True)
+    if state.is_failed() and state.message and not isinstance(state.data, BaseException):
+        raise DoisoatError(state.message)
+    return state.result()
 
 
 def _artifacts(summary: pipeline.RunSummary) -> None:
@@ -92,8 +150,8 @@ def main() -> int:
     from doisoat.cli import print_summary
 
     try:
-        result = nightly(**demo_arguments())
-    except pipeline.UserError as exc:
+        result = run_once(**demo_arguments())
+    except DoisoatError as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2
     print_summary(result)

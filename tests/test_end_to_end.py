@@ -150,7 +150,7 @@ def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_pa
             "--truth",
             str(SAMPLE),
             "--results",
-            str(tmp_path / "run" / "results.parquet"),
+            str(tmp_path / "run" / "latest" / "results.parquet"),
         ],
         capture_output=True,
         text=True,

@@ -71,21 +71,6 @@ def test_results_hold_kept_and_quarantined_rows_each_exactly_once():
     assert res.columns[:15] == pipeline.RESULT_COLUMNS[:15]
 
 
-def test_publish_swaps_the_staged_folder_in_and_points_latest_at_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("DOISOAT_RUNS", str(tmp_path))
-    final = tmp_path / "run-2"
-    final.mkdir()
-    (final / "old.txt").write_text("old")
-    staging = tmp_path / "run-2.staging-x"
-    staging.mkdir()
-    (staging / "results.parquet").write_text("new")
-    pipeline.publish(staging, final)
-    assert not staging.exists()
-    assert (final / "results.parquet").read_text() == "new" and not (final / "old.txt").exists()
-    assert os.readlink(tmp_path / "latest") == "run-2"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-
-
 def test_extract_argument_parses_sector_file_and_optional_sheet(tmp_path):
     e = pipeline.ExtractInput.parse("civil_status=/x/ho_tich.xlsx#Khai sinh")
     assert (e.sector, e.path, e.sheet) == ("civil_status", Path("/x/ho_tich.xlsx"), "Khai sinh")
@@ -93,7 +78,7 @@ def test_extract_argument_parses_sector_file_and_optional_sheet(tmp_path):
         pipeline.ExtractInput.parse("ho_tich.xlsx")
 
 
-def test_run_folder_defaults_under_the_runs_root(monkeypatch, tmp_path):
+def test_runs_folder_defaults_to_the_runs_root(monkeypatch, tmp_path):
     monkeypatch.setenv("DOISOAT_RUNS", str(tmp_path))
     cfg = pipeline.RunConfig(reference=Path("r"), extracts=[])
-    assert cfg.resolved_out("abc") == settings.runs_root() / "abc"
+    assert cfg.runs_root() == settings.runs_root()

@@ -28,7 +28,7 @@ def good_then_broken(tmp_path_factory):
             db_path=db,
         )
     )
-    published_before = (out / "results.parquet").read_bytes()
+    published_before = (out / "latest" / "results.parquet").read_bytes()
     # The same extract after a broken export: every ID replaced by text that is no number at all.
     broken = base / "tiem_chung.csv"
     df = pl.read_csv(SAMPLE / "tiem_chung.csv", infer_schema=False)
@@ -46,14 +46,15 @@ def good_then_broken(tmp_path_factory):
 
 def test_first_clean_run_is_published(good_then_broken):
     good, _, out, _ = good_then_broken
-    assert good.published and good.out_dir == out.resolve()
+    assert good.published and good.out_dir == out.resolve() / good.run_id
+    assert (out / "latest").resolve() == good.out_dir
 
 
 def test_failed_gate_keeps_the_previous_published_results(good_then_broken):
     _, bad, out, published_before = good_then_broken
     assert bad.published is False
-    assert (out / "results.parquet").read_bytes() == published_before
-    assert bad.out_dir != out.resolve() and bad.out_dir.name.startswith("tiem-chung.staging-")
+    assert (out / "latest" / "results.parquet").read_bytes() == published_before
+    assert (out / "latest").resolve() != bad.out_dir  # the held run keeps its own folder, latest stays
 
 
 def test_failed_gate_explains_in_vietnamese_which_expectation_failed(good_then_broken):

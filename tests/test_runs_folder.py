@@ -1,0 +1,219 @@
+"""doisoat only ever deletes or replaces what it created: the runs folder, its markers, locks and leftovers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doisoat import pipeline, runs
+from doisoat.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data" / "demo"
+REFERENCE = SAMPLE / "reference.parquet"
+EXTRACT = SAMPLE / "an_sinh_xa_hoi.csv"  # the smallest sample extract: 120 rows
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with its content hash (what must survive a refused run untouched)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "doisoat.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+def direct_run(out: Path, db: Path, env: dict) -> subprocess.CompletedProcess:
+    """The whole run without Prefect, in its own process (so it can be killed)."""
+    code = (
+        "import sys; from pathlib import Path; from doisoat import pipeline\n"
+        "pipeline.reconcile(pipeline.RunConfig(reference=Path(sys.argv[1]), out_dir=Path(sys.argv[3]),"
+        " db_path=Path(sys.argv[4]), extracts=[pipeline.ExtractInput('social_protection', Path(sys.argv[2]))]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(REFERENCE), str(EXTRACT), str(out), str(db)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        timeout=300,
+    )
+
+
+def run_args(out: str, db: Path) -> list[str]:
+    return [
+        "run",
+        "--reference",
+        str(REFERENCE),
+        "--extract",
+        f"social_protection={EXTRACT}",
+        "--out",
+        out,
+        "--db",
+        str(db),
+    ]
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A user's working folder: their own files and a DuckDB file holding every run's history."""
+    (tmp_path / "ghi-chu.txt").write_text("của người dùng", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "doisoat.duckdb").write_bytes(b"not a real database, but precious")
+    return tmp_path
+
+
+@pytest.mark.parametrize("out", [".", "data", "user-files"])
+def test_out_on_a_folder_doisoat_did_not_create_is_refused_and_nothing_changes(workdir, out):
+    (workdir / "user-files").mkdir()
+    (workdir / "user-files" / "bao-cao-cu.xlsx").write_bytes(b"an old report of the user's")
+    before = tree_digest(workdir)
+    res = cli(
+        *run_args(out, workdir / "data" / "doisoat.duckdb"),
+        cwd=workdir,
+        env={"DOISOAT_HOME": str(workdir / "h")},
+    )
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr
+    assert "doisoat" in res.stderr and ("không do doisoat tạo" in res.stderr or "cơ sở dữ liệu" in res.stderr)
+    assert tree_digest(workdir) == before
+
+
+def test_a_runs_folder_may_not_hold_the_database_even_when_empty(tmp_path):
+    with pytest.raises(UserError, match="cơ sở dữ liệu"):
+        runs.check_runs_folder(tmp_path / "out", tmp_path / "out" / "doisoat.duckdb")
+
+
+def test_an_empty_folder_becomes_a_marked_runs_folder_and_a_second_run_keeps_the_first(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    db = tmp_path / "d.duckdb"
+    cfg = pipeline.RunConfig(
+        reference=REFERENCE,
+        extracts=[pipeline.ExtractInput("social_protection", EXTRACT)],
+        out_dir=out,
+        db_path=db,
+    )
+    first = pipeline.reconcile(cfg)
+    first_files = tree_digest(first.out_dir)
+    second = pipeline.reconcile(cfg)
+    assert (out / runs.ROOT_MARKER).is_file()
+    assert first.out_dir.parent == second.out_dir.parent == out.resolve()
+    assert first.out_dir != second.out_dir
+    assert tree_digest(first.out_dir) == first_files  # a published run is never replaced
+    assert os.readlink(out / "latest") == second.run_id
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [runs.ROOT_MARKER, runs.ROOT_LOCK, "latest", first.run_id, second.run_id]
+    )
+    # a folder made by doisoat (marked) is accepted even with user-looking names inside its run folders
+    runs.check_runs_folder(out, db)
+
+
+def test_a_folder_of_runs_made_before_markers_is_adopted(tmp_path):
+    out = tmp_path / "out"
+    (out / "20260101T000000-abcdef").mkdir(parents=True)
+    (out / "20260101T000000-abcdef" / "manifest.json").write_text(
+        json.dumps({"run_id": "20260101T000000-abcdef"})
+    )
+    (out / "latest").symlink_to("20260101T000000-abcdef")
+    runs.check_runs_folder(out)
+    (out / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="notes.txt"):
+        runs.check_runs_folder(out)
+
+
+def test_a_second_run_on_the_same_database_is_refused_naming_the_first(tmp_path):
+    db = tmp_path / "d.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from doisoat import runs\n"
+            "with runs.exclusive(Path(sys.argv[1]), 'db', 'RUN-A'):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            str(runs.db_lock_path(db)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        res = cli(*run_args(str(tmp_path / "out"), db), cwd=tmp_path)
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        assert f"pid {holder.pid}" in res.stderr and "RUN-A" in res.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock went with it (no stale lock to clear by hand)
+    with runs.exclusive(runs.db_lock_path(db), "db"):
+        pass
+
+
+def test_a_run_killed_after_its_record_is_published_by_the_next_run(tmp_path):
+    """SIGKILL between the DuckDB record and the rename: the next run finishes the publication."""
+    out = tmp_path / "out"
+    db = tmp_path / "d.duckdb"
+    home = tmp_path / "home"
+    env = {"DOISOAT_HOME": str(home), "DOISOAT_KILL_AT": "publish"}
+    killed = direct_run(out, db, env)
+    assert killed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL)
+    staged = list(out.glob(f"{runs.STAGING_PREFIX}*"))
+    assert len(staged) == 1 and not (out / "latest").exists()
+    killed_id = staged[0].name.removeprefix(runs.STAGING_PREFIX)
+    ok = direct_run(out, db, {"DOISOAT_HOME": str(home)})
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert not list(out.glob(f"{runs.STAGING_PREFIX}*"))
+    assert (out / killed_id / "results.parquet").is_file()  # recovered, not lost
+    assert list((home / "work").glob("*")) == []
+
+
+@pytest.mark.parametrize("step", ["ingest", "match", "report"])
+def test_a_run_killed_mid_way_leaves_nothing_published_and_the_next_run_cleans_up(tmp_path, step):
+    out = tmp_path / "out"
+    db = tmp_path / "d.duckdb"
+    home = tmp_path / "home"
+    killed = direct_run(out, db, {"DOISOAT_HOME": str(home), "DOISOAT_KILL_AT": step})
+    assert killed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL)
+    assert list(out.glob(f"{runs.STAGING_PREFIX}*")) and list((home / "work").glob("*"))
+    ok = direct_run(out, db, {"DOISOAT_HOME": str(home)})
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    entries = {p.name for p in out.iterdir()}
+    assert entries == {runs.ROOT_MARKER, runs.ROOT_LOCK, "latest", os.readlink(out / "latest")}
+    assert list((home / "work").glob("*")) == []
+
+
+def test_run_files_and_the_database_are_owner_only(tmp_path):
+    out = tmp_path / "out"
+    db = tmp_path / "d" / "d.duckdb"
+    summary = pipeline.reconcile(
+        pipeline.RunConfig(
+            reference=REFERENCE,
+            extracts=[pipeline.ExtractInput("social_protection", EXTRACT)],
+            out_dir=out,
+            db_path=db,
+        )
+    )
+    assert db.stat().st_mode & 0o077 == 0
+    assert db.parent.stat().st_mode & 0o077 == 0
+    for p in summary.out_dir.rglob("*"):
+        if not p.is_symlink():
+            assert p.stat().st_mode & 0o077 == 0, p
