@@ -230,6 +230,14 @@ def ensure_reference(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
             "Không đọc được tệp dữ liệu dân cư: " + "; ".join(res.errors or ["không có dòng nào"])
         )
     ref_std = standardize(res.records)
+    if ref_std["national_id_std"].is_not_null().sum() == 0:
+        mapped = res.mapping.get("national_id") if isinstance(res.mapping, dict) else None
+        where = f"cột '{mapped}' nhận là số định danh" if mapped else "không có cột số định danh"
+        raise UserError(
+            f"Tệp dữ liệu dân cư '{path.name}' không có số định danh cá nhân (12 chữ số) hợp lệ nào ({where}): "
+            "không thể đối soát. Hãy dùng bản trích xuất có cột 'Số định danh cá nhân'. / the reference has no "
+            "valid personal ID"
+        )
     stats = load_reference(con, ref_std, sha)
     return {"sha256": sha, "reloaded": True, "stats": _as_dict(stats), "quarantined": res.quarantine.height}
 
