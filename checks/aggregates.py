@@ -13,6 +13,8 @@ from checks.settings import GateSettings
 KEY_COLUMNS: tuple[str, ...] = ("source_file", "source_sheet", "source_row")
 ALL_UNITS = "__all__"
 DATE_COLUMNS: tuple[str, ...] = ("event_date_std", "last_activity_date_std")
+# a commune counts as known when the standardised code is (from the code, or derived from the address)
+STANDARDISED_FOR_NULL_RATE: dict[str, str] = {"commune_code": "commune_code_std"}
 
 
 def extract_columns(settings: GateSettings, sectors) -> list[str]:
@@ -33,6 +35,8 @@ def extract_columns(settings: GateSettings, sectors) -> list[str]:
                 "sex_std",
                 "event_type",
                 *DATE_COLUMNS,  # plausible values, value sets
+                *STANDARDISED_FOR_NULL_RATE.values(),
+                "commune_origin",
                 *required,  # null rates
             ]
         )
@@ -45,6 +49,11 @@ def null_rate_column(field: str) -> str:
 
 def plausible_rate_column(field: str) -> str:
     return f"plausible_rate__{field}"
+
+
+def fold_values(values: list[str] | None) -> list[str] | None:
+    """Allowed values as the value-set check compares them: trimmed, lower case."""
+    return None if values is None else [str(v).strip().lower() for v in values]
 
 
 def _is_blank(df: pl.DataFrame, column: str) -> pl.Expr:
@@ -79,19 +88,25 @@ def extract_aggregates(
     settings: GateSettings,
     previous_count: int | None,
     n_rows: int | None = None,
+    absent: set[str] | None = None,
 ) -> pl.DataFrame:
     """One row for a sector's extract: row counts, ID format rate, null rates, plausible-date rates.
 
     ``n_rows``: the extract's input rows (kept + quarantined), compared with ``previous_count``, which counts
     the previous extract's input rows the same way; ``df.height`` (kept rows only) when not given.
+    ``absent``: required fields no file of the sector has a column for (they get no null rate).
     """
     n_rows = df.height if n_rows is None else n_rows
     lo, hi = settings.min_date, settings.upper_date()
     exprs: list[pl.Expr] = [_id_wellformed_rate(df).alias("id_wellformed_rate")]
     for field in settings.required_for(sector):
-        if field in df.columns:
-            exprs.append(_is_blank(df, field).mean().cast(pl.Float64).alias(null_rate_column(field)))
-        else:  # a required column the extract lacks entirely is 100 % empty
+        if absent and field in absent:
+            continue  # no such column in the files: one ``missing_column`` finding, not a 100 % null rate
+        column = STANDARDISED_FOR_NULL_RATE.get(field, field)
+        column = column if column in df.columns else field
+        if column in df.columns:
+            exprs.append(_is_blank(df, column).mean().cast(pl.Float64).alias(null_rate_column(field)))
+        else:
             exprs.append(pl.lit(1.0).alias(null_rate_column(field)))
     if "birth_year" in df.columns:
         year = pl.col("birth_year")
@@ -141,6 +156,9 @@ def extract_values(sector: str, df: pl.DataFrame, settings: GateSettings) -> pl.
     columns = [c for c in allowed if c in df.columns]
     if not columns:
         return pl.DataFrame({"sector": [sector], "n": [df.height]})
+    if "event_type" in columns:  # case and surrounding spaces do not make an event type unexpected
+        allowed["event_type"] = fold_values(allowed["event_type"])
+        df = df.with_columns(pl.col("event_type").cast(pl.Utf8).str.strip_chars().str.to_lowercase())
     counts = df.group_by(columns).len(name="n")
     for c in columns:
         ok = pl.col(c).is_null()

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from checks import aggregates as agg
-from checks.messages import render
+from checks.messages import field_label, render
 from checks.settings import GateSettings
 from checks.suites import (
     IN_SET,
@@ -32,6 +32,7 @@ from checks.suites import (
     results_suite,
     run_comparison_suite,
 )
+from doisoat.textfmt import fmt_int
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,16 @@ class GateFailure:
     sector: str | None = None
     unit: str | None = None
     check: str = ""
+    severity: str = "error"  # error: the sector is held back; warning: published with the warning printed
 
 
 @dataclass
 class GateResult:
-    """The gate's verdict, its failures and where the Data Docs are."""
+    """The gate's verdict per sector, its findings and where the Data Docs are.
+
+    ``passed``: no error anywhere (every sector publishable). A sector is published when no error names it
+    and no run-wide error (``sector`` None) exists; warnings never hold anything back.
+    """
 
     passed: bool
     failures: list[GateFailure]
@@ -67,10 +73,52 @@ class GateResult:
     seconds: float = 0.0
     notes_vi: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    sectors: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[GateFailure]:
+        return [f for f in self.failures if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[GateFailure]:
+        return [f for f in self.failures if f.severity != "error"]
+
+    def sector_passed(self, sector: str) -> bool:
+        return self.n_expectations > 0 and not any(f.sector in (sector, None) for f in self.errors)
+
+    @property
+    def published_sectors(self) -> list[str]:
+        return [s for s in self.sectors if self.sector_passed(s)]
+
+    @property
+    def held_sectors(self) -> list[str]:
+        return [s for s in self.sectors if not self.sector_passed(s)]
+
+    def reasons(self, sector: str, lang: str = "vi") -> list[str]:
+        """Why a sector is held back: its errors and the run-wide ones, in plain words."""
+        return [
+            f.message_vi if lang == "vi" else f.message_en for f in self.errors if f.sector in (sector, None)
+        ]
+
+    def sector_warnings(self, sector: str, lang: str = "vi") -> list[str]:
+        return [f.message_vi if lang == "vi" else f.message_en for f in self.warnings if f.sector == sector]
+
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        """Per sector: published or not, the reasons and warnings (the manifest and the report read this)."""
+        return {
+            s: {
+                "published": self.sector_passed(s),
+                "errors": self.reasons(s),
+                "warnings": self.sector_warnings(s),
+            }
+            for s in self.sectors
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed,
+            "sectors": self.verdicts(),
             "suite_version": self.suite_version,
             "run_id": self.run_id,
             "n_expectations": self.n_expectations,
@@ -85,27 +133,50 @@ class GateResult:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
     def summary(self, lang: str = "vi") -> str:
-        """A short text for people: verdict, one line per failure, where to read the details."""
+        """A short text for people: the verdict per sector, one line per finding, where to read the details."""
         vi = lang == "vi"
-        n_failed = len({(f.suite, f.check) for f in self.failures})
-        if self.passed:
+        n_failed = len({(f.suite, f.check, f.sector) for f in self.errors})
+        published, held = self.published_sectors, self.held_sectors
+        if not held:
             head = (
                 f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): ĐẠT — "
-                f"{self.n_expectations} kỳ vọng đều đạt."
+                f"{self.n_expectations} kỳ vọng, không có lỗi; công bố mọi lĩnh vực."
                 if vi
                 else f"Data-quality gate (suite version {self.suite_version}): PASSED — "
-                f"all {self.n_expectations} expectations met."
+                f"{self.n_expectations} expectations, no errors; every sector published."
+            )
+        elif not published:
+            head = (
+                f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): KHÔNG ĐẠT — "
+                f"{n_failed} lỗi, không lĩnh vực nào được công bố."
+                if vi
+                else f"Data-quality gate (suite version {self.suite_version}): FAILED — "
+                f"{n_failed} errors; no sector is published."
             )
         else:
             head = (
-                f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): KHÔNG ĐẠT — "
-                f"{n_failed}/{self.n_expectations} kỳ vọng không đạt, kết quả chưa được công bố."
+                f"Kiểm tra chất lượng dữ liệu (bộ kiểm tra phiên bản {self.suite_version}): ĐẠT MỘT PHẦN — "
+                f"công bố {len(published)}/{len(self.sectors)} lĩnh vực."
                 if vi
-                else f"Data-quality gate (suite version {self.suite_version}): FAILED — "
-                f"{n_failed}/{self.n_expectations} expectations not met; the run is not published."
+                else f"Data-quality gate (suite version {self.suite_version}): PARTLY PASSED — "
+                f"{len(published)}/{len(self.sectors)} sectors published."
             )
         lines = [head]
-        lines += [f"- {f.message_vi if vi else f.message_en}" for f in self.failures]
+        for s in self.sectors:
+            label = self.labels.get(s, s)
+            if self.sector_passed(s):
+                lines.append(f"{label}: công bố" if vi else f"{label}: published")
+            else:
+                lines.append(
+                    f"{label}: CHƯA công bố (giữ nguyên số liệu đã công bố trước đó), vì:"
+                    if vi
+                    else f"{label}: NOT published (its previous published figures stay in force), because:"
+                )
+                lines += [f"  - {m}" for m in self.reasons(s, lang)]
+            for m in self.sector_warnings(s, lang):
+                lines.append(f"  - {'Cảnh báo' if vi else 'Warning'}: {m}")
+        if not self.sectors:
+            lines += [f"- {f.message_vi if vi else f.message_en}" for f in self.failures]
         if vi:
             lines += [f"Ghi chú: {n}" for n in self.notes_vi]
         lines.append(
@@ -129,6 +200,7 @@ def _batches(
     previous_rates: pl.DataFrame | None,
     previous_counts: dict[str, int] | None,
     settings: GateSettings,
+    absent: dict[str, set[str]],
 ) -> tuple[list[tuple[SuiteSpec, pl.DataFrame]], list[str]]:
     """Every (suite, aggregate frame) pair to validate, plus notes on checks that could not run."""
     batches: list[tuple[SuiteSpec, pl.DataFrame]] = []
@@ -139,12 +211,18 @@ def _batches(
     input_rows = dict(results.select(keys).unique().group_by("sector").len().iter_rows())
     for sector in sorted(extracts):
         df = extracts[sector]
+        own = settings.for_sector(sector)
         frame = agg.extract_aggregates(
-            sector, df, settings, previous_counts.get(sector), input_rows.get(sector, df.height)
+            sector,
+            df,
+            own,
+            previous_counts.get(sector),
+            input_rows.get(sector, df.height),
+            absent.get(sector),
         )
-        batches.append((extract_suite(sector, settings, frame.columns), frame))
-        values = agg.extract_values(sector, df, settings)
-        batches.append((extract_values_suite(sector, settings, values.columns), values))
+        batches.append((extract_suite(sector, own, frame.columns), frame))
+        values = agg.extract_values(sector, df, own)
+        batches.append((extract_values_suite(sector, own, values.columns), values))
     batches.append((results_suite(settings), agg.results_aggregates(results, extracts, settings)))
     batches.append((results_status_suite(settings), agg.status_values(results)))
     if previous_rates is not None and previous_rates.height:
@@ -259,6 +337,7 @@ def _failures_of(
             sector=sector,
             unit=unit,
             check=check.name,
+            severity=settings.for_sector(sector).severity_of(check.kind, check.field),
         )
 
     if gx_result.exception_info and gx_result.exception_info.get("raised_exception"):
@@ -275,6 +354,7 @@ def _failures_of(
                 spec.sector,
                 None,
                 check.name,
+                settings.for_sector(spec.sector).severity_of(check.kind, check.field),
             )
         ]
     rows = [{k: _plain(v) for k, v in r.items()} for r in gx_result.result.get("unexpected_index_list") or []]
@@ -307,15 +387,20 @@ def run_gate(
     previous_counts: dict[str, int] | None,
     docs_dir: Path,
     settings: GateSettings | None = None,
+    absent_columns: dict[str, set[str]] | None = None,
+    file_problems: dict[str, list[str]] | None = None,
 ) -> GateResult:
     """Validate the extracts, the results and the run against the previous one; write Data Docs to ``docs_dir``.
 
     ``extracts``: sector → standardised records; ``results``: the Results contract; ``previous_rates``:
-    ``sector, unit, n, n_dung`` of the previous published run (see :func:`checks.dung_rates`);
+    ``sector, unit, n, n_dung`` of each sector's previous published run (see :func:`checks.dung_rates`);
     ``previous_counts``: sector → input rows of the previous extract (quarantined rows included), compared
-    with this run's input rows per sector as counted in ``results``.
+    with this run's input rows per sector as counted in ``results``. ``absent_columns``: sector → required
+    fields no file of the sector has (one ``missing_column`` finding each); ``file_problems``: sector → the
+    messages of files that could not be used (``file_unusable``, an error by default: the sector is incomplete).
     """
     settings = settings or GateSettings()
+    absent = {s: set(v) for s, v in (absent_columns or {}).items()}
     started = time.perf_counter()
     docs_dir = Path(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
@@ -325,11 +410,12 @@ def run_gate(
     run_id = str(run_ids[0]) if run_ids else None
     run_name = run_id or f"gate-{datetime.now(UTC):%Y%m%dT%H%M%S}"
 
-    batches, notes = _batches(extracts, results, previous_rates, previous_counts, settings)
+    batches, notes = _batches(extracts, results, previous_rates, previous_counts, settings, absent)
     aggregated = time.perf_counter()
     gx_results = _gx_validate(batches, docs_dir, run_name)
 
-    failures: list[GateFailure] = []
+    failures: list[GateFailure] = _file_findings(file_problems or {}, settings)
+    failures += _missing_column_findings(extracts, absent, settings)
     n_expectations = 0
     for (spec, frame), expectation_results in zip(batches, gx_results, strict=True):
         checks = {c.name: c for c in spec.checks}
@@ -347,8 +433,13 @@ def run_gate(
         aggregated - started,
         elapsed,
     )
+    sectors = sorted(
+        set(extracts)
+        | set(file_problems or {})
+        | set(results.get_column("sector").drop_nulls().unique().to_list() if results.height else [])
+    )
     return GateResult(
-        passed=not failures and n_expectations > 0,
+        passed=n_expectations > 0 and not any(f.severity == "error" for f in failures),
         failures=failures,
         docs_index=docs_dir / "index.html",
         run_id=run_id,
@@ -356,4 +447,63 @@ def run_gate(
         seconds=elapsed,
         notes_vi=notes,
         settings=settings.to_dict(),
+        sectors=sectors,
+        labels={s: settings.label(s) for s in sectors},
     )
+
+
+def _file_findings(file_problems: dict[str, list[str]], settings: GateSettings) -> list[GateFailure]:
+    """A file that could not be used makes its sector incomplete: one finding per message."""
+    out = []
+    for sector, messages in sorted(file_problems.items()):
+        label = settings.label(sector)
+        for m in messages:
+            out.append(
+                GateFailure(
+                    suite=f"files.{sector}",
+                    expectation="file_readable",
+                    column="",
+                    observed=None,
+                    expected={},
+                    message_vi=f"Tệp không dùng được (lĩnh vực {label}): {m}",
+                    message_en=f"Unusable file (sector {label}): {m}",
+                    sector=sector,
+                    check="file_unusable",
+                    severity=settings.for_sector(sector).severity_of("file_unusable"),
+                )
+            )
+    return out
+
+
+def _missing_column_findings(
+    extracts: dict[str, pl.DataFrame], absent: dict[str, set[str]], settings: GateSettings
+) -> list[GateFailure]:
+    """A required field the extract has no column for: said once, with what was derived instead."""
+    out = []
+    for sector in sorted(absent):
+        own = settings.for_sector(sector)
+        df = extracts.get(sector)
+        for field_name in sorted(f for f in absent[sector] if f in own.required_for(sector)):
+            vi, en = field_label(field_name, "vi"), field_label(field_name, "en")
+            extra_vi = extra_en = ""
+            if field_name == "commune_code" and df is not None and "commune_origin" in df.columns:
+                n = int((df["commune_origin"] == "from_address").sum())
+                extra_vi = f"; đã suy ra từ địa chỉ cho {fmt_int(n)}/{fmt_int(df.height)} dòng"
+                extra_en = (
+                    f"; derived from the address for {fmt_int(n, 'en')}/{fmt_int(df.height, 'en')} rows"
+                )
+            out.append(
+                GateFailure(
+                    suite=f"extract.{sector}",
+                    expectation="column_present",
+                    column=field_name,
+                    observed=None,
+                    expected={},
+                    message_vi=f"Tệp của lĩnh vực {settings.label(sector)} không có cột {vi}{extra_vi}",
+                    message_en=f"The {settings.label(sector)} extract has no {en} column{extra_en}",
+                    sector=sector,
+                    check=f"missing_column:{field_name}",
+                    severity=own.severity_of("missing_column", field_name),
+                )
+            )
+    return out

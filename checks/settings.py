@@ -1,4 +1,8 @@
-"""Thresholds of the data-quality gate: a typed dataclass with defaults that work, round-tripping to JSON."""
+"""Thresholds and severities of the data-quality gate: a typed dataclass, loaded from ``checks/gate.yaml``.
+
+The YAML file holds the defaults with a comment per threshold and per-sector overrides; an operator's file
+(``doisoat run --gate-config FILE``) is laid over it. The dataclass round-trips to JSON (the manifest keeps it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,14 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+from doisoat.errors import DoisoatError
+from doisoat.vocabulary import RESULT_STATUSES
+
+DEFAULTS_FILE = Path(__file__).with_name("gate.yaml")
+SEVERITIES = ("error", "warning")
 
 # Sector names as the sector maps in schemas/sectors/*.yaml spell them; the labels are what people read.
 DEFAULT_SECTOR_LABELS: dict[str, str] = {
@@ -23,8 +34,6 @@ DEFAULT_MANY_PER_PERSON: dict[str, bool] = {
     "vaccination": True,
     "insurance": False,
 }
-
-RESULT_STATUSES: tuple[str, ...] = ("matched", "review", "unmatched", "duplicate", "quarantined")
 
 
 @dataclass
@@ -53,6 +62,30 @@ class GateSettings:
     many_per_person: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_MANY_PER_PERSON))
     statuses: list[str] = field(default_factory=lambda: list(RESULT_STATUSES))
     sector_labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SECTOR_LABELS))
+    max_null_rate_by_field: dict[str, float] = field(default_factory=dict)
+    # check name ("null_rate" or "null_rate:national_id") → "error" | "warning"; unnamed checks are errors
+    severity: dict[str, str] = field(default_factory=dict)
+    # sector → overrides of any field above (dict fields are merged key by key)
+    sectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def max_null_rate_for(self, field_name: str) -> float:
+        return float(self.max_null_rate_by_field.get(field_name, self.max_null_rate))
+
+    def severity_of(self, kind: str, field_name: str | None = None) -> str:
+        """The severity of a check: its ``kind:field`` entry, else its kind's, else error."""
+        if field_name and f"{kind}:{field_name}" in self.severity:
+            return self.severity[f"{kind}:{field_name}"]
+        return self.severity.get(kind, "error")
+
+    def for_sector(self, sector: str | None) -> GateSettings:
+        """These settings with the sector's overrides applied (the same settings when it has none)."""
+        over = self.sectors.get(sector or "", {})
+        if not over:
+            return self
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key, value in _coerce(over).items():
+            values[key] = {**values[key], **value} if isinstance(values[key], dict) else value
+        return GateSettings(**values)
 
     def required_for(self, sector: str) -> list[str]:
         return list(self.required.get(sector, self.default_required))
@@ -78,18 +111,82 @@ class GateSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GateSettings:
         """Build settings from a dict (e.g. parsed JSON); unknown keys are an error, missing keys keep defaults."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"Thiết lập cổng kiểm tra không hợp lệ / unknown gate settings: {', '.join(unknown)}"
-            )
-        values = dict(data)
-        for key in ("min_date", "max_date"):
-            if isinstance(values.get(key), str):
-                values[key] = date.fromisoformat(values[key])
-        return cls(**values)
+        return cls(**_coerce(data))
+
+    @classmethod
+    def load(cls, path: Path | None = None, **fixed: Any) -> GateSettings:
+        """The shipped ``gate.yaml``, with the operator's file (same layout) laid over it, then ``fixed``.
+
+        ``fixed``: facts the run knows (sector labels, required fields, event types from the sector YAML).
+        """
+        data = _read_yaml(DEFAULTS_FILE)
+        if path is not None:
+            user = _read_yaml(Path(path))
+            data["defaults"] = _merge(data.get("defaults") or {}, user.get("defaults") or {})
+            sectors = dict(data.get("sectors") or {})
+            for name, over in (user.get("sectors") or {}).items():
+                sectors[name] = _merge(sectors.get(name) or {}, over or {})
+            data["sectors"] = sectors
+        values = {**(data.get("defaults") or {}), "sectors": data.get("sectors") or {}}
+        try:
+            settings = cls.from_dict(values)
+        except (TypeError, ValueError) as exc:
+            raise DoisoatError(
+                f"Tệp cấu hình kiểm tra '{path or DEFAULTS_FILE}' không hợp lệ: {exc}"
+            ) from None
+        for name, over in settings.sectors.items():
+            try:
+                _coerce(over)
+            except ValueError as exc:
+                raise DoisoatError(
+                    f"Tệp cấu hình kiểm tra '{path or DEFAULTS_FILE}', lĩnh vực {name}: {exc}"
+                ) from None
+        return dataclasses.replace(settings, **fixed) if fixed else settings
 
     @classmethod
     def from_json(cls, text: str) -> GateSettings:
         return cls.from_dict(json.loads(text))
+
+
+def _coerce(data: dict[str, Any]) -> dict[str, Any]:
+    """Check keys and severities, parse dates: the values a GateSettings takes."""
+    known = {f.name for f in dataclasses.fields(GateSettings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(
+            f"Thiết lập cổng kiểm tra không hợp lệ / unknown gate settings: {', '.join(unknown)}"
+        )
+    values = dict(data)
+    for key in ("min_date", "max_date"):
+        if isinstance(values.get(key), str):
+            values[key] = date.fromisoformat(values[key])
+    bad = {k: v for k, v in (values.get("severity") or {}).items() if v not in SEVERITIES}
+    if bad:
+        raise ValueError(
+            "mức độ phải là 'error' hoặc 'warning' / severity must be error or warning: "
+            + ", ".join(f"{k}={v}" for k, v in bad.items())
+        )
+    return values
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (
+            {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise DoisoatError(f"Không tìm thấy tệp cấu hình kiểm tra '{path}'") from None
+    except yaml.YAMLError as exc:
+        raise DoisoatError(f"Tệp cấu hình kiểm tra '{path}' không đọc được (YAML): {exc}") from None
+    if not isinstance(data, dict):
+        raise DoisoatError(f"Tệp cấu hình kiểm tra '{path}' phải có dạng 'defaults:' và 'sectors:'")
+    return data

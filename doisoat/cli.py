@@ -81,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--db", type=Path, help="Tệp DuckDB (mặc định data/doisoat.duckdb) / DuckDB file")
     r.add_argument("--lang", choices=["vi", "en"], default="vi", help="Ngôn ngữ báo cáo / report language")
+    r.add_argument(
+        "--gate-config",
+        type=Path,
+        metavar="TỆP.yaml",
+        help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities",
+    )
 
     e = sub.add_parser("evaluate", help="Đánh giá độ chính xác so với dữ liệu gốc / precision, recall, F1")
     e.add_argument("--truth", type=Path, required=True, help="Thư mục dữ liệu mẫu có truth/ / sample folder")
@@ -115,24 +121,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def print_summary(result: dict) -> None:
-    """Where the reports are and the headline counts, in Vietnamese."""
+    """Where the reports are, what was published per sector, every file problem, the headline counts."""
     from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
     from doisoat.textfmt import fmt_int
+    from doisoat.vocabulary import STATUS_LABELS
 
-    state = (
-        "đã công bố" if result["published"] else "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
-    )
+    sectors = result.get("sectors") or []
+    held = [s for s in sectors if not s["published"]]
+    if not result["published"]:
+        state = "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
+    elif held:
+        state = f"công bố một phần ({len(sectors) - len(held)}/{len(sectors)} lĩnh vực)"
+    else:
+        state = "đã công bố"
     print(f"Lượt chạy {result['run_id']}: {state}")
+    for s in sectors:
+        if s["published"]:
+            print(f"  {s['label']}: công bố")
+        else:
+            since = s.get("in_force")
+            kept = f"; số liệu đang có hiệu lực: lượt {since['run_id']}" if since else ""
+            print(f"  {s['label']}: CHƯA công bố{kept}")
+            for m in s["errors"]:
+                print(f"    - {m}")
+        for m in s.get("warnings") or []:
+            print(f"    - Cảnh báo: {m}")
+    messages = result.get("file_messages") or []
+    if messages:
+        print("Tệp đầu vào / input files:")
+        for m in messages:
+            print(f"  {m}")
     counts = result.get("status_counts", {})
     total = sum(counts.values())
-    labels = {
-        "matched": "khớp",
-        "review": "cần xác minh",
-        "unmatched": "không tìm thấy",
-        "duplicate": "trùng",
-        "quarantined": "cách ly",
-    }
-    parts = [f"{labels.get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
+    parts = [f"{STATUS_LABELS['vi'].get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
     print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
     note = matching_note(result.get("match_thresholds"))
     if note:
@@ -162,9 +183,12 @@ def _cmd_run(args) -> int:
         out=str(args.out) if args.out else None,
         db=str(args.db) if args.db else None,
         lang=args.lang,
+        gate_config=str(args.gate_config) if args.gate_config else None,
     )
     print_summary(result)
-    return EXIT_PUBLISHED if result["published"] else EXIT_NOTHING_PUBLISHED
+    if result.get("all_published", result["published"]):
+        return EXIT_PUBLISHED
+    return EXIT_PARTLY_PUBLISHED if result["published"] else EXIT_NOTHING_PUBLISHED
 
 
 def _cmd_evaluate(args) -> int:

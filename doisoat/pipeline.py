@@ -33,10 +33,10 @@ from doisoat.runs import (
     private_files,
     remove_leftovers,
 )
+from doisoat.vocabulary import RESULT_STATUSES  # noqa: F401  (re-exported: the results contract)
 
 log = logging.getLogger("doisoat")
 
-RESULT_STATUSES = ("matched", "review", "unmatched", "duplicate", "quarantined")
 RESULT_COLUMNS = [
     "run_id",
     "sector",
@@ -101,7 +101,7 @@ class RunConfig:
     model_path: Path | None = None
     lang: str = "vi"
     suppress_below: int = 5
-    max_drop_points: float = 5.0
+    gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -404,6 +404,50 @@ def check_nothing_lost(ingested: list, results: pl.DataFrame) -> dict[str, int]:
     return {f"{s}:{f}": n for (s, f), n in expected.items()}
 
 
+def file_problems(ingested: list) -> dict[str, list[str]]:
+    """Sector → the messages of its files that could not be used (each such file holds the sector back)."""
+    out: dict[str, list[str]] = {}
+    for r in ingested:
+        if not r.ok:
+            out.setdefault(r.sector, []).extend(r.errors)
+    return out
+
+
+def file_lines(ingested: list) -> list[str]:
+    """One line per file that could not be used or has warnings: what the console and the artifact show."""
+    lines = []
+    for r in ingested:
+        for m in r.errors:
+            lines.append(f"KHÔNG DÙNG ĐƯỢC — {m}")
+        for m in r.warnings:
+            lines.append(f"Cảnh báo — {m}")
+    return lines
+
+
+def absent_fields(ingested: list, specs: dict) -> dict[str, set[str]]:
+    """Sector → required fields that no readable file of the sector has a column for."""
+    out: dict[str, set[str]] = {}
+    for sector, spec in specs.items():
+        files = [r for r in ingested if r.sector == sector and r.ok]
+        if files:
+            have = set().union(*(set(r.mapping) for r in files))
+            out[sector] = {f for f in spec.required if f not in have}
+    return out
+
+
+def gate_settings(specs: dict, config: RunConfig):
+    """The shipped gate.yaml, the operator's --gate-config over it, and the sectors' own facts from their YAML."""
+    from checks import GateSettings
+
+    return GateSettings.load(
+        config.gate_config,
+        required={n: list(s.required) for n, s in specs.items()},
+        many_per_person={n: s.many_per_person for n, s in specs.items()},
+        sector_labels={n: s.label_vi for n, s in specs.items()},
+        event_types={n: list(s.event_types) for n, s in specs.items() if s.event_types},
+    )
+
+
 def run_gate(
     con: duckdb.DuckDBPyConnection,
     records_std: Path,
@@ -411,17 +455,13 @@ def run_gate(
     specs: dict,
     docs_dir: Path,
     config: RunConfig,
+    ingested: list,
 ):
-    from checks import GateSettings
     from checks import run_gate as gate
     from checks.aggregates import extract_columns
     from doisoat import store
 
-    gs = GateSettings(
-        required={n: list(s.required) for n, s in specs.items()},
-        many_per_person={n: s.many_per_person for n, s in specs.items()},
-        max_drop_points=config.max_drop_points,
-    )
+    gs = gate_settings(specs, config)
     # each sector's rows with only the columns the checks read
     rows = pl.scan_parquet(records_std)
     have = rows.collect_schema()
@@ -434,7 +474,36 @@ def run_gate(
     extracts = {s: rows.filter(pl.col("sector") == s).select(cols).collect() for s in sectors}
     prev = store.previous_aggregates(con)
     prev_rates = prev.select("sector", "unit", "n", "n_dung") if prev is not None else None
-    return gate(extracts, results.drop("rid"), prev_rates, store.previous_counts(con) or None, docs_dir, gs)
+    return gate(
+        extracts,
+        results.drop("rid"),
+        prev_rates,
+        store.previous_counts(con) or None,
+        docs_dir,
+        gs,
+        absent_columns=absent_fields(ingested, specs),
+        file_problems=file_problems(ingested),
+    )
+
+
+def publication(con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str]) -> list[dict]:
+    """Per sector: published now, or held with its reasons and the figures still in force (the last published run)."""
+    from doisoat import store
+
+    out = []
+    for sector in gate.sectors:
+        entry = {
+            "sector": sector,
+            "label": labels.get(sector, sector),
+            "published": gate.sector_passed(sector),
+            "errors": gate.reasons(sector),
+            "warnings": gate.sector_warnings(sector),
+            "in_force": None,
+        }
+        if not entry["published"]:
+            entry["in_force"] = store.last_published(con, sector)
+        out.append(entry)
+    return out
 
 
 def write_manifest(staging: Path, manifest: dict) -> None:
@@ -469,14 +538,19 @@ def versions() -> dict[str, str]:
 class RunSummary:
     run_id: str
     out_dir: Path
-    published: bool
-    gate_passed: bool
+    published: bool  # at least one sector published (``latest`` moved)
+    gate_passed: bool  # no error anywhere: every sector published
     gate_summary: str
     counts: pl.DataFrame  # sector × status
-    file_messages: list[str]
+    file_messages: list[str]  # one line per file problem or warning, Vietnamese
     reports: dict[str, Path]
     seconds: float
     match_thresholds: dict | None = None  # the decision thresholds and the matcher's estimates (manifest)
+    sectors: list[dict] = field(default_factory=list)  # per sector: published, errors, warnings, in_force
+
+    @property
+    def held_sectors(self) -> list[str]:
+        return [s["sector"] for s in self.sectors if not s["published"]]
 
     def status_counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in self.counts.group_by("status").agg(pl.col("n").sum()).iter_rows()}
@@ -556,7 +630,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
     try:
         ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
-        messages = [m for r in ingested for m in (list(r.errors) + list(r.warnings))]
+        messages = file_lines(ingested)
         records, quarantine = assemble(ingested)
     finally:
         shutil.rmtree(sink, ignore_errors=True)
@@ -579,24 +653,35 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
     del linked, matches, assessed  # the results hold what the later steps read
     counts_per_file = check_nothing_lost(ingested, results)
-    results.drop("rid").write_parquet(staging / "results.parquet")
     if quarantine.height:
         quarantine.write_parquet(staging / "quarantine.parquet")
-    gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config)
+    gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config, ingested)
+    published = set(gate.published_sectors)
+    results = results.with_columns(pl.col("sector").is_in(sorted(published)).alias("published"))
+    results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
     labels = {name: spec.label_vi for name, spec in specs.items()}
+    pub = publication(con, gate, labels)
+    problems = [
+        {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
+        for r in ingested
+        for m in r.errors
+    ]
     run_info = {
         "run_id": run_id,
         "started_at": started.isoformat(timespec="seconds"),
         "gate_passed": gate.passed,
         "match_thresholds": thresholds,
+        "publication": pub,
+        "file_problems": problems,
     }
+    shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
     reports = step(
         "report",
         write_reports,
         staging,
-        results,
-        pl.scan_parquet(std_path),
+        shown,
+        pl.scan_parquet(std_path).filter(pl.col("sector").is_in(sorted(published))),
         ref,
         previous,
         labels,
@@ -609,6 +694,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "run_id": run_id,
         "started_at": started,
         "finished_at": datetime.now(),
+        "published": bool(published),
+        "sectors": {p["sector"]: {k: v for k, v in p.items() if k != "sector"} for p in pub},
         "inputs": [
             {
                 "sector": r.sector,
@@ -616,6 +703,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
                 "sha256": r.sha256,
                 "rows": r.n_input_rows,
                 "ok": r.ok,
+                "errors": list(r.errors),
+                "warnings": list(r.warnings),
                 "mapping": r.mapping,
             }
             for r in ingested
@@ -634,8 +723,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         },
         "versions": versions(),
     }
-    if not gate.passed:
-        (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
+    (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
     write_manifest(staging, manifest)
     private_files(staging)
     aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
@@ -649,9 +737,20 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
             if r.ok
         ],
     )
-    store.record_run(con, run_id, started, gate.passed, gate.passed, final, manifest, aggregates, results)
+    store.record_run(
+        con,
+        run_id,
+        started,
+        bool(published),
+        gate.passed,
+        final,
+        manifest,
+        aggregates,
+        results,
+        {s: s in published for s in gate.sectors},
+    )
     _kill_point("publish")
-    runs.publish(staging, run_id, move_latest=gate.passed)
+    runs.publish(staging, run_id, move_latest=bool(published))
     out_dir = final
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
     reports = {
@@ -662,7 +761,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     return RunSummary(
         run_id,
         out_dir,
-        gate.passed,
+        bool(published),
         gate.passed,
         gate_text,
         counts,
@@ -670,6 +769,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         reports,
         time.perf_counter() - t0,
         thresholds,
+        pub,
     )
 
 

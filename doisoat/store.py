@@ -26,6 +26,17 @@ create table if not exists steward_decisions (
     sector varchar, record_id varchar, source_file varchar, source_row bigint, person_id varchar,
     decision varchar, note varchar, decided_at timestamp, run_id varchar);
 alter table steward_decisions add column if not exists identity_fp varchar;
+create table if not exists run_sectors (run_id varchar, sector varchar, published boolean);
+-- runs recorded before sectors were published one by one: every sector of a run shared its verdict
+insert into run_sectors
+    select distinct a.run_id, a.sector, r.published from run_aggregates a join runs r using (run_id)
+    where a.run_id not in (select run_id from run_sectors);
+"""
+
+# the newest published run of each sector
+_LAST_PUBLISHED = """
+    select s.sector, arg_max(s.run_id, r.finished_at) as run_id, max(r.finished_at) as finished_at
+    from run_sectors s join runs r using (run_id) where s.published group by s.sector
 """
 
 
@@ -109,21 +120,36 @@ def record_files(con: duckdb.DuckDBPyConnection, run_id: str, files: list[dict])
 
 
 def previous_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows of the most recent earlier extract of each sector (for the row-count expectation)."""
+    """Rows of each sector's extract in its most recent published run (for the row-count expectation)."""
     rows = con.execute(
-        """select sector, sum(n_rows) from extract_files
-           where run_id = (select run_id from runs where published order by finished_at desc limit 1)
-           group by sector"""
+        f"""select f.sector, sum(f.n_rows) from extract_files f
+            join ({_LAST_PUBLISHED}) p on f.sector = p.sector and f.run_id = p.run_id
+            group by f.sector"""
     ).fetchall()
     return {s: int(n) for s, n in rows}
 
 
 def previous_aggregates(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
-    """Aggregates of the last published run, or None on the first run."""
-    row = con.execute("select run_id from runs where published order by finished_at desc limit 1").fetchall()
-    if not row:
+    """Each sector's aggregates from its last published run, or None when no sector was ever published."""
+    out = query(
+        con,
+        f"""select a.* from run_aggregates a
+            join ({_LAST_PUBLISHED}) p on a.sector = p.sector and a.run_id = p.run_id""",
+    )
+    return out if out.height else None
+
+
+def last_published(con: duckdb.DuckDBPyConnection, sector: str) -> dict | None:
+    """The run whose figures of ``sector`` are in force: its id, finish time and folder (None if never)."""
+    rows = con.execute(
+        f"""select p.run_id, p.finished_at, r.out_dir from ({_LAST_PUBLISHED}) p join runs r using (run_id)
+            where p.sector = ?""",
+        [sector],
+    ).fetchall()
+    if not rows:
         return None
-    return query(con, "select * from run_aggregates where run_id = ?", [row[0][0]])
+    run_id, finished, out_dir = rows[0]
+    return {"run_id": run_id, "finished_at": finished.isoformat(timespec="seconds"), "out_dir": out_dir}
 
 
 def record_run(
@@ -136,8 +162,9 @@ def record_run(
     manifest: dict,
     aggregates: pl.DataFrame,
     results: pl.DataFrame,
+    sectors_published: dict[str, bool] | None = None,
 ) -> None:
-    """Write one run's history in a single transaction."""
+    """Write one run's history in a single transaction (with each sector's publication)."""
     con.execute("begin")
     try:
         con.execute(
@@ -159,6 +186,9 @@ def record_run(
         con.register("new_aggregates", agg)
         con.register("new_results", results)
         con.execute("insert into run_aggregates select * from new_aggregates")
+        con.execute("delete from run_sectors where run_id = ?", [run_id])
+        for sector, flag in (sectors_published or {}).items():
+            con.execute("insert into run_sectors values (?, ?, ?)", [run_id, sector, flag])
         con.execute("create table if not exists results as select * from new_results limit 0")
         _add_missing_columns(con, "results", "new_results")
         con.execute("delete from results where run_id = ?", [run_id])

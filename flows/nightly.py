@@ -68,10 +68,11 @@ def nightly(
     out: str | None = None,
     db: str | None = None,
     lang: str = "vi",
+    gate_config: str | None = None,
 ) -> dict:
     """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass."""
     try:
-        config = run_config(reference, extracts, out, db, lang)
+        config = run_config(reference, extracts, out, db, lang, gate_config)
         summary = pipeline.reconcile(config, step=prefect_step)
     except DoisoatError as exc:  # the user's mistake: a failed run with the message, no traceback
         create_markdown_artifact(key="doisoat-gate", markdown=f"## Lỗi dữ liệu đầu vào\n\n{exc}")
@@ -84,11 +85,18 @@ def nightly(
         "status_counts": summary.status_counts(),
         "match_thresholds": summary.match_thresholds,
         "file_messages": list(summary.file_messages),
+        "sectors": summary.sectors,
+        "all_published": summary.gate_passed,
     }
 
 
 def run_config(
-    reference: str, extracts: list[str], out: str | None, db: str | None, lang: str = "vi"
+    reference: str,
+    extracts: list[str],
+    out: str | None,
+    db: str | None,
+    lang: str = "vi",
+    gate_config: str | None = None,
 ) -> pipeline.RunConfig:
     return pipeline.RunConfig(
         reference=Path(reference),
@@ -96,10 +104,13 @@ def run_config(
         out_dir=Path(out) if out else None,
         db_path=Path(db) if db else settings.default_db(),
         lang=lang,
+        gate_config=Path(gate_config) if gate_config else None,
     )
 
 
-def run_once(reference: str, extracts: list[str], out=None, db=None, lang: str = "vi") -> dict:
+def run_once(
+    reference: str, extracts: list[str], out=None, db=None, lang: str = "vi", gate_config: str | None = None
+) -> dict:
     """Check the inputs and take the run's locks before Prefect starts, then run the flow; user errors raise.
 
     The one entry point for the CLI and the demo: a mistake costs one line and no Prefect start-up.
@@ -129,12 +140,20 @@ def _artifacts(summary: pipeline.RunSummary) -> None:
             }
         )
     create_table_artifact(key="doisoat-counts", table=rows, description="Kết quả đối soát theo lĩnh vực")
-    verdict = "Đã công bố" if summary.published else "KHÔNG công bố (kiểm tra chất lượng không đạt)"
+    if summary.gate_passed:
+        verdict = "Đã công bố mọi lĩnh vực"
+    elif summary.published:
+        verdict = "Công bố một phần: có lĩnh vực bị giữ lại"
+    else:
+        verdict = "KHÔNG công bố lĩnh vực nào (kiểm tra chất lượng không đạt)"
     note = matching_note(summary.match_thresholds)
     reliability = f"\n\n{MATCHING_NOTE_TITLE['vi']}: {note}" if note else ""
+    files = ""
+    if summary.file_messages:
+        files = "\n\n### Tệp đầu vào\n\n" + "\n".join(f"- {m}" for m in summary.file_messages)
     create_markdown_artifact(
         key="doisoat-gate",
-        markdown=f"## {verdict}\n\n{summary.gate_summary}{reliability}\n\nThư mục: `{summary.out_dir}`",
+        markdown=f"## {verdict}\n\n{summary.gate_summary}{files}{reliability}\n\nThư mục: `{summary.out_dir}`",
     )
 
 

@@ -117,16 +117,25 @@ def test_worklists_exist_for_every_commune_with_records_needing_action(two_runs)
     assert set(needing.to_list()) <= files
 
 
-def test_same_inputs_give_identical_results_and_a_bad_file_does_not_stop_the_others(two_runs):
+def test_same_inputs_give_identical_results_and_a_bad_file_holds_only_its_sector(two_runs):
     a, b, _ = two_runs
-    ra = pl.read_parquet(Path(a["out_dir"]) / "results.parquet").drop("run_id")
+    ra = pl.read_parquet(Path(a["out_dir"]) / "results.parquet").drop("run_id", "published")
     rb = pl.read_parquet(Path(b["out_dir"]) / "results.parquet").drop("run_id")
-    assert b["published"] is True
+    assert b["published"] is True and b["all_published"] is False
     assert rb.filter(pl.col("source_file") == "hong.xlsx").height == 0
-    assert ra.equals(rb.filter(pl.col("source_file") != "hong.xlsx"))
+    assert ra.equals(rb.filter(pl.col("source_file") != "hong.xlsx").drop("published"))
+    # the civil-status register is incomplete without the broken workbook: held back, the others published
+    held = {s["sector"] for s in b["sectors"] if not s["published"]}
+    assert held == {"civil_status"}
+    assert set(rb.filter(~pl.col("published"))["sector"].unique()) == {"civil_status"}
+    assert any("hong.xlsx" in m and "KHÔNG DÙNG ĐƯỢC" in m for m in b["file_messages"])
     manifest = json.loads((Path(b["out_dir"]) / "manifest.json").read_text())
     bad = [i for i in manifest["inputs"] if i["file"] == "hong.xlsx"]
-    assert bad and bad[0]["ok"] is False
+    assert bad and bad[0]["ok"] is False and bad[0]["errors"]
+    assert manifest["sectors"]["civil_status"]["published"] is False
+    assert manifest["sectors"]["civil_status"]["in_force"]["run_id"] == a["run_id"]
+    report = (Path(b["out_dir"]) / "report" / "bao-cao.html").read_text(encoding="utf-8")
+    assert "Tệp không dùng được" in report and "hong.xlsx" in report and "Chưa công bố" in report
 
 
 def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_path):

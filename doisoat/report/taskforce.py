@@ -84,7 +84,17 @@ LABELS = {
             "reasons": "Lý do",
             "sentences": "Câu sẵn",
             "notes": "Ghi chú",
+            "publication": "Tình trạng công bố",
+            "files": "Tệp không dùng được",
         },
+        "state": "Tình trạng",
+        "published": "Công bố",
+        "held": "Chưa công bố",
+        "why": "Lý do / cảnh báo",
+        "in_force": "Số liệu đang có hiệu lực",
+        "never": "chưa có lần công bố nào",
+        "file": "Tệp",
+        "file_rows": "Số dòng trong tệp",
     },
     "en": {
         "title": "Reconciliation of sector data against the National Population Database",
@@ -141,7 +151,17 @@ LABELS = {
             "reasons": "Reasons",
             "sentences": "Sentences",
             "notes": "Notes",
+            "publication": "Publication",
+            "files": "Unusable files",
         },
+        "state": "State",
+        "published": "Published",
+        "held": "Not published",
+        "why": "Reasons / warnings",
+        "in_force": "Figures in force",
+        "never": "never published",
+        "file": "File",
+        "file_rows": "Rows in the file",
     },
 }
 
@@ -380,6 +400,78 @@ def _sentences(
                     + (f" by {amount} points." if delta else ".")
                 )
     return out
+
+
+def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
+    """The publication state per sector and the files that could not be used, as tables and sentences."""
+    t = LABELS[lang]
+    vi = lang == "vi"
+    pub = run_info.get("publication") or []
+    problems = run_info.get("file_problems") or []
+    tables, sentences = [], []
+    if pub:
+        rows = []
+        for p in pub:
+            since = p.get("in_force")
+            because = "; ".join(m.rstrip(". ") for m in p.get("errors", []))
+            if p["published"]:
+                in_force = str(run_info.get("run_id", ""))
+            elif since:
+                day = _vn_date(since["finished_at"]) if vi else since["finished_at"][:10]
+                in_force = f"{since['run_id']} ({day})"
+            else:
+                in_force = t["never"]
+            why = [
+                *p.get("errors", []),
+                *[("Cảnh báo: " if vi else "Warning: ") + w for w in p.get("warnings", [])],
+            ]
+            rows.append(
+                [p["label"], t["published"] if p["published"] else t["held"], "; ".join(why), in_force]
+            )
+            if not p["published"]:
+                kept = (
+                    f"số liệu đang có hiệu lực là của lượt {since['run_id']} ngày {_vn_date(since['finished_at'])}"
+                    if vi and since
+                    else f"the figures in force are those of run {since['run_id']} of {since['finished_at'][:10]}"
+                    if since
+                    else ("chưa có số liệu nào được công bố" if vi else "no figures were ever published")
+                )
+                sentences.append(
+                    f"Lĩnh vực {p['label']} chưa được công bố ở lượt này vì {because}; {kept}."
+                    if vi
+                    else f"Sector {p['label']} is not published in this run because {because}; {kept}."
+                )
+        tables.append(
+            Table(
+                "publication",
+                t["sheets"]["publication"],
+                [Column(t["sector"]), Column(t["state"]), Column(t["why"]), Column(t["in_force"])],
+                rows,
+            )
+        )
+    if problems:
+        tables.append(
+            Table(
+                "files",
+                t["sheets"]["files"],
+                [Column(t["sector"]), Column(t["file"]), Column(t["file_rows"], "int"), Column(t["message"])],
+                [
+                    [
+                        next((p["label"] for p in pub if p["sector"] == f["sector"]), f["sector"]),
+                        f["file"],
+                        f.get("rows"),
+                        f["message"],
+                    ]
+                    for f in problems
+                ],
+            )
+        )
+    return tables, sentences
+
+
+def _vn_date(iso: str) -> str:
+    """'2026-12-04T01:30:00' → '04/12/2026'."""
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
 
 
 def build_report(
@@ -651,6 +743,9 @@ def build_report(
     )
 
     sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
+    pub_tables, pub_sentences = _publication(run_info, lang)
+    tables[:0] = pub_tables  # what is and is not published comes first: it decides what may be cited
+    sentences += pub_sentences
     notes = [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
         ("Thời điểm" if vi else "Started", str(run_info.get("started_at", ""))),
