@@ -4,7 +4,9 @@ xlsxwriter writes each cell from Python (about 10 µs a cell here: 5 minutes for
 Here xlsxwriter builds the workbook with the header rows, formats, drop-downs, frozen panes, filters and
 widths; the data rows are then generated as sheet XML by polars expressions over whole columns, a chunk of
 rows at a time, and streamed into the sheet in place of the skeleton's empty body. Cells are inline strings
-(as xlsxwriter's ``constant_memory`` mode writes them), numbers or booleans; text is never a formula.
+(as xlsxwriter's ``constant_memory`` mode writes them), numbers or booleans; text is never a formula, and
+every text cell and header that a spreadsheet would turn into one when edited, pasted or saved as CSV gets a
+leading apostrophe (:func:`doisoat.textfmt.safe_cell_expr`), so no writer on top can forget it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
+
+from doisoat.textfmt import FORMULA_PATTERN, safe_cell, safe_cell_expr
 
 MAX_ROWS = 1_048_576  # rows in an XLSX sheet, header included
 MAX_TEXT = 32_767  # characters in a cell
@@ -74,12 +78,14 @@ def _cell_exprs(
         rows.select(
             *[pl.col(c).str.contains(_CONTROL.pattern).any().alias(f"c{i}") for i, c in enumerate(texts)],
             *[pl.col(c).str.contains(_MARKUP).any().alias(f"m{i}") for i, c in enumerate(texts)],
+            *[pl.col(c).str.contains(FORMULA_PATTERN).any().alias(f"f{i}") for i, c in enumerate(texts)],
         ).row(0, named=True)
         if texts
         else {}
     )
     controls = {c for i, c in enumerate(texts) if found[f"c{i}"]}
     markup = {c for i, c in enumerate(texts) if found[f"m{i}"]}
+    formulas = {c for i, c in enumerate(texts) if found[f"f{i}"]}
     for j, name in enumerate(columns):
         col, dtype = pl.col(name), rows.schema[name]
         ref = [pl.lit(f'<c r="{xl_col_to_name(j)}'), row_no, pl.lit('"')]
@@ -100,6 +106,8 @@ def _cell_exprs(
             cell = pl.concat_str(*ref, attr, pl.lit("><v>"), text, pl.lit("</v></c>"))
         else:
             text = col.cast(pl.Utf8)
+            if name in formulas or name not in texts:  # (a column cast to text is not pre-scanned)
+                text = safe_cell_expr(text)
             if empty_as_blank:
                 text = pl.when(text != "").then(text)
             escaped = _xml_text(text, name in markup, name in controls)
@@ -136,7 +144,7 @@ def _rows_xml(sheet: Sheet, xf: dict[str, int]) -> list[bytes]:
         out.append(chunk.select(row.str.join("")).item().encode("utf-8"))
     first = sheet.rows.height + 3
     for i, line in enumerate(sheet.footer):
-        text = pl.select(_xml_text(pl.lit(line))).item()
+        text = pl.select(_xml_text(pl.lit(safe_cell(line)))).item()
         out.append(
             f'<row r="{first + i}"><c r="A{first + i}" t="inlineStr"><is><t xml:space="preserve">{text}'
             f"</t></is></c></row>".encode()
@@ -166,7 +174,7 @@ def write_workbook(
     for i, s in enumerate(sheets):
         ws = wb.add_worksheet(s.name)
         for c, h in enumerate(s.headers):
-            ws.write_string(0, c, h, head)
+            ws.write_string(0, c, safe_cell(h), head)
         if i == 0:  # one cell per format gives each its index; the skeleton's body is replaced below
             for c, f in enumerate(fmts.values()):
                 ws.write_string(1, c, _PROBE, f)
