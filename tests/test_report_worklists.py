@@ -162,7 +162,8 @@ def test_extract_and_reference_side_by_side_with_differences_highlighted(tmp_pat
     assert fill("Giới tính (dữ liệu ngành)") != "FFFFC7CE"
     b = next(row for row in rows if row["Mã bản ghi"] == "b")
     assert (b["Ngày sinh (dữ liệu ngành)"], b["Giới tính (CSDLQG)"]) == ("1960", "Nữ")  # year-only agrees
-    assert b["Căn cứ khớp"] == "Vòng ghép: name_birth; name +6,5, birth +3,2, sex -1,0"
+    # in words: what agrees, what partly agrees (a year-only birth date), what differs
+    assert b["Căn cứ khớp"] == "Trùng họ tên, mã xã; gần giống ngày sinh; khác giới tính"
     assert b["Xác suất khớp"] == 0.97
 
 
@@ -179,10 +180,13 @@ def test_decision_drop_down_frozen_header_filters_and_widths(tmp_path):
     paths = write_worklists(tmp_path, results, records, reference, {})
     ws, rows = read(paths["worklist:20194"])
     header = [c.value for c in ws[1]]
-    (dv,) = ws.data_validations.dataValidation
-    assert dv.type == "list" and dv.formula1 == '"Đúng người,Không phải,Cần xác minh"'
+    (dv,) = [v for v in ws.data_validations.dataValidation if v.type == "list"]
+    assert dv.formula1 == '"Đúng người,Không phải,Cần xác minh"'
     col = openpyxl.utils.get_column_letter(header.index("Quyết định") + 1)
-    assert str(dv.sqref).startswith(f"{col}2:{col}")
+    assert str(dv.sqref) == f"{col}2:{col}3"
+    assert dv.showInputMessage and dv.promptTitle == "Có phải người này không?"
+    assert dv.prompt.startswith("Đúng người: bản ghi là người ở cột Họ tên (CSDLQG)")
+    assert len(dv.prompt) <= 255 and dv.showErrorMessage
     assert ws.freeze_panes == "D2"
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}3"
     assert ws.column_dimensions["C"].width > 20  # the main reason is readable
@@ -254,7 +258,8 @@ def test_per_reason_counts_in_the_combined_workbook(tmp_path):
     paths = write_worklists(tmp_path, results, records, reference, {})
     rows = list(openpyxl.load_workbook(paths["worklists"])["Theo lý do"].iter_rows(values_only=True))
     by = {r[0]: r[1:] for r in rows[1:]}
-    assert by["PAID_AFTER_DEATH"] == ("Đã chết nhưng còn chi trả", 1, 1, 1)
+    assert by["PAID_AFTER_DEATH"] == ("Đã chết nhưng còn chi trả", "1 - Rất gấp", 1, 1)
+    assert by["MISSING_SEX"][1] == "3 - Thường"
     assert by["OLD_ID_ONLY"][2:] == (0, 1)  # never the main reason of b, but among its reasons
     assert sum(v[2] for v in by.values()) == 5  # every listed record has one main reason
 
@@ -264,14 +269,16 @@ def test_a_list_longer_than_a_sheet_continues_on_the_next_sheet(tmp_path):
     paths = write_worklists(tmp_path, results, records, reference, {}, max_sheet_rows=2)
     wb = openpyxl.load_workbook(paths["worklists"])
     assert wb.sheetnames == [
+        "Hướng dẫn",
         "Tổng hợp",
         "Danh sách xử lý",
         "Danh sách xử lý (2)",
         "Danh sách xử lý (3)",
         "Theo lý do",
     ]
-    ids = [r[8] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
-    stt = [r[0] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    key = [c.value for c in wb["Danh sách xử lý"][1]].index("Mã bản ghi")
+    ids = [r[key] for name in wb.sheetnames[2:5] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    stt = [r[0] for name in wb.sheetnames[2:5] for r in list(wb[name].iter_rows(values_only=True))[1:]]
     assert (ids, stt) == (["b", "a", "c", "d", "f"], [1, 2, 3, 4, 5])
     assert wb["Danh sách xử lý (2)"].freeze_panes == "D2"
 

@@ -149,7 +149,7 @@ def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
         if not (t == pl.Boolean or t.is_numeric() or t == pl.Utf8)
     )
 
-    def setup(ws, n: int) -> None:
+    def setup(ws, n: int, formats: dict) -> None:
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(n, 1), max(frame.width - 1, 0))
         ws.set_column(0, max(frame.width - 1, 0), 16)

@@ -38,8 +38,9 @@ class Sheet:
     """One sheet: a header row, then ``rows`` (columns in sheet order) and optional text ``footer`` lines.
 
     ``styles``: a frame aligned with ``rows``; its column ``c`` names the format (or null) of each cell of
-    ``rows[c]``.
-    ``setup(ws, n_rows)``: widths, frozen panes, filters, drop-downs (xlsxwriter calls, no cells).
+    ``rows[c]``. An empty cell with a format is written as a blank cell with that format.
+    ``setup(ws, n_rows, formats)``: widths, frozen panes, filters, drop-downs, conditional formats, protection
+    (xlsxwriter calls, no cells); ``formats`` maps the workbook's format names to xlsxwriter formats.
     ``empty_as_blank``: write "" as a blank cell rather than an empty text cell.
     """
 
@@ -47,7 +48,7 @@ class Sheet:
     headers: list[str]
     rows: pl.DataFrame
     styles: pl.DataFrame | None = None
-    setup: Callable[[object, int], None] | None = None
+    setup: Callable[[object, int, dict[str, object]], None] | None = None
     footer: list[str] = field(default_factory=list)
     empty_as_blank: bool = False
 
@@ -118,6 +119,9 @@ def _cell_exprs(
                 escaped,
                 pl.lit("</t></is></c>"),
             )
+        if style is not None:  # an empty cell with a format (an unlocked input cell) is kept, blank
+            blank = pl.concat_str(*ref, pl.lit(' s="'), style, pl.lit('"/>'))
+            cell = pl.when(cell.is_null() & style.is_not_null()).then(blank).otherwise(cell)
         cells.append(cell)
     return cells
 
@@ -179,7 +183,7 @@ def write_workbook(
             for c, f in enumerate(fmts.values()):
                 ws.write_string(1, c, _PROBE, f)
         if s.setup is not None:
-            s.setup(ws, s.rows.height)
+            s.setup(ws, s.rows.height, fmts)
     wb.close()
     xf = {name: str(f.xf_index) for name, f in fmts.items() if f.xf_index is not None}
     path.parent.mkdir(parents=True, exist_ok=True)
