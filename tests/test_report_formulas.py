@@ -188,3 +188,42 @@ def test_combined_worklist_csv_is_formula_safe(tmp_path):
     assert not any(live(v) for _, v, _ in cells)
     for path in tmp_path.glob("*.xlsx"):
         assert not any(live(v) or kind == "f" for _, v, kind in cells_of(path))
+
+
+def test_a_header_of_the_extract_is_neutralised_in_enriched_csv_and_xlsx(tmp_path):
+    """The extract's own headers come back in the enriched files: a hostile header is text there too."""
+    from doisoat.report import write_enriched
+
+    records = pl.DataFrame(
+        {
+            "rid": [1],
+            "sector": ["bhxh"],
+            "source_file": ["x.csv"],
+            "source_sheet": [None],
+            "source_row": [1],
+            "full_name": ["@SUM(1)"],
+            "=cmd|' /C calc'!A0": ["-3"],
+        },
+        schema_overrides={"source_sheet": pl.Utf8},
+    )
+    results = pl.DataFrame(
+        {
+            "rid": [1],
+            "person_id": [None],
+            "status": ["unmatched"],
+            "dung": [False],
+            "du": [True],
+            "sach": [True],
+            "song": [True],
+            "reasons": [["NOT_IN_REFERENCE"]],
+        },
+        schema_overrides={"person_id": pl.Utf8},
+    )
+    reference = pl.DataFrame(schema={"person_id": pl.Utf8})
+    for suffix in ("csv", "xlsx"):
+        files = records.with_columns(pl.lit(f"x.{suffix}").alias("source_file"))
+        path = write_enriched(tmp_path / suffix, results, files, reference)["enriched:bhxh"]
+        cells = [v for _, v, _ in cells_of(path)]
+        assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(1)" in cells, suffix
+        assert "-3" in cells  # a negative number stays a number
+        assert not any(live(v) for v in cells), suffix
