@@ -301,6 +301,12 @@ def test_decision_sits_beside_the_names_and_each_file_opens_on_its_list(tmp_path
     wb = openpyxl.load_workbook(paths["worklist:20194"])
     assert (wb.sheetnames, wb.active.title) == (["Hướng dẫn", "Danh sách xử lý"], "Danh sách xử lý")
     assert openpyxl.load_workbook(paths["worklists"]).active.title == "Tổng hợp"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9  # printed on A4
+    assert (
+        ws.print_title_rows == "$1:$1"
+        and ws.page_setup.fitToWidth == 1
+        and ws.sheet_properties.pageSetUpPr.fitToPage
+    )
 
 
 def test_only_decision_and_note_cells_can_be_edited_and_only_where_there_is_someone_to_decide_about(tmp_path):

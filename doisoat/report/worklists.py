@@ -585,6 +585,15 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
     ]
 
 
+def _print_setup(ws, lang: str) -> None:
+    """A4 landscape, as wide as one page, page numbers in the footer (a commune prints its list)."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&CTrang &P/&N" if lang == "vi" else "&CPage &P of &N")
+
+
 def _guide_sheet(lang: str) -> fx.Sheet:
     rows = pl.DataFrame(_guide_rows(lang), schema=["topic", "text"], orient="row")
     styles = pl.DataFrame({"topic": ["topic"] * rows.height, "text": ["wrap"] * rows.height})
@@ -592,6 +601,7 @@ def _guide_sheet(lang: str) -> fx.Sheet:
     def setup(ws, n: int, formats: dict) -> None:
         ws.set_column(0, 0, 26)
         ws.set_column(1, 1, 110)
+        _print_setup(ws, lang)
 
     heads = ["Mục", "Hướng dẫn"] if lang == "vi" else ["Topic", "What to do"]
     return fx.Sheet(GUIDE_NAME[lang], heads, rows, styles, setup)
@@ -677,6 +687,8 @@ def _list_sheets(
         )
         ws.set_column(dec, dec, 16)
         ws.set_column(note, note, 36)
+        _print_setup(ws, lang)
+        ws.repeat_rows(0)  # the header on every printed page
         ws.protect(
             "",  # no password: protection prevents slips, it is not a secret
             {
