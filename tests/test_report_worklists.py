@@ -304,7 +304,7 @@ def test_decision_sits_beside_the_names_and_each_file_opens_on_its_list(tmp_path
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9  # printed on A4
     assert (
         ws.print_title_rows == "$1:$1"
-        and ws.page_setup.fitToWidth == 1
+        and ws.page_setup.fitToHeight == 0  # one page wide, as many long as needed
         and ws.sheet_properties.pageSetUpPr.fitToPage
     )
 
