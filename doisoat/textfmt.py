@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 
@@ -45,16 +47,52 @@ def mask_id_expr(col: str | pl.Expr) -> pl.Expr:
     return masked.alias(col) if isinstance(col, str) else masked
 
 
-FORMULA_START = "=+-@\t\r"
+# What Excel, LibreOffice and Google Sheets read as the start of a formula when a cell is typed, pasted or
+# opened from CSV: = + - @ (and their full-width forms, which an IME types), possibly after leading
+# whitespace, or a leading TAB / CR (OWASP, "CSV injection"). One pattern for the cell function and the
+# polars expression; the whitespace class is spelled out so Python's re and polars' regex read it alike.
+_SPACE = "\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+FORMULA_START = "=+@\uff1d\uff0b\uff0d\uff20-"  # "-" last: a literal in a character class
+FORMULA_PATTERN = f"^(?:[{_SPACE}]*[{FORMULA_START}]|[\t\r])"
+# left as they are: a plain signed number ('-12', '-1.234,5', '+84912345678' reads as a number, never a
+# formula) and a lone '-' (the usual "nothing" mark of Vietnamese spreadsheets)
+PLAIN_NUMBER = "[+-]?[0-9][0-9.,]*|-"
+_FORMULA = re.compile(FORMULA_PATTERN)
+_PLAIN_NUMBER = re.compile(f"(?:{PLAIN_NUMBER})")  # fullmatch: `$` would also pass "-5\n"
 
 
 def safe_cell_expr(e: pl.Expr) -> pl.Expr:
-    """Vectorised :func:`safe_cell` for polars text columns."""
-    return e.str.replace(r"^([=+\-@\t\r])", "'$1")
+    """Formula-safe text for a spreadsheet, over a whole polars text column: see :func:`safe_cell`."""
+    risky = e.str.contains(FORMULA_PATTERN) & ~e.str.contains(f"^(?:{PLAIN_NUMBER})$")
+    return pl.when(risky).then(e.str.replace("^", "'")).otherwise(e)
 
 
 def safe_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas: text starting with = + - @ gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] and value[0] in FORMULA_START:
+    """Neutralise a spreadsheet formula: text that would start one gets a leading apostrophe.
+
+    '=HYPERLINK(…)' → "'=HYPERLINK(…)", ' @SUM(1)' → "' @SUM(1)", '\tx' → "'\tx"; '-12' and other
+    plain numbers, '-', other text and non-text values are returned as they are. Idempotent. Only for what
+    is written to XLSX or CSV: the stored results keep the values as read.
+    """
+    if isinstance(value, str) and _FORMULA.match(value) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` as it may go to a CSV or XLSX file: every text cell and every header formula-safe.
+
+    Categorical and enum columns are written as text, so they are made safe as text too. A header made
+    safe never takes the name of another column (it gets a number).
+    """
+    texts = {c: t for c, t in df.schema.items() if t == pl.Utf8 or isinstance(t, (pl.Categorical, pl.Enum))}
+    out = df.with_columns(safe_cell_expr(pl.col(c).cast(pl.Utf8)) for c in texts)
+    names: list[str] = []
+    for c in df.columns:
+        name = safe_cell(c)
+        if name != c:
+            base, n = name, 2
+            while name in names or name in df.columns:
+                name, n = f"{base} ({n})", n + 1
+        names.append(name)
+    return out.rename(dict(zip(df.columns, names, strict=True)))

@@ -162,7 +162,8 @@ def test_extract_and_reference_side_by_side_with_differences_highlighted(tmp_pat
     assert fill("Giới tính (dữ liệu ngành)") != "FFFFC7CE"
     b = next(row for row in rows if row["Mã bản ghi"] == "b")
     assert (b["Ngày sinh (dữ liệu ngành)"], b["Giới tính (CSDLQG)"]) == ("1960", "Nữ")  # year-only agrees
-    assert b["Căn cứ khớp"] == "Vòng ghép: name_birth; name +6,5, birth +3,2, sex -1,0"
+    # in words: what agrees, what partly agrees (a year-only birth date), what differs
+    assert b["Căn cứ khớp"] == "Trùng họ tên, mã xã; gần giống ngày sinh; khác giới tính"
     assert b["Xác suất khớp"] == 0.97
 
 
@@ -179,10 +180,13 @@ def test_decision_drop_down_frozen_header_filters_and_widths(tmp_path):
     paths = write_worklists(tmp_path, results, records, reference, {})
     ws, rows = read(paths["worklist:20194"])
     header = [c.value for c in ws[1]]
-    (dv,) = ws.data_validations.dataValidation
-    assert dv.type == "list" and dv.formula1 == '"Đúng người,Không phải,Cần xác minh"'
+    (dv,) = [v for v in ws.data_validations.dataValidation if v.type == "list"]
+    assert dv.formula1 == '"Đúng người,Không phải,Cần xác minh"'
     col = openpyxl.utils.get_column_letter(header.index("Quyết định") + 1)
-    assert str(dv.sqref).startswith(f"{col}2:{col}")
+    assert str(dv.sqref) == f"{col}2:{col}3"
+    assert dv.showInputMessage and dv.promptTitle == "Có phải người này không?"
+    assert dv.prompt.startswith("Đúng người: bản ghi là người ở cột Họ tên (CSDLQG)")
+    assert len(dv.prompt) <= 255 and dv.showErrorMessage
     assert ws.freeze_panes == "D2"
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}3"
     assert ws.column_dimensions["C"].width > 20  # the main reason is readable
@@ -254,7 +258,8 @@ def test_per_reason_counts_in_the_combined_workbook(tmp_path):
     paths = write_worklists(tmp_path, results, records, reference, {})
     rows = list(openpyxl.load_workbook(paths["worklists"])["Theo lý do"].iter_rows(values_only=True))
     by = {r[0]: r[1:] for r in rows[1:]}
-    assert by["PAID_AFTER_DEATH"] == ("Đã chết nhưng còn chi trả", 1, 1, 1)
+    assert by["PAID_AFTER_DEATH"] == ("Đã chết nhưng còn chi trả", "1 - Rất gấp", 1, 1)
+    assert by["MISSING_SEX"][1] == "3 - Thường"
     assert by["OLD_ID_ONLY"][2:] == (0, 1)  # never the main reason of b, but among its reasons
     assert sum(v[2] for v in by.values()) == 5  # every listed record has one main reason
 
@@ -264,14 +269,16 @@ def test_a_list_longer_than_a_sheet_continues_on_the_next_sheet(tmp_path):
     paths = write_worklists(tmp_path, results, records, reference, {}, max_sheet_rows=2)
     wb = openpyxl.load_workbook(paths["worklists"])
     assert wb.sheetnames == [
+        "Hướng dẫn",
         "Tổng hợp",
         "Danh sách xử lý",
         "Danh sách xử lý (2)",
         "Danh sách xử lý (3)",
         "Theo lý do",
     ]
-    ids = [r[8] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
-    stt = [r[0] for name in wb.sheetnames[1:4] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    key = [c.value for c in wb["Danh sách xử lý"][1]].index("Mã bản ghi")
+    ids = [r[key] for name in wb.sheetnames[2:5] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    stt = [r[0] for name in wb.sheetnames[2:5] for r in list(wb[name].iter_rows(values_only=True))[1:]]
     assert (ids, stt) == (["b", "a", "c", "d", "f"], [1, 2, 3, 4, 5])
     assert wb["Danh sách xử lý (2)"].freeze_panes == "D2"
 
@@ -283,3 +290,156 @@ def test_records_read_lazily_from_parquet_give_the_same_worklist(tmp_path):
     eager = worklist_frame(results, records, reference, {"asxh": "An sinh xã hội"})
     assert eager.height > 0
     assert worklist_frame(results, lazy, reference, {"asxh": "An sinh xã hội"}).equals(eager)
+
+
+def test_decision_sits_beside_the_names_and_each_file_opens_on_its_list(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, _ = read(paths["worklist:20194"])
+    header = [c.value for c in ws[1]]
+    assert header[3:7] == ["Họ tên (dữ liệu ngành)", "Họ tên (CSDLQG)", "Quyết định", "Ghi chú"]
+    wb = openpyxl.load_workbook(paths["worklist:20194"])
+    assert (wb.sheetnames, wb.active.title) == (["Hướng dẫn", "Danh sách xử lý"], "Danh sách xử lý")
+    assert openpyxl.load_workbook(paths["worklists"]).active.title == "Tổng hợp"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9  # printed on A4
+    assert (
+        ws.print_title_rows == "$1:$1"
+        and ws.page_setup.fitToHeight == 0  # one page wide, as many long as needed
+        and ws.sheet_properties.pageSetUpPr.fitToPage
+    )
+
+
+def test_only_decision_and_note_cells_can_be_edited_and_only_where_there_is_someone_to_decide_about(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklists"])
+    assert ws.protection.sheet and not ws.protection.password  # protected against slips, no password
+    assert not ws.protection.autoFilter  # filters still work on the protected sheet
+    header = [c.value for c in ws[1]]
+    dec, note = header.index("Quyết định"), header.index("Ghi chú")
+    for r, row in enumerate(ws.iter_rows(min_row=2, max_row=len(rows) + 1)):
+        unlocked = {i for i, c in enumerate(row) if not c.protection.locked}
+        has_candidate = rows[r]["Họ tên (CSDLQG)"] is not None
+        assert unlocked == ({dec, note} if has_candidate else {note}), rows[r]["Mã bản ghi"]
+    quarantined = next(i for i, row in enumerate(rows, start=2) if row["Mã bản ghi"] == "f")
+    assert ws.cell(quarantined, dec + 1).fill.fgColor.rgb == "FFEDEDED"  # greyed: nobody to confirm
+
+
+def test_decided_rows_change_colour_by_choice(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklist:20194"])
+    (cf,) = list(ws.conditional_formatting)
+    assert str(cf.sqref) == "A2:C3 F2:G3"  # not the compared pairs: their red stays visible
+    rules = {r.formula[0]: r.dxf.fill.bgColor.rgb for r in cf.rules}
+    assert rules == {
+        '$F2="Đúng người"': "FFC6EFCE",
+        '$F2="Không phải"': "FFF8CBAD",
+        '$F2="Cần xác minh"': "FFFFD966",
+    }
+
+
+def test_instruction_sheet_explains_every_choice_priority_and_colour_without_personal_data(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    for path in paths.values():
+        ws = openpyxl.load_workbook(path).worksheets[0]
+        assert ws.title == "Hướng dẫn"
+        guide = dict(list(ws.iter_rows(values_only=True))[1:])
+        assert {"Đúng người", "Không phải", "Cần xác minh", "Mức ưu tiên", "Căn cứ khớp", "Màu"} <= set(guide)
+        assert [line.split(":")[0] for line in guide["Mức ưu tiên"].splitlines()] == [
+            "1 - Rất gấp",
+            "2 - Gấp",
+            "3 - Thường",
+        ]
+        text = " ".join(guide.values())
+        assert "Nguyễn" not in text and not re.search(r"\d{4}", text)
+    # the importer skips the guide: it is no list
+    from doisoat.decisions import read_worklist
+
+    assert read_worklist(paths["worklist:20194"]).height == 2
+
+
+def test_priority_is_a_band_in_words_most_urgent_first(tmp_path):
+    results, records, reference = frames()
+    frame = worklist_frame(results, records, reference, {})
+    assert frame.select("record_id", "priority").rows() == [
+        ("b", "1 - Rất gấp"),
+        ("a", "2 - Gấp"),
+        ("c", "2 - Gấp"),
+        ("d", "3 - Thường"),
+        ("f", "3 - Thường"),
+    ]
+
+
+def test_match_evidence_names_what_agrees_and_which_part_differs():
+    results, records, reference = frames()
+    parts = {"surname_key": ["nguyễn"], "middle_key": ["văn"], "given_key": ["an"]}
+    records = records.with_columns(
+        *[pl.Series(k, v + [None] * 4, dtype=pl.Utf8) for k, v in parts.items()],
+        pl.Series("birth_year", [1951, 1960, 1970, 1980, 1990], dtype=pl.Int16),
+    )
+    reference = reference.with_columns(
+        pl.Series("surname_key", ["nguyễn", None, None, None, None]),
+        pl.Series("middle_key", ["hữu", None, None, None, None]),
+        pl.Series("given_key", ["an", None, None, None, None]),
+    )
+    results = results.with_columns(
+        pl.Series(
+            "weights",
+            ['{"prior": -11.1, "id": 20.6, "name": -2.0, "birth": -3.0, "phone": 18.3, "sex": 0.0}']
+            + results["weights"][1:].to_list(),
+        ),
+        pl.Series("match_pass", ["steward", *results["match_pass"][1:]]),
+    )
+    for lang, expected in [
+        (
+            "vi",
+            "Đã xác nhận ở lần rà soát trước; trùng số định danh, số điện thoại; khác tên đệm, khác năm sinh",
+        ),
+        ("en", "Confirmed in an earlier review; same ID, phone; different middle name, different birth year"),
+    ]:
+        frame = worklist_frame(results, records, reference, {}, lang=lang)
+        assert frame.filter(pl.col("record_id") == "a")["match_basis"].item() == expected
+        assert frame.filter(pl.col("record_id") == "c")["match_basis"].item() is None  # no weights, no words
+
+
+def test_record_keys_holding_a_personal_number_are_masked(tmp_path):
+    results, records, reference = frames()
+    keys = ["4912345678", "DN4912345678901", "DT0000114", "KH-2025-000073", "0912345678", "f"]
+    results = results.with_columns(pl.Series("record_id", keys))
+    frame = worklist_frame(results, records, reference, {})
+    assert sorted(frame["record_id"].to_list()) == sorted(
+        ["********5678", "********8901", "DT0000114", "KH-2025-000073", "f"]
+    )
+
+
+def test_english_worklist_writes_the_same_layout(tmp_path):
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {}, lang="en")
+    wb = openpyxl.load_workbook(paths["worklist:20194"])
+    assert wb.sheetnames == ["How to", "Worklist"]
+    header = [c.value for c in wb["Worklist"][1]]
+    assert header[5] == "Decision" and wb["Worklist"].protection.sheet
+    (dv,) = [v for v in wb["Worklist"].data_validations.dataValidation if v.type == "list"]
+    assert dv.formula1 == '"Same person,Not the person,To verify"'
+
+
+def test_a_reviewed_worklist_is_read_back_by_the_importer(tmp_path):
+    """Decisions typed into the protected sheet (as openpyxl writes them) come back with their rows."""
+    from doisoat.decisions import read_worklist
+
+    results, records, reference = frames()
+    results = results.with_columns(pl.lit("r1").alias("run_id"))
+    path = write_worklists(tmp_path, results, records, reference, {})["worklist:20197"]
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Danh sách xử lý"]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index("Quyết định") + 1).value = "Không phải"
+    ws.cell(3, header.index("Ghi chú") + 1).value = "đã sửa ở nguồn"
+    wb.save(tmp_path / "da-ra-soat.xlsx")
+    got = read_worklist(tmp_path / "da-ra-soat.xlsx")
+    assert got.select("ref_key", "decision", "note", "sheet", "row").rows() == [
+        ("r1/3", "Không phải", None, "Danh sách xử lý", 2),
+        ("r1/4", None, "đã sửa ở nguồn", "Danh sách xử lý", 3),
+    ]

@@ -31,6 +31,9 @@ def test_formula_like_cells_are_neutralised():
     assert safe_cell("@cmd") == "'@cmd"
     assert safe_cell("Nguyễn") == "Nguyễn"
     assert safe_cell(12) == 12
+    assert safe_cell("  =1+1") == "'  =1+1"  # after leading whitespace too
+    assert safe_cell("\tx") == "'\tx"
+    assert safe_cell("-12") == "-12"  # a negative number is a number, not a formula
 
 
 def test_every_reason_has_a_vietnamese_message_with_diacritics_and_a_known_dimension():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +12,7 @@ from doisoat.report.enriched import enriched_frame, write_enriched
 from doisoat.report.html import render_html, write_html
 from doisoat.report.taskforce import Report, build_report, write_xlsx
 from doisoat.report.worklists import worklist_frame, write_worklists
+from doisoat.textfmt import safe_cell
 
 __all__ = [
     "Report",
@@ -18,6 +20,7 @@ __all__ = [
     "build_report",
     "change_since",
     "enriched_frame",
+    "formula_safe",
     "reason_counts",
     "render_html",
     "worklist_frame",
@@ -49,7 +52,7 @@ def write_reports(
     run_dir = Path(run_dir)
     report = build_report(results, previous, sectors, run_info, lang, suppress_below)
     paths = {
-        "report_xlsx": write_xlsx(report, run_dir / "report" / "bao-cao.xlsx"),
+        "report_xlsx": write_xlsx(formula_safe(report), run_dir / "report" / "bao-cao.xlsx"),
         "report_html": write_html(report, run_dir / "report" / "bao-cao.html", data_docs_href),
     }
     paths |= write_worklists(run_dir / "worklists", results, records_std, reference, sectors, lang)
@@ -57,3 +60,18 @@ def write_reports(
         run_dir / "enriched", results, records_std, reference, run_info.get("column_maps")
     )
     return paths
+
+
+def formula_safe(report: Report) -> Report:
+    """The report as its XLSX shows it: every text cell formula-safe (units and registers come from input).
+
+    The HTML rendering shows the values as they are; :func:`doisoat.textfmt.safe_cell` is idempotent, so a
+    writer that neutralises again changes nothing.
+    """
+    tables = [replace(t, rows=[[safe_cell(v) for v in row] for row in t.rows]) for t in report.tables]
+    return replace(
+        report,
+        tables=tables,
+        sentences=[safe_cell(s) for s in report.sentences],
+        notes=[(safe_cell(k), safe_cell(v)) for k, v in report.notes],
+    )

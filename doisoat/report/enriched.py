@@ -3,9 +3,10 @@
 Added columns: the matched số định danh, the reference's name and birth date (at its known precision),
 the current (post-2025) commune code the record's code resolves to, the four flags, the status and the reason codes. Reference values are filled only for confident matches
 (not for records needing review or not found). The file format follows the input (CSV, XLSX or Parquet;
-Parquet when a sector came in several formats; CSV plus Parquet for an XLSX source too large for a sheet). Personal data: written owner-only (0600). CSV cells are
-written as they are (no formula neutralising, so the data loads back unchanged); XLSX cells are text, never
-formulas.
+Parquet when a sector came in several formats; CSV plus Parquet for an XLSX source too large for a sheet). Personal data: written owner-only (0600).
+CSV and XLSX are opened in a spreadsheet: a text cell or header that would start a formula there (``=``, ``+``,
+``-``, ``@``, TAB, CR, also after leading spaces) gets a leading apostrophe (:func:`doisoat.textfmt.safe_frame`);
+plain numbers such as ``-12`` stay as they are. Parquet, the results and DuckDB keep the values exactly as read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from doisoat.frames import ensure_columns
 from doisoat.normalize.standardize import STANDARD_SCHEMA
 from doisoat.report import fastxlsx as fx
 from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text
-from doisoat.textfmt import fmt_int
+from doisoat.textfmt import fmt_int, safe_frame
 from schemas import CANONICAL_FIELDS
 
 _LINEAGE_DROP = {"rid", "sector", "file_sha256", "record_id", "source_file", "source_sheet", "source_row"}
@@ -141,14 +142,14 @@ def _large_note(sector: str, rows: int, limit: int) -> str:
 
 
 def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
-    """Plain sheet: bold header, frozen, filters; every text cell stays text (never a formula)."""
+    """Plain sheet: bold header, frozen, filters; every text cell stays text, formula-safe (fastxlsx)."""
     frame = frame.with_columns(
         pl.col(c).cast(pl.Utf8)
         for c, t in frame.schema.items()
         if not (t == pl.Boolean or t.is_numeric() or t == pl.Utf8)
     )
 
-    def setup(ws, n: int) -> None:
+    def setup(ws, n: int, formats: dict) -> None:
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, max(n, 1), max(frame.width - 1, 0))
         ws.set_column(0, max(frame.width - 1, 0), 16)
@@ -195,7 +196,7 @@ def write_enriched(
             fmt = "csv"
         path = out_dir / f"{sector}.{fmt}"
         if fmt == "csv":
-            frame.write_csv(path, include_bom=True)
+            safe_frame(frame).write_csv(path, include_bom=True)
         elif fmt == "xlsx":
             _write_xlsx(path, frame, sector[:31])
         else:

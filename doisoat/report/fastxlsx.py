@@ -4,7 +4,9 @@ xlsxwriter writes each cell from Python (about 10 µs a cell here: 5 minutes for
 Here xlsxwriter builds the workbook with the header rows, formats, drop-downs, frozen panes, filters and
 widths; the data rows are then generated as sheet XML by polars expressions over whole columns, a chunk of
 rows at a time, and streamed into the sheet in place of the skeleton's empty body. Cells are inline strings
-(as xlsxwriter's ``constant_memory`` mode writes them), numbers or booleans; text is never a formula.
+(as xlsxwriter's ``constant_memory`` mode writes them), numbers or booleans; text is never a formula, and
+every text cell and header that a spreadsheet would turn into one when edited, pasted or saved as CSV gets a
+leading apostrophe (:func:`doisoat.textfmt.safe_cell_expr`), so no writer on top can forget it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from doisoat.textfmt import FORMULA_PATTERN, safe_cell, safe_cell_expr
+
 MAX_ROWS = 1_048_576  # rows in an XLSX sheet, header included
 MAX_TEXT = 32_767  # characters in a cell
 CHUNK_ROWS = 50_000
@@ -34,8 +38,9 @@ class Sheet:
     """One sheet: a header row, then ``rows`` (columns in sheet order) and optional text ``footer`` lines.
 
     ``styles``: a frame aligned with ``rows``; its column ``c`` names the format (or null) of each cell of
-    ``rows[c]``.
-    ``setup(ws, n_rows)``: widths, frozen panes, filters, drop-downs (xlsxwriter calls, no cells).
+    ``rows[c]``. An empty cell with a format is written as a blank cell with that format.
+    ``setup(ws, n_rows, formats)``: widths, frozen panes, filters, drop-downs, conditional formats, protection
+    (xlsxwriter calls, no cells); ``formats`` maps the workbook's format names to xlsxwriter formats.
     ``empty_as_blank``: write "" as a blank cell rather than an empty text cell.
     """
 
@@ -43,7 +48,7 @@ class Sheet:
     headers: list[str]
     rows: pl.DataFrame
     styles: pl.DataFrame | None = None
-    setup: Callable[[object, int], None] | None = None
+    setup: Callable[[object, int, dict[str, object]], None] | None = None
     footer: list[str] = field(default_factory=list)
     empty_as_blank: bool = False
 
@@ -74,12 +79,14 @@ def _cell_exprs(
         rows.select(
             *[pl.col(c).str.contains(_CONTROL.pattern).any().alias(f"c{i}") for i, c in enumerate(texts)],
             *[pl.col(c).str.contains(_MARKUP).any().alias(f"m{i}") for i, c in enumerate(texts)],
+            *[pl.col(c).str.contains(FORMULA_PATTERN).any().alias(f"f{i}") for i, c in enumerate(texts)],
         ).row(0, named=True)
         if texts
         else {}
     )
     controls = {c for i, c in enumerate(texts) if found[f"c{i}"]}
     markup = {c for i, c in enumerate(texts) if found[f"m{i}"]}
+    formulas = {c for i, c in enumerate(texts) if found[f"f{i}"]}
     for j, name in enumerate(columns):
         col, dtype = pl.col(name), rows.schema[name]
         ref = [pl.lit(f'<c r="{xl_col_to_name(j)}'), row_no, pl.lit('"')]
@@ -100,6 +107,8 @@ def _cell_exprs(
             cell = pl.concat_str(*ref, attr, pl.lit("><v>"), text, pl.lit("</v></c>"))
         else:
             text = col.cast(pl.Utf8)
+            if name in formulas or name not in texts:  # (a column cast to text is not pre-scanned)
+                text = safe_cell_expr(text)
             if empty_as_blank:
                 text = pl.when(text != "").then(text)
             escaped = _xml_text(text, name in markup, name in controls)
@@ -110,6 +119,9 @@ def _cell_exprs(
                 escaped,
                 pl.lit("</t></is></c>"),
             )
+        if style is not None:  # an empty cell with a format (an unlocked input cell) is kept, blank
+            blank = pl.concat_str(*ref, pl.lit(' s="'), style, pl.lit('"/>'))
+            cell = pl.when(cell.is_null() & style.is_not_null()).then(blank).otherwise(cell)
         cells.append(cell)
     return cells
 
@@ -136,7 +148,7 @@ def _rows_xml(sheet: Sheet, xf: dict[str, int]) -> list[bytes]:
         out.append(chunk.select(row.str.join("")).item().encode("utf-8"))
     first = sheet.rows.height + 3
     for i, line in enumerate(sheet.footer):
-        text = pl.select(_xml_text(pl.lit(line))).item()
+        text = pl.select(_xml_text(pl.lit(safe_cell(line)))).item()
         out.append(
             f'<row r="{first + i}"><c r="A{first + i}" t="inlineStr"><is><t xml:space="preserve">{text}'
             f"</t></is></c></row>".encode()
@@ -166,12 +178,12 @@ def write_workbook(
     for i, s in enumerate(sheets):
         ws = wb.add_worksheet(s.name)
         for c, h in enumerate(s.headers):
-            ws.write_string(0, c, h, head)
+            ws.write_string(0, c, safe_cell(h), head)
         if i == 0:  # one cell per format gives each its index; the skeleton's body is replaced below
             for c, f in enumerate(fmts.values()):
                 ws.write_string(1, c, _PROBE, f)
         if s.setup is not None:
-            s.setup(ws, s.rows.height)
+            s.setup(ws, s.rows.height, fmts)
     wb.close()
     xf = {name: str(f.xf_index) for name, f in fmts.items() if f.xf_index is not None}
     path.parent.mkdir(parents=True, exist_ok=True)

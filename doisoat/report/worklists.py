@@ -1,17 +1,21 @@
 """Steward worklists: one XLSX per commune (and a combined one) listing every record that needs action.
 
-Most urgent first (paid after death, then wrong person, then missing or wrong fields: ``Reason.urgency``).
-Each row puts the extract's values beside the candidate reference person's, highlights the cells that
-differ, masks IDs and offers a decision drop-down. Files hold personal data: written owner-only (0600).
+Most urgent first (paid after death, then wrong person, then missing or wrong fields: ``Reason.urgency``,
+shown as three plain priority bands). Each row puts the extract's values beside the candidate reference
+person's, highlights the cells that differ, says in plain words what agrees and what differs, masks every
+personal identifier and offers the decision right beside the names, with an input prompt. A steward needs no
+training: the "Hướng dẫn" sheet explains each column, choice and colour; only the decision and note cells can
+be edited (sheet protection without a password), and decided rows change colour. Files hold personal data:
+written owner-only (0600).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import polars as pl
+from xlsxwriter.utility import xl_col_to_name
 
 from doisoat.assess import birth_disagrees
 from doisoat.frames import ensure_columns
@@ -19,7 +23,7 @@ from doisoat.match.decide import STEWARD_PASS
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
-from doisoat.textfmt import fmt_int, mask_id_expr, safe_cell_expr
+from doisoat.textfmt import fmt_int, mask_id_expr, safe_frame
 
 UNASSIGNED = "chua-xac-dinh-xa"
 BULK_CODES = ("OLD_COMMUNE_CODE",)
@@ -46,22 +50,16 @@ STATUS_TEXT = {
 }
 SEX_TEXT = {"vi": {"M": "Nam", "F": "Nữ"}, "en": {"M": "Male", "F": "Female"}}
 
-# (key, vi header, en header); pairs of extract/reference columns are compared for highlighting
+# (key, vi header, en header) in sheet order: what a steward reads and decides first, then the evidence, then
+# where the record is; pairs of extract/reference columns are compared for highlighting
 COLUMNS = [
     ("stt", "STT", "No."),
-    ("urgency", "Mức ưu tiên", "Urgency"),
+    ("priority", "Mức ưu tiên", "Priority"),
     ("main_reason", "Lý do chính", "Main reason"),
-    ("all_reasons", "Tất cả lý do", "All reasons"),
-    ("sector_label", "Lĩnh vực", "Sector"),
-    ("commune", "Xã/phường", "Commune"),
-    ("source_file", "Tệp nguồn", "Source file"),
-    ("source_row", "Dòng", "Row"),
-    ("record_id", "Mã bản ghi", "Record key"),
-    ("status_text", "Trạng thái", "Status"),
-    ("match_probability", "Xác suất khớp", "Match probability"),
-    ("match_basis", "Căn cứ khớp", "Match basis"),
     ("name_rec", "Họ tên (dữ liệu ngành)", "Name (extract)"),
     ("name_ref", "Họ tên (CSDLQG)", "Name (population data)"),
+    ("decision", "Quyết định", "Decision"),
+    ("note", "Ghi chú", "Note"),
     ("birth_rec", "Ngày sinh (dữ liệu ngành)", "Birth date (extract)"),
     ("birth_ref", "Ngày sinh (CSDLQG)", "Birth date (population data)"),
     ("sex_rec", "Giới tính (dữ liệu ngành)", "Sex (extract)"),
@@ -70,11 +68,72 @@ COLUMNS = [
     ("id_ref", "Số định danh (CSDLQG)", "ID (population data)"),
     ("commune_rec", "Mã xã (dữ liệu ngành)", "Commune (extract)"),
     ("commune_ref", "Mã xã (CSDLQG)", "Commune (population data)"),
-    ("decision", "Quyết định", "Decision"),
-    ("note", "Ghi chú", "Note"),
+    ("match_basis", "Căn cứ khớp", "Match evidence"),
+    ("match_probability", "Xác suất khớp", "Match probability"),
+    ("status_text", "Trạng thái", "Status"),
+    ("all_reasons", "Tất cả lý do", "All reasons"),
+    ("sector_label", "Lĩnh vực", "Sector"),
+    ("commune", "Xã/phường", "Commune"),
+    ("source_file", "Tệp nguồn", "Source file"),
+    ("source_row", "Dòng", "Row"),
+    ("record_id", "Mã bản ghi", "Record key"),
     # run/row pointer (no personal data): `doisoat decisions import` finds the record and its candidate by it
     ("ref_key", "Mã đối chiếu", "Reference key"),
 ]
+# urgency (Reason.urgency, lower first) → priority band: (highest urgency in the band, vi, en)
+PRIORITY_BANDS = [
+    (2, "1 - Rất gấp", "1 - Most urgent"),
+    (19, "2 - Gấp", "2 - Urgent"),
+    (999, "3 - Thường", "3 - Routine"),
+]
+PRIORITY_MEANING = {
+    "vi": [
+        "Người đã chết trong CSDLQG nhưng dữ liệu ngành vẫn còn chi trả, tham gia bảo hiểm hoặc phát sinh sự "
+        "kiện: kiểm tra và dừng chi trả ngay.",
+        "Chưa chắc là đúng người: thông tin nhận dạng khác CSDLQG, khớp chưa chắc chắn, khớp nhiều người hoặc "
+        "không tìm thấy: xác minh người.",
+        "Thiếu hoặc sai trường (số định danh, ngày sinh, giới tính, mã xã…), bản ghi trùng, dòng không đọc được: "
+        "sửa ở hệ thống nguồn của ngành.",
+    ],
+    "en": [
+        "Dead in the population data but still paid, insured or recorded by the sector: check and stop payment.",
+        "Not sure it is the right person: identity differs, uncertain or ambiguous match, or not found: verify.",
+        "Missing or wrong fields, duplicates, unreadable rows: correct them in the sector's own system.",
+    ],
+}
+# comparison in the match weights → what a steward calls it
+EVIDENCE_FIELDS = {
+    "vi": {
+        "id": "số định danh",
+        "name": "họ tên",
+        "birth": "ngày sinh",
+        "sex": "giới tính",
+        "phone": "số điện thoại",
+        "commune": "mã xã",
+    },
+    "en": {
+        "id": "ID",
+        "name": "name",
+        "birth": "birth date",
+        "sex": "sex",
+        "phone": "phone",
+        "commune": "commune",
+    },
+}
+EVIDENCE_WORDS = {
+    "vi": {
+        "same": "trùng",
+        "similar": "gần giống",
+        "differs": "khác",
+        "confirmed": "đã xác nhận ở lần rà soát trước",
+    },
+    "en": {
+        "same": "same",
+        "similar": "similar",
+        "differs": "different",
+        "confirmed": "confirmed in an earlier review",
+    },
+}
 PAIRS = {
     "name_rec": "diff_name",
     "name_ref": "diff_name",
@@ -105,6 +164,9 @@ _RECORD_COLS = {
     "rid": pl.Int64,
     "name_display": pl.Utf8,
     "name_key": pl.Utf8,
+    "surname_key": pl.Utf8,
+    "middle_key": pl.Utf8,
+    "given_key": pl.Utf8,
     "birth_year": pl.Int16,
     "birth_month": pl.Int8,
     "birth_day": pl.Int8,
@@ -117,6 +179,9 @@ REFERENCE_COLUMNS = {
     "person_id": pl.Utf8,
     "name_display": pl.Utf8,
     "name_key": pl.Utf8,
+    "surname_key": pl.Utf8,
+    "middle_key": pl.Utf8,
+    "given_key": pl.Utf8,
     "birth_year": pl.Int16,
     "birth_month": pl.Int8,
     "birth_day": pl.Int8,
@@ -126,19 +191,90 @@ REFERENCE_COLUMNS = {
 }
 
 
-def _match_basis(weights: str | None, match_pass: str | None, lang: str) -> str:
-    """The pass that found the candidate and the three comparisons that weighed most."""
-    parts = []
-    if match_pass:
-        parts.append(("Vòng ghép: " if lang == "vi" else "Pass: ") + match_pass)
-    if weights:
-        try:
-            items = sorted(json.loads(weights).items(), key=lambda kv: -abs(float(kv[1])))[:3]
-            text = ", ".join(f"{k} {float(v):+.1f}" for k, v in items)
-            parts.append(text.replace(".", ",") if lang == "vi" else text)
-        except (ValueError, TypeError, AttributeError):
-            pass
-    return "; ".join(parts)
+_WEIGHTS = pl.Struct({c: pl.Float64 for c in ("prior", "id", "name", "birth", "sex", "commune", "phone")})
+
+
+def match_basis(lang: str = "vi") -> pl.Expr:
+    """What agrees and what differs, in words: "Trùng số định danh, ngày sinh; gần giống họ tên; khác tên đệm".
+
+    From the match weights (a comparison that added weight agrees, one that took weight away differs; a
+    missing value weighs nothing and is not mentioned), refined by the values shown beside it: a positive
+    comparison whose values are not identical is "gần giống"; a differing name says which part (họ, tên đệm,
+    tên), a differing birth date whether the year differs. Needs the ``diff_*`` flags and name/birth columns.
+    """
+    words, fields = EVIDENCE_WORDS[lang], EVIDENCE_FIELDS[lang]
+    w = pl.col("weights").str.json_decode(_WEIGHTS)
+    not_same = {
+        "id": pl.col("diff_id"),
+        "name": pl.col("diff_name"),
+        "birth": pl.col("diff_birth")
+        | (pl.col("birth_month").is_null() != pl.col("ref_birth_month").is_null())
+        | (pl.col("birth_day").is_null() != pl.col("ref_birth_day").is_null()),
+        "sex": pl.col("diff_sex"),
+        "commune": pl.col("diff_commune"),
+        "phone": pl.lit(False),
+    }
+    same_part = {
+        p: (pl.col(f"{p}_key") == pl.col(f"ref_{p}_key")).fill_null(False)
+        for p in ("surname", "middle", "given")
+    }
+    vi = lang == "vi"
+    name_differs = (
+        pl.when(same_part["surname"] & same_part["given"])
+        .then(pl.lit("khác tên đệm" if vi else "different middle name"))
+        .when(same_part["surname"] & same_part["middle"])
+        .then(pl.lit("khác tên" if vi else "different given name"))
+        .when(same_part["middle"] & same_part["given"])
+        .then(pl.lit("khác họ" if vi else "different surname"))
+        .otherwise(pl.lit(f"{words['differs']} {fields['name']}"))
+    )
+    birth_differs = (
+        pl.when((pl.col("birth_year") != pl.col("ref_birth_year")).fill_null(False))
+        .then(pl.lit("khác năm sinh" if vi else "different birth year"))
+        .otherwise(pl.lit(f"{words['differs']} {fields['birth']}"))
+    )
+    same, similar, differs = [], [], []
+    for comp, label in fields.items():
+        weight = w.struct.field(comp)
+        same.append(pl.when((weight > 0) & ~not_same[comp].fill_null(False)).then(pl.lit(label)))
+        similar.append(pl.when((weight > 0) & not_same[comp].fill_null(False)).then(pl.lit(label)))
+        text = {"name": name_differs, "birth": birth_differs}.get(comp, pl.lit(f"{words['differs']} {label}"))
+        differs.append(pl.when(weight < 0).then(text))
+
+    def group(parts: list[pl.Expr], word: str | None) -> pl.Expr:
+        joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
+        text = pl.concat_str(pl.lit(f"{word} "), joined) if word else joined
+        return pl.when(joined != "").then(text)
+
+    basis = pl.concat_str(
+        pl.when(pl.col("match_pass") == STEWARD_PASS).then(pl.lit(words["confirmed"])),
+        group(same, words["same"]),
+        group(similar, words["similar"]),
+        group(differs, None),
+        separator="; ",
+        ignore_nulls=True,
+    )
+    basis = pl.when(basis != "").then(basis)
+    return (basis.str.slice(0, 1).str.to_uppercase() + basis.str.slice(1)).alias("match_basis")
+
+
+def priority_text(lang: str = "vi") -> pl.Expr:
+    """``urgency`` → "1 - Rất gấp" / "2 - Gấp" / "3 - Thường" (explained on the instruction sheet)."""
+    expr = pl.lit(None, dtype=pl.Utf8)
+    for top, vi, en in reversed(PRIORITY_BANDS):
+        expr = pl.when(pl.col("urgency") <= top).then(pl.lit(vi if lang == "vi" else en)).otherwise(expr)
+    return expr.alias("priority")
+
+
+def mask_record_key(col: str = "record_id") -> pl.Expr:
+    """A record key holding a personal number (a BHXH or BHYT number, an ID, a phone: 9 digits or more in a
+    row) is masked like an ID; other keys ("DT0000114", "KH-2025-000073") are shown as they are."""
+    return (
+        pl.when(pl.col(col).str.contains(r"[0-9]{9}"))
+        .then(mask_id_expr(pl.col(col)))
+        .otherwise(pl.col(col))
+        .alias(col)
+    )
 
 
 def worklist_frame(
@@ -207,14 +343,6 @@ def worklist_frame(
         on="ref_commune_code_std",
         how="left",
     )
-    basis = {
-        (w, p): _match_basis(w, p, lang) for w, p in df.select("weights", "match_pass").unique().iter_rows()
-    }
-    basis_df = pl.DataFrame(
-        [{"weights": w, "match_pass": p, "match_basis": b} for (w, p), b in basis.items()],
-        schema={"weights": pl.Utf8, "match_pass": pl.Utf8, "match_basis": pl.Utf8},
-    )
-    df = df.join(basis_df, on=["weights", "match_pass"], how="left", nulls_equal=True)
     sex = SEX_TEXT[lang]
 
     def differs(a: str, b: str) -> pl.Expr:
@@ -275,12 +403,21 @@ def worklist_frame(
         pl.when(confirmed).then(pl.lit(DECISIONS[lang][0])).otherwise(None).alias("decision"),
         pl.when(confirmed).then(pl.lit(CONFIRMED_NOTE[lang])).otherwise(None).alias("note"),
     )
+    out = out.with_columns(
+        match_basis(lang),
+        priority_text(lang),
+        mask_record_key("record_id"),
+        # the identity question needs someone to ask it about: rows without a candidate take notes only
+        pl.col("person_id").is_not_null().alias("has_candidate"),
+    )
     out = out.sort(["urgency", "sector", "source_file", "source_row"], nulls_last=True)
     out = out.with_columns(pl.int_range(1, pl.len() + 1).over("commune_file").alias("stt"))
     out = out.rename({"_act": "reason_codes"})
     keep = [k for k, _, _ in COLUMNS] + [
         "commune_file",
         "sector",
+        "urgency",
+        "has_candidate",
         "reason_codes",
         *sorted(set(PAIRS.values())),
     ]
@@ -288,45 +425,290 @@ def worklist_frame(
 
 
 HEADER_FORMAT = {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
-FORMATS = {"diff": {"bg_color": "#FFC7CE", "font_color": "#9C0006"}, "pct": {"num_format": "0.0%"}}
+FORMATS = {
+    "diff": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+    "pct": {"num_format": "0.0%"},
+    # where a steward types: the only unlocked cells of a protected list
+    "edit": {"locked": False, "bg_color": "#FFF2CC", "border": 1, "border_color": "#BF9000"},
+    # a decision cell with no candidate person to decide about: locked, greyed
+    "na": {"bg_color": "#EDEDED", "font_color": "#7F7F7F"},
+    # decided rows (conditional formats: the row changes colour as soon as a choice is made)
+    "confirmed": {"bg_color": "#C6EFCE", "font_color": "#006100"},
+    "rejected": {"bg_color": "#F8CBAD", "font_color": "#843C0C"},
+    "to_verify": {"bg_color": "#FFD966", "font_color": "#7F6000"},
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "topic": {"bold": True, "text_wrap": True, "valign": "top"},
+}
+DECIDED_FORMATS = ("confirmed", "rejected", "to_verify")  # in the order of DECISIONS
 COMBINED_CAP = 50_000
+LIST_NAME = {"vi": "Danh sách xử lý", "en": "Worklist"}
+GUIDE_NAME = {"vi": "Hướng dẫn", "en": "How to"}
+PROMPTS = {
+    "vi": {
+        "decision_title": "Có phải người này không?",
+        "decision": "Đúng người: bản ghi là người ở cột Họ tên (CSDLQG). Không phải: là người khác. Cần xác "
+        "minh: chưa đủ căn cứ, xem lại sau. Để trống nếu chưa rà soát. Xem trang Hướng dẫn.",
+        "error_title": "Chọn trong danh sách",
+        "error": "Hãy chọn Đúng người, Không phải hoặc Cần xác minh trong danh sách thả xuống.",
+        "note_title": "Ghi chú",
+        "note": "Ghi việc đã làm hoặc lý do (ví dụ: đã sửa ở nguồn, đã gọi điện xác minh, chuyển ngành khác). "
+        "Không ghi số định danh đầy đủ.",
+    },
+    "en": {
+        "decision_title": "Is this the person?",
+        "decision": "Same person: the record is the person in Name (population data). Not the person: someone "
+        "else. To verify: not enough evidence yet. Leave empty if not reviewed. See the How to sheet.",
+        "error_title": "Choose from the list",
+        "error": "Choose Same person, Not the person or To verify from the drop-down list.",
+        "note_title": "Note",
+        "note": "What you did or why (e.g. corrected at source, verified by phone, passed to another sector). "
+        "Never write a full ID number.",
+    },
+}
+
+
+def _guide_rows(lang: str) -> list[tuple[str, str]]:
+    """The instruction sheet: every column, choice, colour and priority a steward meets, in plain words."""
+    bands = "\n".join(
+        f"{band[1 if lang == 'vi' else 2]}: {text}"
+        for band, text in zip(PRIORITY_BANDS, PRIORITY_MEANING[lang], strict=True)
+    )
+    if lang == "vi":
+        confirm, reject, verify = DECISIONS["vi"]
+        return [
+            (
+                "Tệp này",
+                "Các bản ghi dữ liệu ngành cần cán bộ rà soát xử lý sau lần đối soát với CSDLQG về dân cư, "
+                "mỗi dòng một bản ghi, việc gấp nhất ở trên cùng. Làm việc ở trang «Danh sách xử lý».",
+            ),
+            (
+                "Cách làm",
+                "1. Đọc «Lý do chính», so sánh từng cặp cột (dữ liệu ngành) và (CSDLQG): ô nền đỏ là chỗ "
+                "hai bên khác nhau.\n2. Xem «Căn cứ khớp»: những gì trùng, gần giống và khác giữa bản ghi và người "
+                "trong CSDLQG.\n3. Chọn «Quyết định» trong danh sách thả xuống.\n4. Ghi vào «Ghi chú» việc đã làm "
+                "hoặc lý do.\n5. Lưu tệp (Excel .xlsx) và gửi lại cho đầu mối đối soát. Có thể đổi tên tệp; giữ "
+                "nguyên cột «Mã đối chiếu» (đầu mối dùng nó để nhập quyết định bằng lệnh doisoat decisions import).",
+            ),
+            (
+                confirm,
+                "Bản ghi của ngành đúng là người ở cột «Họ tên (CSDLQG)». Lần đối soát sau ghép bản ghi này, "
+                "và mọi bản ghi ghi giống hệt, với người đó.",
+            ),
+            (
+                reject,
+                "Bản ghi là của người khác: người này không được đề xuất lại cho bản ghi. Cần tìm đúng người "
+                "hoặc sửa thông tin ở nguồn; ghi vào «Ghi chú» nếu biết.",
+            ),
+            (
+                verify,
+                "Chưa đủ căn cứ (cần gọi điện, xem hồ sơ giấy…). Không lưu gì; dòng còn trong danh sách lần "
+                "sau.",
+            ),
+            (
+                "Ô «Quyết định» màu xám",
+                "Không có người nào trong CSDLQG để hỏi «có phải người này?» (không tìm "
+                "thấy, hoặc dòng không đọc được). Hãy sửa bản ghi ở hệ thống nguồn của ngành (bổ sung số định danh, "
+                "họ tên, ngày sinh…) và ghi việc đã làm vào «Ghi chú».",
+            ),
+            ("Mức ưu tiên", bands),
+            (
+                "Căn cứ khớp",
+                "«Trùng»: hai bên giống hệt. «Gần giống»: giống một phần (khác dấu, thiếu tên đệm, "
+                "ngày sinh chỉ có năm…). «Khác»: hai bên khác nhau, nói rõ phần khác (ví dụ «khác tên đệm», «khác "
+                "năm sinh»). Thông tin thiếu ở một bên thì không nêu. «Xác suất khớp»: ước tính khả năng bản ghi và "
+                "người trong CSDLQG là một.",
+            ),
+            (
+                "Trạng thái",
+                "Khớp: đã ghép được một người. Cần xác minh: ghép chưa chắc chắn. Không tìm thấy: không "
+                "có ai phù hợp trong CSDLQG. Trùng: bản ghi lặp lại trong dữ liệu ngành. Bị cách ly: dòng không đọc "
+                "được nên không đối soát.",
+            ),
+            (
+                "Màu",
+                "Ô vàng: nơi nhập (Quyết định, Ghi chú). Ô xám: không cần nhập. Ô đỏ: giá trị khác CSDLQG. "
+                "Dòng đã quyết định đổi màu: xanh lá = Đúng người, cam = Không phải, vàng đậm = Cần xác minh.",
+            ),
+            (
+                "Trang được khoá",
+                "Chỉ nhập được ở «Quyết định» và «Ghi chú», để dữ liệu không bị sửa nhầm; bộ lọc, "
+                "chọn và sao chép vẫn dùng được. Dữ liệu sai thì sửa ở hệ thống nguồn của ngành, không sửa trong tệp "
+                "này.",
+            ),
+            (
+                "Bảo vệ dữ liệu",
+                "Tệp chứa dữ liệu cá nhân: chỉ dùng nội bộ, không gửi qua mạng xã hội hay thư điện "
+                "tử công cộng. Số định danh, CMND, mã số BHXH chỉ hiện 4 số cuối; không ghi số đầy đủ vào «Ghi chú».",
+            ),
+        ]
+    confirm, reject, verify = DECISIONS["en"]
+    return [
+        (
+            "This file",
+            "Sector records a steward must handle after reconciliation with the population data, one "
+            "row per record, most urgent first. Work on the «Worklist» sheet.",
+        ),
+        (
+            "How to",
+            "1. Read «Main reason» and compare each (extract) / (population data) pair: red cells differ."
+            "\n2. «Match evidence» says what is the same, similar and different.\n3. Choose a «Decision» from the "
+            "drop-down.\n4. Write what you did in «Note».\n5. Save (Excel .xlsx) and send the file back; keep the "
+            "«Reference key» column (doisoat decisions import reads it).",
+        ),
+        (
+            confirm,
+            "The record is the person in «Name (population data)»: the next run links it, and every record "
+            "written the same way, to that person.",
+        ),
+        (reject, "The record is someone else's: that person is never proposed for it again."),
+        (verify, "Not enough evidence yet: nothing is stored; the row comes back next time."),
+        (
+            "Grey «Decision» cell",
+            "No candidate person to decide about: correct the record at source and say so in «Note».",
+        ),
+        ("Priority", bands),
+        (
+            "Match evidence",
+            "«Same»: identical. «Similar»: partly the same (accents, middle name, year only…). "
+            "«Different»: which part differs. Values missing on one side are not mentioned.",
+        ),
+        (
+            "Colours",
+            "Yellow: where to type. Grey: nothing to enter. Red: differs from the population data. Decided "
+            "rows: green = Same person, orange = Not the person, dark yellow = To verify.",
+        ),
+        ("Locked sheet", "Only «Decision» and «Note» can be edited; filters, selection and copy still work."),
+        (
+            "Data protection",
+            "Personal data: internal use only. IDs show their last 4 digits; never type a full ID.",
+        ),
+    ]
+
+
+def _print_setup(ws, lang: str) -> None:
+    """A4 landscape, as wide as one page, page numbers in the footer (a commune prints its list)."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&CTrang &P/&N" if lang == "vi" else "&CPage &P of &N")
+
+
+def _guide_sheet(lang: str) -> fx.Sheet:
+    rows = pl.DataFrame(_guide_rows(lang), schema=["topic", "text"], orient="row")
+    styles = pl.DataFrame({"topic": ["topic"] * rows.height, "text": ["wrap"] * rows.height})
+
+    def setup(ws, n: int, formats: dict) -> None:
+        ws.set_column(0, 0, 26)
+        ws.set_column(1, 1, 110)
+        _print_setup(ws, lang)
+
+    heads = ["Mục", "Hướng dẫn"] if lang == "vi" else ["Topic", "What to do"]
+    return fx.Sheet(GUIDE_NAME[lang], heads, rows, styles, setup)
 
 
 def _list_sheets(
-    frame: pl.DataFrame, lang: str, stt: bool = True, max_rows: int = fx.MAX_ROWS - 1
+    frame: pl.DataFrame,
+    lang: str,
+    stt: bool = True,
+    max_rows: int = fx.MAX_ROWS - 1,
+    active: bool = True,
 ) -> list[fx.Sheet]:
-    """The worklist as sheets of at most ``max_rows`` rows: text formula-safe, differing pairs highlighted."""
+    """The worklist as sheets of at most ``max_rows`` rows, protected but for the decision and note cells.
+
+    Differing pairs are highlighted; decision cells are unlocked (with a drop-down and an input prompt) where
+    there is a candidate person, greyed otherwise; a decided row changes colour. ``active``: the first sheet
+    is the one the file opens on. Text is made formula-safe by :mod:`fastxlsx`.
+    """
     keys = [k for k, _, _ in COLUMNS]
     headers = [vi if lang == "vi" else en for _, vi, en in COLUMNS]
     if not stt:
         frame = frame.with_columns(pl.int_range(1, pl.len() + 1).alias("stt"))
-    rows = frame.select(
-        [safe_cell_expr(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k) for k in keys]
-    )
+    rows = frame.select(keys)
     styles = frame.select(
-        [pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()]
-    ).with_columns(pl.lit("pct").alias("match_probability"))
+        *[pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()],
+        pl.lit("pct").alias("match_probability"),
+        pl.when(pl.col("has_candidate")).then(pl.lit("edit")).otherwise(pl.lit("na")).alias("decision"),
+        pl.lit("edit").alias("note"),
+    )
     widths = (
         rows.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0) for k in keys]).row(0)
         if rows.height
         else [0] * len(keys)
     )
-    dec = keys.index("decision")
+    dec, note = keys.index("decision"), keys.index("note")
+    text = PROMPTS[lang]
+    highlighted = [(0, keys.index("main_reason")), (dec, note)]  # not the pairs: their red stays visible
 
-    def setup(ws, n: int) -> None:
-        ws.data_validation(1, dec, max(n, 1) + 500, dec, {"validate": "list", "source": DECISIONS[lang]})
+    def setup(ws, n: int, formats: dict) -> None:
+        last = max(n, 1)
+        ws.data_validation(
+            1,
+            dec,
+            last,
+            dec,
+            {
+                "validate": "list",
+                "source": DECISIONS[lang],
+                "input_title": text["decision_title"],
+                "input_message": text["decision"],
+                "error_title": text["error_title"],
+                "error_message": text["error"],
+            },
+        )
+        ws.data_validation(
+            1,
+            note,
+            last,
+            note,
+            {"validate": "any", "input_title": text["note_title"], "input_message": text["note"]},
+        )
+        column = xl_col_to_name(dec)
+        ranges = " ".join(f"{xl_col_to_name(a)}2:{xl_col_to_name(b)}{last + 1}" for a, b in highlighted)
+        for choice, fmt in zip(DECISIONS[lang], DECIDED_FORMATS, strict=True):
+            ws.conditional_format(
+                1,
+                highlighted[0][0],
+                last,
+                highlighted[0][1],
+                {
+                    "type": "formula",
+                    "criteria": f'=${column}2="{choice}"',
+                    "format": formats[fmt],
+                    "multi_range": ranges,
+                },
+            )
         ws.freeze_panes(1, 3)
-        ws.autofilter(0, 0, max(n, 1), len(keys) - 1)
+        ws.autofilter(0, 0, last, len(keys) - 1)
         for c, (h, w) in enumerate(zip(headers, widths, strict=True)):
             ws.set_column(c, c, min(max(len(h) if len(h) < 14 else 14, w or 0) + 2, 60))
+        ws.set_column(
+            keys.index("main_reason"), keys.index("main_reason"), min(max(widths[2] or 0, 14) + 2, 42)
+        )
         ws.set_column(dec, dec, 16)
-        ws.set_column(keys.index("note"), keys.index("note"), 30)
+        ws.set_column(note, note, 36)
+        _print_setup(ws, lang)
+        ws.repeat_rows(0)  # the header on every printed page
+        ws.protect(
+            "",  # no password: protection prevents slips, it is not a secret
+            {
+                "autofilter": True,
+                "format_columns": True,
+                "format_rows": True,
+                "select_locked_cells": True,
+                "select_unlocked_cells": True,
+            },
+        )
 
-    name = "Danh sách xử lý" if lang == "vi" else "Worklist"
+    def first_setup(ws, n: int, formats: dict) -> None:
+        setup(ws, n, formats)
+        ws.activate()
+
     sheets = []
     for i, start in enumerate(range(0, max(rows.height, 1), max_rows)):
         part, part_styles = rows.slice(start, max_rows), styles.slice(start, max_rows)
-        sheets.append(fx.Sheet(name if i == 0 else f"{name} ({i + 1})", headers, part, part_styles, setup))
+        name = LIST_NAME[lang] if i == 0 else f"{LIST_NAME[lang]} ({i + 1})"
+        sheets.append(fx.Sheet(name, headers, part, part_styles, first_setup if i == 0 and active else setup))
     return sheets
 
 
@@ -342,32 +724,32 @@ def _summary_sheets(frame: pl.DataFrame, lang: str) -> list[fx.Sheet]:
             (pl.col("urgency") >= 20).sum().alias("fields"),
         )
         .sort(["after_death", "n", "commune_file"], descending=[True, True, False])
-        .with_columns(safe_cell_expr(pl.col("commune")))
     )
     heads = (
         [
             "Tệp",
             "Xã/phường",
             "Số bản ghi cần xử lý",
-            "Phát sinh sau khi chết",
-            "Sai/chưa xác định người",
-            "Thiếu/sai trường, trùng",
+            "1 - Rất gấp: phát sinh sau khi chết",
+            "2 - Gấp: sai/chưa xác định người",
+            "3 - Thường: thiếu/sai trường, trùng",
         ]
         if vi
         else [
             "File",
             "Commune",
             "Records to handle",
-            "After death",
-            "Wrong/unknown person",
-            "Fields, duplicates",
+            "1 - Most urgent: after death",
+            "2 - Urgent: wrong/unknown person",
+            "3 - Routine: fields, duplicates",
         ]
     )
 
-    def setup_summary(ws, n: int) -> None:
+    def setup_summary(ws, n: int, formats: dict) -> None:
         ws.set_column(0, 1, 28)
-        ws.set_column(2, 5, 18)
+        ws.set_column(2, 5, 20)
         ws.freeze_panes(1, 0)
+        ws.activate()  # the combined workbook opens on its summary
 
     msgs = {c: (r.vi if vi else r.en) for c, r in REASONS.items()}
     main = frame.group_by(pl.col("reason_codes").list.first().alias("code")).agg(pl.len().alias("main"))
@@ -388,15 +770,15 @@ def _summary_sheets(frame: pl.DataFrame, lang: str) -> list[fx.Sheet]:
             .alias("urgency"),
         )
         .sort(["urgency", "code"])
-        .select("code", "msg", "urgency", "main", "all")
+        .select("code", "msg", priority_text(lang), "main", "all")
     )
     reason_heads = (
         ["Mã lý do", "Lý do", "Mức ưu tiên", "Là lý do chính", "Có trong các lý do"]
         if vi
-        else ["Reason code", "Reason", "Urgency", "As main reason", "Among all reasons"]
+        else ["Reason code", "Reason", "Priority", "As main reason", "Among all reasons"]
     )
 
-    def setup_reasons(ws, n: int) -> None:
+    def setup_reasons(ws, n: int, formats: dict) -> None:
         ws.set_column(0, 0, 24)
         ws.set_column(1, 1, 50)
         ws.set_column(2, 4, 16)
@@ -421,7 +803,8 @@ def write_worklists(
 ) -> dict[str, Path]:
     """``worklists/<commune_code>.xlsx`` per commune (``chua-xac-dinh-xa.xlsx`` when unknown) and ``tong-hop.xlsx``.
 
-    ``tong-hop.xlsx`` holds the per-commune summary, the per-reason counts and the ``combined_cap`` most
+    Each workbook opens on its list (``tong-hop.xlsx``: on its summary) and starts with the instruction
+    sheet. ``tong-hop.xlsx`` holds the per-commune summary, the per-reason counts and the ``combined_cap`` most
     urgent rows; when more rows need action its list says so and the full list is also written as
     ``tong-hop.csv`` (UTF-8 with BOM, formula-safe). A list longer than ``max_sheet_rows`` continues on
     further sheets.
@@ -431,10 +814,11 @@ def write_worklists(
     paths: dict[str, Path] = {}
     for (commune,), part in frame.group_by("commune_file", maintain_order=True):
         path = out_dir / f"{commune}.xlsx"
-        fx.write_workbook(path, _list_sheets(part, lang, max_rows=max_sheet_rows), FORMATS, HEADER_FORMAT)
+        sheets = [_guide_sheet(lang), *_list_sheets(part, lang, max_rows=max_sheet_rows)]
+        fx.write_workbook(path, sheets, FORMATS, HEADER_FORMAT)
         paths[f"worklist:{commune}"] = path
     capped = frame.height > combined_cap
-    top = _list_sheets(frame.head(combined_cap), lang, stt=False, max_rows=max_sheet_rows)
+    top = _list_sheets(frame.head(combined_cap), lang, stt=False, max_rows=max_sheet_rows, active=False)
     if capped:
         vi = lang == "vi"
         note = (
@@ -449,7 +833,10 @@ def write_worklists(
     if capped:
         summary[0].footer = [note]
     path = fx.write_workbook(
-        out_dir / "tong-hop.xlsx", [*summary[:1], *top, *summary[1:]], FORMATS, HEADER_FORMAT
+        out_dir / "tong-hop.xlsx",
+        [_guide_sheet(lang), *summary[:1], *top, *summary[1:]],
+        FORMATS,
+        HEADER_FORMAT,
     )
     paths["worklists"] = path
     if capped:
@@ -459,16 +846,11 @@ def write_worklists(
 
 def _write_csv(path: Path, frame: pl.DataFrame, lang: str) -> Path:
     """The full combined worklist as CSV (UTF-8 with BOM for Excel), formula-safe, owner-only."""
-    keys = [k for k, _, _ in COLUMNS]
-    out = frame.select(
-        [
-            (safe_cell_expr(pl.col(k)) if frame.schema[k] == pl.Utf8 else pl.col(k)).alias(
-                vi if lang == "vi" else en
-            )
-            for k, vi, en in COLUMNS
-        ]
-    ).with_columns(pl.int_range(1, pl.len() + 1).alias(COLUMNS[0][1] if lang == "vi" else COLUMNS[0][2]))
-    assert out.width == len(keys)
+    out = safe_frame(
+        frame.select([pl.col(k).alias(vi if lang == "vi" else en) for k, vi, en in COLUMNS]).with_columns(
+            pl.int_range(1, pl.len() + 1).alias(COLUMNS[0][1] if lang == "vi" else COLUMNS[0][2])
+        )
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as fh:
