@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -102,6 +102,7 @@ class RunConfig:
     lang: str = "vi"
     suppress_below: int = 5
     gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
+    audit_sample_size: int = 100  # automatic links per published sector drawn for stewards to judge
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -617,7 +618,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
-    from doisoat import store
+    from doisoat import audit, store
     from doisoat.report import aggregate, write_reports
 
     final = runs.final(run_id)
@@ -676,6 +677,12 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "file_problems": problems,
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
+    sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))
+    measured = audit.measured_precision(con)
+    drawn = dict(sample.group_by("sector").len().iter_rows()) if sample.height else {}
+    for p in pub:
+        p["precision"] = audit.precision_line(p["sector"], measured, drawn.get(p["sector"], 0), config.lang)
+        p["precision_measured"] = asdict(measured[p["sector"]]) if p["sector"] in measured else None
     reports = step(
         "report",
         write_reports,
@@ -689,6 +696,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         lang=config.lang,
         suppress_below=config.suppress_below,
         data_docs_href="../data_docs/index.html",
+        audit_sample=sample,
     )
     manifest = {
         "run_id": run_id,
@@ -723,7 +731,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         },
         "versions": versions(),
     }
-    (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
+    gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
+    (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
     write_manifest(staging, manifest)
     private_files(staging)
     aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
@@ -748,6 +757,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         aggregates,
         results,
         {s: s in published for s in gate.sectors},
+        sample,
     )
     _kill_point("publish")
     runs.publish(staging, run_id, move_latest=bool(published))
@@ -757,7 +767,6 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
         for k, v in (reports or {}).items()
     }
-    gate_text = gate.summary(config.lang).replace(str(staging), str(out_dir))  # the folder has moved
     return RunSummary(
         run_id,
         out_dir,
