@@ -19,7 +19,7 @@ from checks.aggregates import (
 )
 from checks.settings import GateSettings
 
-SUITE_VERSION = "1"
+SUITE_VERSION = "2"
 
 BETWEEN = "ExpectColumnValuesToBeBetween"
 IN_SET = "ExpectColumnValuesToBeInSet"
