@@ -113,6 +113,27 @@ _REASONS: tuple[Reason, ...] = (
         "Date lacks the day (a full date is needed)",
         40,
     ),
+    Reason(
+        "DATE_SENTINEL",
+        "sach",
+        "Ngày giữ chỗ do phần mềm ghi thay cho ngày không biết (như 30/12/1899, 00/01/1900)",
+        "Placeholder date written for an unknown date (e.g. Excel's day zero 1899-12-30)",
+        35,
+    ),
+    Reason(
+        "DATE_LUNAR",
+        "sach",
+        "Ngày theo âm lịch, cần quy đổi sang dương lịch",
+        "Lunar-calendar date: convert it to the solar calendar",
+        35,
+    ),
+    Reason(
+        "DATE_WEEKDAY_MISMATCH",
+        "info",
+        "Thứ ghi kèm không khớp với ngày",
+        "The weekday written with the date does not match it",
+        80,
+    ),
     Reason("DATE_DM_AMBIGUOUS", "info", "Ngày và tháng có thể bị đảo", "Day and month may be swapped", 85),
     Reason("SEX_UNKNOWN", "sach", "Giới tính không xác định", "Sex value not recognised", 50),
     Reason(
