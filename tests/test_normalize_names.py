@@ -150,3 +150,59 @@ def test_normalize_name_never_raises_and_key_of_syllables_is_idempotent(text):
         assert again.name_plain == p.name_plain
         assert p.name_key == p.name_key.lower()
         assert "  " not in p.name_key
+
+
+_TONED_WORDS = (
+    "Hoàng Nguyễn Trường Thuỷ Khoẻ Quý Ngoài Khuỷu Người Rượu Huỳnh Quyền Khuyến Giữ Thuý Hoà Toán Hưởng "
+    "Nguyệt Duệ Thuấn Loại Xoáy Đức Mỹ Tuấn Thắng Ánh Lộc Kiều Yến Hiếu Tưởng Khuế"
+).split()
+_TONE_MARKS = "\u0301\u0300\u0309\u0303\u0323"
+
+
+def _misplaced(word: str) -> list[str]:
+    """The word with its tone mark moved to each of its vowels in turn (typed by hand, a mark on the wrong one)."""
+    import unicodedata
+
+    from doisoat.normalize.encodings import split_tone
+
+    bare, tone = split_tone(word)
+    assert tone, word
+    mark = _TONE_MARKS[tone - 1]
+    out = []
+    for i, ch in enumerate(bare):
+        if unicodedata.normalize("NFD", ch)[0].lower() in "aeiouy":
+            out.append(unicodedata.normalize("NFC", bare[: i + 1] + mark + bare[i + 1 :]))
+    return out
+
+
+@pytest.mark.parametrize(
+    "written,key",
+    [
+        ("Hòang", "hoàng"),
+        ("Nguỵên Văn Tùân", "nguyện văn tuần"),
+        ("Trừơng", "trường"),
+        ("Qúy", "quý"),
+        ("Ngòai", "ngoài"),
+        ("Thủy", "thuỷ"),
+        ("Khủyu", "khuỷu"),
+        ("Gịa", "giạ"),
+        ("HÒANG", "hoàng"),
+    ],
+)
+def test_mis_placed_tone_marks_fold_to_the_canonical_syllable_in_the_key(written, key):
+    p = normalize_name(written)
+    assert p.name_key == key
+    assert p.name_display.lower() == written.lower()  # display keeps what was written
+
+
+@pytest.mark.parametrize("word", _TONED_WORDS)
+def test_a_tone_mark_on_any_vowel_of_a_syllable_gives_the_same_key(word):
+    canonical = normalize_name(word).name_key
+    variants = _misplaced(word)
+    assert len(variants) >= 1
+    for v in variants:
+        assert normalize_name(f"Lê {v}").name_key == f"lê {canonical}", v
+
+
+def test_tone_folding_leaves_words_that_are_not_syllables_alone():
+    assert normalize_name("Bh'rìu Pơlóong").name_key == "bh'rìu pơlóong"

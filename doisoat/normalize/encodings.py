@@ -191,14 +191,14 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
 def _restyle(text: str, style: str) -> str:
+    """Every word that is a Vietnamese syllable gets its tone mark where ``place_tone`` puts it: one rule from
+    the syllable structure, so a misplaced mark ("Hòang", "Nguỵên", "Thuỳ" with the old rule) and both
+    placement styles fold to one spelling. Words that are not syllables (Bh'riu, Pơloong) are left as written."""
+
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         bare, tone = split_tone(word)
-        if not tone:
-            return word
-        start, end = _nucleus_span(bare)
-        plain = "".join(_decomp(c)[0].lower() for c in bare[start:end])
-        if end != len(bare) or plain not in ("oa", "oe", "uy"):
+        if not tone or not _SYLLABLE_RE.fullmatch(bare.lower()):
             return word
         return place_tone(bare, tone, style)
 
@@ -206,12 +206,13 @@ def _restyle(text: str, style: str) -> str:
 
 
 def to_new_tone_style(text: str) -> str:
-    """hòa → hoà, thủy → thuỷ, khỏe → khoẻ (only open oa/oe/uy syllables change; Quyết định 1989/QĐ-BGDĐT)."""
+    """hòa → hoà, thủy → thuỷ, khỏe → khoẻ (Quyết định 1989/QĐ-BGDĐT; only open oa/oe/uy syllables differ
+    between the styles). Misplaced marks are folded too: "Hòang" → "Hoàng", "Qúy" → "Quý"."""
     return _restyle(text, "new")
 
 
 def to_old_tone_style(text: str) -> str:
-    """hoà → hòa, thuỷ → thủy, khoẻ → khỏe."""
+    """hoà → hòa, thuỷ → thủy, khoẻ → khỏe (misplaced marks folded as in :func:`to_new_tone_style`)."""
     return _restyle(text, "old")
 
 
