@@ -115,15 +115,17 @@ def _clean(text: str) -> tuple[list[str], bool]:
 
 
 @lru_cache(maxsize=500_000)
-def normalize_name(raw: str | None) -> NameParts:
-    """All name forms of one raw name (see the module docstring). Never raises."""
+def normalize_name(raw: str | None, hint: str | None = None) -> NameParts:
+    """All name forms of one raw name (see the module docstring). Never raises. ``hint``: the legacy form most
+    names of the same file are in (see :func:`doisoat.normalize.encodings.repair`)."""
     if raw is None or not raw.strip():
         return _EMPTY
-    text, kind = repair(raw)
+    text, kind = repair(raw, hint)
     if kind is None:
-        collapsed = " ".join(raw.split())
+        collapsed = " ".join(raw.split(" "))
+        collapsed = " ".join(collapsed.split())
         if collapsed != raw:
-            text, kind = repair(collapsed)
+            text, kind = repair(collapsed, hint)
     words, invalid = _clean(text or "")
     if kind is None and words and " ".join(words) != " ".join((text or "").split()):
         # stray characters may have hidden a legacy form: look again at the cleaned words (keeps keys idempotent)
@@ -154,16 +156,53 @@ def normalize_name(raw: str | None) -> NameParts:
     )
 
 
-def names_frame(s: pl.Series) -> pl.DataFrame:
+FILE_HINT_SHARE = 0.5  # a file is "in TCVN3 / VNI" when this share of its distinct non-ASCII names are
+
+
+def _file_hints(pairs: pl.DataFrame, first: dict[str, NameParts]) -> dict[str | None, str]:
+    """group → ``tcvn3`` / ``vni`` when at least FILE_HINT_SHARE of the group's distinct non-ASCII names were read
+    in that form on their own: the file is in that encoding, so its ambiguous names are too."""
+    hints: dict[str | None, str] = {}
+    for (group,), vals in pairs.group_by("_group"):
+        non_ascii = [v for v in vals["_value"].to_list() if not v.isascii()]
+        if not non_ascii:
+            continue
+        for kind in ("tcvn3", "vni"):
+            if sum(first[v].name_repair == kind for v in non_ascii) >= FILE_HINT_SHARE * len(non_ascii):
+                hints[group] = kind
+    return hints
+
+
+def names_frame(s: pl.Series, groups: pl.Series | None = None) -> pl.DataFrame:
     """One row per input value: the ``NAME_COLUMNS`` and ``_name_issues`` (comma-joined codes or null:
-    ``NAME_ENCODING_REPAIRED`` for a legacy encoding or typing artefact, ``NAME_INVALID_CHARS``)."""
+    ``NAME_ENCODING_REPAIRED`` for a legacy encoding or typing artefact, ``NAME_INVALID_CHARS``).
+
+    ``groups`` (e.g. the source file): names of a group mostly in TCVN3 or VNI are read in it when ambiguous.
+    Python runs once per distinct name (and once more per distinct name of such a group)."""
     values = s.cast(pl.Utf8)
-    uniq = values.drop_nulls().unique()
-    parts = [normalize_name(v) for v in uniq.to_list()]
+    group_col = (
+        groups.cast(pl.Utf8) if groups is not None else pl.Series([None] * len(values), dtype=pl.Utf8)
+    )
+    frame = pl.DataFrame({"_value": values, "_group": group_col})
+    pairs = frame.drop_nulls("_value").unique(["_value", "_group"])
+    first = {v: normalize_name(v) for v in pairs["_value"].unique().to_list()}
+    hints = _file_hints(pairs, first)
+    parts = []
+    for v, g in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), strict=True):
+        p = first[v]
+        if (hint := hints.get(g)) is not None and p.name_repair != hint:
+            again = normalize_name(v, hint)
+            p = again if again.name_repair == hint else p
+        parts.append(p)
     cols: dict[str, list] = {f: [getattr(p, f) for p in parts] for f in NameParts._fields}
     table = pl.DataFrame(
-        {"_value": uniq, **cols},
-        schema={"_value": pl.Utf8, **{f: pl.Utf8 for f in NAME_COLUMNS}, "invalid_chars": pl.Boolean},
+        {"_value": pairs["_value"], "_group": pairs["_group"], **cols},
+        schema={
+            "_value": pl.Utf8,
+            "_group": pl.Utf8,
+            **{f: pl.Utf8 for f in NAME_COLUMNS},
+            "invalid_chars": pl.Boolean,
+        },
     ).with_columns(
         join_codes(
             pl.when(pl.col("name_repair").is_not_null() & (pl.col("name_repair") != "nfd")).then(
@@ -172,8 +211,6 @@ def names_frame(s: pl.Series) -> pl.DataFrame:
             pl.when(pl.col("invalid_chars")).then(pl.lit("NAME_INVALID_CHARS")),
         ).alias("_name_issues")
     )
-    return (
-        pl.DataFrame({"_value": values})
-        .join(table, on="_value", how="left", maintain_order="left")
-        .select(*NAME_COLUMNS, "_name_issues")
-    )
+    return frame.join(
+        table, on=["_value", "_group"], how="left", nulls_equal=True, maintain_order="left"
+    ).select(*NAME_COLUMNS, "_name_issues")
