@@ -873,7 +873,8 @@ def _per_word(text: str) -> tuple[str, str] | None:
             tcvn3_tell = any(c in _TCVN3_ONLY for c in w) or (title and any(c.isupper() for c in w[1:]))
             if vni_tell != tcvn3_tell:
                 want = "vni" if vni_tell else "tcvn3"
-                fixes.update({i: c for c in cands if c[0] == want})
+                if (match := next((c for c in cands if c[0] == want), None)) is not None:
+                    fixes[i] = match
             else:  # the reading with fewer tone marks ("Thö": VNI Thư rather than TCVN3 Thử)
                 by_tones = sorted((sum(_decomp(ch)[2] > 0 for ch in d), k, d) for k, d in cands)
                 if by_tones[0][0] < by_tones[1][0]:
