@@ -180,9 +180,7 @@ def names_frame(s: pl.Series, groups: pl.Series | None = None) -> pl.DataFrame:
     ``groups`` (e.g. the source file): names of a group mostly in TCVN3 or VNI are read in it when ambiguous.
     Python runs once per distinct name (and once more per distinct name of such a group)."""
     values = s.cast(pl.Utf8)
-    group_col = (
-        groups.cast(pl.Utf8) if groups is not None else pl.Series([None] * len(values), dtype=pl.Utf8)
-    )
+    group_col = groups.cast(pl.Utf8) if groups is not None else pl.Series([None] * len(values), dtype=pl.Utf8)
     frame = pl.DataFrame({"_value": values, "_group": group_col})
     pairs = frame.drop_nulls("_value").unique(["_value", "_group"])
     first = {v: normalize_name(v) for v in pairs["_value"].unique().to_list()}
@@ -190,7 +188,7 @@ def names_frame(s: pl.Series, groups: pl.Series | None = None) -> pl.DataFrame:
     parts = []
     for v, g in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), strict=True):
         p = first[v]
-        if (hint := hints.get(g)) is not None and p.name_repair != hint:
+        if (hint := hints.get(g)) is not None and not v.isascii():
             again = normalize_name(v, hint)
             p = again if again.name_repair == hint else p
         parts.append(p)
