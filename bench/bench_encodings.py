@@ -172,6 +172,31 @@ def main() -> None:
             garbled = pl.Series([g for _, g in pairs])
             keys = names_frame(garbled, pl.Series(["file.xls"] * len(pairs)))["name_key"].to_list()
             _row(f"{label}, as one file", pairs, keys, args.show)
+    # an extract as it arrives: Unicode names, a few per cent of rows with one word (or the whole name) pasted
+    # from a VNI or TCVN3 source; the column's own word counts settle words that read as syllables both ways
+    n_rows = len(kinh) * 4
+    rows = [kinh[int(i)] for i in rng.integers(0, len(kinh), n_rows)]
+    forms = [
+        ("one word vni", _one_word(to_vni, rng)),
+        ("one word tcvn3", _one_word(to_tcvn3, rng)),
+        ("vni", to_vni),
+        ("tcvn3", to_tcvn3),
+    ]
+    pick = rng.random(n_rows)
+    garbled_rows = []
+    kinds = []
+    for r, u in zip(rows, pick, strict=True):
+        k = 0 if u < 0.03 else 1 if u < 0.05 else 2 if u < 0.06 else 3 if u < 0.07 else -1
+        garbled_rows.append(forms[k][1](r) if k >= 0 else r)
+        kinds.append(forms[k][0] if k >= 0 else "clean")
+    keys = names_frame(pl.Series(garbled_rows), pl.Series(["extract.xlsx"] * n_rows))["name_key"].to_list()
+    print(f"one extract of {n_rows:,} rows (7 % garbled):")
+    for label in ("clean", *(f for f, _ in forms)):
+        idx = [
+            i for i, k in enumerate(kinds) if k == label and (label == "clean" or garbled_rows[i] != rows[i])
+        ]
+        sub = [(rows[i], garbled_rows[i]) for i in idx]
+        _row(f"  {label} rows", sub, [keys[i] for i in idx], args.show)
     print(f"{'ethnic-minority names':<28}")
     for label, fn in garblings(rng).items():
         pairs = [(n, g) for n in ethnic if (g := fn(n)) != n]

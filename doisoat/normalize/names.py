@@ -25,7 +25,14 @@ from typing import NamedTuple
 import polars as pl
 
 from doisoat.normalize._issues import join_codes
-from doisoat.normalize.encodings import VIETNAMESE_LETTERS, repair, to_new_tone_style
+from doisoat.normalize.encodings import (
+    VIETNAMESE_LETTERS,
+    from_tcvn3,
+    from_vni,
+    is_vietnamese_syllable,
+    repair,
+    to_new_tone_style,
+)
 
 __all__ = [
     "COMPOUND_SURNAMES",
@@ -48,6 +55,7 @@ _VARIANT_NON_GIVEN = {"huynh": "hoang", "vo": "vu"}
 _IY_RE = re.compile(r"^(?:qu|[^aeiouy]*u?)y$")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "Ð": "Đ", "ð": "đ"})
 _SEPARATORS_RE = re.compile(r"[\s.,;:_\-/\\|()\[\]{}\"]+")
+_CP1252_WORD = frozenset(bytes(range(0x80)).decode("ascii") + bytes(range(0xA0, 0x100)).decode("cp1252"))
 _INVALID_RE = re.compile("[^ '" + "".join(sorted(VIETNAMESE_LETTERS)) + "]")
 
 
@@ -132,6 +140,11 @@ def normalize_name(raw: str | None, hint: str | None = None) -> NameParts:
         fixed, kind = repair(" ".join(words))
         if kind is not None:
             words, _ = _clean(fixed or "")
+    return _parts(words, kind, invalid)
+
+
+def _parts(words: list[str], kind: str | None, invalid: bool) -> NameParts:
+    """The name forms of cleaned, repaired words."""
     if not words:
         return NameParts(*([None] * 10), kind, invalid)
     forms = [_word_forms(w) for w in words]
@@ -156,6 +169,38 @@ def normalize_name(raw: str | None, hint: str | None = None) -> NameParts:
     )
 
 
+def _apply_lexicon(
+    frame: pl.DataFrame, pairs: pl.DataFrame, parts: list[NameParts], hints: dict[str | None, str]
+) -> list[NameParts]:
+    """Re-read names whose ambiguous words the column's own word counts settle (see LEXICON_RATIO); names of a
+    file read in its encoding (``hints``) are settled already."""
+    rows = frame.group_by(["_value", "_group"]).len()
+    n_rows = {
+        (v, g): n
+        for v, g, n in zip(
+            rows["_value"].to_list(), rows["_group"].to_list(), rows["len"].to_list(), strict=True
+        )
+    }
+    freq: dict[str, int] = {}
+    for v, g, p in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), parts, strict=True):
+        for w in (p.name_key or "").split():
+            freq[w] = freq.get(w, 0) + n_rows.get((v, g), 1)
+    out = []
+    for g, p in zip(pairs["_group"].to_list(), parts, strict=True):
+        if (
+            g in hints
+            or p.name_display is None
+            or p.name_repair not in (None, "vni", "tcvn3", "mixed")
+            or (found := _lexicon_reading(p.name_display, freq)) is None
+        ):
+            out.append(p)
+            continue
+        kind, text = found
+        merged = kind if p.name_repair in (None, kind) else "mixed"
+        out.append(_parts(text.split(), merged, p.invalid_chars))
+    return out
+
+
 FILE_HINT_SHARE = 0.5  # a file is "in TCVN3 / VNI" when this share of its distinct non-ASCII names are
 
 
@@ -171,6 +216,45 @@ def _file_hints(pairs: pl.DataFrame, first: dict[str, NameParts]) -> dict[str | 
             if sum(first[v].name_repair == kind for v in non_ascii) >= FILE_HINT_SHARE * len(non_ascii):
                 hints[group] = kind
     return hints
+
+
+# A word that reads as a syllable both as written and in VNI/TCVN3 ("Thò" / VNI "Thị", "Vò" / TCVN3 "Vũ") is
+# read in the legacy form when, in the same column, that reading is at least LEXICON_RATIO times as frequent
+# (and seen LEXICON_MIN times): the extract itself is the table of the names' syllables. (unconfirmed: tuned
+# on synthetic extracts; set LEXICON_MIN very high to switch it off.)
+LEXICON_RATIO = 20
+LEXICON_MIN = 20
+
+
+def _word_key(word: str) -> str:
+    return _word_forms(word)[0]
+
+
+def _lexicon_reading(raw: str, freq: dict[str, int]) -> tuple[str, str] | None:
+    """(kind, the name with its ambiguous words read in the legacy form) when the column's word counts say so.
+    ``raw`` is the name as repaired so far (its display form), so words already read stay as they are."""
+    if raw.isascii():
+        return None
+    words = raw.split(" ")
+    kinds = []
+    for i, w in enumerate(words):
+        if w.isascii() or not _CP1252_WORD.issuperset(w) or not is_vietnamese_syllable(w):
+            continue
+        n_w = freq.get(_word_key(w), 0)
+        best = None
+        for kind, fn in (("vni", from_vni), ("tcvn3", from_tcvn3)):
+            reading = fn(w)
+            if reading == w or not is_vietnamese_syllable(reading):
+                continue
+            n_r = freq.get(_word_key(reading), 0)
+            if n_r >= LEXICON_MIN and n_r >= LEXICON_RATIO * max(n_w, 1) and (best is None or n_r > best[0]):
+                best = (n_r, kind, reading)
+        if best is not None:
+            words[i] = best[2]
+            kinds.append(best[1])
+    if not kinds:
+        return None
+    return (kinds[0] if len(set(kinds)) == 1 else "mixed"), " ".join(words)
 
 
 def names_frame(s: pl.Series, groups: pl.Series | None = None) -> pl.DataFrame:
@@ -192,6 +276,7 @@ def names_frame(s: pl.Series, groups: pl.Series | None = None) -> pl.DataFrame:
             again = normalize_name(v, hint)
             p = again if again.name_repair == hint else p
         parts.append(p)
+    parts = _apply_lexicon(frame, pairs, parts, hints)
     cols: dict[str, list] = {f: [getattr(p, f) for p in parts] for f in NameParts._fields}
     table = pl.DataFrame(
         {"_value": pairs["_value"], "_group": pairs["_group"], **cols},
