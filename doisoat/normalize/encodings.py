@@ -806,18 +806,32 @@ _TCVN3_CODE_RE = re.compile("|".join(re.escape(k) for k in _FROM_TCVN3))
 _UNICODE_HATS_RE = re.compile(r"[âêôÂÊÔ]")
 
 
+def _certain_legacy(word: str, kind: str) -> bool:
+    """The word holds what Unicode text never does: VNI's vowel + mark byte ("Claâu", "Nguyeãn"), or a TCVN3
+    code that is no letter at all (© ª « ¬ ­ ® µ ¸ …). Such a word is decoded even when it is no syllable (a
+    minority name: "Claâu" is "Clâu")."""
+    if kind == "vni":
+        return bool(_VNI_PAIR_RE.search(word))
+    return any(c in _TCVN3_ONLY and not c.isalpha() for c in word)
+
+
 def _consistent(text: str, codes: re.Pattern[str], cand: str) -> bool:
     """``text`` can be wholly in the encoding: every non-ASCII character is part of one of its codes ("Lê Công
     Hoaønh" is no VNI text: a lone "ê" is no VNI code), and the words it repairs outnumber the syllables it
     would change ("Lê Công Hoµnh" is Unicode with one TCVN3 word, not "Lờ Cụng Hoành"; "Phan Công Thöùc" is
-    not "Phan Cơng Thức"; "NguyÔn Xu©n Phông" is TCVN3 "Nguyễn Xuân Phụng"). A tie is left to the per-word
+    not "Phan Cơng Thức"; "NguyÔn Xu©n Phông" is TCVN3 "Nguyễn Xuân Phụng"), or are two or more (a name
+    with two legacy words came whole: "Hoà Thò Xuaân Höông" is VNI "Hồ Thị Xuân Hương"). A tie is left to the per-word
     reading, and to the file's encoding (``repair(hint=…)``)."""
     if not codes.sub("", text).isascii():
         return False
     pairs = list(zip(text.split(" "), cand.split(" "), strict=False))
     unicode_like = sum(w != d and _word_is_syllable(w) for w, d in pairs)
-    fixed = sum(not _word_is_syllable(w) and is_vietnamese_syllable(d) for w, d in pairs)
-    return fixed > unicode_like
+    kind = "tcvn3" if codes is _TCVN3_CODE_RE else "vni"
+    fixed = sum(
+        w != d and (not _word_is_syllable(w) and is_vietnamese_syllable(d) or _certain_legacy(w, kind))
+        for w, d in pairs
+    )
+    return fixed > unicode_like or fixed >= 2  # two legacy words: the name was pasted whole, not one word
 
 
 def _fixes_a_word(text: str, cand: str) -> bool:
@@ -863,7 +877,9 @@ def _word_repairs(word: str) -> list[tuple[str, str]]:
     if _VIQR_WORD_RE.search(word) and (dec := from_viqr(word)) != word:
         cands.append(("viqr", dec))
     return [
-        (k, unicodedata.normalize("NFC", d)) for k, d in cands if is_vietnamese_syllable(d.replace("Ð", "Đ"))
+        (k, unicodedata.normalize("NFC", d))
+        for k, d in cands
+        if is_vietnamese_syllable(d.replace("Ð", "Đ")) or (k == "vni" and _certain_legacy(word, "vni"))
     ]
 
 
@@ -915,7 +931,7 @@ def _hinted(text: str, hint: str) -> tuple[str, str] | None:
     if cand == text or not codes.sub("", text).isascii():
         return None
     pairs = zip(text.split(" "), cand.split(" "), strict=False)
-    if not all(is_vietnamese_syllable(d) for w, d in pairs if w != d):
+    if not all(is_vietnamese_syllable(d) or _certain_legacy(w, hint) for w, d in pairs if w != d):
         return None
     if _badness(cand.lower()) > _badness(text.lower()):
         return None
