@@ -206,3 +206,34 @@ def test_a_tone_mark_on_any_vowel_of_a_syllable_gives_the_same_key(word):
 
 def test_tone_folding_leaves_words_that_are_not_syllables_alone():
     assert normalize_name("Bh'rìu Pơlóong").name_key == "bh'rìu pơlóong"
+
+
+def test_a_file_mostly_in_vni_reads_its_ambiguous_names_in_vni_too():
+    # alone, "Phan Thò Sinh" is a valid Unicode spelling; in a file of VNI names it is VNI "Phan Thị Sinh"
+    assert normalize_name("Phan Thò Sinh").name_key == "phan thò sinh"
+    vni = [to_vni(n) for n in ("Nguyễn Văn Đức", "Trần Thị Hương", "Lê Văn Trường", "Đặng Thị Nguyệt")]
+    values = pl.Series([*vni, "Phan Thò Sinh", "Phan Thò Sinh"])
+    files = pl.Series(["a.xls"] * 6)
+    out = names_frame(values, files)
+    assert out["name_key"].to_list()[-2:] == ["phan thị sinh", "phan thị sinh"]
+    assert out["name_repair"].to_list()[-1] == "vni"
+    # the same name in another file (all Unicode) stays as written
+    mixed = names_frame(pl.Series([*vni, "Phan Thò Sinh"]), pl.Series(["a.xls"] * 4 + ["b.csv"]))
+    assert mixed["name_key"].to_list()[-1] == "phan thò sinh"
+
+
+def test_the_columns_own_word_counts_settle_a_word_that_reads_both_ways():
+    clean = [f"Nguyễn Thị {g}" for g in ("An", "Lan", "Hoa", "Mai", "Cúc")] * 5
+    values = pl.Series([*clean, "Đặng Thò Xuân", "Nguyễn Thị Hoà"])
+    out = names_frame(values)
+    assert out["name_key"].to_list()[-2:] == ["đặng thị xuân", "nguyễn thị hoà"]
+    assert out["name_repair"].to_list()[-2:] == ["vni", None]
+    assert out["name_key"].to_list()[:25] == [normalize_name(n).name_key for n in clean]
+
+
+def test_a_rare_clean_word_is_not_read_as_a_frequent_legacy_one():
+    # "Hoà" reads as VNI "Hồ", the surname of half the village, yet as a given name it is compared with given
+    # names only
+    values = pl.Series(["Hồ Văn An"] * 300 + ["Hồ Thị Lan"] * 300 + ["Nguyễn Thị Hoà"])
+    out = names_frame(values)
+    assert out["name_key"].to_list()[-1] == "nguyễn thị hoà"

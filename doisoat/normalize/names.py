@@ -181,17 +181,17 @@ def _apply_lexicon(
             rows["_value"].to_list(), rows["_group"].to_list(), rows["len"].to_list(), strict=True
         )
     }
-    freq: dict[str, int] = {}
+    freq: dict[tuple[str, str], int] = {}
     for v, g, p in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), parts, strict=True):
-        for w in (p.name_key or "").split():
-            freq[w] = freq.get(w, 0) + n_rows.get((v, g), 1)
+        for slot_word in zip(_slots(p), (p.name_key or "").split(), strict=False):
+            freq[slot_word] = freq.get(slot_word, 0) + n_rows.get((v, g), 1)
     out = []
     for g, p in zip(pairs["_group"].to_list(), parts, strict=True):
         if (
             g in hints
             or p.name_display is None
             or p.name_repair not in (None, "vni", "tcvn3", "mixed")
-            or (found := _lexicon_reading(p.name_display, freq)) is None
+            or (found := _lexicon_reading(p.name_display, _slots(p), freq)) is None
         ):
             out.append(p)
             continue
@@ -230,23 +230,32 @@ def _word_key(word: str) -> str:
     return _word_forms(word)[0]
 
 
-def _lexicon_reading(raw: str, freq: dict[str, int]) -> tuple[str, str] | None:
-    """(kind, the name with its ambiguous words read in the legacy form) when the column's word counts say so.
-    ``raw`` is the name as repaired so far (its display form), so words already read stay as they are."""
+def _slots(p: NameParts) -> list[str]:
+    """The part each word of a name is in: ``s`` surname, ``m`` middle, ``g`` given."""
+    n_s, n_m, n_g = (len((x or "").split()) for x in (p.surname_key, p.middle_key, p.given_key))
+    return ["s"] * n_s + ["m"] * n_m + ["g"] * n_g
+
+
+def _lexicon_reading(raw: str, slots: list[str], freq: dict[tuple[str, str], int]) -> tuple[str, str] | None:
+    """(kind, the name with its ambiguous words read in the legacy form) when the column's word counts, in the
+    same part of the name, say so ("Thò" as a middle name against "Thị"; a given name "Hoà" is not weighed
+    against the surname "Hồ"). ``raw`` is the name as repaired so far (its display form)."""
     if raw.isascii():
         return None
     words = raw.split(" ")
+    if len(words) != len(slots):
+        return None
     kinds = []
     for i, w in enumerate(words):
         if w.isascii() or not _CP1252_WORD.issuperset(w) or not is_vietnamese_syllable(w):
             continue
-        n_w = freq.get(_word_key(w), 0)
+        n_w = freq.get((slots[i], _word_key(w)), 0)
         best = None
         for kind, fn in (("vni", from_vni), ("tcvn3", from_tcvn3)):
             reading = fn(w)
             if reading == w or not is_vietnamese_syllable(reading):
                 continue
-            n_r = freq.get(_word_key(reading), 0)
+            n_r = freq.get((slots[i], _word_key(reading)), 0)
             if n_r >= LEXICON_MIN and n_r >= LEXICON_RATIO * max(n_w, 1) and (best is None or n_r > best[0]):
                 best = (n_r, kind, reading)
         if best is not None:
