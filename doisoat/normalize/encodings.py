@@ -353,6 +353,10 @@ _MOJIBAKE_PAGES = (("mojibake", _CP1252_ENC), ("mojibake_cp1250", _CP1250_ENC))
 # dropped by some readers
 _LOST_BYTES = (0xA0, 0x8D, 0x9D, 0x81, 0x8F, 0x90)
 _MAX_GAPS = 4
+# what UTF-8 lead bytes of Vietnamese letters (C2–C6, E1) look like on either page: no mojibake without one
+_MOJIBAKE_LEADS = frozenset(_CP1252_DEC[b] for b in (0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xE1)) | frozenset(
+    _CP1250_DEC[b] for b in (0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xE1)
+)
 
 
 def to_mojibake(text: str) -> str:
@@ -439,7 +443,7 @@ def _unmojibake(text: str, page: dict[str, int]) -> list[tuple[int, str]]:
 def _mojibake_candidate(text: str) -> tuple[str, str] | None:
     """(kind, repaired) when ``text`` is UTF-8 read through cp1252, Latin-1 or cp1250, possibly with no-break
     spaces or undefined bytes lost: the reading whose words look most Vietnamese, if better than the text."""
-    if text.isascii():
+    if text.isascii() or not _MOJIBAKE_LEADS.intersection(text):
         return None
     scored = []
     for kind, page in _MOJIBAKE_PAGES:
