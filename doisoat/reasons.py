@@ -182,6 +182,13 @@ _REASONS: tuple[Reason, ...] = (
         60,
     ),
     Reason(
+        "OLD_COMMUNE_PARTLY_MERGED",
+        "info",
+        "Xã cũ chỉ nhập một phần vào xã mới này (theo bảng chuyển đổi của Tổng cục Thống kê)",
+        "Old commune only partly merged into this new unit (statistics office's conversion table)",
+        65,
+    ),
+    Reason(
         "COMMUNE_SPLIT_AMBIGUOUS",
         "song",
         "Xã cũ bị chia tách, chưa xác định được xã mới",
