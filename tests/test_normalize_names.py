@@ -237,3 +237,12 @@ def test_a_rare_clean_word_is_not_read_as_a_frequent_legacy_one():
     values = pl.Series(["Hồ Văn An"] * 300 + ["Hồ Thị Lan"] * 300 + ["Nguyễn Thị Hoà"])
     out = names_frame(values)
     assert out["name_key"].to_list()[-1] == "nguyễn thị hoà"
+
+
+def test_a_unicode_file_whose_names_each_hold_one_legacy_word_is_not_read_as_a_legacy_file():
+    # every name has one TCVN3 word, but the others carry ễ ị ă: the file is Unicode, and "Lê Công Hoµnh" keeps
+    # its Unicode "Lê Công" (a TCVN3 reading would give "Lờ Cụng")
+    mixes = ["Nguyễn Thị PhÊn", "Trần Văn §øc", "Đặng Thị Hoµ", "Phạm Văn TuÊn", "Lê Công Hoµnh"]
+    out = names_frame(pl.Series(mixes), pl.Series(["a.xlsx"] * len(mixes)))
+    assert out["name_key"].to_list()[-1] == "lê công hoành"
+    assert out["name_key"].to_list()[:2] == ["nguyễn thị phấn", "trần văn đức"]

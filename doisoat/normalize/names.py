@@ -202,15 +202,21 @@ def _apply_lexicon(
 
 
 FILE_HINT_SHARE = 0.5  # a file is "in TCVN3 / VNI" when this share of its distinct non-ASCII names are
+FILE_CP1252_SHARE = 0.9  # … and this share of them hold only cp1252 characters
 
 
 def _file_hints(pairs: pl.DataFrame, first: dict[str, NameParts]) -> dict[str | None, str]:
     """group → ``tcvn3`` / ``vni`` when at least FILE_HINT_SHARE of the group's distinct non-ASCII names were read
-    in that form on their own: the file is in that encoding, so its ambiguous names are too."""
+    in that form on their own and FILE_CP1252_SHARE of them hold only cp1252 characters: the file is in that
+    encoding, so its ambiguous names are too."""
     hints: dict[str | None, str] = {}
     for (group,), vals in pairs.group_by("_group"):
         non_ascii = [v for v in vals["_value"].to_list() if not v.isascii()]
         if not non_ascii:
+            continue
+        # a legacy file holds only cp1252 characters; a Unicode file with legacy words in its names (ễ ị ă đ …
+        # beside them) is no TCVN3/VNI file, even when most of its names hold such a word
+        if sum(_CP1252_WORD.issuperset(v) for v in non_ascii) < FILE_CP1252_SHARE * len(non_ascii):
             continue
         for kind in ("tcvn3", "vni"):
             if sum(first[v].name_repair == kind for v in non_ascii) >= FILE_HINT_SHARE * len(non_ascii):
