@@ -1,10 +1,19 @@
 """Vietnamese legacy encodings and typing artefacts, both directions, plus detection and repair.
 
 Forms handled (DOMAIN §4): TCVN3 (TCVN 5712:1993 VN3, font-based, read as Windows-1252), VNI-Windows (base letter
-+ mark byte, read as Windows-1252), UTF-8 bytes read as Windows-1252 ("mojibake"), Telex and VNI digits typed with
-the input method off, NFD (combining marks), and old/new tone-mark placement (hòa ↔ hoà).
++ mark byte, read as Windows-1252), UTF-8 bytes read as Windows-1252, Latin-1 or Windows-1250 ("mojibake"), also
+when a no-break space or an undefined byte was lost on the way, VIQR (RFC 1456: "Nguye^~n Va(n A'nh"), Telex and
+VNI digits typed with the input method off, NFD (combining marks), and old/new tone-mark placement (hòa ↔ hoà),
+misplaced marks ("Hòang") folded by the same rule.
 Every ``to_*`` has a ``from_*`` and the pair round-trips on the whole Vietnamese alphabet (TCVN3 loses the case of
 toned capitals: all-caps text used a separate font and comes back lower case). No function here ever raises.
+
+Repair works on the whole text and, failing that, word by word (a Unicode name with one word in VNI, TCVN3 or
+VIQR), and a word is only replaced by a reading that is a Vietnamese syllable (``is_vietnamese_syllable``: the
+language's initials, nuclei and finals, its spelling rules and which tones a final takes), so clean names and
+minority names (A Lăng, Bh'riu, Zơ Râm) stay as written. A word that reads as a syllable both as written and in a
+legacy form ("Thò" / VNI "Thị") is left as written here; the file (``repair(hint=…)``) or the column
+(``names.names_frame``) settles it.
 """
 
 from __future__ import annotations

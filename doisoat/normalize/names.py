@@ -13,6 +13,11 @@ Variant merges (``name_variant`` only; the key forms keep what was written):
   names are rare (Bùi has no "-uy" twin). Not merged: ``ay``/``ai`` (Mai and May, Hai and Hay are different
   names), and ``y`` inside a word (Quỳnh, Huyền, Nguyễn).
 - Apostrophes are dropped (Bh'riu ~ Bhriu).
+
+Legacy encodings are repaired per name (``encodings.repair``) and, in ``names_frame``, with the evidence of the
+column: a source file whose names are mostly TCVN3/VNI reads its ambiguous names in that encoding, and a word that
+reads as a syllable both as written and in a legacy form is read in the legacy form when that reading is far more
+frequent in the same part of the name in the column (``LEXICON_RATIO``).
 """
 
 from __future__ import annotations
