@@ -123,9 +123,16 @@ _REASONS: tuple[Reason, ...] = (
     Reason(
         "DATE_LUNAR",
         "sach",
-        "Ngày theo âm lịch, cần quy đổi sang dương lịch",
-        "Lunar-calendar date: convert it to the solar calendar",
+        "Ngày âm lịch không quy đổi được sang dương lịch (chỉ có năm, tháng 11–12, hoặc ngày không có)",
+        "Lunar-calendar date that cannot be converted (year only, month 11–12, or no such day)",
         35,
+    ),
+    Reason(
+        "DATE_LUNAR_CONVERTED",
+        "info",
+        "Ngày âm lịch đã quy đổi sang dương lịch",
+        "Lunar-calendar date converted to the solar calendar",
+        80,
     ),
     Reason(
         "DATE_WEEKDAY_MISMATCH",

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from doisoat.normalize.dates import DEFAULT_SENTINELS, NOTE_CODES, parse_date, parse_dates, to_day_dates
+from doisoat.normalize.dates import (
+    DEFAULT_SENTINELS,
+    NOTE_CODES,
+    lunar_to_solar,
+    parse_date,
+    parse_dates,
+    to_day_dates,
+)
 from doisoat.reasons import REASONS
 
 TODAY = date(2025, 7, 1)
@@ -103,11 +110,11 @@ def test_formats_parse_with_their_precision(text, expected):
         ("01/01/0001", "DATE_SENTINEL"),
         ("1753-01-01", "DATE_SENTINEL"),
         ("31/12/9999", "DATE_SENTINEL"),
-        ("05-03-1990 (âm lịch)", "DATE_LUNAR"),
-        ("05/03/1990 ÂL", "DATE_LUNAR"),
+        ("1990 (âm lịch)", "DATE_LUNAR"),  # a lunar year straddles two solar years
+        ("tháng 12/1990 (âm lịch)", "DATE_LUNAR"),  # often in January of the next solar year
+        ("30/12/2024 (âm lịch)", "DATE_LUNAR"),  # the 12th month of Giáp Thìn has 29 days
+        ("05/03 nhuận/2024 (âm lịch)", "DATE_LUNAR"),  # 2024 has no leap month
         ("mùng 5 tháng Ba năm 1990", "DATE_UNPARSEABLE"),
-        ("mùng 5 tháng 3 năm 1990 (âm lịch)", "DATE_LUNAR"),
-        ("tháng 3/1990 (AL)", "DATE_LUNAR"),
         ("ngày 5 tháng 3", "DATE_UNPARSEABLE"),
         ("Thứ Hai, 1990", "DATE_UNPARSEABLE"),
         ("ngày 5/1990", "DATE_UNPARSEABLE"),
@@ -120,7 +127,13 @@ def test_bad_dates_are_null_with_a_reason(text, issue):
 
 
 def test_every_date_code_is_in_the_reason_table():
-    for code in ("DATE_SENTINEL", "DATE_LUNAR", "DATE_WEEKDAY_MISMATCH", "DATE_UNPARSEABLE"):
+    for code in (
+        "DATE_SENTINEL",
+        "DATE_LUNAR",
+        "DATE_LUNAR_CONVERTED",
+        "DATE_WEEKDAY_MISMATCH",
+        "DATE_UNPARSEABLE",
+    ):
         assert code in REASONS
     assert all(REASONS[c].dimension == "info" for c in NOTE_CODES)
 
@@ -137,9 +150,54 @@ def test_sentinels_are_configurable():
     assert parse_date("01/01/1970", TODAY, sentinels={(1970, 1, 1)}).issue == "DATE_SENTINEL"
 
 
-def test_a_lunar_date_is_never_a_day_date():
-    out = to_day_dates(pl.Series(["05-03-2020 (âm lịch)"]), TODAY)
-    assert out.rows() == [(None, "DATE_LUNAR")]
+@pytest.mark.parametrize(
+    "text,solar",
+    [
+        ("01/01/2024 (âm lịch)", date(2024, 2, 10)),  # Tết Giáp Thìn
+        ("mùng 1 tháng 1 năm 1985 âm lịch", date(1985, 1, 21)),  # Vietnam's Tết 1985, a month before China's
+        ("01-01-1968 (ÂL)", date(1968, 1, 29)),  # Tết Mậu Thân in UTC+7
+        ("ngày 15 tháng 8 năm 2024 (âm lịch)", date(2024, 9, 17)),  # Tết Trung thu
+        ("30/12/2023 (âm lịch)", date(2024, 2, 9)),  # the last day of Quý Mão
+        ("ngày 1 tháng 2 nhuận năm 2023 (âm lịch)", date(2023, 3, 22)),  # the leap second month
+        ("ngày 1 tháng 2 năm 2023 (âm lịch)", date(2023, 2, 20)),
+        (
+            "Thứ Năm, 01/01/2024 (âm lịch)",
+            None,
+        ),  # Tết 2024 was a Saturday: the weekday is checked on the solar day
+    ],
+)
+def test_a_lunar_date_is_converted_to_its_solar_day_and_noted(text, solar):
+    p = parse_date(text, TODAY)
+    if solar is None:
+        assert (p.year, p.month, p.day) == (2024, 2, 10) and p.issue == "DATE_WEEKDAY_MISMATCH"
+        return
+    assert (p.year, p.month, p.day, p.precision, p.issue) == (
+        solar.year,
+        solar.month,
+        solar.day,
+        "D",
+        "DATE_LUNAR_CONVERTED",
+    )
+
+
+def test_a_lunar_month_keeps_only_its_solar_year():
+    p = parse_date("tháng 3/1990 (AL)", TODAY)
+    assert (p.year, p.month, p.precision, p.issue) == (1990, None, "Y", "DATE_LUNAR_CONVERTED")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1900, 2024), st.integers(1, 12), st.integers(1, 28))
+def test_lunar_days_follow_each_other_and_each_new_year_falls_between_21_january_and_20_february(y, m, d):
+    first = lunar_to_solar(1, 1, y)
+    assert date(y, 1, 21) <= first <= date(y, 2, 20)
+    a, b = lunar_to_solar(d, m, y), lunar_to_solar(d + 1, m, y)
+    assert (b - a).days == 1
+    nxt = lunar_to_solar(1, m % 12 + 1, y + (m == 12))
+    assert 29 <= (nxt - lunar_to_solar(1, m, y)).days <= 30 or (nxt - lunar_to_solar(1, m, y)).days in (
+        58,
+        59,
+        60,
+    )
 
 
 def test_excel_serial_only_in_plausible_range():
@@ -259,11 +317,21 @@ def test_every_form_round_trips_with_its_date_and_precision(d):
 
 @settings(max_examples=150, deadline=None)
 @given(_DATES, st.sampled_from([" (âm lịch)", " (ÂL)", " âm lịch", " AL"]))
-def test_every_day_or_month_form_marked_lunar_is_flagged_never_taken_as_solar(d, mark):
+def test_every_day_form_marked_lunar_is_converted_never_taken_as_solar(d, mark):
+    """Each full-day form read as a lunar date gives that lunar day's solar date, never the written one."""
     assume(not _is_sentinel(d))
-    for t in _day_forms(d) + _month_forms(d):
+    solar = lunar_to_solar(d.day, d.month, d.year)
+    assume(solar is not None and solar <= TODAY)
+    for t in _day_forms(d):
+        if t.startswith(tuple(_WEEKDAY_NAMES + _WEEKDAY_SHORT)) or t.upper() == t or t.isdigit():
+            continue  # the weekday belongs to the written day; a serial is a solar day
         p = parse_date(t + mark, TODAY)
-        assert (p.year, p.precision, p.issue) == (None, None, "DATE_LUNAR"), t + mark
+        assert (p.year, p.month, p.day, p.issue) == (
+            solar.year,
+            solar.month,
+            solar.day,
+            "DATE_LUNAR_CONVERTED",
+        ), t
 
 
 @settings(max_examples=100, deadline=None)
