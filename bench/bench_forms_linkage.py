@@ -22,6 +22,7 @@ import polars as pl
 
 from doisoat.match import MatchModel, MatchSettings, link
 from doisoat.normalize import standardize
+from doisoat.normalize.dates import lunar_to_solar
 from doisoat.normalize.encodings import (
     to_mojibake,
     to_mojibake_cp1250,
@@ -41,9 +42,28 @@ DATE_FORMS: dict[str, Callable[[date], str]] = {
     "5 thg 3, 1990": lambda d: f"{d.day} thg {d.month}, {d.year}",
     "ngày 05/03/1990": lambda d: f"ngày {d.strftime('%d/%m/%Y')}",
     "Thứ Hai, 05/03/1990": lambda d: f"{_WEEKDAYS[d.weekday()]}, {d.strftime('%d/%m/%Y')}",
+    "the same day in the lunar calendar, '(âm lịch)'": lambda d: _lunar_text(d),
     "T3/1990 (month only)": lambda d: f"T{d.month}/{d.year}",
     "tháng 3/1990 (month only)": lambda d: f"tháng {d.month}/{d.year}",
 }
+
+
+def _solar_to_lunar(d: date) -> tuple[int, int, int, bool]:
+    """(day, month, year, leap) of a solar date, by searching the month starts around it (bench helper)."""
+    for ly in (d.year, d.year - 1):
+        for lm in range(12, 0, -1):
+            for leap in (True, False):
+                start = lunar_to_solar(1, lm, ly, leap)
+                if start is not None and start <= d and (d - start).days < 30:
+                    day = (d - start).days + 1
+                    if lunar_to_solar(day, lm, ly, leap) == d:
+                        return day, lm, ly, leap
+    raise ValueError("no lunar date")
+
+
+def _lunar_text(d: date) -> str:
+    day, month, year, leap = _solar_to_lunar(d)
+    return f"ngày {day} tháng {month}{' nhuận' if leap else ''} năm {year} (âm lịch)"
 
 
 def _one_word(fn: Callable[[str], str], rng: np.random.Generator) -> Callable[[str], str]:
@@ -106,7 +126,7 @@ def main() -> None:
     sex = pl.Series(["Nam" if s == "M" else "Nữ" for s in people["sex"]])
     model = MatchModel.default()
     print(f"reference {ref_std.height:,} people; list of {args.rows:,} rows without IDs; seed {args.seed}")
-    print(f"{'form':<28} {'rows':>6} {'right person':>13} {'share':>8}")
+    print(f"{'form':<46} {'rows':>6} {'right person':>13} {'share':>8}")
 
     def run(label: str, name_col: list[str], birth_col: list[str]) -> float:
         rows = pl.DataFrame(
@@ -125,7 +145,7 @@ def main() -> None:
         m = res.matches.sort("rid")
         right = ((m["match_status"] == "matched") & (m["person_id"] == truth)).sum()
         share = right / args.rows
-        print(f"{label:<28} {args.rows:>6,} {right:>13,} {100 * share:>7.2f}%")
+        print(f"{label:<46} {args.rows:>6,} {right:>13,} {100 * share:>7.2f}%")
         return share
 
     clean_dates = [DATE_FORMS["dd/mm/yyyy (clean)"](d) for d in births]
