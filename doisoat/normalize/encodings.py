@@ -816,9 +816,6 @@ def _candidates(text: str) -> list[tuple[str, str]]:
 _TCVN3_CODE_RE = re.compile("|".join(re.escape(k) for k in _FROM_TCVN3))
 
 
-_UNICODE_HATS_RE = re.compile(r"[âêôÂÊÔ]")
-
-
 def _certain_legacy(word: str, kind: str) -> bool:
     """The word holds what Unicode text never does: VNI's vowel + mark byte ("Claâu", "Nguyeãn"), or a TCVN3
     code that is no letter at all (© ª « ¬ ­ ® µ ¸ …). Such a word is decoded even when it is no syllable (a
