@@ -113,6 +113,34 @@ _REASONS: tuple[Reason, ...] = (
         "Date lacks the day (a full date is needed)",
         40,
     ),
+    Reason(
+        "DATE_SENTINEL",
+        "sach",
+        "Ngày giữ chỗ do phần mềm ghi thay cho ngày không biết (như 30/12/1899, 00/01/1900)",
+        "Placeholder date written for an unknown date (e.g. Excel's day zero 1899-12-30)",
+        35,
+    ),
+    Reason(
+        "DATE_LUNAR",
+        "sach",
+        "Ngày âm lịch không quy đổi được sang dương lịch (chỉ có năm, tháng 11–12, hoặc ngày không có)",
+        "Lunar-calendar date that cannot be converted (year only, month 11–12, or no such day)",
+        35,
+    ),
+    Reason(
+        "DATE_LUNAR_CONVERTED",
+        "info",
+        "Ngày âm lịch đã quy đổi sang dương lịch",
+        "Lunar-calendar date converted to the solar calendar",
+        80,
+    ),
+    Reason(
+        "DATE_WEEKDAY_MISMATCH",
+        "info",
+        "Thứ ghi kèm không khớp với ngày",
+        "The weekday written with the date does not match it",
+        80,
+    ),
     Reason("DATE_DM_AMBIGUOUS", "info", "Ngày và tháng có thể bị đảo", "Day and month may be swapped", 85),
     Reason("SEX_UNKNOWN", "sach", "Giới tính không xác định", "Sex value not recognised", 50),
     Reason(
@@ -159,6 +187,13 @@ _REASONS: tuple[Reason, ...] = (
         "Mã xã cũ chưa chuyển đổi (đã quy đổi được sang mã mới)",
         "Pre-2025 commune code not converted (maps to a current unit)",
         60,
+    ),
+    Reason(
+        "OLD_COMMUNE_PARTLY_MERGED",
+        "info",
+        "Xã cũ chỉ nhập một phần vào xã mới này (theo bảng chuyển đổi của Tổng cục Thống kê)",
+        "Old commune only partly merged into this new unit (statistics office's conversion table)",
+        65,
     ),
     Reason(
         "COMMUNE_SPLIT_AMBIGUOUS",

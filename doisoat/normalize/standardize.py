@@ -90,7 +90,9 @@ def standardize(
     base = df.drop([c for c in df.columns if c in out_cols])
     n = base.height
 
-    names = names_frame(_col(base, "full_name"))
+    names = names_frame(
+        _col(base, "full_name"), base["source_file"] if "source_file" in base.columns else None
+    )
     birth = parse_dates(_col(base, "birth_date"), today).select(
         pl.col("year").alias("birth_year"),
         pl.col("month").alias("birth_month"),
