@@ -770,7 +770,8 @@ class _Splitter:
             notes.append(
                 warning(
                     "FILE_UNPARSEABLE_ROWS",
-                    f"Tệp {name}: {fmt_int(self.n_unparsed)} dòng không tách được thành các ô "
+                    f"Tệp {name}: {fmt_int(self.n_unparsed)} dòng không đọc được (không tách được thành các ô, hoặc nằm "
+                    f"trong phần tệp bị hỏng) "
                     f"({rows(self.unparsed_rows, self.n_unparsed)}); đã đưa vào danh sách cách ly kèm văn bản "
                     "gốc (mã UNPARSEABLE_ROW). Hãy sửa các dòng đó trong tệp gốc rồi gửi lại.",
                     name,
