@@ -529,7 +529,15 @@ def _csv_batches(src: Path, delim: str, width: int, start: int, block_bytes: int
     """The body read ``block_bytes`` at a time, each block cut after the last row end outside quotes."""
     with open(src, "rb") as fh:
         fh.seek(start)
-        for block in _blocks(fh, block_bytes, _row_end):
+        limit = max(4 * block_bytes, MAX_BLOCK_BYTES)
+
+        def cut(buf: bytes) -> int:
+            end = _row_end(buf)
+            if end == 0 and len(buf) >= limit:  # a quote never closed: cut at a line end all the same (the
+                end = buf.rfind(b"\n") + 1  # block's reader quarantines the row that opened it)
+            return end
+
+        for block in _blocks(fh, block_bytes, cut):
             yield _parse_csv_block(block, delim, width)
 
 
@@ -595,10 +603,13 @@ def _parse_csv_block(block: bytes, delim: str, width: int) -> pl.DataFrame:
     return frame
 
 
+_STRAY_QUOTE_MIN_WIDTH = 5  # narrower tables: a quoted note with a few commas could look like a row
+
+
 def _swallowed_rows(frame: pl.DataFrame, delim: str, width: int) -> bool:
     """A cell spanning lines of which some hold a whole row's worth of separators: an unclosed quote took in
     the rows below it (a quoted note over several lines rarely has ``width - 1`` separators on a line)."""
-    if width < 2:
+    if width < _STRAY_QUOTE_MIN_WIDTH:
         return False
     for c in [c for c in frame.columns if c != ISSUES]:
         cells = frame.get_column(c).filter(
@@ -625,7 +636,8 @@ def _read_lines(text: str, delim: str, width: int) -> pl.DataFrame:
             buf += "\n" + lines[j]
             j += 1
         inner = lines[i + 1 : j - 1]  # lines wholly inside the quoted cell
-        if j > i + 1 and (_opens_quote(buf, delim) or any(ln.count(delim) >= width - 1 for ln in inner)):
+        row_like = width >= _STRAY_QUOTE_MIN_WIDTH and any(ln.count(delim) >= width - 1 for ln in inner)
+        if j > i + 1 and (_opens_quote(buf, delim) or row_like):
             rows.append([*([None] * width), lines[i].rstrip("\r"), UNPARSEABLE])
             i += 1
             continue
