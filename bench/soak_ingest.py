@@ -36,6 +36,7 @@ def soak(n: int, seed: int, batch_rows: int = 1000) -> int:
     failures: list[tuple[Mutant, str]] = []
     rows = rows_rejected = 0
     times: list[float] = []
+    slowest: tuple[float, Mutant | None] = (0.0, None)
     with tempfile.TemporaryDirectory(prefix="doisoat-soak-") as folder:
         for k in range(n):
             mutant = random_mutant(rng)
@@ -50,6 +51,7 @@ def soak(n: int, seed: int, batch_rows: int = 1000) -> int:
                 outcome = "FAILED"
                 failures.append((mutant, traceback.format_exc(limit=3)))
             times.append(time.perf_counter() - t0)
+            slowest = max(slowest, (times[-1], mutant), key=lambda t: t[0])
             outcomes[outcome] += 1
             path.unlink(missing_ok=True)
             if (k + 1) % 100 == 0:
@@ -65,6 +67,7 @@ def soak(n: int, seed: int, batch_rows: int = 1000) -> int:
         f"p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms, max {times[-1] * 1000:.0f} ms, "
         f"total {sum(times):.1f} s"
     )
+    print(f"slowest: {slowest[1]!r} ({slowest[0] * 1000:.0f} ms)")
     for mutant, tb in failures[:20]:
         print(f"\nFAILED {mutant!r}\n{tb}")
     return 1 if failures else 0

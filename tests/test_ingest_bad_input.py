@@ -472,6 +472,17 @@ def test_truncated_parquet(tmp_path):
     assert res.n_rows_basis == "unknown" and res.n_input_rows == 0
 
 
+def test_parquet_whose_only_row_group_is_damaged_is_an_error_with_its_rows_counted(tmp_path):
+    data = bytearray((DEMO / "bao_hiem.parquet").read_bytes())
+    data[len(data) // 3] ^= 0x55  # one byte in the data pages; the footer is intact
+    path = tmp_path / "bao_hiem.parquet"
+    path.write_bytes(bytes(data))
+    res = ingest_file(path, load_sector("insurance"))
+    _only_error(res, "FILE_DAMAGED", "bao_hiem.parquet")
+    full = ingest_file(DEMO / "bao_hiem.parquet", load_sector("insurance")).n_input_rows
+    assert (res.n_input_rows, res.n_rows_basis) == (full, "counted")
+
+
 def test_wrong_sheet_names_the_sheets_there_are(tmp_path):
     res = ingest_file(DEMO / "ho_tich.xlsx", load_sector("civil_status"), sheet="Trang 9")
     msg = _only_error(res, "FILE_SHEET_MISSING", "ho_tich.xlsx")

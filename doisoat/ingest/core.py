@@ -16,6 +16,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import traceback
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -90,7 +91,8 @@ class IngestResult:
     no record and no quarantine row, and ``n_input_rows`` is still its number of data rows as far as it can be
     told (``n_rows_basis``): ``read`` — the file was used, every data row is in ``records`` or ``quarantine``;
     ``counted`` — rejected after its header was read, its rows counted by the same reader with the same rules
-    (trailing blank rows are not rows); ``estimated`` — rejected while reading (damage further in) or for a
+    (trailing blank rows are not rows), or a Parquet file none of whose row groups decodes, from its footer;
+    ``estimated`` — rejected while reading (damage further in) or for a
     damaged workbook, the rows read before the damage, or for a workbook that cannot be opened, the rows with
     a value in what remains of its sheet, less the header; ``unknown`` — nothing could be counted (missing,
     unreadable, binary, no footer): 0. So ``n_records + n_quarantined + n_rejected_rows == n_input_rows``.
@@ -296,7 +298,10 @@ def _os_error(path: Path, exc: OSError) -> FileMessage:
 def _unreadable(
     path: Path, spec: SectorSpec, sha: str, exc: Exception, n_rows: int = 0, **kw
 ) -> IngestResult:
-    log.error("reader failed: file=%s error=%s", path.name, exc.__class__.__name__)
+    # the exception's class and where it was raised, never its message (it may quote cell values)
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f"{Path(where.filename).name}:{where.lineno}" if where else "?"
+    log.error("reader failed: file=%s error=%s at %s", path.name, exc.__class__.__name__, at)
     message = error(
         "FILE_UNREADABLE",
         f"Không đọc được tệp {path.name} ({exc.__class__.__name__}): hãy mở tệp kiểm tra, lưu lại dạng CSV "
@@ -379,6 +384,15 @@ def _ingest_table(
     except Exception as exc:
         out.discard()
         return _unreadable(path, spec, sha, exc, splitter.n_rows, notes=notes, **mapped)
+    if table.file_format == "parquet" and 0 < n_rows == splitter.n_unparsed:  # no row group could be read
+        out.discard()
+        message = error(
+            "FILE_DAMAGED",
+            f"Tệp {name} là Parquet bị hỏng: không đọc được dòng nào trong {fmt_int(n_rows)} dòng của tệp. "
+            "Hãy xuất lại tệp và gửi lại.",
+            name,
+        )
+        return _failed(path, spec, sha, message, n_rows, ROWS_COUNTED, notes, **mapped)
     if n_rows == 0:
         out.discard()
         return _failed(
