@@ -507,22 +507,15 @@ def read_csv(path: Path, batch_rows: int = BATCH_ROWS) -> RawTable:
 
 
 def _body_width(n_headers: int, declared: int, rows: list[list[str]]) -> int:
-    """How many columns the body has: the named headers, plus columns without a header that hold values.
+    """How many columns the body has: the named headers, plus the blank trailing headers of the header row
+    (``declared`` fields) up to the last one a sampled row fills.
 
-    Cells under blank trailing headers (``declared`` is the header row's field count) make a column when any
-    sampled row fills one; past the header row, only when at least half the sampled rows reach that far (a
-    column whose header was left out). Fewer rows with more cells are shifted cells, quarantined as ragged.
+    Cells past the header row's own fields are never taken for a column: rows that all have one more cell are
+    as likely an unquoted separator in every row ("Thôn 1, Xã A") as a column without header, so they stay
+    ragged (quarantined, visible) rather than shifted silently.
     """
-    filled = []
-    for row in rows:
-        last = max((i for i, c in enumerate(row) if c.strip()), default=-1)
-        if last >= 0:
-            filled.append(last + 1)
-    if not filled:
-        return n_headers
-    within = max(min(w, declared) for w in filled)
-    typical = sorted(filled)[len(filled) // 2]
-    return max(n_headers, within, typical)
+    filled = [max((i for i, c in enumerate(row[:declared]) if c.strip()), default=-1) + 1 for row in rows]
+    return max(n_headers, *filled) if filled else n_headers
 
 
 def _csv_batches(src: Path, delim: str, width: int, start: int, block_bytes: int) -> Iterator[pl.DataFrame]:
