@@ -622,15 +622,26 @@ def _read_lines(text: str, delim: str, width: int) -> pl.DataFrame:
     if lines and lines[-1] == "":
         lines.pop()
     rows: list[list[str | None]] = []
+    row_like = width >= _STRAY_QUOTE_MIN_WIDTH
     i = 0
     while i < len(lines):
-        j, buf = i + 1, lines[i]
-        while _opens_quote(buf, delim) and j < len(lines):
-            buf += "\n" + lines[j]
-            j += 1
-        inner = lines[i + 1 : j - 1]  # lines wholly inside the quoted cell
-        row_like = width >= _STRAY_QUOTE_MIN_WIDTH and any(ln.count(delim) >= width - 1 for ln in inner)
-        if j > i + 1 and (_opens_quote(buf, delim) or row_like):
+        j, stray = i + 1, False
+        if _opens_quote(lines[i], delim):
+            # follow the quote by the parity of each line's quotes (linear, whatever the file's length); a
+            # line shaped like a whole row inside the quoted cell, or the end of the text, means it is stray
+            inside = True
+            while inside and j < len(lines):
+                line = lines[j]
+                if line.count('"') % 2 == 1:
+                    inside = False
+                elif row_like and line.count(delim) >= width - 1:
+                    stray = True
+                    break
+                j += 1
+            stray = stray or inside
+            j = j + 1 if not stray else j
+        buf = "\n".join(lines[i:j])
+        if stray:
             rows.append([*([None] * width), lines[i].rstrip("\r"), UNPARSEABLE])
             i += 1
             continue
