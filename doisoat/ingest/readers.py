@@ -561,10 +561,11 @@ def _row_end(buf: bytes) -> int:
 
     ``buf`` starts at a row start, so a newline inside a quoted field has an odd number of quotes before it.
     """
-    quotes = buf.count(b'"')
+    before = buf.count(b'"')  # quotes before ``pos``, kept as ``pos`` moves back (linear when none fits)
     pos = len(buf)
     while (nl := buf.rfind(b"\n", 0, pos)) >= 0:
-        if (quotes - buf.count(b'"', nl)) % 2 == 0:
+        before -= buf.count(b'"', nl, pos)
+        if before % 2 == 0:
             return nl + 1
         pos = nl
     return 0
