@@ -592,7 +592,7 @@ def _parse_csv_block(block: bytes, delim: str, width: int) -> pl.DataFrame:
         )
     except pl.exceptions.PolarsError:
         frame = _read_ragged(block, delim, width)
-    if _swallowed_rows(frame, delim, width):
+    if b'"' in block and _swallowed_rows(frame, delim, width):  # only quoted cells span lines
         return _read_lines(block.decode("utf-8", errors="replace"), delim, width)
     return frame
 
