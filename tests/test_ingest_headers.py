@@ -49,7 +49,7 @@ def test_commune_clerk_excel_headers():
         "birth_date": "Ngày tháng năm sinh",
         "sex": "Giới tính",
         "national_id": "Số CCCD/CMND",
-        "commune_name": "Nơi thường trú",
+        "address": "Nơi thường trú",
         "event_type": "Loại vắc xin",
         "event_date": "Ngày tiêm",
         "phone": "Số điện thoại",
@@ -116,7 +116,7 @@ def test_social_protection_payment_dates_and_address_precedence():
         ["Họ tên đối tượng", "Địa chỉ", "Xã/Phường", "Ngày chi trả", "Ngày chi trả gần nhất", "Mã ĐT"],
         "social_protection",
     )
-    assert m["commune_name"] == "Xã/Phường"
+    assert m["commune_name"] == "Xã/Phường" and m["address"] == "Địa chỉ"
     assert m["event_date"] == "Ngày chi trả"
     assert m["last_activity_date"] == "Ngày chi trả gần nhất"
     assert m["beneficiary_code"] == "Mã ĐT"
