@@ -118,10 +118,57 @@ _MARKER_RE = re.compile(
     + ")"
 )
 _SEPARATORS = re.compile(r"[,;\n\r|()]|\s-\s|-(?=\s*[a-z])|\s–\s")
-_HOUSE = re.compile(
-    r"^(?:thon|to|to dan pho|tdp|khoi|khoi pho|khu pho|kp|khu|ap|so nha|so|sn|xom|ban|buon|lang|doi|duong|"
-    r"ngo|ngach|hem|kiet|lo|chung cu|cum|khom|kdc|khu dan cu|tieu khu|nha)(?:\s|\.|$|\d)|^\d|^[a-z]\d"
-)
+_HOUSE_WORDS = {  # house-level words (plain → as written with diacritics; None: an abbreviation)
+    "thon": "thôn",
+    "to dan pho": "tổ dân phố",
+    "to": "tổ",
+    "tdp": None,
+    "khoi pho": "khối phố",
+    "khoi": "khối",
+    "khu pho": "khu phố",
+    "khu dan cu": "khu dân cư",
+    "khu": "khu",
+    "kp": None,
+    "kdc": None,
+    "ap": "ấp",
+    "so nha": "số nhà",
+    "so": "số",
+    "sn": None,
+    "xom": "xóm",
+    "ban": "bản",
+    "buon": "buôn",
+    "lang": "làng",
+    "doi": "đội",
+    "duong": "đường",
+    "ngo": "ngõ",
+    "ngach": "ngách",
+    "hem": "hẻm",
+    "kiet": "kiệt",
+    "lo": "lô",
+    "chung cu": "chung cư",
+    "cum": "cụm",
+    "khom": "khóm",
+    "tieu khu": "tiểu khu",
+    "nha": "nhà",
+}
+_HOUSE = re.compile(r"^(?:(" + "|".join(_HOUSE_WORDS) + r")(?=\s|\.|$|\d)|\d|[a-z]\d)")
+
+
+def _house(plain: str, acc: str, accented: bool) -> str | None:
+    """'sure' for a house-level part ("Thôn 1", "12 Lê Lợi"), 'maybe' when only its plain form says so ("ban thach":
+    Bản Thạch or Bàn Thạch), None otherwise."""
+    m = _HOUSE.match(plain)
+    if not m:
+        return None
+    word = m.group(1)
+    if word is None or _HOUSE_WORDS[word] is None:
+        return "sure"
+    written = acc[: len(word)]
+    if written == _HOUSE_WORDS[word]:
+        return "sure"
+    return "maybe" if written == word else None
+
+
 _COUNTRY = {"viet nam", "vietnam", "vn"}
 _PROVINCE_ALIASES = {"hcm": "ho chi minh", "tphcm": "ho chi minh", "sai gon": "ho chi minh", "hn": "ha noi"}
 
@@ -136,6 +183,9 @@ class Segment:
     marked: bool
     unit_type: str | None = None  # "Xã", "Phường", "Thị trấn", "Đặc khu" when the marker names one
     accented: bool = False  # the address is written with diacritics: "Thanh" then means Thanh, not Thạnh
+    house_like: bool = False  # starts with a house-level word in its plain form only: a unit as a last resort
+    alt_plain: str | None = None  # the marker word read as part of the name ("phuong duc": Phượng Dực)
+    alt_acc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +199,7 @@ def _hyphen_names() -> re.Pattern[str] | None:
     u = load_units()
     names = set(u.new["ward"].to_list()) | set(u.old["ward"].drop_nulls().to_list())
     names |= set(u.old["district"].drop_nulls().to_list())
+    names |= set(u.old["province"].drop_nulls().to_list()) | set(u.new["province"].drop_nulls().to_list())
     pats = set()
     for name in names:
         if "-" in name:
@@ -157,6 +208,13 @@ def _hyphen_names() -> re.Pattern[str] | None:
             parts = [re.escape(p.strip()) for p in plain.split("-")]
             pats.add(r"\s*-\s*".join(parts))
     return re.compile("|".join(sorted(pats))) if pats else None
+
+
+@lru_cache(maxsize=1)
+def _known_names() -> frozenset[str]:
+    """Plain name keys of every unit, all levels, old and new."""
+    ix = _index()
+    return frozenset(ix.new_plain) | frozenset(ix.old_plain) | frozenset(ix.district_plain)
 
 
 def _protect_hyphens(plain: str) -> str:
@@ -189,7 +247,17 @@ def parse_address(text: str | None) -> AddressParts:
                 continue  # "Phương", "Quán", "Tịnh": a name word with its own diacritics
             name_before = plain[cuts[-1][1] : m.start()] if cuts else plain[a : m.start()]
             if cuts and not _key(name_before):
-                continue  # "Xã Quan Sơn", "Huyện Quan Hóa": right after a marker, a name word
+                # two markers in a row: the second begins the first one's name ("Xã Quan Sơn", "Huyện Quan Hóa"),
+                # unless the first ends the name before it ("Phường Điện Phương TX. Điện Bàn")
+                prev_start, prev_end = cuts[-1][0], cuts[-1][1]
+                before = plain[cuts[-2][1] if len(cuts) > 1 else a : prev_start]
+                if not (
+                    plain[prev_start:prev_end].isalpha()
+                    and _key(before)
+                    and _key(plain[cuts[-2][1] if len(cuts) > 1 else a : prev_end]) in _known_names()
+                ):
+                    continue
+                cuts.pop()
             cuts.append((m.start(), m.end(), level, unit_type))
         # a marker with no name after it (before the piece ends) is a name word of the part before it
         while cuts and not _key(plain[cuts[-1][1] : b]):
@@ -197,13 +265,14 @@ def parse_address(text: str | None) -> AddressParts:
         first = cuts[0][0] if cuts else b
         head_plain = _key(plain[a:first])
         if head_plain:
-            house = bool(_HOUSE.match(head_plain))
-            levels = () if house or head_plain in _COUNTRY else (C, D, P)
             head_acc = _key(to_new_tone_style(acc[a:first]))
-            segments.append(Segment(levels, head_plain, head_acc, False, None, accented))
-        for j, (_, name_start, level, unit_type) in enumerate(cuts):
+            house = _house(head_plain, head_acc, accented)
+            levels = () if house == "sure" or head_plain in _COUNTRY else (C, D, P)
+            segments.append(Segment(levels, head_plain, head_acc, False, None, accented, house == "maybe"))
+        for j, (marker_start, name_start, level, unit_type) in enumerate(cuts):
             end = cuts[j + 1][0] if j + 1 < len(cuts) else b
             levels = (D, P) if level == "city" else (level,)
+            word = plain[marker_start:name_start].isalpha()  # a written-out word, not "X." / "TP."
             segments.append(
                 Segment(
                     levels,
@@ -212,6 +281,9 @@ def parse_address(text: str | None) -> AddressParts:
                     True,
                     unit_type,
                     accented,
+                    False,
+                    _key(plain[marker_start:end]) if word else None,
+                    _key(to_new_tone_style(acc[marker_start:end])) if word else None,
                 )
             )
     return AddressParts(tuple(segments))
@@ -374,6 +446,9 @@ def _outcomes(
         if (new_scope is None or ix.new_prov[n] in new_scope)
         and (new_ward_filter is None or n in new_ward_filter)
     ]
+    if not olds and not news and commune.alt_plain:  # "phuong duc": no Phường Đức, but Phượng Dực
+        alt = Segment((C,), commune.alt_plain, commune.alt_acc or "", False, None, commune.accented)
+        return _outcomes(alt, district, province, scope)
     if commune.accented and len(olds) + len(news) > 1:
         fit_old = [o for o in olds if ix.old_acc.get(o) == commune.acc]
         fit_new = [n for n in news if ix.new_acc.get(n) == commune.acc]
@@ -405,8 +480,9 @@ def _interpretations(parts: AddressParts):
     marked_c = [i for i, s in enumerate(segs) if s.marked and s.levels == (C,)]
     if marked_c:
         starts = [marked_c[-1]]
-    else:
-        starts = [i for i, s in enumerate(segs) if C in s.levels and not s.marked]
+    else:  # parts that may be house-level ("ban thach") only when nothing else reads
+        starts = [i for i, s in enumerate(segs) if C in s.levels and not s.marked and not s.house_like]
+        starts += [i for i, s in enumerate(segs) if C in s.levels and not s.marked and s.house_like]
     for i in starts:
         rest = segs[i + 1 :]
         readings = []
