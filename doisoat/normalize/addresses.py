@@ -149,24 +149,25 @@ _HOUSE_WORDS = {  # house-level words (plain → as written with diacritics; Non
     "cum": "cụm",
     "khom": "khóm",
     "tieu khu": "tiểu khu",
-    "nha": "nhà",
 }
 _HOUSE = re.compile(r"^(?:(" + "|".join(_HOUSE_WORDS) + r")(?=\s|\.|$|\d)|\d|[a-z]\d)")
 
 
 def _house(plain: str, acc: str, accented: bool) -> str | None:
-    """'sure' for a house-level part ("Thôn 1", "12 Lê Lợi"), 'maybe' when only its plain form says so ("ban thach":
-    Bản Thạch or Bàn Thạch), None otherwise."""
+    """'sure' for a house-level part ("Thôn 1", "12 Lê Lợi", "KP Tân Hòa"), 'maybe' for a house word and a name
+    ("Thôn Phú Xuân", but also the communes "Xóm Củi", "Bàn Thạch" written "ban thach"), None otherwise."""
     m = _HOUSE.match(plain)
     if not m:
         return None
     word = m.group(1)
-    if word is None or _HOUSE_WORDS[word] is None:
+    if (
+        word is None
+        or _HOUSE_WORDS[word] is None
+        or plain[len(word) :].lstrip(" .").startswith(tuple("0123456789"))
+    ):
         return "sure"
     written = acc[: len(word)]
-    if written == _HOUSE_WORDS[word]:
-        return "sure"
-    return "maybe" if written == word else None
+    return "maybe" if written in (_HOUSE_WORDS[word], word) else None
 
 
 _COUNTRY = {"viet nam", "vietnam", "vn"}
@@ -480,9 +481,8 @@ def _interpretations(parts: AddressParts):
     marked_c = [i for i, s in enumerate(segs) if s.marked and s.levels == (C,)]
     if marked_c:
         starts = [marked_c[-1]]
-    else:  # parts that may be house-level ("ban thach") only when nothing else reads
-        starts = [i for i, s in enumerate(segs) if C in s.levels and not s.marked and not s.house_like]
-        starts += [i for i, s in enumerate(segs) if C in s.levels and not s.marked and s.house_like]
+    else:
+        starts = [i for i, s in enumerate(segs) if C in s.levels and not s.marked]
     for i in starts:
         rest = segs[i + 1 :]
         readings = []
@@ -508,8 +508,10 @@ def resolve_address(text: str | None, provinces: Sequence[str] | None = None) ->
         all_invalid &= all(r is None for r in outcomes)
         results = [r for r in outcomes if r]
         if results:
-            found = set().union(*results)
-            break
+            found = (found or set()).union(*results)
+            if not readings[0][0].house_like:
+                break
+            # "Duong Quang, Gia Lam": Xã Dương Quang (Gia Lâm) or a street and Xã Gia Lâm: the next reading must agree
     if found is None and all_invalid:
         # a district or province that does not exist (a typo): the commune alone, never more certain than it is
         for _, readings in _interpretations(parts):
