@@ -338,7 +338,8 @@ def render_address(
             rec = old_rec[o]
             ctype, cname = split_type(rec["ward"])
             dtype, dname = split_type(rec["district"])
-            text = f"{house}, {COMMUNE_WORDS[ctype][1]}{cname}, {DISTRICT_WORDS[dtype][1]}{dname}"
+            cword = COMMUNE_WORDS.get(ctype, ["", ""])[1]
+            text = f"{house}, {cword}{cname}, {DISTRICT_WORDS.get(dtype, ['', ''])[1]}{dname}"
         else:
             ctype, cname = split_type(new_name.get(c, ""))
             text = f"{house}, {COMMUNE_WORDS.get(ctype, ['Xã '])[0]}{cname}, {prov_name}"
