@@ -218,6 +218,16 @@ def _known_names() -> frozenset[str]:
     return frozenset(ix.new_plain) | frozenset(ix.old_plain) | frozenset(ix.district_plain)
 
 
+def _inside_name(text: str, before: str) -> bool:
+    """Whether a unit name starts ``text`` and runs past its first words ``before`` (the marker word is inside it)."""
+    if not before:
+        return False
+    words = _key(text).split()
+    n_before = len(before.split())
+    names = _known_names()
+    return any(" ".join(words[:k]) in names for k in range(len(words), n_before, -1))
+
+
 def _protect_hyphens(plain: str) -> str:
     pat = _hyphen_names()
     if pat is None or "-" not in plain:
@@ -247,6 +257,12 @@ def parse_address(text: str | None) -> AddressParts:
             if word is not None and acc[m.start() : m.end()] not in (word, plain[m.start() : m.end()]):
                 continue  # "Phương", "Quán", "Tịnh": a name word with its own diacritics
             name_before = plain[cuts[-1][1] : m.start()] if cuts else plain[a : m.start()]
+            if (
+                word is not None
+                and acc[m.start() : m.end()] != word
+                and _inside_name(plain[cuts[-1][1] if cuts else a : b], _key(name_before))
+            ):
+                continue  # "x. dong phuong yen": Xã Đông Phương Yên, not "Đông" and a Phường "Yên"
             if cuts and not _key(name_before):
                 # two markers in a row: the second begins the first one's name ("Xã Quan Sơn", "Huyện Quan Hóa"),
                 # unless the first ends the name before it ("Phường Điện Phương TX. Điện Bàn")
