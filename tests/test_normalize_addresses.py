@@ -220,3 +220,23 @@ def test_reconcile_carries_commune_origin_per_sector(tmp_path):
         ].null_count()
         <= social * 0.05
     )
+
+
+def test_without_any_code_the_addresses_that_name_their_province_say_which_one_is_in_play():
+    df = pl.DataFrame(
+        {
+            "full_name": ["Nguyễn Văn An"] * 4,
+            "address": [
+                "Thôn 1, Xã Tam Xuân, Thành phố Đà Nẵng",
+                "Tổ 2, P. Tân Thạnh, TP Tam Kỳ, Quảng Nam",
+                "Thôn 3, Xã Hòa Tiến, TP Đà Nẵng",
+                "thon 1, x. tam thanh, tp tam ky",  # Tam Kỳ is in Quảng Nam, now Đà Nẵng
+            ],
+        }
+    )
+    out = standardize(df, today=TODAY)
+    assert out["commune_origin"].to_list() == ["from_address"] * 4
+    # nationally "Xã Tam Thanh" is five communes (Phú Thọ, Nam Định, Thanh Hóa, Quảng Nam, Bình Thuận); in play, one
+    assert resolve_address("Thôn 4, Xã Tam Thanh")[0] is None
+    more = df.vstack(pl.DataFrame({"full_name": ["Trần Thị Bình"], "address": ["Thôn 4, Xã Tam Thanh"]}))
+    assert standardize(more, today=TODAY).row(4, named=True)["commune_code_std"] == "20356"

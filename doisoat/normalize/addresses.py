@@ -633,7 +633,8 @@ def communes_with_addresses(
     column ``commune_origin``: ``coded`` (from the code column), ``from_address`` (from the address or commune
     name text), ``none`` (no commune).
 
-    The provinces in play are ``provinces`` or else those of the rows' own codes (:func:`provinces_in_play`)."""
+    The provinces in play are ``provinces``, else those of the rows' own codes (:func:`provinces_in_play`), else
+    those of the addresses that determine a commune in the whole country."""
     n = communes.height
     code_s, name_s, addr_s = _text(code, n), _text(name, n), _text(address, n)
     frame = communes.with_columns(
@@ -652,10 +653,14 @@ def communes_with_addresses(
     frame = frame.with_columns(origin.alias("commune_origin"))
     need = frame.select((~pl.col("_found") & pl.col("_text").is_not_null()).alias("need"))["need"]
     if need.any():
+        sub = frame.with_row_index("_i").filter(need)
         if provinces is None:
             coded = frame.filter(pl.col("_found") & pl.col("_code").is_not_null())["commune_code_std"]
             provinces = provinces_in_play(coded)
-        sub = frame.with_row_index("_i").filter(need)
+        if provinces is None:
+            # no codes at all: the provinces of the addresses that name a unit of the whole country without doubt
+            # (a province or district written, or a name found nowhere else) are those in play
+            provinces = provinces_in_play(address_frame(sub["_text"], None)["commune_code_std"])
         got = address_frame(sub["_text"], provinces)
         found = got["commune_code_std"].is_not_null() | got["commune_code_old"].is_not_null()
         # a commune name that fails again keeps its own result; a failed address is said so (its reason code)
