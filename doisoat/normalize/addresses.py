@@ -218,14 +218,14 @@ def _known_names() -> frozenset[str]:
     return frozenset(ix.new_plain) | frozenset(ix.old_plain) | frozenset(ix.district_plain)
 
 
-def _inside_name(text: str, before: str) -> bool:
-    """Whether a unit name starts ``text`` and runs past its first words ``before`` (the marker word is inside it)."""
+def _inside_name(text: str, before: str, marker: str) -> bool:
+    """Whether a unit name starts ``text`` and takes in the whole ``marker`` after its first words ``before``."""
     if not before:
         return False
     words = _key(text).split()
-    n_before = len(before.split())
+    n_through = len(before.split()) + len(_key(marker).split())
     names = _known_names()
-    return any(" ".join(words[:k]) in names for k in range(len(words), n_before, -1))
+    return any(" ".join(words[:k]) in names for k in range(len(words), n_through - 1, -1))
 
 
 def _protect_hyphens(plain: str) -> str:
@@ -260,7 +260,9 @@ def parse_address(text: str | None) -> AddressParts:
             if (
                 word is not None
                 and acc[m.start() : m.end()] != word
-                and _inside_name(plain[cuts[-1][1] if cuts else a : b], _key(name_before))
+                and _inside_name(
+                    plain[cuts[-1][1] if cuts else a : b], _key(name_before), plain[m.start() : m.end()]
+                )
             ):
                 continue  # "x. dong phuong yen": Xã Đông Phương Yên, not "Đông" and a Phường "Yên"
             if cuts and not _key(name_before):
