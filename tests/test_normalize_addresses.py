@@ -34,6 +34,9 @@ TAM_THANH = ("20356", "20359", "mapped", ())
         "Số nhà 12 đường Lê Lợi, Tam Thanh, Tam Kỳ, Quảng Nam",
         "Thôn Phú Xuân, xã Tam Thanh, thành phố Tam Kỳ",
         "Ấp 2 X.Tam Thanh Tp Tam Kỳ T.Quảng Nam",
+        "Thôn 1 - Tam Thanh - Tam Kỳ",
+        "Tam Thanh, Tam Kỳ, QN",  # a last part that names no unit is left out
+        "thôn 1, xã tam thanh, tp tam kỳ, tỉnh quảng nam (cũ), Việt Nam",
     ],
 )
 def test_old_address_forms_give_the_current_commune(text):

@@ -513,12 +513,8 @@ def _interpretations(parts: AddressParts):
         yield i, readings
 
 
-def resolve_address(text: str | None, provinces: Sequence[str] | None = None) -> Resolved:
-    """(commune_code_std, commune_code_old, commune_status, reason codes) for one address text.
-
-    ``provinces``: the new (2-digit) province codes in play; a province written in the text takes precedence."""
-    parts = parse_address(text)
-    scope = frozenset(provinces) if provinces else None
+def _search(parts: AddressParts, scope: frozenset[str] | None) -> set | None:
+    """The outcomes of the first reading of the parts that fits some unit (None: none fits)."""
     found: set | None = None
     all_invalid = True  # every reading names a district or province that does not exist
     for _, readings in _interpretations(parts):
@@ -536,10 +532,22 @@ def resolve_address(text: str | None, provinces: Sequence[str] | None = None) ->
             for c, _, _ in readings[:1] if readings and readings[0][0].marked else []:
                 r = _outcomes(c, None, None, scope)
                 if r:
-                    found = r
-                    break
-            if found:
-                break
+                    return r
+    return found
+
+
+def resolve_address(text: str | None, provinces: Sequence[str] | None = None) -> Resolved:
+    """(commune_code_std, commune_code_old, commune_status, reason codes) for one address text.
+
+    ``provinces``: the new (2-digit) province codes in play; a province written in the text takes precedence."""
+    parts = parse_address(text)
+    scope = frozenset(provinces) if provinces else None
+    found = _search(parts, scope)
+    units = [s for s in parts.segments if s.levels]
+    if not found and units and not units[-1].marked and units[-1].plain not in _known_names():
+        # a last part that names no unit ("Tam Thanh, Tam Kỳ, QN"): read the address without it
+        last = max(i for i, s in enumerate(parts.segments) if s.levels)
+        found = _search(AddressParts(parts.segments[:last]), scope)
     if not found:
         return _NONE
     if len(found) > 1:
