@@ -95,9 +95,13 @@ def test_marker_words_inside_names_stay_names():
     assert resolve_address("THON 21, PHUONG DUC, HA NOI")[0] is not None  # Phượng Dực, not "Phường Đức"
 
 
-def test_no_commune_in_the_text_or_a_commune_outside_the_province():
+def test_no_commune_in_the_text_or_a_commune_outside_the_provinces_in_play():
     assert resolve_address("Thôn 1", DA_NANG)[2:] == ("unknown", ("ADDRESS_COMMUNE_UNRESOLVED",))
-    assert resolve_address("Xã Phương Trung, Huyện Thanh Oai", DA_NANG)[0] is None  # Hà Nội, not in play
+    assert resolve_address("Xã Phương Trung", DA_NANG)[0] is None  # Hà Nội, not in play
+    # a district (or province) of elsewhere in the text says where the person lives; it is never ignored
+    assert resolve_address("Xã Phương Trung, Huyện Thanh Oai", DA_NANG)[0] == "10114"
+    assert resolve_address("Xã Tam Thanh, Huyện Vụ Bản", DA_NANG)[0] == "13741"  # Nam Định, not Tam Kỳ's
+    assert resolve_address("Xã Tam Thanh, Huyện Vụ Bản, Tỉnh Quảng Nam", DA_NANG)[0] is None
 
 
 def test_generated_addresses_are_right_at_least_99_percent_and_never_guessed_where_ambiguous():

@@ -13,7 +13,8 @@ ignored.
 
 Resolution (:func:`resolve_address`): the commune name is looked up among the old (pre-2025) and the new units of the
 provinces in play, narrowed by a district (old units of that district, and the new units that received one of them)
-and a province in the text. Every unit that fits gives an outcome: a new unit itself, an old unit the new unit it
+and a province in the text; a district or province of another province in the text takes precedence over the
+provinces in play (the person lives there), a district that exists nowhere (a typo) is left out. Every unit that fits gives an outcome: a new unit itself, an old unit the new unit it
 became (or "split" when it went to several). One outcome → that commune; several → **no commune**, never a guess
 (status ``unresolved``, reason ``ADDRESS_COMMUNE_UNRESOLVED``). When the text has diacritics and they tell
 same-plain-name units apart ("Hòa Phước" / "Hòa Phúc"), they decide.
@@ -441,15 +442,21 @@ def _outcomes(
         new_scope = frozenset(named)
     districts: list[str] | None = None
     if district is not None:
+        named_districts = ix.district_plain.get(district.plain, ())
+        if not named_districts:
+            return None  # no such district anywhere (a typo)
         districts = [
             d
-            for d in ix.district_plain.get(district.plain, ())
+            for d in named_districts
             if (old_prov_filter is None or ix.district_prov[d] in old_prov_filter)
             and (new_scope is None or ix.district_new.get(d, frozenset()) & _wards_of(new_scope))
         ]
+        if not districts and province is None and scope is not None:
+            # "Xã Tam Thanh, Huyện Vụ Bản": a district of another province says where the person lives
+            return _outcomes(commune, district, None, None)
         districts = _by_accents(districts, ix.district_acc, district)
         if not districts:
-            return None
+            return set()  # a district that is not in the province named
         dnew = frozenset().union(*(ix.district_new.get(d, frozenset()) for d in districts))
         new_ward_filter = dnew if new_ward_filter is None else new_ward_filter & dnew
     olds = [
