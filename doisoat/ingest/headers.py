@@ -142,7 +142,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     # the residence as a text ("Thôn 1, X. Tam Thanh, TP. Tam Kỳ"): the commune is read from it when no code is given
     "address": (
-        R("dia chi", 90, unless="ma|email|mail|thu|ip|web|co quan|don vi|noi sinh|" + OTHER_PEOPLE),
+        R(
+            "dia chi",
+            90,
+            unless="ma|email|mail|thu|ip|web|co quan|don vi|co so|benh vien|truong|ngan hang|noi sinh|"
+            + OTHER_PEOPLE,
+        ),
         R("noi|thuong tru", 92, unless="ma|" + OTHER_PEOPLE),
         R("thuong tru", 88, unless="ma|ngay|" + OTHER_PEOPLE),
         R("noi|cu tru", 90, unless="ma|" + OTHER_PEOPLE),
