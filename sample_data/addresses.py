@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -318,10 +319,15 @@ def address_test_set(n: int = 5000, seed: int = 0) -> pl.DataFrame:
 
 
 def render_address(
-    code: pl.Series, seed: int = 0, old_codes: pl.Series | None = None, province: str = "48"
+    code: pl.Series,
+    seed: int = 0,
+    old_codes: pl.Series | None = None,
+    province: str = "48",
+    commune_only_share: float = 0.0,
 ) -> pl.Series:
     """An address text for each current commune code (a sample extract's "Địa chỉ" column); where ``old_codes`` gives
-    the person's pre-2025 commune, the old form is written with district and province."""
+    the person's pre-2025 commune, the old form is written with its district. ``commune_only_share`` of the old forms
+    name the commune alone ("Thôn 1, X. Tam Thanh", as registers often do): some then fit several communes."""
     t = tables()
     rng = np.random.default_rng(seed)
     new_name = dict(t.new.select("ward_code", "ward").iter_rows())
@@ -330,18 +336,46 @@ def render_address(
     out = []
     olds = old_codes.to_list() if old_codes is not None else [None] * len(code)
     for c, o in zip(code.to_list(), olds, strict=True):
-        if c is None:
-            out.append(None)
-            continue
         house = HOUSE_PARTS[rng.integers(len(HOUSE_PARTS))].format(k=int(rng.integers(1, 30)))
         if o is not None and o in old_rec:
             rec = old_rec[o]
             ctype, cname = split_type(rec["ward"])
             dtype, dname = split_type(rec["district"])
             cword = COMMUNE_WORDS.get(ctype, ["", ""])[1]
-            text = f"{house}, {cword}{cname}, {DISTRICT_WORDS.get(dtype, ['', ''])[1]}{dname}"
-        else:
-            ctype, cname = split_type(new_name.get(c, ""))
+            text = f"{house}, {cword}{cname}"
+            if rng.random() >= commune_only_share:
+                text += f", {DISTRICT_WORDS.get(dtype, ['', ''])[1]}{dname}"
+        elif c is not None and c in new_name:
+            ctype, cname = split_type(new_name[c])
             text = f"{house}, {COMMUNE_WORDS.get(ctype, ['Xã '])[0]}{cname}, {prov_name}"
+        else:
+            out.append(None)
+            continue
         out.append(plain_text(text).lower() if rng.random() < 0.2 else text)
     return pl.Series("address", out, dtype=pl.Utf8)
+
+
+def rewrite_with_addresses(
+    src: Path,
+    dst: Path,
+    code_column: str = "Mã xã",
+    address_column: str = "Địa chỉ",
+    separator: str = ";",
+    seed: int = 0,
+    commune_only_share: float = 0.0,
+) -> pl.DataFrame:
+    """A CSV extract as an agency without commune codes sends it: ``code_column`` replaced by ``address_column``
+    (written from each row's code, old codes in the old form). Returns the units the codes meant, one row per data row
+    (``commune_code_std, commune_code_old, commune_status``), for comparison."""
+    from doisoat.normalize.units import commune_frame
+
+    raw = pl.read_csv(src, separator=separator, infer_schema=False)
+    units = commune_frame(raw[code_column], None, units_context="auto")
+    address = render_address(
+        units["commune_code_std"],
+        seed=seed,
+        old_codes=units["commune_code_old"],
+        commune_only_share=commune_only_share,
+    )
+    raw.with_columns(address.alias(address_column)).drop(code_column).write_csv(dst, separator=separator)
+    return units.drop("_unit_issues")

@@ -11,9 +11,8 @@ import pytest
 from doisoat.ingest import ingest_file
 from doisoat.normalize import standardize
 from doisoat.normalize.addresses import address_frame, provinces_in_play, resolve_address
-from doisoat.normalize.units import commune_frame
 from doisoat.reasons import REASONS
-from sample_data.addresses import address_test_set, render_address
+from sample_data.addresses import address_test_set, rewrite_with_addresses
 from schemas import load_sector
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
@@ -165,15 +164,7 @@ def test_provinces_in_play_come_from_the_rows_codes():
 
 def _social_protection_with_addresses(path: Path) -> pl.DataFrame:
     """The sample's social-protection extract as an agency without commune codes sends it: 'Địa chỉ' instead of 'Mã xã'."""
-    raw = pl.read_csv(SAMPLE / "an_sinh_xa_hoi.csv", separator=";", infer_schema=False)
-    units = commune_frame(raw["Mã xã"], None, units_context="auto")
-    raw = raw.with_columns(
-        render_address(units["commune_code_std"], seed=3, old_codes=units["commune_code_old"]).alias(
-            "Địa chỉ"
-        )
-    ).drop("Mã xã")
-    raw.write_csv(path, separator=";")
-    return units
+    return rewrite_with_addresses(SAMPLE / "an_sinh_xa_hoi.csv", path, seed=3)
 
 
 def test_a_social_protection_extract_without_commune_column_gets_communes_from_its_addresses(tmp_path):
@@ -247,3 +238,28 @@ def test_without_any_code_the_addresses_that_name_their_province_say_which_one_i
     assert resolve_address("Thôn 4, Xã Tam Thanh")[0] is None
     more = df.vstack(pl.DataFrame({"full_name": ["Trần Thị Bình"], "address": ["Thôn 4, Xã Tam Thanh"]}))
     assert standardize(more, today=TODAY).row(4, named=True)["commune_code_std"] == "20356"
+
+
+def test_commune_only_addresses_of_a_register_are_never_given_another_commune(tmp_path):
+    # thirty payees of old Xã Tam Thanh (Tam Kỳ) written "Thôn …, X. Tam Thanh" with no district, some without
+    # diacritics: those read as Tam Thanh, Tam Thạnh or Tam Thành
+    src = tmp_path / "an_sinh.csv"
+    raw = pl.read_csv(SAMPLE / "an_sinh_xa_hoi.csv", separator=";", infer_schema=False)
+    raw.with_columns(
+        pl.when(pl.int_range(pl.len()) < 30).then(pl.lit("20359")).otherwise(pl.col("Mã xã")).alias("Mã xã")
+    ).write_csv(src, separator=";")
+    path = tmp_path / "an_sinh_chi_xa.csv"
+    expected = rewrite_with_addresses(src, path, seed=4, commune_only_share=1.0)
+    res = ingest_file(path, load_sector("social_protection"))
+    std = standardize(res.records, provinces=DA_NANG, today=TODAY).sort("source_row")
+    want = expected.with_row_index("i").with_columns((pl.col("i") + 1).cast(pl.Int64).alias("source_row"))
+    both = std.join(want, on="source_row", suffix="_code")
+    given = both.filter(pl.col("commune_code_std").is_not_null())
+    assert (given["commune_code_std"] == given["commune_code_std_code"]).all()
+    unresolved = both.filter(pl.col("commune_status") == "unresolved")
+    assert unresolved.height > 0 and unresolved["address"].str.to_lowercase().str.contains("tam thanh").all()
+    assert unresolved["commune_origin"].unique().to_list() == ["none"]
+    assert all("ADDRESS_COMMUNE_UNRESOLVED" in r for r in unresolved["norm_issues"].to_list())
+    assert both.filter(pl.col("source_row") <= 30)["commune_code_std"].drop_nulls().unique().to_list() == [
+        "20356"
+    ]
