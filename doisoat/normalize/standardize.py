@@ -86,9 +86,9 @@ def standardize(
     """Add the standardised columns (and ``death_date_std`` when ``death_date`` is present) to ``df``.
 
     ``units_context`` and ``provinces``: see :mod:`doisoat.normalize.units`; rows without a usable commune code
-    take their commune from ``address`` (:mod:`doisoat.normalize.addresses`; ``commune_origin`` says which);
-    ``sex_one_means``: see
-    :func:`doisoat.normalize.sex.sex_columns`; ``today``: the day after which dates are in the future."""
+    take their commune from ``address`` (:mod:`doisoat.normalize.addresses`; ``commune_origin`` says where each
+    row's commune came from); ``sex_one_means``: see :func:`doisoat.normalize.sex.sex_columns`; ``today``: the day
+    after which dates are in the future."""
     today = today or date.today()
     out_cols = set(STANDARD_SCHEMA) | {"death_date_std"}
     base = df.drop([c for c in df.columns if c in out_cols])
