@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from doisoat.ingest import ingest_file
-from doisoat.normalize import standardize
+from doisoat.normalize import standardize, to_mojibake, to_nfd, to_tcvn3, to_vni
 from doisoat.normalize.addresses import address_frame, provinces_in_play, resolve_address
 from doisoat.reasons import REASONS
 from sample_data.addresses import address_test_set, rewrite_with_addresses
@@ -56,6 +56,18 @@ def test_old_address_forms_give_the_current_commune(text):
 def test_new_and_old_names_abbreviations_and_house_parts(text, code, status):
     got = resolve_address(text, DA_NANG)
     assert (got[0], got[2]) == (code, status)
+
+
+@pytest.mark.parametrize("encode", [to_tcvn3, to_vni, to_mojibake, to_nfd])
+def test_addresses_typed_in_legacy_encodings_are_repaired_first(encode):
+    assert (
+        resolve_address(encode("Thôn 1, Xã Tam Thanh, Thành phố Tam Kỳ, Tỉnh Quảng Nam"), DA_NANG)
+        == TAM_THANH
+    )
+
+
+def test_a_house_number_is_not_read_as_vni_typing():
+    assert resolve_address("thon 4a, xa tam thanh, tp tam ky", DA_NANG) == TAM_THANH
 
 
 def test_numbered_wards_of_a_city_need_their_district():

@@ -33,7 +33,7 @@ from itertools import product
 
 import polars as pl
 
-from doisoat.normalize.encodings import to_new_tone_style
+from doisoat.normalize.encodings import repair, to_new_tone_style
 from doisoat.normalize.units import load_units
 
 __all__ = [
@@ -421,6 +421,7 @@ def _by_accents(codes: Sequence[str], acc_of: dict[str, str], seg: Segment) -> l
 Resolved = tuple[str | None, str | None, str | None, tuple[str, ...]]
 UNRESOLVED = "ADDRESS_COMMUNE_UNRESOLVED"
 _NONE: Resolved = (None, None, "unknown", (UNRESOLVED,))
+_REPAIRED = frozenset({"tcvn3", "vni", "mojibake"})
 
 
 def _outcomes(
@@ -547,6 +548,12 @@ def resolve_address(text: str | None, provinces: Sequence[str] | None = None) ->
     """(commune_code_std, commune_code_old, commune_status, reason codes) for one address text.
 
     ``provinces``: the new (2-digit) province codes in play; a province written in the text takes precedence."""
+    if text:
+        fixed, kind = repair(text)
+        if (
+            kind in _REPAIRED
+        ):  # a cell typed in TCVN3/VNI fonts or UTF-8 read as cp1252 (not telex: "4a" is no "ã")
+            text = fixed
     parts = parse_address(text)
     scope = frozenset(provinces) if provinces else None
     found = _search(parts, scope)
@@ -613,7 +620,6 @@ def address_frame(address: pl.Series, provinces: Sequence[str] | None = None) ->
         .str.split(",")
         .list.tail(TAIL_PARTS)
         .list.join(",")
-        .str.to_lowercase()
         .str.replace_all(r"\s+", " ")
     )
     frame = pl.DataFrame({"_a": tail}).with_columns(
