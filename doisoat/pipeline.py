@@ -55,6 +55,7 @@ RESULT_COLUMNS = [
     "reasons",
     "commune_code_std",
     "commune_code_old",
+    "commune_origin",
     "event_type",
     "weights",
     "identity_fp",
@@ -70,6 +71,7 @@ RESULT_RECORD_COLUMNS = [
     "source_row",
     "commune_code_std",
     "commune_code_old",
+    "commune_origin",
     "event_type",
 ]
 
@@ -329,7 +331,8 @@ def build_results(
     parts = []
     if records_std.height:
         kept = (
-            records_std.select(RESULT_RECORD_COLUMNS)
+            ensure_columns(records_std, {"commune_origin": pl.Utf8})
+            .select(RESULT_RECORD_COLUMNS)
             .join(
                 ensure_columns(matches, {"identity_fp": pl.Utf8}).select(
                     "rid", "person_id", "match_pass", "match_probability", "weights", "identity_fp"
@@ -374,6 +377,7 @@ def build_results(
         "reasons": pl.List(pl.Utf8),
         "commune_code_std": pl.Utf8,
         "commune_code_old": pl.Utf8,
+        "commune_origin": pl.Utf8,
         "event_type": pl.Utf8,
         "weights": pl.Utf8,
         "identity_fp": pl.Utf8,
