@@ -180,7 +180,28 @@ def ingest_extracts(extracts: list[ExtractInput], seen: dict[str, str], sink: Pa
     """
     from doisoat.ingest import ingest_files
 
-    return ingest_files([(e.sector, e.path, e.sheet) for e in extracts], seen_hashes=seen, sink=sink)
+    names = lineage_names([e.path for e in extracts])
+    return ingest_files(
+        [(e.sector, e.path, e.sheet, n) for e, n in zip(extracts, names, strict=True)],
+        seen_hashes=seen,
+        sink=sink,
+    )
+
+
+def lineage_names(paths: list[Path]) -> list[str]:
+    """Each file's name in lineage: its bare name, or as many parent folders as make it unique in the run.
+
+    Two communes' ``tiem_chung.csv`` become ``xa-a/tiem_chung.csv`` and ``xa-b/tiem_chung.csv``; the full path
+    and checksum are in the manifest.
+    """
+    full = [p.resolve().parts for p in paths]
+    out = []
+    for parts in full:
+        depth = 1
+        while depth < len(parts) and sum(q[-depth:] == parts[-depth:] for q in full) > 1:
+            depth += 1
+        out.append("/".join(parts[-depth:]))
+    return out
 
 
 def assemble(ingested: list) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -396,17 +417,34 @@ def build_results(
     )
 
 
-def check_nothing_lost(ingested: list, results: pl.DataFrame) -> dict[str, int]:
-    """Input rows = results rows, per file; raises if any row was lost or doubled (a bug, not a user error)."""
-    expected = {(r.sector, r.source_file): r.n_input_rows for r in ingested if r.ok}
+def check_nothing_lost(ingested: list, results: pl.DataFrame) -> dict[str, dict]:
+    """Every input row of every file accounted for: in the results, or rejected with its file (counted from it).
+
+    Raises if a row was lost or doubled (a bug, not a user error). Returns, per file, the rows read, those in the
+    results, those rejected with the file and how they were counted (the manifest's ``rows_per_file``).
+    """
     got = {(s, f): n for s, f, n in results.group_by("sector", "source_file").len().iter_rows()}
-    bad = {k: (v, got.get(k, 0)) for k, v in expected.items() if got.get(k, 0) != v}
+    out, bad = {}, {}
+    for r in ingested:
+        key = (r.sector, r.source_file)
+        in_results = got.get(key, 0)
+        rejected = r.n_rejected_rows
+        if in_results + rejected != r.n_input_rows or (not r.ok and in_results):
+            bad[key] = (r.n_input_rows, in_results, rejected)
+        out[f"{r.sector}:{r.source_file}"] = {
+            "input": r.n_input_rows,
+            "in_results": in_results,
+            "rejected_with_file": rejected,
+            "counted": r.n_rows_basis,
+        }
+    known = {(r.sector, r.source_file) for r in ingested}
+    bad |= {k: (0, n, 0) for k, n in got.items() if k not in known}
     if bad:
-        raise AssertionError(f"rows lost or doubled (file: input, results): {bad}")
+        raise AssertionError(f"rows lost or doubled (file: input, in results, rejected with the file): {bad}")
     keys = results.select("sector", "source_file", "source_sheet", "source_row")
     if keys.is_duplicated().any():
         raise AssertionError("an input row appears twice in the results")
-    return {f"{s}:{f}": n for (s, f), n in expected.items()}
+    return out
 
 
 def file_problems(ingested: list) -> dict[str, list[str]]:
@@ -712,11 +750,11 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
             {
                 "sector": r.sector,
                 "file": r.source_file,
+                "path": str(Path(r.path).resolve()),
                 "sha256": r.sha256,
                 "rows": r.n_input_rows,
                 "ok": r.ok,
-                "errors": list(r.errors),
-                "warnings": list(r.warnings),
+                "messages": [m.as_dict() for m in r.messages],
                 "mapping": r.mapping,
             }
             for r in ingested

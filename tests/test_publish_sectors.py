@@ -173,3 +173,59 @@ def test_the_audit_sample_round_trip_changes_the_printed_precision(tmp_path):
     assert first.run_id in html  # the sample the figure was measured on
     (vaccination,) = second.sectors
     assert vaccination["precision_measured"]["correct"] == 99
+
+
+def test_lineage_names_are_the_bare_name_unless_two_files_share_it():
+    names = pipeline.lineage_names(
+        [Path("/d/xa-a/tiem_chung.csv"), Path("/d/xa-b/tiem_chung.csv"), Path("/d/ho_tich.xlsx")]
+    )
+    assert names == ["xa-a/tiem_chung.csv", "xa-b/tiem_chung.csv", "ho_tich.xlsx"]
+
+
+def test_two_communes_files_with_the_same_name_are_both_reconciled(tmp_path):
+    src = pl.read_csv(SAMPLE / MANIFEST["extracts"]["vaccination"], infer_schema=False)
+    half = src.height // 2
+    for folder, part in (("xa-a", src.head(half)), ("xa-b", src.tail(src.height - half))):
+        (tmp_path / folder).mkdir()
+        part.write_csv(tmp_path / folder / "tiem_chung.csv")
+    summary = pipeline.reconcile(
+        pipeline.RunConfig(
+            reference=REFERENCE,
+            extracts=[
+                pipeline.ExtractInput("vaccination", tmp_path / "xa-a" / "tiem_chung.csv"),
+                pipeline.ExtractInput("vaccination", tmp_path / "xa-b" / "tiem_chung.csv"),
+            ],
+            out_dir=tmp_path / "out",
+            db_path=tmp_path / "d.duckdb",
+        )
+    )
+    results = pl.read_parquet(summary.out_dir / "results.parquet")
+    per_file = dict(results.group_by("source_file").len().iter_rows())
+    assert per_file == {"xa-a/tiem_chung.csv": half, "xa-b/tiem_chung.csv": src.height - half}
+    manifest = json.loads((summary.out_dir / "manifest.json").read_text())
+    assert {i["path"] for i in manifest["inputs"]} == {
+        str((tmp_path / f / "tiem_chung.csv").resolve()) for f in ("xa-a", "xa-b")
+    }
+
+
+def test_an_extract_without_a_commune_column_publishes_with_communes_from_addresses(tmp_path):
+    from sample_data.addresses import rewrite_with_addresses
+
+    path = tmp_path / "an_sinh_xa_hoi.csv"
+    rewrite_with_addresses(SAMPLE / MANIFEST["extracts"]["social_protection"], path)
+    summary = pipeline.reconcile(
+        pipeline.RunConfig(
+            reference=REFERENCE,
+            extracts=[pipeline.ExtractInput("social_protection", path)],
+            out_dir=tmp_path / "out",
+            db_path=tmp_path / "d.duckdb",
+        )
+    )
+    assert summary.gate_passed, summary.gate_summary
+    (sp,) = summary.sectors
+    assert any("không có cột mã xã; đã suy ra từ địa chỉ cho" in w for w in sp["warnings"]), sp
+    results = pl.read_parquet(summary.out_dir / "results.parquet")
+    origin = dict(results.group_by("commune_origin").len().iter_rows())
+    assert origin.get("from_address", 0) >= 0.95 * results.height and "coded" not in origin
+    html = (summary.out_dir / "report" / "bao-cao.html").read_text(encoding="utf-8")
+    assert "suy ra từ địa chỉ" in html

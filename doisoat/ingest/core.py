@@ -224,13 +224,23 @@ def ingest_file(
     sheet: str | None = None,
     sink: Path | None = None,
     batch_rows: int = BATCH_ROWS,
+    name: str | None = None,
 ) -> IngestResult:
     """Read one extract of ``sector`` into canonical records, a quarantine and lineage (never raises on data).
 
     ``sink``: a folder where the records and quarantine are written as Parquet parts, batch by batch, instead
-    of being kept in memory. ``batch_rows``: rows read and validated at a time.
+    of being kept in memory. ``batch_rows``: rows read and validated at a time. ``name``: the file's name in
+    lineage (``source_file``) when its bare name is not unique in the run (two communes' ``tiem_chung.csv``).
     """
-    path = Path(path)
+    res = _ingest_file(Path(path), sector, sheet, sink, batch_rows, name or Path(path).name)
+    if name:
+        res.source_file = name
+    return res
+
+
+def _ingest_file(
+    path: Path, sector: SectorSpec, sheet: str | None, sink: Path | None, batch_rows: int, name: str
+) -> IngestResult:
     problem = _not_a_readable_file(path)
     if problem is not None:
         return _failed(path, sector, "", problem)
@@ -246,7 +256,7 @@ def ingest_file(
     except Exception as exc:  # an unexpected reader failure must not stop the batch
         return _unreadable(path, sector, sha, exc)
     with table:
-        return _ingest_table(path, sector, sha, table, sink, batch_rows)
+        return _ingest_table(path, sector, sha, table, sink, batch_rows, name)
 
 
 def _not_a_readable_file(path: Path) -> FileMessage | None:
@@ -313,9 +323,8 @@ def _unreadable(
 
 
 def _ingest_table(
-    path: Path, spec: SectorSpec, sha: str, table: RawTable, sink: Path | None, batch_rows: int
+    path: Path, spec: SectorSpec, sha: str, table: RawTable, sink: Path | None, batch_rows: int, name: str
 ) -> IngestResult:
-    name = path.name
     meta = {"source_sheet": table.sheet, "file_format": table.file_format, "header_row": table.header_row}
     notes = list(table.warnings)
     hm = map_headers(table.headers, spec, table.header_alts)
@@ -815,7 +824,9 @@ class _Splitter:
 def ingest_files(
     items: list[tuple], seen_hashes: dict[str, str] | None = None, sink: Path | None = None
 ) -> list[IngestResult]:
-    """Ingest ``(sector_name, path)`` or ``(sector_name, path, sheet)`` items; one bad file never stops the rest.
+    """Ingest ``(sector_name, path[, sheet[, name]])`` items; one bad file never stops the rest.
+
+    ``name``: the file's name in lineage where its bare name is not unique (see :func:`ingest_file`).
 
     ``seen_hashes`` maps the SHA-256 of files ingested before to where they were seen (a run ID); a file seen
     before, or twice in this batch, gets ``duplicate_of_previous`` and a warning. ``sink``: see
@@ -826,6 +837,7 @@ def ingest_files(
     for item in items:
         sector_name, path = item[0], Path(item[1])
         sheet = item[2] if len(item) > 2 else None
+        name = item[3] if len(item) > 3 else None
         try:
             spec = load_sector(sector_name)
         except SectorSpecError as exc:
@@ -833,7 +845,7 @@ def ingest_files(
             message = error("FILE_SECTOR_UNKNOWN", f"Tệp {path.name}: {exc}", path.name)
             results.append(_failed(path, placeholder, "", message))
             continue
-        res = ingest_file(path, spec, sheet, sink)
+        res = ingest_file(path, spec, sheet, sink, name=name)
         if res.sha256 and res.sha256 in seen:
             res.duplicate_of_previous = seen[res.sha256]
             text = f"Tệp {path.name} giống hệt tệp đã nạp trước đó ({seen[res.sha256]})."

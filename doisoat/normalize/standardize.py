@@ -46,6 +46,7 @@ STANDARD_SCHEMA: dict[str, pl.DataType] = {
     "norm_issues": pl.List(pl.Utf8),
 }
 _ISSUE_COLS = (
+    "_ingest_issues",
     "_name_issues",
     "_birth_issue",
     "_sex_issues",
@@ -142,6 +143,8 @@ def standardize(
             & (pl.col("id_sex") != pl.col("sex_std"))
         ).then(pl.lit("ID_SEX_MISMATCH")),
     ]
+    if "ingest_issues" in base.columns:  # what the readers noted on the row (e.g. NUL_STRIPPED)
+        std = std.with_columns(base["ingest_issues"].cast(pl.Utf8).alias("_ingest_issues"))
     issues = [pl.col(c) for c in _ISSUE_COLS if c in std.columns] + consistency
     std = std.with_columns(codes_to_list(join_codes(*issues)).alias("norm_issues"))
     keep = list(STANDARD_SCHEMA) + (["death_date_std"] if "death_date_std" in std.columns else [])

@@ -23,7 +23,16 @@ from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text
 from doisoat.textfmt import fmt_int, safe_frame
 from schemas import CANONICAL_FIELDS
 
-_LINEAGE_DROP = {"rid", "sector", "file_sha256", "record_id", "source_file", "source_sheet", "source_row"}
+_LINEAGE_DROP = {
+    "rid",
+    "sector",
+    "file_sha256",
+    "record_id",
+    "source_file",
+    "source_sheet",
+    "source_row",
+    "ingest_issues",
+}
 CANONICAL = CANONICAL_FIELDS
 ADDED = (
     "so_dinh_danh_csdlqg",

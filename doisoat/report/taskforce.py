@@ -86,6 +86,7 @@ LABELS = {
             "notes": "Ghi chú",
             "publication": "Tình trạng công bố",
             "files": "Tệp không dùng được",
+            "origin": "Nguồn mã xã",
         },
         "state": "Tình trạng",
         "published": "Công bố",
@@ -96,6 +97,11 @@ LABELS = {
         "file": "Tệp",
         "file_rows": "Số dòng trong tệp",
         "precision": "Độ chính xác ghép tự động",
+        "origin_coded": "Theo mã xã trong tệp",
+        "origin_from_address": "Suy ra từ địa chỉ",
+        "origin_none": "Không xác định được xã",
+        "origin_note": "Bản ghi bị cách ly không tính. Địa chỉ có tên xã trùng ở nhiều đơn vị mà không đủ thông tin "
+        "phân biệt thì không suy đoán (lý do «Địa chỉ không xác định được xã»).",
     },
     "en": {
         "title": "Reconciliation of sector data against the National Population Database",
@@ -154,6 +160,7 @@ LABELS = {
             "notes": "Notes",
             "publication": "Publication",
             "files": "Unusable files",
+            "origin": "Commune source",
         },
         "state": "State",
         "published": "Published",
@@ -164,6 +171,11 @@ LABELS = {
         "file": "File",
         "file_rows": "Rows in the file",
         "precision": "Precision of automatic links",
+        "origin_coded": "From the commune code",
+        "origin_from_address": "Derived from the address",
+        "origin_none": "No commune",
+        "origin_note": "Quarantined records not counted. An address whose commune name exists in several units "
+        "with nothing to tell them apart is never guessed.",
     },
 }
 
@@ -489,6 +501,32 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
     return tables, sentences
 
 
+def _commune_origin(results: pl.DataFrame, labels: dict[str, str], lang: str) -> Table | None:
+    """Where each sector's communes came from: the code column, the address text, or nowhere."""
+    if "commune_origin" not in results.columns or not results.height:
+        return None
+    t = LABELS[lang]
+    kinds = ("coded", "from_address", "none")
+    counts = (
+        results.filter(pl.col("commune_origin").is_not_null())
+        .group_by("sector", "commune_origin")
+        .len()
+        .pivot("commune_origin", index="sector", values="len")
+        .sort("sector")
+    )
+    rows = [
+        [labels.get(r["sector"], r["sector"]), *[r.get(k) or 0 for k in kinds]]
+        for r in counts.iter_rows(named=True)
+    ]
+    return Table(
+        "origin",
+        t["sheets"]["origin"],
+        [Column(t["sector"]), *[Column(t[f"origin_{k}"], "int") for k in kinds]],
+        rows,
+        t["origin_note"],
+    )
+
+
 def _vn_date(iso: str) -> str:
     """'2026-12-04T01:30:00' → '04/12/2026'."""
     return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
@@ -765,6 +803,9 @@ def build_report(
     sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
     pub_tables, pub_sentences = _publication(run_info, lang)
     tables[:0] = pub_tables  # what is and is not published comes first: it decides what may be cited
+    origin = _commune_origin(results, labels, lang)
+    if origin is not None:
+        tables.append(origin)
     sentences += pub_sentences
     notes = [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
