@@ -374,3 +374,84 @@ def test_commune_officer_finds_their_commune_typing_without_diacritics(devtools,
         "[...document.querySelectorAll('#xa details')].filter(d => getComputedStyle(d).display !== 'none').map(d => d.id)"
     )
     assert other in printed and len(printed) <= 2
+
+
+# --- Data Docs offline ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data_docs(tmp_path_factory) -> Path:
+    """A real gate run's Data Docs site (GX builds it, checks.offline_docs bundles its assets)."""
+    from checks import run_gate
+    from tests.test_checks import SETTINGS, _clean
+
+    extracts, results = _clean()
+    docs = tmp_path_factory.mktemp("gate") / "data_docs"
+    return run_gate(extracts, results, None, None, docs, SETTINGS).docs_index
+
+
+def test_data_docs_pages_name_no_external_asset(data_docs):
+    from checks.offline_docs import _EXTERNAL_LOAD
+
+    pages = list(data_docs.parent.rglob("*.html"))
+    assert len(pages) > 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert _EXTERNAL_LOAD.findall(text) == [], page.name
+        assert "integrity=" not in text and "Stay current on everything GX" not in text
+    styles = "".join(p.read_text(encoding="utf-8") for p in data_docs.parent.glob("static/styles/*.css"))
+    assert "amazonaws" not in styles
+    vendor = data_docs.parent / "static" / "vendor"
+    assert (vendor / "jquery@3.7.1" / "LICENSE.txt").exists()
+    assert not (vendor / "vega@5.33.1").exists()  # no page draws a chart: no 0,8 MB of chart scripts
+
+
+def test_data_docs_render_styled_with_full_lists_with_the_network_off(chromium, data_docs, tmp_path):
+    browser = DevTools(chromium, tmp_path / "offline-profile", "--host-resolver-rules=MAP * ~NOTFOUND")
+    try:
+        browser.page("Network.enable")
+        browser.page(
+            "Network.emulateNetworkConditions",
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
+        browser.viewport(1280, 1000)
+        site = data_docs.parent
+        pages = [data_docs, next(site.glob("expectations/*.html")), next(site.glob("validations/**/*.html"))]
+        for page in pages:
+            browser.open(page.as_uri())
+            browser.js("new Promise(r => setTimeout(r, 300))")
+            state = browser.js(
+                """(() => ({
+                  font: getComputedStyle(document.body).fontFamily,
+                  table: typeof jQuery !== 'undefined' && !!jQuery.fn.bootstrapTable,
+                  rows: [...document.querySelectorAll('table tbody tr')]
+                          .filter(r => !r.classList.contains('no-records-found') && r.offsetHeight > 0).length,
+                  icons: document.fonts.check('900 16px "Font Awesome 6 Free"'),
+                  title: document.title}))()"""
+            )
+            assert state["font"].startswith("-apple-system"), (
+                page.name,
+                state,
+            )  # Bootstrap's stylesheet applied
+            assert state["table"] and state["rows"] > 0 and state["icons"], (page.name, state)
+            assert state["title"] == "Kết quả kiểm tra chất lượng dữ liệu (Great Expectations)"
+        shot = browser.screenshot(tmp_path / "data-docs.png")
+        assert shot.stat().st_size > 10_000
+        requested = {
+            e["params"]["requestId"]: e["params"]["request"]["url"]
+            for e in browser.events
+            if e.get("method") == "Network.requestWillBeSent"
+        }
+        assert [u for u in requested.values() if not u.startswith(("file:", "data:"))] == []
+        failed = [
+            requested.get(e["params"]["requestId"], "")
+            for e in browser.events
+            if e.get("method") == "Network.loadingFailed"
+        ]
+        # GX links validation pages to a favicon one folder too shallow; nothing else may fail
+        assert [u for u in failed if not u.endswith("favicon.ico")] == []
+    finally:
+        browser.close()
