@@ -37,7 +37,7 @@ from doisoat.report.heading import (
     load_heading,
     vn_date,
 )
-from doisoat.textfmt import fmt_int, fmt_pct
+from doisoat.textfmt import fmt_int, fmt_pct, safe_cell
 
 DIMENSIONS = ("dung", "du", "sach", "song")
 
@@ -999,18 +999,25 @@ def _cover(wb, report: Report, fmt: dict) -> None:
     ws.set_column(0, 0, 45)
     ws.set_column(1, 1, 4)
     ws.set_column(2, 2, 55)
-    ws.write_string(0, 0, h.parent_body, fmt["center"])
-    ws.write_string(1, 0, h.issuing_body, fmt["center_bold"])
-    ws.write_string(3, 0, h.document_number, fmt["center"])
-    ws.write_string(0, 2, NATION[report.lang], fmt["center_bold"])
-    ws.write_string(1, 2, MOTTO[report.lang], fmt["center_bold"])
-    ws.write_string(3, 2, report.place_and_date(), fmt["center_italic"])
-    ws.merge_range(5, 0, 5, 2, "BÁO CÁO" if vi else "REPORT", fmt["title"])
-    ws.merge_range(6, 0, 6, 2, report.subject(), fmt["center_bold_wrap"])
+
+    def put(row: int, col: int, text: str, f) -> None:  # every text formula-safe, configured ones too
+        ws.write_string(row, col, safe_cell(text), f)
+
+    def span(row: int, text: str, f) -> None:
+        ws.merge_range(row, 0, row, 2, safe_cell(text), f)
+
+    put(0, 0, h.parent_body, fmt["center"])
+    put(1, 0, h.issuing_body, fmt["center_bold"])
+    put(3, 0, h.document_number, fmt["center"])
+    put(0, 2, NATION[report.lang], fmt["center_bold"])
+    put(1, 2, MOTTO[report.lang], fmt["center_bold"])
+    put(3, 2, report.place_and_date(), fmt["center_italic"])
+    span(5, "BÁO CÁO" if vi else "REPORT", fmt["title"])
+    span(6, report.subject(), fmt["center_bold_wrap"])
     ws.set_row(6, 36)
     row = 8
     if h.recipient:
-        ws.merge_range(row, 0, row, 2, ("Kính gửi: " if vi else "To: ") + h.recipient + ".", fmt["center"])
+        span(row, ("Kính gửi: " if vi else "To: ") + h.recipient + ".", fmt["center"])
         row += 2
     lines = []
     if report.cutoff:
@@ -1020,19 +1027,21 @@ def _cover(wb, report: Report, fmt: dict) -> None:
         )
     lines.append(("Lần đối soát: " if vi else "Run: ") + str(report.run_info.get("run_id", "")) + ".")
     for line in lines:
-        ws.merge_range(row, 0, row, 2, line, fmt["wrap"])
+        span(row, line, fmt["wrap"])
         row += 1
     row += 1
     for s in report.sentences:
-        ws.merge_range(row, 0, row, 2, s, fmt["wrap"])
+        span(row, s, fmt["wrap"])
         ws.set_row(row, 15 * (1 + len(s) // 110))
         row += 1
     row += 1
-    ws.write_string(row, 0, "Nơi nhận:" if vi else "Copies to:", fmt["bold_italic"])
-    ws.write_string(row, 2, h.signer_on_behalf, fmt["center_bold"])
-    ws.write_string(row + 1, 2, h.signer_title, fmt["center_bold"])
+    put(row, 0, "Nơi nhận:" if vi else "Copies to:", fmt["bold_italic"])
+    put(row, 2, h.signer_on_behalf, fmt["center_bold"])
+    put(row + 1, 2, h.signer_title, fmt["center_bold"])
     for k, c in enumerate(h.copies_to):
-        ws.write_string(row + 1 + k, 0, f"- {c};" if k < len(h.copies_to) - 1 else f"- {c}.", fmt["small"])
+        # an en dash: a leading "-" is what a spreadsheet reads as the start of a formula
+        line = f"– {c};" if k < len(h.copies_to) - 1 else f"– {c}."
+        put(row + 1 + k, 0, line, fmt["small"])
     _page_setup(ws, landscape=False, repeat_header=False, lang=report.lang)
     ws.hide_gridlines(2)
 
