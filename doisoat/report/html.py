@@ -162,8 +162,8 @@ def bar_chart(
 ) -> str:
     """Horizontal bars of rates in [0, 1]: (label, rate, colour) → inline SVG.
 
-    A 0–100 % scale with a grid line every 10 %, the value at each bar's end and, when given, the target as a
-    dashed vertical line with its value.
+    A 0–100 % scale with a grid line every 10 %, each value in a column right of the plot and, when given, the
+    target as a dashed vertical line with its value.
     """
     row_h, label_w, pad_top, axis_h = 22, 190, 22, 24
     plot_w = width - label_w - 64
@@ -193,7 +193,8 @@ def bar_chart(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(short)}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{colour}">'
             f"<title>{escape(label)}: {escape(text)}</title></rect>"
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 15}">{escape(text)}</text>'
+            # values in their own column right of the 100 % line: never over a bar's end or the target line
+            f'<text x="{label_w + plot_w + 8}" y="{y + 15}">{escape(text)}</text>'
         )
     if target is not None:
         x = label_w + plot_w * target
