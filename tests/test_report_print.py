@@ -186,3 +186,36 @@ def test_commune_index_lists_every_current_commune_once_by_its_own_name():
     entry = next(e for e in report.communes if e.code == "20194")
     n = results.filter(pl.col("commune_code_std") == "20194").group_by("sector").len()
     assert {row[0]: row[1] for row in entry.rows} == {LABELS[s]: k for s, k in n.iter_rows()}
+
+
+def test_trend_over_the_published_runs_is_charted_and_tabled(tmp_path):
+    history = [
+        {
+            "run_id": f"r{k}",
+            "started_at": f"2026-11-{10 + k:02d}T01:30:00",
+            "sector": "bhxh",
+            "n": 100,
+            "n_dung": 80 + k,
+        }
+        for k in range(3)
+    ]
+    info = {**RUN, "history": [*history, {"run_id": RUN["run_id"], "sector": "bhxh", "n": 1, "n_dung": 1}]}
+    results = random_results()
+    report = build_report(results, None, LABELS, info, suppress_below=0)
+    ins = results.filter(pl.col("sector") == "bhxh")
+    rate = ins["dung"].fill_null(False).sum() / ins.height
+    assert [r for _, r in report.trend["bhxh"]] == [
+        0.80,
+        0.81,
+        0.82,
+        pytest.approx(rate),
+    ]  # this run last, once
+    assert report.trend["bhxh"][0][0] == date(2026, 11, 10)
+    table = next(t for t in report.tables if t.key == "trend")
+    assert [row[1] for row in table.rows] == ["r0", "r1", "r2", RUN["run_id"]]
+    page = render_html(report)
+    assert "Xu hướng tỷ lệ xác thực" in page and "10/11" in page and "trục tung bắt đầu từ" in page
+    ws = openpyxl.load_workbook(write_xlsx(report, tmp_path / "b.xlsx"))["Xu hướng"]
+    assert ws["F2"].value == pytest.approx(0.8) and ws["C2"].value == datetime(2026, 11, 10, 1, 30)
+    # without history: no trend, no empty chart
+    assert build_report(results, None, LABELS, RUN).trend == {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from pathlib import Path
 
@@ -209,6 +209,82 @@ def bar_chart(
     return f"<figure><figcaption>{escape(title)}</figcaption>{''.join(parts)}</figure>"
 
 
+def line_chart(
+    title: str,
+    points: list[tuple[date | None, float]],
+    lang: str,
+    target: float | None = None,
+    width: int = 560,
+) -> str:
+    """Rates over the runs (oldest first) → inline SVG: a labelled scale, one dot per run with its value, the target.
+
+    The scale starts below the lowest value (at a multiple of 5 %, said on the axis) so a change of one point is
+    visible; it always reaches 100 %.
+    """
+    left, right, top, bottom_pad = 48, 16, 24, 34
+    height = 220
+    plot_w, plot_h = width - left - right, height - top - bottom_pad
+    low = min([r for _, r in points] + ([target] if target is not None else []))
+    floor = max(0.0, (int(low * 20) - 1) / 20)  # 5 % steps, one step below the lowest value
+    span = 1.0 - floor or 1.0
+
+    def y(rate: float) -> float:
+        return top + plot_h * (1.0 - (rate - floor) / span)
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / (len(points) - 1) if len(points) > 1 else plot_w / 2)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(title)}" font-family="Arial,sans-serif" '
+        'font-size="11">'
+    ]
+    step = 0.05 if span <= 0.5 else 0.1
+    k = 0
+    while floor + k * step <= 1.0 + 1e-9:
+        rate = floor + k * step
+        parts.append(
+            f'<line x1="{left}" y1="{y(rate):.1f}" x2="{left + plot_w}" y2="{y(rate):.1f}" stroke="#e3e3e3"/>'
+            f'<text x="{left - 4}" y="{y(rate) + 4:.1f}" text-anchor="end" fill="#333">'
+            f"{escape(fmt_pct(rate, digits=0, lang=lang))}</text>"
+        )
+        k += 1
+    parts.append(
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#444"/>'
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#444"/>'
+    )
+    if target is not None:
+        word = "Chỉ tiêu" if lang == "vi" else "Target"
+        parts.append(
+            f'<line x1="{left}" y1="{y(target):.1f}" x2="{left + plot_w}" y2="{y(target):.1f}" stroke="#c62828" '
+            'stroke-width="2" stroke-dasharray="5,3"/>'
+            f'<text x="{left + plot_w}" y="{y(target) - 4:.1f}" text-anchor="end" fill="#c62828">{word} '
+            f"{escape(fmt_pct(target, digits=0, lang=lang))}</text>"
+        )
+    path = " ".join(f"{x(i):.1f},{y(r):.1f}" for i, (_, r) in enumerate(points))
+    parts.append(f'<polyline points="{path}" fill="none" stroke="#1f4e79" stroke-width="2"/>')
+    for i, (day, rate) in enumerate(points):
+        text = fmt_pct(rate, lang=lang)
+        when = day.strftime("%d/%m") if day else ""
+        parts.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(rate):.1f}" r="4" fill="#1f4e79"><title>{escape(when)}: '
+            f"{escape(text)}</title></circle>"
+        )
+        if i == len(points) - 1 or len(points) <= 6:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{y(rate) - 8:.1f}" '
+                f'text-anchor="{"end" if i == len(points) - 1 and i else "middle"}">{escape(text)}</text>'
+            )
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#333">{escape(when)}</text>'
+        )
+    note = ("trục tung bắt đầu từ " if lang == "vi" else "scale starts at ") + fmt_pct(
+        floor, digits=0, lang=lang
+    )
+    parts.append(f'<text x="{left}" y="{height - 4}" fill="#555">{escape(note)}</text></svg>')
+    return f"<figure><figcaption>{escape(title)}</figcaption>{''.join(parts)}</figure>"
+
+
 def _legend(report: Report) -> str:
     h, lang = report.heading, report.lang
     target = fmt_pct(h.target_rate, digits=0, lang=lang)
@@ -373,6 +449,19 @@ def render_html(report: Report, data_docs_href: str | None = None) -> str:
         low_charts.append(
             bar_chart(title, [(n, r, BAND_COLOURS[h.band(r)]) for n, r in items], lang, target=h.target_rate)
         )
+    trend_charts = [
+        line_chart(report.labels.get(sector, sector), points, lang, target=h.target_rate)
+        for sector, points in report.trend.items()
+        if len(points) > 1
+    ]
+    trend = ""
+    if trend_charts:
+        trend_title = (
+            "Xu hướng tỷ lệ xác thực (đúng/tổng) qua các lần đối soát"
+            if lang == "vi"
+            else "Verification rate over the runs"
+        )
+        trend = f'<h3>{escape(trend_title)}</h3><div class="charts">{"".join(trend_charts)}</div>'
     sentences = "".join(f"<li>{escape(s)}</li>" for s in report.sentences)
     notes = "".join(
         f"<tr><th>{escape(k)}</th><td>{escape(vn_datetime(v, lang) if isinstance(v, datetime) else str(v))}</td></tr>"
@@ -402,7 +491,7 @@ def render_html(report: Report, data_docs_href: str | None = None) -> str:
         f'<nav class="toc">{nav}</nav>'
         f'<section id="sentences"><h2>{escape(sentences_title)}</h2><ul class="sentences">{sentences}</ul></section>'
         f'<section id="charts"><h2>{charts_title}</h2>{_legend(report)}<div class="charts">{"".join(charts)}</div>'
-        f'<div class="charts">{"".join(low_charts)}</div></section>'
+        f'<div class="charts">{"".join(low_charts)}</div>{trend}</section>'
         f"{communes}"
         f"{tables}"
         f'<section id="notes"><h2>{escape(t["sheets"]["notes"])}</h2><div class="tw"><table>{notes}</table></div>'

@@ -99,6 +99,8 @@ LABELS = {
             "notes": "Ghi chú",
             "publication": "Tình trạng công bố",
             "files": "Tệp không dùng được",
+            "trend": "Xu hướng",
+            "inputs": "Dữ liệu đầu vào",
         },
         "state": "Tình trạng",
         "published": "Công bố",
@@ -166,6 +168,8 @@ LABELS = {
             "notes": "Notes",
             "publication": "Publication",
             "files": "Unusable files",
+            "trend": "Trend",
+            "inputs": "Input files",
         },
         "state": "State",
         "published": "Published",
@@ -232,6 +236,9 @@ class Report:
     cutoff: date | None = None  # "số liệu tính đến ngày …"
     cutoff_source: str = ""  # how the cut-off was found, said next to it
     communes: list[CommuneEntry] = field(default_factory=list)  # the per-commune index of the HTML page
+    trend: dict[str, list[tuple[date | None, float]]] = field(
+        default_factory=dict
+    )  # sector → (day, rate), oldest first
 
     def place_and_date(self) -> str:
         return date_in_words(self.issued or date.today(), self.heading.place, self.lang)
@@ -583,6 +590,58 @@ def _cutoff(
     return None, ""
 
 
+TREND_RUNS = 12  # the trend shows this run and the published runs before it, at most this many points
+TREND_TITLE = {"vi": "Xu hướng tỷ lệ xác thực qua các lần đối soát", "en": "Verification rate over the runs"}
+
+
+def _trend(
+    run_info: dict, summary: pl.DataFrame, labels: dict, started: datetime | None, lang: str
+) -> tuple[dict[str, list[tuple[date | None, float]]], Table | None]:
+    """Each sector's verification rate over its published runs (``run_info["history"]``) and this run.
+
+    ``history``: one dict per earlier published run and sector with ``run_id, started_at, sector, n, n_dung``
+    (the sector rows of DuckDB ``run_aggregates``, unit ``__all__``).
+    """
+    vi = lang == "vi"
+    this_run = str(run_info.get("run_id", ""))
+    points: dict[str, list[tuple[str, datetime | None, int, int]]] = {}
+    for h in run_info.get("history") or []:
+        if h.get("run_id") == this_run or not h.get("n"):
+            continue
+        points.setdefault(h["sector"], []).append(
+            (str(h["run_id"]), as_datetime(h.get("started_at")), int(h["n"]), int(h["n_dung"]))
+        )
+    if not points:
+        return {}, None
+    for r in summary.iter_rows(named=True):  # this run, for the sectors it publishes that have a past
+        if r["n"] and r["sector"] in points:
+            points[r["sector"]].append((this_run, started, int(r["n"]), int(r["n_dung"])))
+    trend, rows = {}, []
+    for sector in sorted(points):
+        series = sorted(points[sector], key=lambda p: (p[1] or datetime.min, p[0]))[-TREND_RUNS:]
+        trend[sector] = [(when.date() if when else None, d / n) for _, when, n, d in series]
+        rows += [[labels.get(sector, sector), run_id, when, n, d, d / n] for run_id, when, n, d in series]
+    table = Table(
+        "trend",
+        TREND_TITLE[lang],
+        [
+            Column("Lĩnh vực" if vi else "Sector"),
+            Column("Lần đối soát" if vi else "Run"),
+            Column("Thời điểm" if vi else "Started", "date"),
+            Column(LABELS[lang]["total"], "int"),
+            Column(LABELS[lang]["dung"], "int"),
+            Column(LABELS[lang]["verified"], "pct"),
+        ],
+        rows,
+        note=(
+            f"Các lần đã công bố gần nhất (tối đa {TREND_RUNS}) và lần này."
+            if vi
+            else f"The latest published runs (at most {TREND_RUNS}) and this one."
+        ),
+    )
+    return trend, table
+
+
 def _commune_index(agg: pl.DataFrame, labels: dict, threshold: int) -> list[CommuneEntry]:
     """Every current commune with its sectors, alphabetical by the name without «Xã/Phường/Đặc khu»."""
     comm = agg.filter((pl.col("level") == "commune") & (pl.col("unit") != UNKNOWN) & (pl.col("n") > 0))
@@ -903,6 +962,9 @@ def build_report(
     sentences += pub_sentences
     started = as_datetime(run_info.get("started_at"))
     cutoff, cutoff_source = _cutoff(run_info, input_dates, started, lang)
+    trend, trend_table = _trend(run_info, summary, labels, started, lang)
+    if trend_table is not None:
+        tables.insert(tables.index(next(tb for tb in tables if tb.key == "change")) + 1, trend_table)
     notes = [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
         ("Thời điểm" if vi else "Started", started or str(run_info.get("started_at", ""))),
@@ -969,6 +1031,7 @@ def build_report(
         cutoff=cutoff,
         cutoff_source=cutoff_source,
         communes=_commune_index(agg, labels, thr),
+        trend=trend,
     )
 
 
