@@ -219,3 +219,18 @@ def test_trend_over_the_published_runs_is_charted_and_tabled(tmp_path):
     assert ws["F2"].value == pytest.approx(0.8) and ws["C2"].value == datetime(2026, 11, 10, 1, 30)
     # without history: no trend, no empty chart
     assert build_report(results, None, LABELS, RUN).trend == {}
+
+
+def test_rate_cells_are_coloured_against_the_configured_target():
+    results = random_results()
+    page = render_html(
+        build_report(results, None, LABELS, {}, suppress_below=0, heading=ReportHeading(target_rate=0.9))
+    )
+    units = page[
+        page.index('<section id="units"') : page.index("</section>", page.index('<section id="units"'))
+    ]
+    assert units.count('class="n band-') > 0
+    report = build_report(results, None, LABELS, {}, suppress_below=0)
+    low = min(r for r in report.summary["rate_dung"].to_list())
+    assert ReportHeading(target_rate=0.9).band(low) in ("warn", "low")
+    assert ReportHeading(target_rate=0.9).band(0.9) == "ok" and ReportHeading().band(None) == "none"

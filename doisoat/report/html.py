@@ -83,7 +83,7 @@ figcaption{font-size:14px;font-weight:bold}
 svg{max-width:100%;height:auto}
 .legend{font-size:13px;margin:6px 0}.legend span{display:inline-block;margin-right:14px}
 .sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;border:1px solid #777}
-.band-ok{background:#dcefdc}.band-warn{background:#fff1c2}.band-low{background:#f8d7d7}
+.band-ok{background:#dcefdc}.band-warn{background:#fff1c2}.band-low{background:#f8d7d7}.band-none{}
 #xa .letters{font-size:15px;margin:6px 0}#xa .letters a{display:inline-block;min-width:24px;text-align:center}
 #xa .letter{margin:10px 0 2px;font-size:16px}
 #xa details{border:1px solid #ddd;border-radius:4px;margin:3px 0;padding:2px 8px}
@@ -135,14 +135,18 @@ def _cell(value: object, kind: str, lang: str) -> tuple[str, bool]:
     return str(value), False
 
 
-def _table_html(table: Table, lang: str) -> str:
+def _table_html(table: Table, lang: str, band=None) -> str:
+    """A table; with ``band`` (rate → ok/warn/low/none) every rate cell is coloured against the target."""
     head = "".join(f'<th scope="col">{escape(c.header)}</th>' for c in table.columns)
     body = []
     for row in table.rows:
         cells = []
         for col, value in zip(table.columns, row, strict=True):
             text, numeric = _cell(value, col.kind, lang)
-            cells.append(f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
+            if band and col.kind == "pct" and isinstance(value, float | int):
+                cells.append(f'<td class="n band-{band(value)}">{escape(text)}</td>')
+            else:
+                cells.append(f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     note = f'<p class="note">{escape(table.note)}</p>' if table.note else ""
     wrap = "tw long" if len(table.rows) > 20 else "tw"
@@ -475,7 +479,7 @@ def render_html(report: Report, data_docs_href: str | None = None) -> str:
         docs = f'<p><a href="{escape(data_docs_href)}">{escape(docs_label)}</a></p>'
     sentences_title = t["sheets"]["sentences"] if lang == "en" else "Câu sẵn để trích dẫn vào báo cáo"
     charts_title = "Biểu đồ" if lang == "vi" else "Charts"
-    tables = "".join(_table_html(tb, lang) for tb in report.tables)
+    tables = "".join(_table_html(tb, lang, h.band) for tb in report.tables)
     communes = _commune_section(report)
     toc = [("sentences", sentences_title), ("charts", charts_title)]
     if communes:
