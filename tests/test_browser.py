@@ -382,8 +382,9 @@ def test_commune_officer_finds_their_commune_typing_without_diacritics(devtools,
 @pytest.fixture(scope="module")
 def data_docs(tmp_path_factory) -> Path:
     """A real gate run's Data Docs site (GX builds it, checks.offline_docs bundles its assets)."""
+    from test_checks import SETTINGS, _clean
+
     from checks import run_gate
-    from tests.test_checks import SETTINGS, _clean
 
     extracts, results = _clean()
     docs = tmp_path_factory.mktemp("gate") / "data_docs"

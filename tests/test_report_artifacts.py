@@ -6,10 +6,10 @@ import re
 
 import polars as pl
 import pytest
+from test_report_taskforce import random_results
 
 from doisoat.pipeline import RunSummary
 from doisoat.report import build_report
-from tests.test_report_taskforce import random_results
 
 SECTORS = {"bhxh": "insurance", "ho_tich": "civil_status", "tiem_chung": "vaccination"}
 LABELS = {

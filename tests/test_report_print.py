@@ -7,12 +7,12 @@ from datetime import date, datetime
 import openpyxl
 import polars as pl
 import pytest
+from test_report_taskforce import LABELS, random_results
 
 from doisoat.errors import DoisoatError
 from doisoat.report import build_report, render_html, write_xlsx
 from doisoat.report.heading import ReportHeading, date_in_words, describe_inputs, load_heading
 from doisoat.report.taskforce import commune_sort_key
-from tests.test_report_taskforce import LABELS, random_results
 
 RUN = {
     "run_id": "20261204T013000-abc123",
