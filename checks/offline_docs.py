@@ -49,6 +49,8 @@ EXTRA = {
         for name in ("brands-400", "regular-400", "solid-900", "v4compatibility")
     ]
 }
+TABLE_JS = "bootstrap-table@1.19.1/dist/bootstrap-table.min.js"
+TABLE_LOCALE = "bootstrap-table@1.19.1/dist/locale/bootstrap-table-vi-VN.min.js"
 CHARTS = ("vega@", "vega-lite@", "vega-embed@")
 # GX's logo lives in a web bucket; the site has its own copy
 LOGO = re.compile(
@@ -117,7 +119,11 @@ def _rewrite_page(text: str, page: Path, site: Path, used: set[str], unknown: se
         used.add(local)
         tag = m.group(0).replace(url, _relative(site / VENDOR / local, page))
         # a CDN tag's integrity/crossorigin make a file:// page fetch in CORS mode, which fails
-        return _CORS_ATTRS.sub("", tag)
+        tag = _CORS_ATTRS.sub("", tag)
+        if local == TABLE_JS:  # the tables' own words ("Tìm kiếm", "Không có dữ liệu") in Vietnamese
+            used.add(TABLE_LOCALE)
+            tag += f'\n<script src="{_relative(site / VENDOR / TABLE_LOCALE, page)}"></script>'
+        return tag
 
     text = _ASSET_TAG.sub(asset, text)
     text = LOGO.sub(lambda _: _relative(site / SITE_LOGO, page), text)
