@@ -4,8 +4,9 @@ A Content-Security-Policy meta tag forbids every request (``default-src 'none'``
 script by its hash, so a stray external reference fails loudly in the browser instead of leaking a request from
 an offline machine. The page reads like the provincial report: the administrative heading, «BÁO CÁO», the
 ready-to-quote sentences, then the figures. It prints on A4 (portrait; wide tables on landscape pages, every row,
-headers repeated), fits a 390 px phone without sideways scrolling, and has a per-commune index a commune officer
-finds their commune in: A–Z links and, with the script, a search box that ignores diacritics.
+headers repeated; page numbers centred in the top margin from page 2, as Nghị định 30/2020 asks), fits a 390 px
+phone without sideways scrolling, and has a per-commune index a commune officer finds their commune in: A–Z
+links and, with the script, a search box that ignores diacritics.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ svg{max-width:100%;height:auto}
 .sign .to{font-size:13px}.sign .to b{font-size:14px;font-style:italic}
 @media (max-width:600px){body{padding:8px 10px;font-size:15px}h1{font-size:18px}
 .doc-head>div{flex-basis:100%}#xa summary .rate{float:none;display:inline-block;margin-left:6px}}
-@page{size:A4 portrait;margin:20mm 15mm 20mm 25mm}
+@page{size:A4 portrait;margin:20mm 15mm 20mm 25mm;@top-center{content:counter(page);font:12pt "Times New Roman",serif}}
+@page:first{@top-center{content:none}}
 @page wide{size:A4 landscape;margin:15mm 12mm 15mm 15mm}
 @media print{
 body{max-width:none;padding:0;font-size:13pt}
@@ -111,6 +113,7 @@ table{font-size:10pt}
 th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .band-ok,.band-warn,.band-low,.sw{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 a{color:inherit;text-decoration:none}
+.sign{break-inside:avoid}figure{break-inside:avoid}
 }
 """
 
