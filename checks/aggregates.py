@@ -13,6 +13,12 @@ from checks.settings import GateSettings
 KEY_COLUMNS: tuple[str, ...] = ("source_file", "source_sheet", "source_row")
 ALL_UNITS = "__all__"
 DATE_COLUMNS: tuple[str, ...] = ("event_date_std", "last_activity_date_std")
+# date fields as read → the standardised column that is null when the text could not be read as a date
+READABLE_DATES: dict[str, str] = {
+    "birth_date": "birth_precision",
+    "event_date": "event_date_std",
+    "last_activity_date": "last_activity_date_std",
+}
 # a commune counts as known when the standardised code is (from the code, or derived from the address)
 STANDARDISED_FOR_NULL_RATE: dict[str, str] = {"commune_code": "commune_code_std"}
 
@@ -36,11 +42,17 @@ def extract_columns(settings: GateSettings, sectors) -> list[str]:
                 "event_type",
                 *DATE_COLUMNS,  # plausible values, value sets
                 *STANDARDISED_FOR_NULL_RATE.values(),
+                *READABLE_DATES,
+                *READABLE_DATES.values(),
                 "commune_origin",
                 *required,  # null rates
             ]
         )
     )
+
+
+def readable_rate_column(field: str) -> str:
+    return f"readable_rate__{field}"
 
 
 def null_rate_column(field: str) -> str:
@@ -108,6 +120,11 @@ def extract_aggregates(
             exprs.append(_is_blank(df, column).mean().cast(pl.Float64).alias(null_rate_column(field)))
         else:
             exprs.append(pl.lit(1.0).alias(null_rate_column(field)))
+    for raw, parsed in READABLE_DATES.items():
+        if raw in df.columns and parsed in df.columns:
+            exprs.append(
+                _rate(pl.col(parsed).is_not_null(), ~_is_blank(df, raw)).alias(readable_rate_column(raw))
+            )
     if "birth_year" in df.columns:
         year = pl.col("birth_year")
         exprs.append(
@@ -198,6 +215,17 @@ def results_aggregates(
         .agg(pl.len().cast(pl.Int64).alias("n_duplicate_rows"))
     )
     rows = results.group_by("sector").agg(pl.len().alias("n_rows"))
+    quarantined = results.filter(pl.col("status") == "quarantined")
+    main_reason = (
+        quarantined.select("sector", pl.col("reasons").list.first().alias("reason"))
+        .group_by("sector", "reason")
+        .len()
+        .sort("len", "reason", descending=[True, False])
+        .group_by("sector", maintain_order=True)
+        .first()
+        .select("sector", pl.col("reason").alias("main_quarantine_reason"))
+    )
+    q = quarantined.group_by("sector").agg(pl.len().alias("n_quarantined"))
 
     # input rows of the extracts (those carrying lineage) that never reached the results
     checked = [s for s, e in extracts.items() if {"source_file", "source_row"} <= set(e.columns)]
@@ -237,10 +265,15 @@ def results_aggregates(
     one_per_person = [s for s in sectors if settings.many_per_person.get(s) is False]
 
     out = base
-    for part in (rows, dup, missing, prob, twice):
+    for part in (rows, dup, missing, prob, twice, q, main_reason):
         out = out.join(part.with_columns(pl.col("sector").cast(pl.Utf8)), on="sector", how="left")
     return out.with_columns(
-        pl.col("n_rows", "n_duplicate_rows", "n_probability_outside").fill_null(0),
+        pl.col("n_rows", "n_duplicate_rows", "n_probability_outside", "n_quarantined").fill_null(0),
+        pl.when(pl.col("n_rows") > 0)
+        .then(pl.col("n_quarantined").fill_null(0) / pl.col("n_rows"))
+        .otherwise(None)
+        .cast(pl.Float64)
+        .alias("quarantine_rate"),
         pl.when(pl.col("sector").is_in(one_per_person))
         .then(pl.col("n_persons_matched_twice").fill_null(0))
         .otherwise(None)

@@ -125,6 +125,14 @@ def render(
             else f"Required field {flabel} ({check.field}) is empty in {pct(observed)} of sector {label}, "
             f"above the threshold {pct(hi)}"
         )
+    if kind == "readable_rate":
+        return (
+            f"Chỉ {pct(observed)} giá trị {flabel} ({check.field}) có ghi của lĩnh vực {label} đọc được là ngày, "
+            f"thấp hơn ngưỡng {pct(lo)}: cột ngày có thể bị xuất sai định dạng"
+            if vi
+            else f"Only {pct(observed)} of the filled {flabel} ({check.field}) values of sector {label} read as "
+            f"dates, below the threshold {pct(lo)}: the date column may be exported wrongly"
+        )
     if kind == "plausible_rate":
         span = f"{settings.min_date.isoformat()} – {settings.upper_date().isoformat()}"
         return (
@@ -183,6 +191,21 @@ def render(
             if vi
             else f"Results of sector {label} have {fmt_count(observed, lang)} rows with a match_probability "
             f"outside [0, 1] (min {pmin}, max {pmax})"
+        )
+    if kind == "quarantine_rate":
+        n, total = fmt_count(context.get("n_quarantined"), lang), fmt_count(context.get("n_rows"), lang)
+        reason = context.get("main_quarantine_reason")
+        why = ""
+        if reason:
+            from doisoat.reasons import REASONS, message
+
+            text = message(reason, lang) if reason in REASONS else reason
+            why = f"; lý do chính: {text}" if vi else f"; main reason: {text}"
+        return (
+            f"Lĩnh vực {label} có {n}/{total} dòng ({pct(observed)}) bị cách ly, vượt ngưỡng {pct(hi)}{why}"
+            if vi
+            else f"Sector {label} has {n}/{total} rows ({pct(observed)}) quarantined, above the threshold "
+            f"{pct(hi)}{why}"
         )
     if kind == "persons_matched_twice":
         return (

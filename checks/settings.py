@@ -53,6 +53,8 @@ class GateSettings:
     min_date: date = date(1890, 1, 1)
     max_date: date | None = None  # None: the day the gate runs
     min_plausible_date_rate: float = 0.95
+    min_readable_date_rate: float = 0.90
+    max_quarantine_rate: float = 0.25
     sex_values: list[str] = field(default_factory=lambda: ["M", "F"])
     event_types: dict[str, list[str]] = field(default_factory=dict)
     min_rows_to_show_value: int = 5  # rarer unexpected values are hidden: they may be personal data

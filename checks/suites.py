@@ -9,10 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.aggregates import DATE_COLUMNS, fold_values, null_rate_column, plausible_rate_column
+from checks.aggregates import (
+    DATE_COLUMNS,
+    READABLE_DATES,
+    fold_values,
+    null_rate_column,
+    plausible_rate_column,
+    readable_rate_column,
+)
 from checks.settings import GateSettings
 
-SUITE_VERSION = "1"
+SUITE_VERSION = "2"
 
 BETWEEN = "ExpectColumnValuesToBeBetween"
 IN_SET = "ExpectColumnValuesToBeInSet"
@@ -86,6 +93,18 @@ def extract_suite(sector: str, settings: GateSettings, columns: list[str]) -> Su
                 note_vi=f"Tỷ lệ để trống của trường bắt buộc {req}",
             )
         )
+    for raw in READABLE_DATES:
+        if readable_rate_column(raw) in columns:
+            checks.append(
+                Check(
+                    "readable_rate",
+                    BETWEEN,
+                    readable_rate_column(raw),
+                    {"min_value": settings.min_readable_date_rate},
+                    field=raw,
+                    note_vi=f"Tỷ lệ giá trị {raw} đọc được là ngày (trong các dòng có ghi)",
+                )
+            )
     for date_field in ("birth_year", *DATE_COLUMNS):
         if plausible_rate_column(date_field) in columns:
             checks.append(
@@ -159,6 +178,13 @@ def results_suite(settings: GateSettings) -> SuiteSpec:
             "n_probability_outside",
             zero,
             note_vi="Xác suất khớp nằm trong khoảng [0; 1]",
+        ),
+        Check(
+            "quarantine_rate",
+            BETWEEN,
+            "quarantine_rate",
+            {"min_value": 0.0, "max_value": settings.max_quarantine_rate},
+            note_vi="Tỷ lệ dòng bị cách ly (không dùng được) của lĩnh vực",
         ),
         Check(
             "persons_matched_twice",

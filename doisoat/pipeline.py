@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -55,6 +55,7 @@ RESULT_COLUMNS = [
     "reasons",
     "commune_code_std",
     "commune_code_old",
+    "commune_origin",
     "event_type",
     "weights",
     "identity_fp",
@@ -70,6 +71,7 @@ RESULT_RECORD_COLUMNS = [
     "source_row",
     "commune_code_std",
     "commune_code_old",
+    "commune_origin",
     "event_type",
 ]
 
@@ -102,6 +104,7 @@ class RunConfig:
     lang: str = "vi"
     suppress_below: int = 5
     gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
+    audit_sample_size: int = 100  # automatic links per published sector drawn for stewards to judge
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -328,7 +331,8 @@ def build_results(
     parts = []
     if records_std.height:
         kept = (
-            records_std.select(RESULT_RECORD_COLUMNS)
+            ensure_columns(records_std, {"commune_origin": pl.Utf8})
+            .select(RESULT_RECORD_COLUMNS)
             .join(
                 ensure_columns(matches, {"identity_fp": pl.Utf8}).select(
                     "rid", "person_id", "match_pass", "match_probability", "weights", "identity_fp"
@@ -373,6 +377,7 @@ def build_results(
         "reasons": pl.List(pl.Utf8),
         "commune_code_std": pl.Utf8,
         "commune_code_old": pl.Utf8,
+        "commune_origin": pl.Utf8,
         "event_type": pl.Utf8,
         "weights": pl.Utf8,
         "identity_fp": pl.Utf8,
@@ -617,7 +622,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
-    from doisoat import store
+    from doisoat import audit, store
     from doisoat.report import aggregate, write_reports
 
     final = runs.final(run_id)
@@ -676,6 +681,12 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "file_problems": problems,
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
+    sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))
+    measured = audit.measured_precision(con)
+    drawn = dict(sample.group_by("sector").len().iter_rows()) if sample.height else {}
+    for p in pub:
+        p["precision"] = audit.precision_line(p["sector"], measured, drawn.get(p["sector"], 0), config.lang)
+        p["precision_measured"] = asdict(measured[p["sector"]]) if p["sector"] in measured else None
     reports = step(
         "report",
         write_reports,
@@ -689,6 +700,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         lang=config.lang,
         suppress_below=config.suppress_below,
         data_docs_href="../data_docs/index.html",
+        audit_sample=sample,
     )
     manifest = {
         "run_id": run_id,
@@ -723,7 +735,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         },
         "versions": versions(),
     }
-    (staging / "gate.txt").write_text(gate.summary(config.lang) + "\n", encoding="utf-8")
+    gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
+    (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
     write_manifest(staging, manifest)
     private_files(staging)
     aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
@@ -748,6 +761,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         aggregates,
         results,
         {s: s in published for s in gate.sectors},
+        sample,
     )
     _kill_point("publish")
     runs.publish(staging, run_id, move_latest=bool(published))
@@ -757,7 +771,6 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
         for k, v in (reports or {}).items()
     }
-    gate_text = gate.summary(config.lang).replace(str(staging), str(out_dir))  # the folder has moved
     return RunSummary(
         run_id,
         out_dir,

@@ -45,6 +45,74 @@ _REASONS: tuple[Reason, ...] = (
     ),
     Reason("EMPTY_ROW", "ingest", "Dòng trống", "Empty row", 95),
     Reason("SCHEMA_CHECK", "ingest", "Giá trị không qua kiểm tra lược đồ", "Value failed a schema check", 90),
+    Reason(
+        "UNPARSEABLE_ROW",
+        "ingest",
+        "Dòng không tách được thành các ô (giữ nguyên văn bản gốc)",
+        "Row could not be split into cells (raw text kept)",
+        90,
+    ),
+    Reason(
+        "NUL_STRIPPED",
+        "info",
+        "Đã bỏ ký tự NUL (byte 0) trong dòng",
+        "NUL bytes removed from the row",
+        85,
+    ),
+    # file level (doisoat.ingest.messages.FileMessage.code): errors, the file is not used
+    Reason("FILE_NOT_FOUND", "ingest", "Không tìm thấy tệp", "file not found", 5),
+    Reason(
+        "FILE_IS_DIRECTORY", "ingest", "Đường dẫn là thư mục, không phải tệp", "a directory, not a file", 5
+    ),
+    Reason("FILE_NOT_REGULAR", "ingest", "Không phải tệp thông thường", "not a regular file", 5),
+    Reason("FILE_NOT_READABLE", "ingest", "Không có quyền đọc tệp", "no permission to read the file", 5),
+    Reason("FILE_EMPTY", "ingest", "Tệp rỗng", "the file is empty", 5),
+    Reason(
+        "FILE_HEADER_ONLY",
+        "ingest",
+        "Tệp chỉ có dòng tiêu đề, không có dòng dữ liệu",
+        "the file has a header row and no data rows",
+        5,
+    ),
+    Reason("FILE_NO_HEADER", "ingest", "Không có dòng tiêu đề", "no header row found", 5),
+    Reason(
+        "FILE_BINARY", "ingest", "Tệp không phải văn bản (nhị phân)", "binary content, not a text file", 5
+    ),
+    Reason("FILE_DAMAGED", "ingest", "Tệp bị hỏng hoặc bị cắt cụt", "damaged or truncated file", 5),
+    Reason("FILE_ENCRYPTED", "ingest", "Tệp được bảo vệ bằng mật khẩu", "password-protected file", 5),
+    Reason(
+        "FILE_SHEET_MISSING", "ingest", "Không có trang tính đã chọn", "the sheet asked for is missing", 5
+    ),
+    Reason(
+        "FILE_NOT_EXTRACT", "ingest", "Không nhận ra cột nào của danh sách", "no person column recognised", 5
+    ),
+    Reason("FILE_WRONG_SECTOR", "ingest", "Tệp có vẻ thuộc lĩnh vực khác", "looks like another sector", 5),
+    Reason("FILE_COLUMN_MISSING", "ingest", "Thiếu cột bắt buộc", "a required column is missing", 5),
+    Reason("FILE_SECTOR_UNKNOWN", "ingest", "Lĩnh vực chưa được cấu hình", "unknown sector", 5),
+    Reason("FILE_UNREADABLE", "ingest", "Không đọc được tệp", "the file could not be read", 5),
+    # file level: warnings, the file is used
+    Reason(
+        "FILE_FORMAT_MISMATCH", "ingest", "Đuôi tệp không khớp nội dung", "the file suffix does not match", 60
+    ),
+    Reason("FILE_ENCODING", "ingest", "Tệp dùng bảng mã cũ, đã chuyển sang UTF-8", "legacy encoding", 80),
+    Reason("FILE_CR_LINE_ENDS", "ingest", "Tệp xuống dòng bằng CR (kiểu Mac cũ)", "CR-only line ends", 80),
+    Reason("FILE_HEADERLESS_COLUMN", "ingest", "Có cột không có tiêu đề", "a column without header", 60),
+    Reason("FILE_DUPLICATE_HEADERS", "ingest", "Tên cột bị trùng", "repeated column names", 60),
+    Reason(
+        "FILE_SEVERAL_SHEETS", "ingest", "Tệp có nhiều trang tính", "several sheets: the first was read", 60
+    ),
+    Reason("FILE_HEADER_NOTE", "ingest", "Ghi chú về nhận dạng cột", "a note on the column mapping", 60),
+    Reason("FILE_SECTOR_DOUBT", "ingest", "Cần kiểm tra lĩnh vực đã chọn", "check the sector chosen", 40),
+    Reason("FILE_FIELD_ABSENT", "ingest", "Thiếu cột của một trường", "a field's column is absent", 40),
+    Reason("FILE_BAD_CHARACTERS", "ingest", "Có ký tự không giải mã được", "undecodable characters", 50),
+    Reason(
+        "FILE_UNKNOWN_EVENTS", "ingest", "Có loại sự kiện ngoài danh mục", "event types outside the list", 50
+    ),
+    Reason("FILE_NUL_STRIPPED", "ingest", "Đã bỏ ký tự NUL (byte 0)", "NUL bytes removed", 50),
+    Reason("FILE_UNPARSEABLE_ROWS", "ingest", "Có dòng không đọc được", "rows that could not be read", 30),
+    Reason(
+        "FILE_SEEN_BEFORE", "ingest", "Tệp giống hệt tệp đã nạp trước", "identical to a file seen before", 60
+    ),
     # đủ (complete)
     Reason("MISSING_ID", "du", "Thiếu số định danh", "National ID missing", 40),
     Reason("MISSING_BIRTH_DATE", "du", "Thiếu ngày sinh", "Birth date missing", 45),
@@ -113,6 +181,34 @@ _REASONS: tuple[Reason, ...] = (
         "Date lacks the day (a full date is needed)",
         40,
     ),
+    Reason(
+        "DATE_SENTINEL",
+        "sach",
+        "Ngày giữ chỗ do phần mềm ghi thay cho ngày không biết (như 30/12/1899, 00/01/1900)",
+        "Placeholder date written for an unknown date (e.g. Excel's day zero 1899-12-30)",
+        35,
+    ),
+    Reason(
+        "DATE_LUNAR",
+        "sach",
+        "Ngày âm lịch không quy đổi được sang dương lịch (chỉ có năm, tháng 11–12, hoặc ngày không có)",
+        "Lunar-calendar date that cannot be converted (year only, month 11–12, or no such day)",
+        35,
+    ),
+    Reason(
+        "DATE_LUNAR_CONVERTED",
+        "info",
+        "Ngày âm lịch đã quy đổi sang dương lịch",
+        "Lunar-calendar date converted to the solar calendar",
+        80,
+    ),
+    Reason(
+        "DATE_WEEKDAY_MISMATCH",
+        "info",
+        "Thứ ghi kèm không khớp với ngày",
+        "The weekday written with the date does not match it",
+        80,
+    ),
     Reason("DATE_DM_AMBIGUOUS", "info", "Ngày và tháng có thể bị đảo", "Day and month may be swapped", 85),
     Reason("SEX_UNKNOWN", "sach", "Giới tính không xác định", "Sex value not recognised", 50),
     Reason(
@@ -126,6 +222,16 @@ _REASONS: tuple[Reason, ...] = (
         "NAME_INVALID_CHARS", "sach", "Họ tên chứa ký tự không hợp lệ", "Name contains invalid characters", 55
     ),
     Reason("COMMUNE_UNKNOWN", "sach", "Mã xã không tồn tại", "Unknown commune code", 50),
+    # An address that names no commune, or a name several units of the province share with nothing in the text
+    # to tell them apart: no commune is guessed (doisoat.normalize.addresses). A note: where the sector requires
+    # the commune, MISSING_COMMUNE fails đủ.
+    Reason(
+        "ADDRESS_COMMUNE_UNRESOLVED",
+        "info",
+        "Địa chỉ không xác định được xã",
+        "The address does not determine the commune",
+        58,
+    ),
     Reason("DUPLICATE_RECORD", "sach", "Trùng bản ghi", "Duplicate record", 20),
     # đúng (correct)
     Reason("NOT_IN_REFERENCE", "dung", "Không tìm thấy trong CSDLQG", "Not found in the population data", 15),
@@ -159,6 +265,13 @@ _REASONS: tuple[Reason, ...] = (
         "Mã xã cũ chưa chuyển đổi (đã quy đổi được sang mã mới)",
         "Pre-2025 commune code not converted (maps to a current unit)",
         60,
+    ),
+    Reason(
+        "OLD_COMMUNE_PARTLY_MERGED",
+        "info",
+        "Xã cũ chỉ nhập một phần vào xã mới này (theo bảng chuyển đổi của Tổng cục Thống kê)",
+        "Old commune only partly merged into this new unit (statistics office's conversion table)",
+        65,
     ),
     Reason(
         "COMMUNE_SPLIT_AMBIGUOUS",

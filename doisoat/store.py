@@ -27,6 +27,8 @@ create table if not exists steward_decisions (
     decision varchar, note varchar, decided_at timestamp, run_id varchar);
 alter table steward_decisions add column if not exists identity_fp varchar;
 create table if not exists run_sectors (run_id varchar, sector varchar, published boolean);
+create table if not exists audit_samples (
+    run_id varchar, sector varchar, rid bigint, person_id varchar, identity_fp varchar);
 -- runs recorded before sectors were published one by one: every sector of a run shared its verdict
 insert into run_sectors
     select distinct a.run_id, a.sector, r.published from run_aggregates a join runs r using (run_id)
@@ -163,8 +165,9 @@ def record_run(
     aggregates: pl.DataFrame,
     results: pl.DataFrame,
     sectors_published: dict[str, bool] | None = None,
+    audit_sample: pl.DataFrame | None = None,
 ) -> None:
-    """Write one run's history in a single transaction (with each sector's publication)."""
+    """Write one run's history in a single transaction (each sector's publication, the audit sample drawn)."""
     con.execute("begin")
     try:
         con.execute(
@@ -189,6 +192,16 @@ def record_run(
         con.execute("delete from run_sectors where run_id = ?", [run_id])
         for sector, flag in (sectors_published or {}).items():
             con.execute("insert into run_sectors values (?, ?, ?)", [run_id, sector, flag])
+        con.execute("delete from audit_samples where run_id = ?", [run_id])
+        if audit_sample is not None and audit_sample.height:
+            con.register(
+                "new_audit",
+                audit_sample.select(
+                    pl.lit(run_id).alias("run_id"), "sector", "rid", "person_id", "identity_fp"
+                ),
+            )
+            con.execute("insert into audit_samples select * from new_audit")
+            con.unregister("new_audit")
         con.execute("create table if not exists results as select * from new_results limit 0")
         _add_missing_columns(con, "results", "new_results")
         con.execute("delete from results where run_id = ?", [run_id])

@@ -28,6 +28,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "phone",
     "commune_code",
     "commune_name",
+    "address",
     "event_type",
     "event_date",
     "last_activity_date",

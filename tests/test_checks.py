@@ -170,9 +170,9 @@ def _failure(result: GateResult, check: str, sector: str, unit: str | None = Non
 def test_clean_small_run_passes_every_suite(clean_run: GateResult) -> None:
     assert clean_run.failures == []
     assert clean_run.passed is True
-    assert clean_run.n_expectations == 22  # 7 insurance + 8 vaccination + 4 results + 2 status + 1 run
+    assert clean_run.n_expectations == 23  # 7 insurance + 8 vaccination + 5 results + 2 status + 1 run
     assert clean_run.run_id == "run-1"
-    assert "ĐẠT" in clean_run.summary() and "22 kỳ vọng, không có lỗi" in clean_run.summary()
+    assert "ĐẠT" in clean_run.summary() and "23 kỳ vọng, không có lỗi" in clean_run.summary()
 
 
 def test_data_docs_index_is_built_and_shows_the_suite_version(clean_run: GateResult) -> None:
@@ -321,7 +321,7 @@ def test_first_run_without_history_or_id_column_passes_with_notes(tmp_path: Path
     extracts["insurance"] = extracts["insurance"].drop("national_id", "national_id_std")
     result = run_gate(extracts, results, None, None, tmp_path / "docs", SETTINGS)
     assert result.passed is True and result.failures == []
-    assert result.n_expectations == 21  # no run comparison without a previous run
+    assert result.n_expectations == 22  # no run comparison without a previous run
     assert result.notes_vi == [
         "Chưa có lần công bố trước: bỏ qua so sánh tỷ lệ đúng.",
         "Chưa có số dòng lần trích xuất trước của: Bảo hiểm, Tiêm chủng.",

@@ -198,7 +198,7 @@ def test_published_report_and_data_docs_open_in_headless_chromium(two_runs, tmp_
     assert console_lines(report.stderr) == []
     docs = run_chromium(CHROMIUM, out / "data_docs" / "index.html", tmp_path, "--dump-dom")
     assert docs.returncode == 0
-    assert "results-v1" in docs.stdout and "extract-vaccination-v1" in docs.stdout
+    assert "results-v2" in docs.stdout and "extract-vaccination-v2" in docs.stdout
     shot = tmp_path / "data_docs.png"
     run_chromium(
         CHROMIUM, out / "data_docs" / "index.html", tmp_path, f"--screenshot={shot}", "--window-size=1280,900"

@@ -49,7 +49,7 @@ def test_commune_clerk_excel_headers():
         "birth_date": "Ngày tháng năm sinh",
         "sex": "Giới tính",
         "national_id": "Số CCCD/CMND",
-        "commune_name": "Nơi thường trú",
+        "address": "Nơi thường trú",
         "event_type": "Loại vắc xin",
         "event_date": "Ngày tiêm",
         "phone": "Số điện thoại",
@@ -116,7 +116,7 @@ def test_social_protection_payment_dates_and_address_precedence():
         ["Họ tên đối tượng", "Địa chỉ", "Xã/Phường", "Ngày chi trả", "Ngày chi trả gần nhất", "Mã ĐT"],
         "social_protection",
     )
-    assert m["commune_name"] == "Xã/Phường"
+    assert m["commune_name"] == "Xã/Phường" and m["address"] == "Địa chỉ"
     assert m["event_date"] == "Ngày chi trả"
     assert m["last_activity_date"] == "Ngày chi trả gần nhất"
     assert m["beneficiary_code"] == "Mã ĐT"
@@ -147,3 +147,34 @@ def test_english_and_canonical_names_are_recognised():
         "phone": "phone",
         "event_date": "event_date",
     }
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Địa chỉ",
+        "Địa chỉ thường trú",
+        "Nơi thường trú",
+        "Nơi cư trú",
+        "Nơi ở hiện nay",
+        "Chỗ ở hiện tại",
+        "dia_chi",
+        "DIACHI",
+        "DiaChiThuongTru",
+        "address",
+    ],
+)
+def test_residence_address_headers_become_the_address_field(header):
+    assert _mapping(["Họ tên đối tượng", header, "Ngày sinh"], "social_protection").get("address") == header
+
+
+@pytest.mark.parametrize(
+    "header", ["Địa chỉ email", "Địa chỉ cơ sở tiêm chủng", "Nơi sinh", "Quê quán", "Mã xã"]
+)
+def test_other_places_and_addresses_are_not_the_persons_address(header):
+    assert "address" not in _mapping(["Họ và tên", header, "Ngày sinh"])
+
+
+def test_an_address_beside_a_commune_code_keeps_both():
+    m = _mapping(["Họ và tên", "Mã xã", "Địa chỉ thường trú", "Địa chỉ tạm trú"], "social_protection")
+    assert m["commune_code"] == "Mã xã" and m["address"] == "Địa chỉ thường trú"

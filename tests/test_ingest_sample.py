@@ -37,7 +37,7 @@ def _extracts(sample: Path) -> list[tuple[str, str]]:
 def _convert(src: Path, fmt: str, out: Path) -> Path:
     """The same table in another format (all cells as text), written where the test can read it."""
     with read_table(src) as table:
-        frame = table.frame().drop("__extra")
+        frame = table.frame().drop("__extra", "__issues")
     frame = frame.rename(dict(zip(frame.columns, table.headers, strict=True)))
     path = out / f"{src.stem}.{fmt}"
     if fmt == "csv":

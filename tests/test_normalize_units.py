@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from doisoat.data.build_admin_units import CONVERSION_PACKAGE, pairs_digest
 from doisoat.normalize.units import (
+    DATA_DIR,
     commune_frame,
     load_units,
     old_unit_info,
     resolve_commune,
     unit_name_key,
     unit_names,
+    units_source,
 )
 
 
@@ -131,3 +138,77 @@ def test_resolve_commune_never_raises_and_gives_a_known_new_code_or_none(code, n
     assert status in (None, "current", "mapped", "ambiguous", "unknown")
     blank = not "".join((code or "").split()).removesuffix(".0")
     assert (status is None) == (blank and unit_name_key(name) is None)
+
+
+def _map_rows() -> list[tuple[str, str, bool]]:
+    return list(load_units().mapping.select("old_ward_code", "new_ward_code", "is_partly_merged").iter_rows())
+
+
+def test_the_map_holds_exactly_the_statistics_office_pairs_recorded_at_build_time():
+    """The build computed ``pairs_sha256`` from the package's OLD_TO_NEW itself; the committed map must give the
+    same digest, on any Python (the package needs ≥ 3.12)."""
+    src = units_source()
+    assert src["conversion_package"] == CONVERSION_PACKAGE == "vietnam-provinces==2026.9.0"
+    assert src["conversion_module"] == "vietnam_provinces/_ward_conversion_2025.py"
+    rows = _map_rows()
+    assert len(rows) == src["pairs"] == 10_565
+    assert pairs_digest(rows) == src["pairs_sha256"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("vietnam_provinces") is None,
+    reason="vietnam-provinces 2026.9.0 needs Python >= 3.12: the digest test above covers the pairs",
+)
+def test_the_map_equals_the_packaged_table_when_the_package_is_installed():
+    from vietnam_provinces import _ward_conversion_2025 as conv
+
+    packaged = {
+        (f"{o:05d}", f"{n.code:05d}", e.old_ward.is_partly_merged)
+        for o, e in conv.OLD_TO_NEW.items()
+        for n in e.new_wards
+    }
+    assert set(_map_rows()) == packaged
+
+
+def test_tables_record_their_source_and_version():
+    for name in ("units_new", "units_old", "units_map"):
+        meta = pq.read_metadata(DATA_DIR / f"{name}.parquet").metadata
+        assert meta[b"doisoat.conversion_package"] == b"vietnam-provinces==2026.9.0"
+        assert meta[b"doisoat.units_package"] == b"vietnamadminunits==1.0.4"
+    src = json.loads((DATA_DIR / "units_source.json").read_text(encoding="utf-8"))
+    assert src["office_table"].startswith("BangChuyendoi")
+    assert src["effective_date"] == "2025-07-01"
+
+
+def test_every_old_commune_of_every_province_converts_as_the_office_says():
+    u = load_units()
+    targets: dict[str, set[str]] = {}
+    partly: dict[str, bool] = {}
+    for o, n, p in _map_rows():
+        targets.setdefault(o, set()).add(n)
+        partly[o] = p
+    got = commune_frame(pl.Series(sorted(targets)), None, units_context="old")
+    for o, std, old, status, issues in zip(
+        sorted(targets),
+        *(got[c] for c in ("commune_code_std", "commune_code_old", "commune_status", "_unit_issues")),
+        strict=True,
+    ):
+        assert old == o
+        if len(targets[o]) > 1:
+            assert (std, status) == (None, "ambiguous"), o
+            assert "COMMUNE_SPLIT_AMBIGUOUS" in issues
+        else:
+            assert (std, status) == (next(iter(targets[o])), "mapped"), o
+            assert ("OLD_COMMUNE_PARTLY_MERGED" in issues) == partly[o]
+    # old communes the office's table does not list convert to nothing
+    missing = sorted(set(u.old_key) - set(targets))
+    assert missing == units_source()["old_wards_not_in_map"] == ["01651", "02482"]
+    assert {resolve_commune(c, None, context="old")[2] for c in missing} == {"unknown"}
+
+
+def test_splits_follow_the_office_not_the_name_keyed_converter():
+    # 441 old wards go to several new units; a ward the name-keyed converter split (same-name wards merged) is
+    # whole in the office's table
+    assert units_source()["split_old_wards"] == 441
+    n_new = dict(load_units().mapping.group_by("old_ward_code").agg(pl.col("n_new").first()).iter_rows())
+    assert sum(v > 1 for v in n_new.values()) == 441

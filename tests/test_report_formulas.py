@@ -78,7 +78,12 @@ def run(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("formulas")
     planted_csv(base / "an_sinh_xa_hoi.csv")
     planted_xlsx(base / "ho_tich.xlsx")
+    # the payloads fill a tenth of every text column, dates included: the gate would rightly hold the
+    # register back for unreadable dates, so this run treats that finding as a warning to publish it
+    relaxed = base / "gate.yaml"
+    relaxed.write_text("defaults:\n  severity:\n    readable_rate: warning\n", encoding="utf-8")
     config = pipeline.RunConfig(
+        gate_config=relaxed,
         reference=SAMPLE / "reference.parquet",
         extracts=[
             pipeline.ExtractInput("social_protection", base / "an_sinh_xa_hoi.csv"),

@@ -186,19 +186,37 @@ def test_a_run_killed_after_its_record_is_published_by_the_next_run(tmp_path):
     assert list((home / "work").glob("*")) == []
 
 
-@pytest.mark.parametrize("step", ["ingest", "match", "report"])
-def test_a_run_killed_mid_way_leaves_nothing_published_and_the_next_run_cleans_up(tmp_path, step):
+@pytest.fixture(scope="module")
+def clean_results(tmp_path_factory):
+    """The results of an uninterrupted run, to compare reruns after a kill with."""
+    import polars as pl
+
+    base = tmp_path_factory.mktemp("clean")
+    done = direct_run(base / "out", base / "d.duckdb", {"DOISOAT_HOME": str(base / "home")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return pl.read_parquet(base / "out" / "latest" / "results.parquet").drop("run_id")
+
+
+@pytest.mark.parametrize("step", ["reference", "ingest", "standardize", "match", "assess", "gate", "report"])
+def test_a_run_killed_at_a_step_boundary_publishes_nothing_and_the_rerun_is_identical(
+    tmp_path, step, clean_results
+):
+    import polars as pl
+
     out = tmp_path / "out"
     db = tmp_path / "d.duckdb"
     home = tmp_path / "home"
     killed = direct_run(out, db, {"DOISOAT_HOME": str(home), "DOISOAT_KILL_AT": step})
     assert killed.returncode in (-signal.SIGKILL, 128 + signal.SIGKILL)
     assert list(out.glob(f"{runs.STAGING_PREFIX}*")) and list((home / "work").glob("*"))
+    assert not (out / "latest").exists()  # nothing published
     ok = direct_run(out, db, {"DOISOAT_HOME": str(home)})
     assert ok.returncode == 0, ok.stderr[-2000:]
     entries = {p.name for p in out.iterdir()}
     assert entries == {runs.ROOT_MARKER, runs.ROOT_LOCK, "latest", os.readlink(out / "latest")}
     assert list((home / "work").glob("*")) == []
+    again = pl.read_parquet(out / "latest" / "results.parquet").drop("run_id")
+    assert again.equals(clean_results)
 
 
 def test_run_files_and_the_database_are_owner_only(tmp_path):

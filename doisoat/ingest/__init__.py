@@ -9,10 +9,14 @@ from doisoat.ingest.core import (
     ingest_files,
 )
 from doisoat.ingest.headers import map_headers, normalize_header, score_header
+from doisoat.ingest.messages import ERROR, WARNING, FileMessage
 from doisoat.ingest.readers import IngestError, RawTable, read_table
 
 __all__ = [
+    "ERROR",
     "FIELD_LABELS_VI",
+    "WARNING",
+    "FileMessage",
     "IngestError",
     "IngestResult",
     "RawTable",

@@ -18,6 +18,7 @@ import io
 import itertools
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections import Counter
@@ -30,12 +31,21 @@ from xml.etree import ElementTree
 import polars as pl
 
 from doisoat.ingest.headers import header_row_score
+from doisoat.ingest.messages import FileMessage, warning
 
 SAMPLE_BYTES = 1 << 20
 HEADER_SCAN_ROWS = 30
 BATCH_ROWS = 100_000
 XML_CHUNK_BYTES = 4 << 20
+MAX_BLOCK_BYTES = 64 << 20
 EXTRA = "__extra"
+ISSUES = (
+    "__issues"  # optional batch column: reason codes of what the reader did to the row ("A,B"), else null
+)
+UNPARSEABLE = "UNPARSEABLE_ROW"  # a row the reader could not split into cells: its raw text is in ``__extra``
+
+# a cell may be any size (one 10 MB cell once made the csv module reject a whole file)
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -46,7 +56,12 @@ _DATETIME_MIDNIGHT = r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$"
 
 
 class IngestError(Exception):
-    """A file cannot be used at all; ``str(exc)`` is the Vietnamese one-line message for people."""
+    """A file cannot be used at all; ``str(exc)`` is the Vietnamese one-line message for people, ``code`` its
+    FILE_* reason code (doisoat.reasons)."""
+
+    def __init__(self, message: str, code: str = "FILE_UNREADABLE"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -63,7 +78,7 @@ class RawTable:
     header_row: int | None = None  # 1-based row of the (last) header line in the file
     encoding: str | None = None
     delimiter: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[FileMessage] = field(default_factory=list)
     header_alts: list[str | None] = field(default_factory=list)  # sub-header alone, for two-row headers
     resources: ExitStack = field(default_factory=ExitStack)
 
@@ -90,30 +105,61 @@ def col_names(n: int) -> list[str]:
 
 def empty_batch(width: int, rows: int = 0) -> pl.DataFrame:
     """``rows`` all-null data rows of a ``width``-column table."""
-    return pl.DataFrame(schema=dict.fromkeys([*col_names(width), EXTRA], pl.String)).clear(rows)
+    return pl.DataFrame(schema=dict.fromkeys([*col_names(width), EXTRA, ISSUES], pl.String)).clear(rows)
 
 
 # ---------------------------------------------------------------- format sniffing
 
 
+_MAGIC_FORMATS = ((_ZIP_MAGIC, "xlsx"), (_OLE_MAGIC, "xls"), (_PARQUET_MAGIC, "parquet"))
+_SUFFIX_FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".parquet": "parquet", ".pq": "parquet"}
+_FORMAT_LABELS = {"csv": "văn bản CSV", "xlsx": "Excel", "xls": "Excel", "parquet": "Parquet"}
+
+
 def sniff_format(path: Path) -> str:
-    """Format by content (a .csv that is really an XLSX is read as XLSX), falling back to the extension."""
+    """Format by content, not by name: a .csv that is really an XLSX is read as XLSX, a CSV named .xlsx as CSV.
+
+    A file named as a workbook or Parquet whose content is neither a valid one nor text that splits into
+    columns is damaged (:class:`IngestError`).
+    """
     with open(path, "rb") as fh:
-        head = fh.read(8)
+        head = fh.read(SAMPLE_BYTES)
     if not head:
-        raise IngestError(f"Tệp {path.name} rỗng (0 byte), không có dữ liệu.")
-    if head.startswith(_ZIP_MAGIC):
-        return "xlsx"
-    if head.startswith(_OLE_MAGIC):
-        return "xls"
-    if head.startswith(_PARQUET_MAGIC):
-        return "parquet"
-    ext = path.suffix.lower()
-    if ext in (".xlsx", ".xlsm"):
-        raise IngestError(f"Tệp {path.name} không phải tệp Excel hợp lệ (bị hỏng hoặc bị cắt cụt).")
-    if ext == ".parquet":
-        raise IngestError(f"Tệp {path.name} không phải tệp Parquet hợp lệ (bị hỏng hoặc bị cắt cụt).")
-    return "csv"
+        raise IngestError(
+            f"Tệp {path.name} rỗng (0 byte), không có dữ liệu: hãy xuất lại tệp từ hệ thống nguồn và gửi lại.",
+            "FILE_EMPTY",
+        )
+    for magic, fmt in _MAGIC_FORMATS:
+        if head.startswith(magic):
+            return fmt
+    expected = _SUFFIX_FORMATS.get(path.suffix.lower())
+    if expected is None or _looks_like_csv(head):
+        return "csv"
+    if expected == "parquet":
+        raise IngestError(
+            f"Tệp {path.name} không phải tệp Parquet hợp lệ (bị hỏng hoặc bị cắt cụt): "
+            "hãy xuất lại tệp và gửi lại.",
+            "FILE_DAMAGED",
+        )
+    raise IngestError(
+        f"Tệp {path.name} không phải tệp Excel hợp lệ (bị hỏng hoặc bị cắt cụt): "
+        "hãy mở lại bằng Excel, lưu lại rồi gửi lại.",
+        "FILE_DAMAGED",
+    )
+
+
+def _looks_like_csv(sample: bytes) -> bool:
+    """Text (not binary) whose first lines split into at least two columns with one of the usual separators."""
+    encoding = _text_encoding(sample)
+    if encoding is None:
+        return False
+    text = sample.decode(encoding, errors="replace").lstrip("\ufeff")
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return False
+    delim = sniff_delimiter("\n".join(lines))
+    widths = [len(r) for r in csv.reader(lines[:20], delimiter=delim)]
+    return sum(1 for w in widths if w >= 2) >= max(1, len(widths) // 2)
 
 
 def read_table(path: Path, sheet: str | None = None, batch_rows: int = BATCH_ROWS) -> RawTable:
@@ -121,14 +167,18 @@ def read_table(path: Path, sheet: str | None = None, batch_rows: int = BATCH_ROW
     fmt = sniff_format(path)
     if fmt in ("xlsx", "xls"):
         table = read_excel(path, sheet, fmt, batch_rows)
-        if path.suffix.lower() == ".csv":
-            table.warnings.append(
-                f"Tệp {path.name} có đuôi .csv nhưng thực chất là tệp Excel; đã đọc như Excel."
-            )
-        return table
-    if fmt == "parquet":
-        return read_parquet(path, batch_rows)
-    return read_csv(path, batch_rows)
+    elif fmt == "parquet":
+        table = read_parquet(path, batch_rows)
+    else:
+        table = read_csv(path, batch_rows)
+    named = _SUFFIX_FORMATS.get(path.suffix.lower(), "csv")
+    if _FORMAT_LABELS[named] != _FORMAT_LABELS[fmt]:
+        text = (
+            f"Tệp {path.name} có đuôi {path.suffix or '(không có đuôi)'} nhưng nội dung là {_FORMAT_LABELS[fmt]}; "
+            f"đã đọc như {_FORMAT_LABELS[fmt]}. Hãy đặt lại đúng đuôi tệp."
+        )
+        table.warnings.insert(0, warning("FILE_FORMAT_MISMATCH", text, path.name))
+    return table
 
 
 # ---------------------------------------------------------------- header block
@@ -184,7 +234,7 @@ def _filled(cell: object) -> bool:
 
 
 def _clean(cell: object) -> str:
-    return re.sub(r"\s+", " ", str(cell)).strip() if _filled(cell) else ""
+    return re.sub(r"\s+", " ", str(cell).replace("\x00", "")).strip() if _filled(cell) else ""
 
 
 def _is_subheader(head: list[str], row: list[str | None]) -> bool:
@@ -215,13 +265,43 @@ def unique_headers(headers: list[str]) -> tuple[list[str], list[str]]:
     return out, warnings
 
 
+def _duplicate_notes(path: Path, notes: list[str]) -> list[FileMessage]:
+    return [warning("FILE_DUPLICATE_HEADERS", f"Tệp {path.name}: {n}", path.name) for n in notes]
+
+
 # ---------------------------------------------------------------- CSV
 
 
-def detect_encoding(path: Path) -> str:
-    """utf-8, utf-16 (Excel "Unicode text"), cp1258 (Windows Vietnamese) or cp1252 (legacy TCVN3 fonts)."""
-    with open(path, "rb") as fh:
-        sample = fh.read(SAMPLE_BYTES)
+_BINARY_MAGIC = (
+    b"%PDF",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"\x1f\x8b",
+    b"BZh",
+    b"7z\xbc\xaf",
+    b"Rar!",
+    b"MZ",
+)
+# bytes that do not occur in text: C0 controls other than TAB, LF, VT, FF, CR; DEL (NUL counts too)
+_NON_TEXT = bytes([*range(0, 9), *range(14, 32), 127])
+_TEXT_BYTES = bytes(b for b in range(256) if b not in _NON_TEXT)
+
+
+def _is_binary(sample: bytes) -> bool:
+    """A known binary signature, or more than 1% (and more than 16) bytes that never occur in text.
+
+    A few NUL bytes in a text file (a damaged export) do not make it binary: they are stripped from the cells
+    they are in (reason NUL_STRIPPED on the row).
+    """
+    if sample.startswith(_BINARY_MAGIC):
+        return True
+    non_text = len(sample.translate(None, _TEXT_BYTES))
+    return non_text > max(16, 0.01 * len(sample))
+
+
+def _text_encoding(sample: bytes) -> str | None:
+    """The text encoding of a sample (see :func:`detect_encoding`), or None when the sample is binary."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -231,20 +311,44 @@ def detect_encoding(path: Path) -> str:
         return "utf-16-le"
     if len(sample) >= 4 and even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
         return "utf-16-be"
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
-    if b"\x00" in sample or controls > max(2, 0.01 * len(sample)):
-        raise IngestError(
-            f"Tệp {path.name} không phải tệp văn bản CSV (nội dung nhị phân); hãy kiểm tra lại tệp."
-        )
+    if _is_binary(sample):
+        return None
     try:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 3 and len(sample) == SAMPLE_BYTES:
             return "utf-8"  # a character cut by the end of the sample
+    # mostly valid UTF-8 with a few damaged bytes: still UTF-8 (the damaged cells read as U+FFFD), never
+    # the whole file re-read as a legacy code page
+    as_utf8 = sample.decode("utf-8", errors="replace")
+    bad = as_utf8.count("\ufffd")
+    multibyte = sum(1 for ch in as_utf8 if ord(ch) > 127) - bad
+    if multibyte >= 20 * bad:
+        return "utf-8"
     text = sample.decode("cp1258", errors="replace")
     telltales = sum(1 for ch in text if ch in _TCVN3_TELLTALES)
     return "cp1252" if telltales > 0.02 * max(1, sum(1 for ch in text if ord(ch) > 127)) * 5 else "cp1258"
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8, utf-16 (Excel "Unicode text"), cp1258 (Windows Vietnamese) or cp1252 (legacy TCVN3 fonts)."""
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    encoding = _text_encoding(sample)
+    if encoding is None:
+        raise IngestError(
+            f"Tệp {path.name} không phải tệp văn bản CSV (nội dung nhị phân): hãy kiểm tra đã gửi đúng tệp, "
+            "hoặc xuất lại danh sách ra CSV/Excel.",
+            "FILE_BINARY",
+        )
+    return encoding
+
+
+def _cr_line_ends(text: str) -> bool:
+    """Rows end with a bare CR (classic Mac OS, some old exports): more bare CRs than LFs in the sample."""
+    bare = text.count("\r") - text.count("\r\n")
+    return bare > 0 and bare > text.count("\n")
 
 
 def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -256,13 +360,44 @@ def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error("doisoat_latin1", _latin1_fallback)
 
 
-def transcode_to_utf8(path: Path, encoding: str, out: Path) -> None:
-    """Stream ``path`` into UTF-8 at ``out`` in 1 MB chunks (polars reads only UTF-8)."""
+def transcode_to_utf8(path: Path, encoding: str, out: Path, cr_line_ends: bool = False) -> None:
+    """Stream ``path`` into UTF-8 at ``out`` in 1 MB chunks (polars reads only UTF-8).
+
+    ``cr_line_ends``: every bare CR becomes LF (the file's rows end with CR alone).
+    """
     with (
         open(path, encoding=encoding, errors="doisoat_latin1", newline="") as src,
         open(out, "w", encoding="utf-8", newline="") as dst,
     ):
-        shutil.copyfileobj(src, dst, 1 << 20)
+        if not cr_line_ends:
+            shutil.copyfileobj(src, dst, 1 << 20)
+            return
+        carry = ""
+        while chunk := src.read(1 << 20):
+            chunk = carry + chunk
+            carry = "\r" if chunk.endswith("\r") else ""  # maybe the first half of CR LF
+            dst.write(_BARE_CR.sub("\n", chunk[:-1] if carry else chunk))
+        dst.write("\n" if carry else "")
+
+
+_BARE_CR = re.compile(r"\r(?!\n)")
+_CR_MARK = "\ue000"  # stands for a bare CR while the csv module reads (it would end the row there)
+
+
+def _csv_reader(text: str, delim: str, line_after: list[int] | None = None) -> Iterator[list[str]]:
+    """Rows of ``text`` by the csv module, where only LF (or CR LF) ends a row, as polars reads them.
+
+    A bare CR inside an unquoted field stays in the field (the csv module alone would raise "new-line
+    character seen in unquoted field"). ``line_after`` receives, per row, the number of lines read so far.
+    """
+    marked = "\r" in text and _CR_MARK not in text
+    if marked:
+        text = _BARE_CR.sub(_CR_MARK, text)
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    for row in reader:
+        if line_after is not None:
+            line_after.append(reader.line_num)
+        yield [c.replace(_CR_MARK, "\r") for c in row] if marked else row
 
 
 def sniff_delimiter(text: str) -> str:
@@ -281,42 +416,79 @@ def sniff_delimiter(text: str) -> str:
 
 
 def read_csv(path: Path, batch_rows: int = BATCH_ROWS) -> RawTable:
-    """CSV in any of the encodings and separators agencies produce, header found below a title block."""
+    """CSV in any of the encodings, separators and line ends agencies produce, header found below a title block.
+
+    Rows end with LF or CR LF (a bare CR inside a field stays in it), or with CR alone when the file is written
+    that way (classic Mac OS). Non-UTF-8 files and CR-only files are first copied to a temporary UTF-8 file
+    with LF line ends.
+    """
     encoding = detect_encoding(path)
+    with open(path, "rb") as fh:
+        raw = fh.read(SAMPLE_BYTES)
+    cr_line_ends = _cr_line_ends(raw.decode(encoding, errors="replace"))
     resources = ExitStack()
     src = path
     try:
-        if encoding != "utf-8":
+        if encoding != "utf-8" or cr_line_ends:
             tmpdir = Path(tempfile.mkdtemp(prefix="doisoat_"))
             resources.callback(shutil.rmtree, tmpdir, ignore_errors=True)
             src = tmpdir / "utf8.csv"
-            transcode_to_utf8(path, encoding, src)
+            transcode_to_utf8(path, encoding, src, cr_line_ends)
         with open(src, "rb") as fh:
-            text = fh.read(SAMPLE_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff")
+            sample = fh.read(SAMPLE_BYTES)
+        text = sample.decode("utf-8", errors="replace").lstrip("\ufeff")
         if not text.strip():
-            raise IngestError(f"Tệp {path.name} rỗng, không có dòng nào.")
+            raise IngestError(
+                f"Tệp {path.name} rỗng, không có dòng nào: hãy xuất lại tệp từ hệ thống nguồn và gửi lại.",
+                "FILE_EMPTY",
+            )
         delim = sniff_delimiter(text)
-        reader = csv.reader(io.StringIO(text), delimiter=delim)
-        grid: list[list[str | None]] = []
         line_after: list[int] = []
+        reader = _csv_reader(text, delim, line_after)
+        grid: list[list[str | None]] = []
         for row in reader:
             grid.append(list(row))
-            line_after.append(reader.line_num)
             if len(grid) >= HEADER_SCAN_ROWS:
                 break
         start, n_rows, raw_headers, alts = find_header_block(grid)
         if not raw_headers:
-            raise IngestError(f"Tệp {path.name} không có dòng tiêu đề nào đọc được.")
-        headers, warnings = unique_headers(raw_headers)
+            raise IngestError(
+                f"Tệp {path.name} không có dòng tiêu đề nào đọc được: hãy kiểm tra dòng đầu của tệp có tên các cột.",
+                "FILE_NO_HEADER",
+            )
+        declared = max(len(r) for r in grid[start : start + n_rows])
+        sample_rows = [*grid[start + n_rows :], *itertools.islice(reader, 5000)]
+        if len(sample) == SAMPLE_BYTES and sample_rows:
+            sample_rows.pop()  # maybe cut by the end of the sample
+        width = _body_width(len(raw_headers), declared, sample_rows)
+        warnings: list[FileMessage] = []
+        if width > len(raw_headers):
+            first_blank = len(raw_headers) + 1
+            text = (
+                f"Tệp {path.name} có cột không có tiêu đề (từ cột {first_blank}); đã giữ dữ liệu của cột đó "
+                f"với tên 'Cột {first_blank}'…"
+            )
+            warnings.append(warning("FILE_HEADERLESS_COLUMN", text, path.name, column=f"Cột {first_blank}"))
+            raw_headers = raw_headers + [""] * (width - len(raw_headers))
+            alts = (alts + [None] * width)[:width]
+        headers, dup_warnings = unique_headers(raw_headers)
+        warnings += _duplicate_notes(path, dup_warnings)
         skip = line_after[start + n_rows - 1]
         with open(src, "rb") as fh:
             for _ in range(skip):
                 fh.readline()
             body_start = fh.tell()
         lines = max(1, text.count("\n"))
-        block = max(1, batch_rows * len(text.encode("utf-8")) // lines)  # bytes of about batch_rows rows
+        # bytes of about batch_rows rows, at most MAX_BLOCK_BYTES (a sample of a few very long rows)
+        block = max(1, min(MAX_BLOCK_BYTES, batch_rows * len(sample) // lines))
         if encoding != "utf-8":
-            warnings.append(f"Tệp {path.name} dùng bảng mã {encoding.upper()}; đã chuyển sang UTF-8 khi đọc.")
+            text = f"Tệp {path.name} dùng bảng mã {encoding.upper()}; đã chuyển sang UTF-8 khi đọc."
+            warnings.append(warning("FILE_ENCODING", text, path.name))
+        if cr_line_ends:
+            text = (
+                f"Tệp {path.name} dùng ký tự CR (kiểu Mac cũ) để xuống dòng; đã đọc mỗi CR là một dòng mới."
+            )
+            warnings.append(warning("FILE_CR_LINE_ENDS", text, path.name))
     except BaseException:
         resources.close()
         raise
@@ -334,11 +506,31 @@ def read_csv(path: Path, batch_rows: int = BATCH_ROWS) -> RawTable:
     )
 
 
+def _body_width(n_headers: int, declared: int, rows: list[list[str]]) -> int:
+    """How many columns the body has: the named headers, plus the blank trailing headers of the header row
+    (``declared`` fields) up to the last one a sampled row fills.
+
+    Cells past the header row's own fields are never taken for a column: rows that all have one more cell are
+    as likely an unquoted separator in every row ("Thôn 1, Xã A") as a column without header, so they stay
+    ragged (quarantined, visible) rather than shifted silently.
+    """
+    filled = [max((i for i, c in enumerate(row[:declared]) if c.strip()), default=-1) + 1 for row in rows]
+    return max(n_headers, *filled) if filled else n_headers
+
+
 def _csv_batches(src: Path, delim: str, width: int, start: int, block_bytes: int) -> Iterator[pl.DataFrame]:
     """The body read ``block_bytes`` at a time, each block cut after the last row end outside quotes."""
     with open(src, "rb") as fh:
         fh.seek(start)
-        for block in _blocks(fh, block_bytes, _row_end):
+        limit = max(4 * block_bytes, MAX_BLOCK_BYTES)
+
+        def cut(buf: bytes) -> int:
+            end = _row_end(buf)
+            if end == 0 and len(buf) >= limit:  # a quote never closed: cut at a line end all the same (the
+                end = buf.rfind(b"\n") + 1  # block's reader quarantines the row that opened it)
+            return end
+
+        for block in _blocks(fh, block_bytes, cut):
             yield _parse_csv_block(block, delim, width)
 
 
@@ -369,17 +561,20 @@ def _row_end(buf: bytes) -> int:
 
     ``buf`` starts at a row start, so a newline inside a quoted field has an odd number of quotes before it.
     """
-    quotes = buf.count(b'"')
+    before = buf.count(b'"')  # quotes before ``pos``, kept as ``pos`` moves back (linear when none fits)
     pos = len(buf)
     while (nl := buf.rfind(b"\n", 0, pos)) >= 0:
-        if (quotes - buf.count(b'"', nl)) % 2 == 0:
+        before -= buf.count(b'"', nl, pos)
+        if before % 2 == 0:
             return nl + 1
         pos = nl
     return 0
 
 
 def _parse_csv_block(block: bytes, delim: str, width: int) -> pl.DataFrame:
-    """Fast path: polars with a fixed width; a block with rows wider than the header falls back to csv."""
+    """Fast path: polars with a fixed width; a block polars rejects (rows wider than the header, quotes it
+    cannot parse) goes through the csv module, which reads any text. A block where a stray quote swallowed the
+    rows after it is read line by line (:func:`_read_lines`)."""
     names = col_names(width)
     try:
         frame = pl.read_csv(
@@ -392,24 +587,106 @@ def _parse_csv_block(block: bytes, delim: str, width: int) -> pl.DataFrame:
             quote_char='"',
             raise_if_empty=False,
         )
-        return frame.with_columns(pl.lit(None, pl.String).alias(EXTRA))
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as exc:
-        if "more fields" not in str(exc) and "not specified in schema" not in str(exc):
-            raise
-    return _read_ragged(block, delim, width)
+        frame = frame.with_columns(
+            pl.lit(None, pl.String).alias(EXTRA), pl.lit(None, pl.String).alias(ISSUES)
+        )
+    except pl.exceptions.PolarsError:
+        frame = _read_ragged(block, delim, width)
+    if b'"' in block and _swallowed_rows(frame, delim, width):  # only quoted cells span lines
+        return _read_lines(block.decode("utf-8", errors="replace"), delim, width)
+    return frame
+
+
+_STRAY_QUOTE_MIN_WIDTH = 5  # narrower tables: a quoted note with a few commas could look like a row
+
+
+def _swallowed_rows(frame: pl.DataFrame, delim: str, width: int) -> bool:
+    """A cell spanning lines of which some hold a whole row's worth of separators: an unclosed quote took in
+    the rows below it (a quoted note over several lines rarely has ``width - 1`` separators on a line)."""
+    if width < _STRAY_QUOTE_MIN_WIDTH:
+        return False
+    for c in [c for c in frame.columns if c != ISSUES]:
+        cells = frame.get_column(c).filter(
+            frame.get_column(c).str.contains("\n", literal=True).fill_null(False)
+        )
+        for cell in cells.head(100).to_list():
+            if any(line.count(delim) >= width - 1 for line in cell.split("\n")[1:]):
+                return True
+    return False
+
+
+def _read_lines(text: str, delim: str, width: int) -> pl.DataFrame:
+    """Rows line by line, quoted cells over several lines allowed, but a line opening a quote that never closes,
+    or that would take in lines shaped like whole rows, is one unparseable row (raw text kept), and reading
+    goes on with the next line."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    rows: list[list[str | None]] = []
+    row_like = width >= _STRAY_QUOTE_MIN_WIDTH
+    i = 0
+    while i < len(lines):
+        j, stray = i + 1, False
+        if _opens_quote(lines[i], delim):
+            # follow the quote by the parity of each line's quotes (linear, whatever the file's length); a
+            # line shaped like a whole row inside the quoted cell, or the end of the text, means it is stray
+            inside = True
+            while inside and j < len(lines):
+                line = lines[j]
+                if line.count('"') % 2 == 1:
+                    inside = False
+                elif row_like and line.count(delim) >= width - 1:
+                    stray = True
+                    break
+                j += 1
+            stray = stray or inside
+            j = j + 1 if not stray else j
+        buf = "\n".join(lines[i:j])
+        if stray:
+            rows.append([*([None] * width), lines[i].rstrip("\r"), UNPARSEABLE])
+            i += 1
+            continue
+        try:
+            parsed = list(_csv_reader(buf, delim)) or [[]]
+            rows.extend(_ragged_cells(row, width, delim) for row in parsed)
+        except csv.Error:
+            rows.append([*([None] * width), buf.rstrip("\r"), UNPARSEABLE])
+        i = j
+    schema = dict.fromkeys([*col_names(width), EXTRA, ISSUES], pl.String)
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _opens_quote(text: str, delim: str) -> bool:
+    """``text`` ends inside a quoted cell (a quote opened at a cell start and not closed yet)."""
+    if '"' not in text:
+        return False
+    try:
+        for _ in csv.reader([text.replace("\r", "")], delimiter=delim, strict=True):
+            pass
+    except csv.Error as exc:
+        return "end of data" in str(exc)
+    return False
 
 
 def _read_ragged(block: bytes, delim: str, width: int) -> pl.DataFrame:
-    """Slow path for ragged rows: the csv module; cells past the header width go to ``__extra``."""
+    """Slow path for ragged rows: the csv module; cells past the header width go to ``__extra``.
+
+    Should the csv module fail on the block, it is read line by line (:func:`_read_lines`).
+    """
     text = block.decode("utf-8", errors="replace")
-    rows: list[list[str | None]] = []
-    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
-        extra = [c for c in row[width:] if c.strip()]
-        cells: list[str | None] = [c if c != "" else None for c in row[:width]]
-        cells += [None] * (width - len(cells))
-        cells.append(delim.join(extra) if extra else None)
-        rows.append(cells)
-    return pl.DataFrame(rows, schema=dict.fromkeys([*col_names(width), EXTRA], pl.String), orient="row")
+    schema = dict.fromkeys([*col_names(width), EXTRA, ISSUES], pl.String)
+    try:
+        rows = [_ragged_cells(row, width, delim) for row in _csv_reader(text, delim)]
+    except csv.Error:
+        return _read_lines(text, delim, width)
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _ragged_cells(row: list[str], width: int, delim: str) -> list[str | None]:
+    extra = [c for c in row[width:] if c.strip()]
+    cells: list[str | None] = [c if c != "" else None for c in row[:width]]
+    cells += [None] * (width - len(cells))
+    return [*cells, delim.join(extra) if extra else None, None]
 
 
 # ---------------------------------------------------------------- Excel
@@ -418,9 +695,13 @@ def _read_ragged(block: bytes, delim: str, width: int) -> pl.DataFrame:
 def _excel_error(path: Path, exc: Exception) -> IngestError:
     text = str(exc).lower()
     if "password" in text or "encrypt" in text:
-        return IngestError(f"Tệp {path.name} được bảo vệ bằng mật khẩu; hãy gỡ mật khẩu rồi gửi lại.")
+        return IngestError(
+            f"Tệp {path.name} được bảo vệ bằng mật khẩu; hãy gỡ mật khẩu rồi gửi lại.", "FILE_ENCRYPTED"
+        )
     return IngestError(
-        f"Tệp {path.name} bị hỏng hoặc không phải tệp Excel hợp lệ (có thể bị cắt cụt khi gửi)."
+        f"Tệp {path.name} bị hỏng hoặc không phải tệp Excel hợp lệ (có thể bị cắt cụt khi gửi): "
+        "hãy mở bằng Excel, lưu lại rồi gửi lại.",
+        "FILE_DAMAGED",
     )
 
 
@@ -441,14 +722,18 @@ def read_excel(path: Path, sheet: str | None, fmt: str = "xlsx", batch_rows: int
     XLSX is streamed (:class:`_XlsxSheet`); legacy XLS (at most 65 536 rows) is loaded whole by calamine.
     """
     if fmt == "xls" and _is_encrypted_ole(path):
-        raise IngestError(f"Tệp {path.name} được bảo vệ bằng mật khẩu; hãy gỡ mật khẩu rồi gửi lại.")
+        raise IngestError(
+            f"Tệp {path.name} được bảo vệ bằng mật khẩu; hãy gỡ mật khẩu rồi gửi lại.", "FILE_ENCRYPTED"
+        )
     resources = ExitStack()
     try:
         source = _XlsxSheet(path, resources) if fmt == "xlsx" else _CalamineSheet(path)
         names = source.sheet_names
         if sheet is not None and sheet not in names:
             raise IngestError(
-                f"Tệp {path.name} không có trang tính '{sheet}' (các trang: {', '.join(names)})."
+                f"Tệp {path.name} không có trang tính '{sheet}' (các trang: {', '.join(names)}): hãy sửa tên "
+                "trang tính trong cấu hình lĩnh vực (sheet) hoặc trong lệnh chạy cho đúng một trang có trong tệp.",
+                "FILE_SHEET_MISSING",
             )
         target = sheet if sheet is not None else names[0]
         table = _sheet_table(path, fmt, source, target, batch_rows, resources)
@@ -459,9 +744,8 @@ def read_excel(path: Path, sheet: str | None, fmt: str = "xlsx", batch_rows: int
         resources.close()
         raise _excel_error(path, exc) from exc
     if len(names) > 1 and sheet is None:
-        table.warnings.append(
-            f"Tệp {path.name} có {len(names)} trang tính; đã đọc trang đầu tiên '{target}'."
-        )
+        text = f"Tệp {path.name} có {len(names)} trang tính; đã đọc trang đầu tiên '{target}'."
+        table.warnings.append(warning("FILE_SEVERAL_SHEETS", text, path.name))
     return table
 
 
@@ -492,15 +776,23 @@ def _sheet_table(
         if chunk["row"][-1] >= first + HEADER_SCAN_ROWS:
             break
     if first is None:
-        raise IngestError(f"Trang tính '{target}' của tệp {path.name} không có dữ liệu.")
+        raise IngestError(
+            f"Trang tính '{target}' của tệp {path.name} không có dữ liệu (trang trống): hãy kiểm tra đã chọn "
+            "đúng trang tính, hoặc xuất lại tệp.",
+            "FILE_EMPTY",
+        )
     seen = pl.concat(head)
     top = seen.filter(pl.col("row") < first + HEADER_SCAN_ROWS)
     offset = int(top["col"].min())
     n_top = int(top["row"].max()) - first + 1
     grid = [list(r) for r in _wide(top, first, n_top, offset, int(top["col"].max()) - offset + 1).iter_rows()]
-    start, n_rows, raw_headers, alts = find_header_block([r[:-1] for r in grid])
+    start, n_rows, raw_headers, alts = find_header_block([r[:-2] for r in grid])
     if not raw_headers:
-        raise IngestError(f"Trang tính '{target}' của tệp {path.name} không có dòng tiêu đề nào.")
+        raise IngestError(
+            f"Trang tính '{target}' của tệp {path.name} không có dòng tiêu đề nào: hãy kiểm tra dòng đầu của bảng "
+            "có tên các cột.",
+            "FILE_NO_HEADER",
+        )
     body = first + start + n_rows  # sheet row of the first data row
     width = len(raw_headers)
     right = source.max_col(target)
@@ -513,7 +805,8 @@ def _sheet_table(
         if last >= width:
             width = last + 1
             raw_headers = raw_headers + [""] * (width - len(raw_headers))
-    headers, warnings = unique_headers(raw_headers)
+    headers, dups = unique_headers(raw_headers)
+    warnings = _duplicate_notes(path, dups)
     alts = (alts + [None] * width)[:width]
     batches = _guarded(path, _sheet_batches(seen, cells, body, offset, width, batch_rows))
     return RawTable(headers, fmt, batches, target, start + n_rows, None, None, warnings, alts, resources)
@@ -576,7 +869,7 @@ def _wide(cells: pl.DataFrame, first_row: int, n: int, offset: int, width: int) 
         rest = pl.concat(list(parts.values())).filter(pl.col("value").str.strip_chars() != "").sort("i", "j")
         joined = rest.group_by("i", maintain_order=True).agg(pl.col("value").str.join(" | "))
         extra = empty.clone().scatter(joined["i"], joined["value"])
-    return pl.DataFrame([*columns, extra.alias(EXTRA)])
+    return pl.DataFrame([*columns, extra.alias(EXTRA), empty.alias(ISSUES)])
 
 
 class _CalamineSheet:
@@ -717,7 +1010,7 @@ class _XlsxSheet:
         """The sheet's non-empty cells as ``row`` (1-based), ``col`` (0-based), ``value``, chunk by chunk."""
         part = self.parts[sheet]
         if part not in self.names:
-            raise IngestError("sheet part missing")
+            raise ValueError("sheet part missing")
         last_row, p = 0, None
         for text in _xml_chunks(self.zf, part, b"row"):
             p = _prefix(text, "row") if p is None else p
@@ -942,7 +1235,10 @@ def read_parquet(path: Path, batch_rows: int = BATCH_ROWS) -> RawTable:
         schema = pl.from_arrow(pf.schema_arrow.empty_table()).schema
     except Exception as exc:
         resources.close()
-        raise IngestError(f"Tệp {path.name} là Parquet bị hỏng, không đọc được.") from exc
+        raise IngestError(
+            f"Tệp {path.name} là Parquet bị hỏng hoặc bị cắt cụt, không đọc được: hãy xuất lại tệp và gửi lại.",
+            "FILE_DAMAGED",
+        ) from exc
     exprs = []
     for i, (name, dtype) in enumerate(schema.items()):
         c = pl.col(name)
@@ -961,14 +1257,28 @@ def read_parquet(path: Path, batch_rows: int = BATCH_ROWS) -> RawTable:
         else:
             e = c.cast(pl.String)
         exprs.append(e.alias(f"c{i}"))
-    exprs.append(pl.lit(None, pl.String).alias(EXTRA))
-    headers, warnings = unique_headers([str(n) for n in schema.names()])
+    exprs += [pl.lit(None, pl.String).alias(EXTRA), pl.lit(None, pl.String).alias(ISSUES)]
+    headers, dups = unique_headers([str(n) for n in schema.names()])
+    warnings = _duplicate_notes(path, dups)
+
+    width = len(headers)
 
     def batches() -> Iterator[pl.DataFrame]:
-        try:
-            for batch in pf.iter_batches(batch_size=batch_rows):
-                yield pl.from_arrow(batch).select(exprs)
-        except Exception as exc:
-            raise IngestError(f"Tệp {path.name} là Parquet bị hỏng, không đọc được.") from exc
+        """Row group by row group: a damaged group gives its unread rows as unparseable rows (counted from
+        the footer), the other groups are read."""
+        for group in range(pf.metadata.num_row_groups):
+            n_group, done = pf.metadata.row_group(group).num_rows, 0
+            try:
+                for batch in pf.iter_batches(batch_size=batch_rows, row_groups=[group]):
+                    frame = pl.from_arrow(batch)
+                    if not isinstance(frame, pl.DataFrame):
+                        raise ValueError("not a table")
+                    frame = frame.select(exprs)
+                    done += frame.height
+                    yield frame
+            except Exception:
+                for k in range(0, n_group - done, batch_rows):
+                    lost = empty_batch(width, min(batch_rows, n_group - done - k))
+                    yield lost.with_columns(pl.lit(UNPARSEABLE).alias(ISSUES))
 
     return RawTable(headers, "parquet", batches(), None, 1, warnings=warnings, resources=resources)

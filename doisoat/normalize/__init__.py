@@ -30,6 +30,7 @@ from doisoat.normalize.units import (
     resolve_commune,
     unit_name_key,
     unit_names,
+    units_source,
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "to_vni_digits",
     "unit_name_key",
     "unit_names",
+    "units_source",
 ]

@@ -1,10 +1,19 @@
 """Vietnamese legacy encodings and typing artefacts, both directions, plus detection and repair.
 
 Forms handled (DOMAIN §4): TCVN3 (TCVN 5712:1993 VN3, font-based, read as Windows-1252), VNI-Windows (base letter
-+ mark byte, read as Windows-1252), UTF-8 bytes read as Windows-1252 ("mojibake"), Telex and VNI digits typed with
-the input method off, NFD (combining marks), and old/new tone-mark placement (hòa ↔ hoà).
++ mark byte, read as Windows-1252), UTF-8 bytes read as Windows-1252, Latin-1 or Windows-1250 ("mojibake"), also
+when a no-break space or an undefined byte was lost on the way, VIQR (RFC 1456: "Nguye^~n Va(n A'nh"), Telex and
+VNI digits typed with the input method off, NFD (combining marks), and old/new tone-mark placement (hòa ↔ hoà),
+misplaced marks ("Hòang") folded by the same rule.
 Every ``to_*`` has a ``from_*`` and the pair round-trips on the whole Vietnamese alphabet (TCVN3 loses the case of
 toned capitals: all-caps text used a separate font and comes back lower case). No function here ever raises.
+
+Repair works on the whole text and, failing that, word by word (a Unicode name with one word in VNI, TCVN3 or
+VIQR), and a word is only replaced by a reading that is a Vietnamese syllable (``is_vietnamese_syllable``: the
+language's initials, nuclei and finals, its spelling rules and which tones a final takes), so clean names and
+minority names (A Lăng, Bh'riu, Zơ Râm) stay as written. A word that reads as a syllable both as written and in a
+legacy form ("Thò" / VNI "Thị") is left as written here; the file (``repair(hint=…)``) or the column
+(``names.names_frame``) settles it.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ __all__ = [
     "from_tcvn3",
     "from_telex",
     "from_vni",
+    "from_viqr",
     "from_vni_digits",
     "is_vietnamese_syllable",
     "place_tone",
@@ -27,16 +37,29 @@ __all__ = [
     "split_tone",
     "strip_tone",
     "to_mojibake",
+    "to_mojibake_cp1250",
+    "to_mojibake_latin1",
     "to_nfd",
     "to_new_tone_style",
     "to_old_tone_style",
     "to_tcvn3",
     "to_telex",
+    "to_viqr",
     "to_vni",
     "to_vni_digits",
 ]
 
-ENCODING_KINDS = ("nfd", "mojibake", "tcvn3", "vni", "vni_digits", "telex")
+ENCODING_KINDS = (
+    "nfd",
+    "mojibake",
+    "mojibake_cp1250",
+    "tcvn3",
+    "vni",
+    "viqr",
+    "vni_digits",
+    "telex",
+    "mixed",
+)
 
 # ── the alphabet as (base, hat, tone) ─────────────────────────────────────────────────────────────────────────
 # hat: "" | "^" circumflex | "(" breve | "+" horn ; tone: 0 none, 1 sắc, 2 huyền, 3 hỏi, 4 ngã, 5 nặng (VNI order)
@@ -111,12 +134,35 @@ _SYLLABLE_RE = re.compile(
 _VOWEL_BASES = set("aeiouyAEIOUY")
 
 
+_STOP_FINAL_RE = re.compile(r"(?:ch|[ptc])$")
+# spelling of the initial before the vowel: k gh ngh only before i e ê y; c g ng never before them (g before i
+# is gi); q only as qu
+_SPELLING_RE = re.compile(r"^(?:(?:ngh|gh|k(?!h))(?![ieêy])|ng(?=[ieêy])|c(?=[ieêy])|g(?=[eêy])|q(?!u))")
+# -nh and -ch follow only a ê i y (anh ênh inh uynh, ach êch ich); -ng and -c never follow i or y alone; uy
+# closes only with -nh -ch -t -p (huỳnh huých huýt)
+_BAD_FINAL_RE = re.compile(r"(?:[^aêiy](?:nh|ch)|(?:^|[^iyuê])[iy](?:ng|c)|uy(?:ng|[cmn]))$")
+_QU_GLIDE_RE = re.compile(
+    r"^qu[ouư]"
+)  # qu already holds the glide: "quoac" is no syllable (quốc is q + uô + c)
+
+
+def _syllable_shape(bare: str, tone: int) -> bool:
+    """Initial + nucleus + final as Vietnamese spells them (k/c, g/gh, ng/ngh, qu), and a tone the final allows:
+    after p, t, c, ch only sắc or nặng."""
+    low = bare.lower()
+    if not _SYLLABLE_RE.fullmatch(low) or _QU_GLIDE_RE.match(low) or _SPELLING_RE.match(low):
+        return False
+    if _BAD_FINAL_RE.search(low):
+        return False
+    return not (tone in (2, 3, 4) and _STOP_FINAL_RE.search(low))
+
+
 @lru_cache(maxsize=100_000)
 def is_vietnamese_syllable(word: str) -> bool:
-    """True when ``word`` (any case, with or without tone) has the shape initial + vowel nucleus + final and its
-    tone mark, if any, sits where the old or the new placement rule puts it."""
+    """True when ``word`` (any case, with or without tone) has the shape initial + vowel nucleus + final, its
+    tone is one the final allows, and its tone mark, if any, sits where the old or the new placement rule puts it."""
     bare, tone = split_tone(word)
-    if not _SYLLABLE_RE.fullmatch(bare.lower()):
+    if not _syllable_shape(bare, tone):
         return False
     if not tone:
         return True
@@ -191,14 +237,14 @@ _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
 def _restyle(text: str, style: str) -> str:
+    """Every word that is a Vietnamese syllable gets its tone mark where ``place_tone`` puts it: one rule from
+    the syllable structure, so a misplaced mark ("Hòang", "Nguỵên", "Thuỳ" with the old rule) and both
+    placement styles fold to one spelling. Words that are not syllables (Bh'riu, Pơloong) are left as written."""
+
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         bare, tone = split_tone(word)
-        if not tone:
-            return word
-        start, end = _nucleus_span(bare)
-        plain = "".join(_decomp(c)[0].lower() for c in bare[start:end])
-        if end != len(bare) or plain not in ("oa", "oe", "uy"):
+        if not tone or not _SYLLABLE_RE.fullmatch(bare.lower()):
             return word
         return place_tone(bare, tone, style)
 
@@ -206,12 +252,13 @@ def _restyle(text: str, style: str) -> str:
 
 
 def to_new_tone_style(text: str) -> str:
-    """hòa → hoà, thủy → thuỷ, khỏe → khoẻ (only open oa/oe/uy syllables change; Quyết định 1989/QĐ-BGDĐT)."""
+    """hòa → hoà, thủy → thuỷ, khỏe → khoẻ (Quyết định 1989/QĐ-BGDĐT; only open oa/oe/uy syllables differ
+    between the styles). Misplaced marks are folded too: "Hòang" → "Hoàng", "Qúy" → "Quý"."""
     return _restyle(text, "new")
 
 
 def to_old_tone_style(text: str) -> str:
-    """hoà → hòa, thuỷ → thủy, khoẻ → khỏe."""
+    """hoà → hòa, thuỷ → thủy, khoẻ → khỏe (misplaced marks folded as in :func:`to_new_tone_style`)."""
     return _restyle(text, "old")
 
 
@@ -290,38 +337,177 @@ def from_vni(text: str) -> str:
     return _VNI_RE.sub(lambda m: _FROM_VNI[m.group(0)], text)
 
 
-# ── UTF-8 read as Windows-1252 ────────────────────────────────────────────────────────────────────────────────
-def _cp1252_char(b: int) -> str:
-    try:
-        return bytes([b]).decode("cp1252")
-    except UnicodeDecodeError:  # 0x81 0x8D 0x8F 0x90 0x9D: Windows passes them through as C1 controls
-        return chr(b)
+# ── UTF-8 read as an 8-bit code page ("mojibake") ─────────────────────────────────────────────────────────────
+def _codepage_table(codec: str) -> list[str]:
+    """Byte → character as a Windows reader shows it; bytes the code page leaves undefined pass through as the
+    C1 control (or Latin-1) character of the same number, as Windows' MultiByteToWideChar does."""
+    out = []
+    for b in range(256):
+        try:
+            out.append(bytes([b]).decode(codec))
+        except UnicodeDecodeError:
+            out.append(chr(b))
+    return out
 
 
-_CP1252_DEC = [_cp1252_char(b) for b in range(256)]
-_CP1252_ENC = {c: b for b, c in enumerate(_CP1252_DEC)}
-_LEAD_NBSP_RE = re.compile(r"(Ã|Æ|á[º»]|Ä|Å) (?=[a-zà-ÿ])")
+_CP1252_DEC = _codepage_table("cp1252")
+_CP1250_DEC = _codepage_table("cp1250")
+# character → byte. cp1252 and Latin-1 agree on every byte but 0x80–0x9F, where Latin-1 gives the C1 controls:
+# one inverse table undoes both (a C1 control never comes out of cp1252 for another byte).
+_CP1252_ENC = {chr(b): b for b in range(256)} | {c: b for b, c in enumerate(_CP1252_DEC)}
+_CP1250_ENC = {chr(b): b for b in range(0x80, 0xA0)} | {c: b for b, c in enumerate(_CP1250_DEC)}
+_MOJIBAKE_PAGES = (("mojibake", _CP1252_ENC), ("mojibake_cp1250", _CP1250_ENC))
+# bytes that get lost between the reader and us: the no-break space (A0, the second byte of "à" C3 A0, of "Ơ",
+# "Ạ", "Ỡ") becomes a plain space or is trimmed; cp1252's undefined bytes (ọ = E1 BB 8D, ờ = E1 BB 9D …) are
+# dropped by some readers
+_LOST_BYTES = (0xA0, 0x8D, 0x9D, 0x81, 0x8F, 0x90)
+_MAX_GAPS = 4
+# what UTF-8 lead bytes of Vietnamese letters (C2–C6, E1) look like on either page: no mojibake without one
+_MOJIBAKE_LEADS = frozenset(_CP1252_DEC[b] for b in (0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xE1)) | frozenset(
+    _CP1250_DEC[b] for b in (0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xE1)
+)
 
 
 def to_mojibake(text: str) -> str:
-    """UTF-8 bytes shown as Windows-1252: "Nguyễn Thị Hoà" → "Nguyá»…n Thá»‹ HoÃ\\xa0"."""
+    """UTF-8 bytes shown as Windows-1252: "Nguyễn Thị Hoà" → "Nguyá»…n Thá»‹ HoÃ\xa0"."""
     return "".join(_CP1252_DEC[b] for b in text.encode("utf-8", "surrogatepass"))
 
 
-def _unmojibake_strict(text: str) -> str | None:
+def to_mojibake_latin1(text: str) -> str:
+    """UTF-8 bytes read as ISO-8859-1: like :func:`to_mojibake` with C1 controls for 0x80–0x9F."""
+    return text.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
+def to_mojibake_cp1250(text: str) -> str:
+    """UTF-8 bytes shown as Windows-1250 (Central European): "Nguyễn" → "Nguyáť…n"."""
+    return "".join(_CP1250_DEC[b] for b in text.encode("utf-8", "surrogatepass"))
+
+
+def _utf8_need(b: int) -> int:
+    """Continuation bytes a UTF-8 lead byte needs; -1 for a byte that cannot start a character."""
+    if b < 0x80:
+        return 0
+    if 0xC2 <= b <= 0xDF:
+        return 1
+    if 0xE0 <= b <= 0xEF:
+        return 2
+    if 0xF0 <= b <= 0xF4:
+        return 3
+    return -1
+
+
+def _utf8_repairs(raw: bytes) -> list[tuple[int, str]]:
+    """(cost, text) for every way of reading ``raw`` as UTF-8 with at most one lost byte per character put back,
+    where the character it completes is a Vietnamese letter: a space that was the no-break space (cost 1), or a
+    no-break space dropped or trimmed (cost 2), another byte of _LOST_BYTES dropped (cost 3). Empty when none."""
+    states: list[tuple[bytes, int, int, int]] = [(b"", 0, 0, 0)]
+    done: list[tuple[int, str]] = []
+    while states and len(done) < 256:
+        out, i, cost, gaps = states.pop()
+        if i >= len(raw):
+            try:
+                done.append((cost, out.decode("utf-8")))
+            except UnicodeDecodeError:
+                pass
+            continue
+        need = _utf8_need(raw[i])
+        if need == 0:
+            states.append((out + raw[i : i + 1], i + 1, cost, gaps))
+            continue
+        if need < 0:
+            continue
+        j = i + 1
+        while j < len(raw) and j - i <= need and 0x80 <= raw[j] <= 0xBF:
+            j += 1
+        seq = raw[i:j]
+        if len(seq) == need + 1:
+            states.append((out + seq, j, cost, gaps))
+            continue
+        if len(seq) < need or gaps >= _MAX_GAPS:  # two bytes missing from one character: not a lost byte
+            continue
+        options = [(b, 2 if b == 0xA0 else 3, j) for b in _LOST_BYTES]
+        if j < len(raw) and raw[j] == 0x20:
+            options.append((0xA0, 1, j + 1))  # the space was the no-break space
+        for lost, c, nxt in options:
+            try:
+                ch = (seq + bytes([lost])).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if ch in VIETNAMESE_LETTERS:
+                states.append((out + seq + bytes([lost]), nxt, cost + c, gaps + 1))
+    return done
+
+
+def _unmojibake(text: str, page: dict[str, int]) -> list[tuple[int, str]]:
     try:
-        raw = bytes(_CP1252_ENC[c] for c in text)
-        return raw.decode("utf-8")
-    except (KeyError, UnicodeDecodeError, ValueError):
+        raw = bytes(page[c] for c in text)
+    except KeyError:
+        return []
+    try:
+        return [(0, raw.decode("utf-8"))]
+    except UnicodeDecodeError:
+        return _utf8_repairs(raw)
+
+
+def _mojibake_candidate(text: str) -> tuple[str, str] | None:
+    """(kind, repaired) when ``text`` is UTF-8 read through cp1252, Latin-1 or cp1250, possibly with no-break
+    spaces or undefined bytes lost: the reading whose words look most Vietnamese, if better than the text."""
+    if text.isascii() or not _MOJIBAKE_LEADS.intersection(text):
         return None
+    scored = []
+    for kind, page in _MOJIBAKE_PAGES:
+        for fixes, cand in _unmojibake(text, page):
+            if cand != text and not cand.isascii():
+                cand = unicodedata.normalize("NFC", cand)
+                inner = sum(a.islower() and b.isupper() for a, b in zip(cand, cand[1:], strict=False))
+                scored.append((_badness(cand.lower()), inner, fixes, kind, cand))
+    if not scored:
+        return None
+    bad, _, fixes, kind, cand = min(scored)
+    if fixes and bad >= _badness(text.lower()) + _unnatural_words(text):
+        return None
+    return kind, cand
 
 
 def from_mojibake(text: str) -> str:
-    """Undo :func:`to_mojibake`; also when the no-break space after "Ã" became a plain space. Else unchanged."""
-    fixed = _unmojibake_strict(text)
-    if fixed is None:
-        fixed = _unmojibake_strict(_LEAD_NBSP_RE.sub("\\1\xa0", text))
-    return text if fixed is None else fixed
+    """Undo :func:`to_mojibake` (and the Latin-1 and cp1250 forms), also when a no-break space became a plain
+    space or was trimmed ("HoÃ ng" → "Hoàng"). Unchanged when the text is not such a reading."""
+    chosen = _mojibake_candidate(text)
+    return text if chosen is None else chosen[1]
+
+
+# ── VIQR (RFC 1456: mark characters typed after the letter) ───────────────────────────────────────────────────
+_VIQR_HAT = {"^": "^", "(": "(", "+": "+"}
+_VIQR_TONE = {"'": 1, "’": 1, "`": 2, "?": 3, "~": 4, ".": 5}
+_TONE_VIQR = {1: "'", 2: "`", 3: "?", 4: "~", 5: "."}
+_VIQR_RE = re.compile(r"(?P<dd>[dD][dD])|(?P<v>[aeiouyAEIOUY])(?P<h>[\^(+])?(?P<t>['’`?~.])?")
+
+
+def to_viqr(text: str) -> str:
+    """Unicode → VIQR: "Nguyễn Văn Ánh" → "Nguye^~n Va(n A'nh", đ → dd, Đ → DD."""
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ch in "đĐ":
+            out.append("dd" if ch == "đ" else "DD")
+            continue
+        base, hat, tone = _decomp(ch)
+        out.append(base + hat + _TONE_VIQR.get(tone, "") if ch in _DECOMP else ch)
+    return "".join(out)
+
+
+def _viqr_sub(m: re.Match[str]) -> str:
+    if m.group("dd"):
+        return "đ" if m.group("dd")[0] == "d" else "Đ"
+    base, hat, tone = m.group("v"), m.group("h") or "", _VIQR_TONE.get(m.group("t") or "", 0)
+    if hat and hat not in _VOWEL_HATS[base.lower()]:
+        return m.group(0)
+    return _compose(base, hat, tone)
+
+
+def from_viqr(text: str) -> str:
+    """VIQR → Unicode NFC (every mark character after a vowel is read as a mark: see :func:`repair` for the
+    careful, per-word use)."""
+    return _VIQR_RE.sub(_viqr_sub, text)
 
 
 # ── Telex ─────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -368,6 +554,7 @@ def _apply_hat(ch: str, hat: str) -> str:
 
 _TELEX_TAIL_RE = re.compile(r"[sfrxj]?(?:ch|nh|ng|[cmnpt])?")
 _TELEX_HAT_KEYS_RE = re.compile(r"(?i)dd|aa|ee|aw|ow|uw")
+_TELEX_HAT_KEYS_W_RE = re.compile(r"(?i)dd|aw|ow|uw")
 
 
 @lru_cache(maxsize=100_000)
@@ -551,7 +738,14 @@ def _telex_candidate(text: str) -> str | None:
     valid = [(w, d) for w, d in changed if d is not None and is_vietnamese_syllable(d)]
     if not valid or 2 * len(valid) < len(changed):
         return None
-    return from_telex(text, strict=False)
+    decoded = from_telex(text, strict=False)
+    # "Coor Blao" (a Cơ Tu name) reads as Telex "Cổ Blao": with a word that is no syllable either way, demand a
+    # key no name holds (aw ow uw dd)
+    if not _TELEX_HAT_KEYS_W_RE.search(text) and not all(
+        is_vietnamese_syllable(w) for w in re.findall(r"[^\W\d_]+", decoded)
+    ):
+        return None
+    return decoded
 
 
 def _vni_digits_candidate(text: str) -> str | None:
@@ -566,69 +760,241 @@ def _vni_digits_candidate(text: str) -> str | None:
     return from_vni_digits(text, strict=False)
 
 
+_VIQR_MARK_RE = re.compile(r"[aeiouyAEIOUY][\^(+'’`?~.]|^[dD][dD]")
+# a period after a vowel is nặng when letters follow it or precede the vowel ("Pha.m", "Thi."), not in "A."
+_VIQR_DOT = r"[aeiouyAEIOUY]\.(?=[^\W\d_])|[^\W\d_][aeiouyAEIOUY]\."
+_VIQR_STRONG_RE = re.compile(r"[aeiouyAEIOUY][\^(+`~]|^[dD][dD]|" + _VIQR_DOT)
+_VIQR_WORD_RE = re.compile(r"[aeiouyAEIOUY][\^(+'’`?~]|^[dD][dD]|" + _VIQR_DOT)
+
+
+def _viqr_candidate(text: str) -> str | None:
+    """VIQR needs every word with a mark character after a vowel to decode to a Vietnamese syllable, and a mark
+    that names do not otherwise hold (^ ( + ` ? ~ or a leading dd) or two such words: an apostrophe alone is a
+    minority name's (Y'Bhin), a period alone an abbreviation."""
+    words = text.split(" ")
+    marked = [w for w in words if _VIQR_MARK_RE.search(w)]
+    if not marked:
+        return None
+    decoded = {w: from_viqr(w) for w in marked}
+    strong = {w for w in marked if _VIQR_STRONG_RE.search(w)}
+    valid = {w for w, d in decoded.items() if is_vietnamese_syllable(d)}
+    if not valid or len(valid) < 2 and not strong & valid:
+        return None
+    # a word with a mark no name holds (^ ( + ` ~, "Zra^m") is decoded even when it is no Vietnamese syllable
+    if not all(w in valid or w in strong for w in marked):
+        return None
+    return " ".join(decoded.get(w, w) for w in words)
+
+
 def _candidates(text: str) -> list[tuple[str, str]]:
     if _COMBINING_RE.search(text):
         return [("nfd", unicodedata.normalize("NFC", text))]
-    if not text.isascii() and not _CP1252_ONLY.issuperset(text):
-        return []  # real Unicode Vietnamese (ễ ị ă đ ơ ư …) cannot be any of the 8-bit forms
     out: list[tuple[str, str]] = []
-    moji = _unmojibake_strict(text) or _unmojibake_strict(_LEAD_NBSP_RE.sub("\\1\xa0", text))
-    if moji is not None and moji != text and not moji.isascii():
-        out.append(("mojibake", unicodedata.normalize("NFC", moji)))
-        return out
+    if (moji := _mojibake_candidate(text)) is not None:
+        return [moji]
+    if not text.isascii() and not _CP1252_ONLY.issuperset(text):
+        return []  # real Unicode Vietnamese (ễ ị ă đ ơ ư …): whole-text 8-bit forms are out (see _per_word)
     if not text.isascii() and _badness(text.replace("Ð", "Đ")) > 0:
-        for kind, fn in (("tcvn3", from_tcvn3), ("vni", from_vni)):
+        for kind, fn, codes in (("tcvn3", from_tcvn3, _TCVN3_CODE_RE), ("vni", from_vni, _VNI_RE)):
             cand = fn(text)
-            if cand != text:
+            # evidence: a word that only the reading makes a syllable, or VNI's vowel + mark byte ("Claâu")
+            evidence = _fixes_a_word(text, cand) or (kind == "vni" and bool(_VNI_PAIR_RE.search(text)))
+            if cand != text and _consistent(text, codes, cand) and evidence:
                 out.append((kind, cand))
     if text.isascii():
-        for kind, fn in (("vni_digits", _vni_digits_candidate), ("telex", _telex_candidate)):
+        for kind, fn in (
+            ("viqr", _viqr_candidate),
+            ("vni_digits", _vni_digits_candidate),
+            ("telex", _telex_candidate),
+        ):
             cand = fn(text)
             if cand is not None and cand != text:
                 out.append((kind, cand))
     return out
 
 
-def _choose(text: str) -> tuple[str, str] | None:
+_TCVN3_CODE_RE = re.compile("|".join(re.escape(k) for k in _FROM_TCVN3))
+
+
+def _certain_legacy(word: str, kind: str) -> bool:
+    """The word holds what Unicode text never does: VNI's vowel + mark byte ("Claâu", "Nguyeãn"), or a TCVN3
+    code that is no letter at all (© ª « ¬ ­ ® µ ¸ …). Such a word is decoded even when it is no syllable (a
+    minority name: "Claâu" is "Clâu")."""
+    if kind == "vni":
+        return bool(_VNI_PAIR_RE.search(word))
+    return any(c in _TCVN3_ONLY and not c.isalpha() for c in word)
+
+
+def _consistent(text: str, codes: re.Pattern[str], cand: str) -> bool:
+    """``text`` can be wholly in the encoding: every non-ASCII character is part of one of its codes ("Lê Công
+    Hoaønh" is no VNI text: a lone "ê" is no VNI code), and the words it repairs outnumber the syllables it
+    would change ("Lê Công Hoµnh" is Unicode with one TCVN3 word, not "Lờ Cụng Hoành"; "Phan Công Thöùc" is
+    not "Phan Cơng Thức"; "NguyÔn Xu©n Phông" is TCVN3 "Nguyễn Xuân Phụng"), or are two or more (a name
+    with two legacy words came whole: "Hoà Thò Xuaân Höông" is VNI "Hồ Thị Xuân Hương"). A tie is left to the per-word
+    reading, and to the file's encoding (``repair(hint=…)``)."""
+    if not codes.sub("", text).isascii():
+        return False
+    pairs = list(zip(text.split(" "), cand.split(" "), strict=False))
+    unicode_like = sum(w != d and _word_is_syllable(w) for w, d in pairs)
+    kind = "tcvn3" if codes is _TCVN3_CODE_RE else "vni"
+    fixed = sum(
+        w != d and (not _word_is_syllable(w) and is_vietnamese_syllable(d) or _certain_legacy(w, kind))
+        for w, d in pairs
+    )
+    return fixed > unicode_like or fixed >= 2  # two legacy words: the name was pasted whole, not one word
+
+
+def _fixes_a_word(text: str, cand: str) -> bool:
+    """The reading turns at least one word that is no syllable into one ("Müller Lê" → "Mỹller Lờ" fixes none)."""
+    return any(
+        not _word_is_syllable(w) and is_vietnamese_syllable(d)
+        for w, d in zip(text.split(" "), cand.split(" "), strict=False)
+    )
+
+
+def _word_is_syllable(word: str) -> bool:
+    """A word that reads as a Vietnamese syllable as it stands, wherever its tone mark sits (Hòang). A capital
+    after a small letter ("TÊn": TCVN3 ấ shown as Ê) is a legacy code, not a syllable."""
+    if not _natural_case(word):
+        return False
+    return _syllable_shape(*split_tone(word))
+
+
+def _natural_case(word: str) -> bool:
+    """lower, UPPER or Title case: "TÊn" and "HoÃ" are neither (a legacy code shown as a capital)."""
+    return word.islower() or word.isupper() or word[1:].islower() or len(word) < 2 or not word[1:].isalpha()
+
+
+def _unnatural_words(text: str) -> int:
+    """Words whose case no clerk types: mixed case ("HoÃ"), or one small letter in a capitalised name ("TÃ i")."""
+    words = _TOKEN_RE.findall(text)
+    capitalised = any(w[:1].isupper() for w in words)
+    return sum(not _natural_case(w) or (capitalised and len(w) == 1 and w.islower()) for w in words)
+
+
+def _word_repairs(word: str) -> list[tuple[str, str]]:
+    """(kind, decoded) for each legacy reading of one word that gives a Vietnamese syllable."""
+    cands: list[tuple[str, str]] = []
+    if not word.isascii():
+        if _CP1252_ONLY.issuperset(word):
+            for kind, fn in (("tcvn3", from_tcvn3), ("vni", from_vni)):
+                if (dec := fn(word)) != word:
+                    cands.append((kind, dec))
+        if (moji := _mojibake_candidate(word)) is not None:
+            cands.append(moji)
+    # one VIQR word in a Unicode name: "?" is also a character lost in transcoding ("Nguy?n"), which the syllable
+    # check turns away ("uyn" is no syllable); a period counts only inside or after a word ("Pha.m", "Thi.")
+    if _VIQR_WORD_RE.search(word) and (dec := from_viqr(word)) != word:
+        cands.append(("viqr", dec))
+    return [
+        (k, unicodedata.normalize("NFC", d))
+        for k, d in cands
+        if is_vietnamese_syllable(d.replace("Ð", "Đ")) or (k == "vni" and _certain_legacy(word, "vni"))
+    ]
+
+
+def _per_word(text: str) -> tuple[str, str] | None:
+    """A Unicode name with a word or two in another form ("Nguyễn Văn Aùnh": one word typed in VNI): each word
+    that is not a syllable as it stands is replaced by its legacy reading when exactly one reading gives a
+    syllable (TCVN3 and VNI readings that differ are told apart by the word's tell-tales, else left alone)."""
+    words = text.split(" ")
+    fixes: dict[int, tuple[str, str]] = {}
+    title = not text.isupper()
+    for i, w in enumerate(words):
+        if not w or (is_vietnamese_syllable(w) and _natural_case(w)):
+            continue
+        cands = _word_repairs(w)
+        if _word_is_syllable(
+            w
+        ):  # a syllable with its mark misplaced ("Hòang") gives way only to a strict one
+            cands = [c for c in cands if c[1] != w]
+        outs = {d for _, d in cands}
+        if len(outs) == 1:
+            fixes[i] = cands[0]
+        elif len(outs) > 1:
+            vni_tell = bool(_VNI_PAIR_RE.search(w))
+            # TCVN3 toned small letters show as capitals: "LÖ" in a name not written in capitals is TCVN3 "Lệ"
+            tcvn3_tell = any(c in _TCVN3_ONLY for c in w) or (title and any(c.isupper() for c in w[1:]))
+            if vni_tell != tcvn3_tell:
+                want = "vni" if vni_tell else "tcvn3"
+                if (match := next((c for c in cands if c[0] == want), None)) is not None:
+                    fixes[i] = match
+            else:  # the reading with fewer tone marks ("Thö": VNI Thư rather than TCVN3 Thử)
+                by_tones = sorted((sum(_decomp(ch)[2] > 0 for ch in d), k, d) for k, d in cands)
+                if by_tones[0][0] < by_tones[1][0]:
+                    fixes[i] = (by_tones[0][1], by_tones[0][2])
+    if not fixes:
+        return None
+    kinds = {k for k, _ in fixes.values()}
+    kind = kinds.pop() if len(kinds) == 1 else "mixed"
+    return kind, " ".join(fixes[i][1] if i in fixes else w for i, w in enumerate(words))
+
+
+def _hinted(text: str, hint: str) -> tuple[str, str] | None:
+    """The whole-text reading in ``hint`` (the legacy form most names of the same file are in), taken when every
+    word it changes becomes a Vietnamese syllable and the text reads no worse: in a TCVN3 file "Vò Anh Huy" is
+    "Vũ Anh Huy", in a VNI file "Phan Thò Sinh" is "Phan Thị Sinh"."""
+    if text.isascii() or not _CP1252_ONLY.issuperset(text):
+        return None
+    fn, codes = {"tcvn3": (from_tcvn3, _TCVN3_CODE_RE), "vni": (from_vni, _VNI_RE)}[hint]
+    cand = fn(text)
+    if cand == text or not codes.sub("", text).isascii():
+        return None
+    pairs = zip(text.split(" "), cand.split(" "), strict=False)
+    if not all(is_vietnamese_syllable(d) or _certain_legacy(w, hint) for w, d in pairs if w != d):
+        return None
+    if _badness(cand.lower()) > _badness(text.lower()):
+        return None
+    return hint, cand
+
+
+def _choose(text: str, hint: str | None = None) -> tuple[str, str] | None:
+    if hint in ("tcvn3", "vni") and (hinted := _hinted(text, hint)) is not None:
+        return hinted
     cands = _candidates(text)
     if not cands:
-        return None
-    if cands[0][0] in ("nfd", "mojibake"):
+        return _per_word(text)
+    if cands[0][0] in ("nfd", "mojibake", "mojibake_cp1250"):
         return cands[0]
     # judged case-blind: all-caps TCVN3 legitimately comes back with lower-case toned letters, and a typo that
     # glues two words ("LêKim") must not make a capital look like a TCVN3 tell
     base = _badness(text.replace("Ð", "Đ").lower())
     scored = sorted(((_badness(c.lower()), i, kind, c) for i, (kind, c) in enumerate(cands)))
     best_bad, _, kind, cand = scored[0]
-    if kind in ("telex", "vni_digits"):  # the candidate functions already demanded evidence
-        return (kind, cand) if best_bad < base else None
+    if kind in ("telex", "vni_digits", "viqr"):  # the candidate functions already demanded evidence
+        return (kind, cand) if best_bad < base else _per_word(text)
     if len(scored) > 1 and scored[1][0] == best_bad:  # TCVN3 and VNI read equally well: look for tell-tales
         vni_tell = bool(_VNI_PAIR_RE.search(text))
         tcvn3_tell = any(c in _TCVN3_ONLY for c in text) or bool(_INNER_CAPITAL_RE.search(text))
         if vni_tell == tcvn3_tell:
-            return None
+            return _per_word(text)
         kind = "vni" if vni_tell else "tcvn3"
         cand = next(c for k, c in cands if k == kind)
     if best_bad < base:
         return kind, cand
-    return None
+    return _per_word(text)
 
 
 def detect_encoding(text: str | None) -> str | None:
-    """Which legacy form ``text`` is in: ``nfd``, ``mojibake``, ``tcvn3``, ``vni``, ``vni_digits``, ``telex`` or
-    None. Conservative: plain ASCII like "Nguyen Van An" is None; Telex needs a tone or hat key that decodes every
-    word to a Vietnamese syllable; VNI digits need digits inside words."""
+    """Which legacy form ``text`` is in: ``nfd``, ``mojibake`` (UTF-8 read as cp1252 or Latin-1),
+    ``mojibake_cp1250``, ``tcvn3``, ``vni``, ``viqr``, ``vni_digits``, ``telex``, ``mixed`` (words in different
+    forms) or None. Conservative: plain ASCII like "Nguyen Van An" is None; Telex needs a tone or hat key that
+    decodes every word to a Vietnamese syllable; VNI digits need digits inside words; a word is only ever
+    replaced by a reading that is a Vietnamese syllable, so minority names (Bh'riu, Zơ Râm) stay as written."""
     if not text:
         return None
     chosen = _choose(text)
     return chosen[0] if chosen else None
 
 
-def repair(text: str | None) -> tuple[str | None, str | None]:
-    """(repaired NFC text, kind) when :func:`detect_encoding` finds a legacy form, else (text, None)."""
+def repair(text: str | None, hint: str | None = None) -> tuple[str | None, str | None]:
+    """(repaired NFC text, kind) when :func:`detect_encoding` finds a legacy form, else (text, None).
+
+    ``hint``: ``tcvn3`` or ``vni`` when most names of the same file are in that form; a name whose words all read
+    as syllables either way ("Phan Thò Sinh") is then read in it too."""
     if not text:
         return text, None
-    chosen = _choose(text)
+    chosen = _choose(text, hint)
     if chosen is None:
         return text, None
     kind, fixed = chosen

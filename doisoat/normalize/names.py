@@ -13,6 +13,11 @@ Variant merges (``name_variant`` only; the key forms keep what was written):
   names are rare (Bùi has no "-uy" twin). Not merged: ``ay``/``ai`` (Mai and May, Hai and Hay are different
   names), and ``y`` inside a word (Quỳnh, Huyền, Nguyễn).
 - Apostrophes are dropped (Bh'riu ~ Bhriu).
+
+Legacy encodings are repaired per name (``encodings.repair``) and, in ``names_frame``, with the evidence of the
+column: a source file whose names are mostly TCVN3/VNI reads its ambiguous names in that encoding, and a word that
+reads as a syllable both as written and in a legacy form is read in the legacy form when that reading is far more
+frequent in the same part of the name in the column (``LEXICON_RATIO``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,14 @@ from typing import NamedTuple
 import polars as pl
 
 from doisoat.normalize._issues import join_codes
-from doisoat.normalize.encodings import VIETNAMESE_LETTERS, repair, to_new_tone_style
+from doisoat.normalize.encodings import (
+    VIETNAMESE_LETTERS,
+    from_tcvn3,
+    from_vni,
+    is_vietnamese_syllable,
+    repair,
+    to_new_tone_style,
+)
 
 __all__ = [
     "COMPOUND_SURNAMES",
@@ -48,6 +60,7 @@ _VARIANT_NON_GIVEN = {"huynh": "hoang", "vo": "vu"}
 _IY_RE = re.compile(r"^(?:qu|[^aeiouy]*u?)y$")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "Ð": "Đ", "ð": "đ"})
 _SEPARATORS_RE = re.compile(r"[\s.,;:_\-/\\|()\[\]{}\"]+")
+_CP1252_WORD = frozenset(bytes(range(0x80)).decode("ascii") + bytes(range(0xA0, 0x100)).decode("cp1252"))
 _INVALID_RE = re.compile("[^ '" + "".join(sorted(VIETNAMESE_LETTERS)) + "]")
 
 
@@ -115,21 +128,28 @@ def _clean(text: str) -> tuple[list[str], bool]:
 
 
 @lru_cache(maxsize=500_000)
-def normalize_name(raw: str | None) -> NameParts:
-    """All name forms of one raw name (see the module docstring). Never raises."""
+def normalize_name(raw: str | None, hint: str | None = None) -> NameParts:
+    """All name forms of one raw name (see the module docstring). Never raises. ``hint``: the legacy form most
+    names of the same file are in (see :func:`doisoat.normalize.encodings.repair`)."""
     if raw is None or not raw.strip():
         return _EMPTY
-    text, kind = repair(raw)
+    text, kind = repair(raw, hint)
     if kind is None:
-        collapsed = " ".join(raw.split())
+        collapsed = " ".join(raw.split(" "))
+        collapsed = " ".join(collapsed.split())
         if collapsed != raw:
-            text, kind = repair(collapsed)
+            text, kind = repair(collapsed, hint)
     words, invalid = _clean(text or "")
     if kind is None and words and " ".join(words) != " ".join((text or "").split()):
         # stray characters may have hidden a legacy form: look again at the cleaned words (keeps keys idempotent)
         fixed, kind = repair(" ".join(words))
         if kind is not None:
             words, _ = _clean(fixed or "")
+    return _parts(words, kind, invalid)
+
+
+def _parts(words: list[str], kind: str | None, invalid: bool) -> NameParts:
+    """The name forms of cleaned, repaired words."""
     if not words:
         return NameParts(*([None] * 10), kind, invalid)
     forms = [_word_forms(w) for w in words]
@@ -154,16 +174,138 @@ def normalize_name(raw: str | None) -> NameParts:
     )
 
 
-def names_frame(s: pl.Series) -> pl.DataFrame:
+def _apply_lexicon(
+    frame: pl.DataFrame, pairs: pl.DataFrame, parts: list[NameParts], hints: dict[str | None, str]
+) -> list[NameParts]:
+    """Re-read names whose ambiguous words the column's own word counts settle (see LEXICON_RATIO); names of a
+    file read in its encoding (``hints``) are settled already."""
+    rows = frame.group_by(["_value", "_group"]).len()
+    n_rows = {
+        (v, g): n
+        for v, g, n in zip(
+            rows["_value"].to_list(), rows["_group"].to_list(), rows["len"].to_list(), strict=True
+        )
+    }
+    freq: dict[tuple[str, str], int] = {}
+    for v, g, p in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), parts, strict=True):
+        for slot_word in zip(_slots(p), (p.name_key or "").split(), strict=False):
+            freq[slot_word] = freq.get(slot_word, 0) + n_rows.get((v, g), 1)
+    out = []
+    for g, p in zip(pairs["_group"].to_list(), parts, strict=True):
+        if (
+            g in hints
+            or p.name_display is None
+            or p.name_repair not in (None, "vni", "tcvn3", "mixed")
+            or (found := _lexicon_reading(p.name_display, _slots(p), freq)) is None
+        ):
+            out.append(p)
+            continue
+        kind, text = found
+        merged = kind if p.name_repair in (None, kind) else "mixed"
+        out.append(_parts(text.split(), merged, p.invalid_chars))
+    return out
+
+
+FILE_HINT_SHARE = 0.5  # a file is "in TCVN3 / VNI" when this share of its distinct non-ASCII names are
+FILE_CP1252_SHARE = 0.9  # … and this share of them hold only cp1252 characters
+
+
+def _file_hints(pairs: pl.DataFrame, first: dict[str, NameParts]) -> dict[str | None, str]:
+    """group → ``tcvn3`` / ``vni`` when at least FILE_HINT_SHARE of the group's distinct non-ASCII names were read
+    in that form on their own and FILE_CP1252_SHARE of them hold only cp1252 characters: the file is in that
+    encoding, so its ambiguous names are too."""
+    hints: dict[str | None, str] = {}
+    for (group,), vals in pairs.group_by("_group"):
+        non_ascii = [v for v in vals["_value"].to_list() if not v.isascii()]
+        if not non_ascii:
+            continue
+        # a legacy file holds only cp1252 characters; a Unicode file with legacy words in its names (ễ ị ă đ …
+        # beside them) is no TCVN3/VNI file, even when most of its names hold such a word
+        if sum(_CP1252_WORD.issuperset(v) for v in non_ascii) < FILE_CP1252_SHARE * len(non_ascii):
+            continue
+        for kind in ("tcvn3", "vni"):
+            if sum(first[v].name_repair == kind for v in non_ascii) >= FILE_HINT_SHARE * len(non_ascii):
+                hints[group] = kind
+    return hints
+
+
+# A word that reads as a syllable both as written and in VNI/TCVN3 ("Thò" / VNI "Thị", "Vò" / TCVN3 "Vũ") is
+# read in the legacy form when, in the same column, that reading is at least LEXICON_RATIO times as frequent
+# (and seen LEXICON_MIN times): the extract itself is the table of the names' syllables. (unconfirmed: tuned
+# on synthetic extracts; set LEXICON_MIN very high to switch it off.)
+LEXICON_RATIO = 20
+LEXICON_MIN = 20
+
+
+def _word_key(word: str) -> str:
+    return _word_forms(word)[0]
+
+
+def _slots(p: NameParts) -> list[str]:
+    """The part each word of a name is in: ``s`` surname, ``m`` middle, ``g`` given."""
+    n_s, n_m, n_g = (len((x or "").split()) for x in (p.surname_key, p.middle_key, p.given_key))
+    return ["s"] * n_s + ["m"] * n_m + ["g"] * n_g
+
+
+def _lexicon_reading(raw: str, slots: list[str], freq: dict[tuple[str, str], int]) -> tuple[str, str] | None:
+    """(kind, the name with its ambiguous words read in the legacy form) when the column's word counts, in the
+    same part of the name, say so ("Thò" as a middle name against "Thị"; a given name "Hoà" is not weighed
+    against the surname "Hồ"). ``raw`` is the name as repaired so far (its display form)."""
+    if raw.isascii():
+        return None
+    words = raw.split(" ")
+    if len(words) != len(slots):
+        return None
+    kinds = []
+    for i, w in enumerate(words):
+        if w.isascii() or not _CP1252_WORD.issuperset(w) or not is_vietnamese_syllable(w):
+            continue
+        n_w = freq.get((slots[i], _word_key(w)), 0)
+        best = None
+        for kind, fn in (("vni", from_vni), ("tcvn3", from_tcvn3)):
+            reading = fn(w)
+            if reading == w or not is_vietnamese_syllable(reading):
+                continue
+            n_r = freq.get((slots[i], _word_key(reading)), 0)
+            if n_r >= LEXICON_MIN and n_r >= LEXICON_RATIO * max(n_w, 1) and (best is None or n_r > best[0]):
+                best = (n_r, kind, reading)
+        if best is not None:
+            words[i] = best[2]
+            kinds.append(best[1])
+    if not kinds:
+        return None
+    return (kinds[0] if len(set(kinds)) == 1 else "mixed"), " ".join(words)
+
+
+def names_frame(s: pl.Series, groups: pl.Series | None = None) -> pl.DataFrame:
     """One row per input value: the ``NAME_COLUMNS`` and ``_name_issues`` (comma-joined codes or null:
-    ``NAME_ENCODING_REPAIRED`` for a legacy encoding or typing artefact, ``NAME_INVALID_CHARS``)."""
+    ``NAME_ENCODING_REPAIRED`` for a legacy encoding or typing artefact, ``NAME_INVALID_CHARS``).
+
+    ``groups`` (e.g. the source file): names of a group mostly in TCVN3 or VNI are read in it when ambiguous.
+    Python runs once per distinct name (and once more per distinct name of such a group)."""
     values = s.cast(pl.Utf8)
-    uniq = values.drop_nulls().unique()
-    parts = [normalize_name(v) for v in uniq.to_list()]
+    group_col = groups.cast(pl.Utf8) if groups is not None else pl.Series([None] * len(values), dtype=pl.Utf8)
+    frame = pl.DataFrame({"_value": values, "_group": group_col})
+    pairs = frame.drop_nulls("_value").unique(["_value", "_group"])
+    first = {v: normalize_name(v) for v in pairs["_value"].unique().to_list()}
+    hints = _file_hints(pairs, first)
+    parts = []
+    for v, g in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), strict=True):
+        p = first[v]
+        if (hint := hints.get(g)) is not None and not v.isascii():
+            again = normalize_name(v, hint)
+            p = again if again.name_repair == hint else p
+        parts.append(p)
+    parts = _apply_lexicon(frame, pairs, parts, hints)
     cols: dict[str, list] = {f: [getattr(p, f) for p in parts] for f in NameParts._fields}
     table = pl.DataFrame(
-        {"_value": uniq, **cols},
-        schema={"_value": pl.Utf8, **{f: pl.Utf8 for f in NAME_COLUMNS}, "invalid_chars": pl.Boolean},
+        {"_value": pairs["_value"], "_group": pairs["_group"], **cols},
+        schema={
+            "_value": pl.Utf8,
+            "_group": pl.Utf8,
+            **{f: pl.Utf8 for f in NAME_COLUMNS},
+            "invalid_chars": pl.Boolean,
+        },
     ).with_columns(
         join_codes(
             pl.when(pl.col("name_repair").is_not_null() & (pl.col("name_repair") != "nfd")).then(
@@ -172,8 +314,6 @@ def names_frame(s: pl.Series) -> pl.DataFrame:
             pl.when(pl.col("invalid_chars")).then(pl.lit("NAME_INVALID_CHARS")),
         ).alias("_name_issues")
     )
-    return (
-        pl.DataFrame({"_value": values})
-        .join(table, on="_value", how="left", maintain_order="left")
-        .select(*NAME_COLUMNS, "_name_issues")
-    )
+    return frame.join(
+        table, on=["_value", "_group"], how="left", nulls_equal=True, maintain_order="left"
+    ).select(*NAME_COLUMNS, "_name_issues")

@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from doisoat.normalize._issues import codes_to_list, join_codes
+from doisoat.normalize.addresses import communes_with_addresses
 from doisoat.normalize.dates import parse_dates, to_day_dates
 from doisoat.normalize.ids import insurance_id_frame, national_id_frame
 from doisoat.normalize.names import NAME_COLUMNS, names_frame
@@ -39,6 +40,7 @@ STANDARD_SCHEMA: dict[str, pl.DataType] = {
     "commune_code_std": pl.Utf8(),
     "commune_code_old": pl.Utf8(),
     "commune_status": pl.Utf8(),
+    "commune_origin": pl.Utf8(),
     "event_date_std": pl.Date(),
     "last_activity_date_std": pl.Date(),
     "norm_issues": pl.List(pl.Utf8),
@@ -83,14 +85,18 @@ def standardize(
 ) -> pl.DataFrame:
     """Add the standardised columns (and ``death_date_std`` when ``death_date`` is present) to ``df``.
 
-    ``units_context`` and ``provinces``: see :mod:`doisoat.normalize.units`; ``sex_one_means``: see
-    :func:`doisoat.normalize.sex.sex_columns`; ``today``: the day after which dates are in the future."""
+    ``units_context`` and ``provinces``: see :mod:`doisoat.normalize.units`; rows without a usable commune code
+    take their commune from ``address`` (:mod:`doisoat.normalize.addresses`; ``commune_origin`` says where each
+    row's commune came from); ``sex_one_means``: see :func:`doisoat.normalize.sex.sex_columns`; ``today``: the day
+    after which dates are in the future."""
     today = today or date.today()
     out_cols = set(STANDARD_SCHEMA) | {"death_date_std"}
     base = df.drop([c for c in df.columns if c in out_cols])
     n = base.height
 
-    names = names_frame(_col(base, "full_name"))
+    names = names_frame(
+        _col(base, "full_name"), base["source_file"] if "source_file" in base.columns else None
+    )
     birth = parse_dates(_col(base, "birth_date"), today).select(
         pl.col("year").alias("birth_year"),
         pl.col("month").alias("birth_month"),
@@ -113,9 +119,10 @@ def standardize(
             )
         )
     group = base["source_file"] if "source_file" in base.columns else None
-    parts.append(
-        commune_frame(_col(base, "commune_code"), _col(base, "commune_name"), group, units_context, provinces)
-    )
+    code, name = _col(base, "commune_code"), _col(base, "commune_name")
+    communes = commune_frame(code, name, group, units_context, provinces)
+    address = base["address"] if "address" in base.columns else None
+    parts.append(communes_with_addresses(communes, code, name, address, provinces))
 
     parts.append(_distinct_first(_col(base, "sex"), lambda e: sex_columns(e, sex_one_means)))
     parts.append(national_id_frame(_col(base, "national_id"), _col(base, "old_id"), today.year))

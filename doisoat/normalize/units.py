@@ -1,7 +1,9 @@
 """Administrative units: resolve a record's commune code and/or name to the current (post-1 July 2025) unit.
 
 Tables: the pinned Parquet files of ``doisoat/data`` (see ``build_admin_units.py``): 3 321 new units, the old
-units, and the old → new map (a split old ward has several rows, ``n_new > 1``).
+units, and the old → new map, the statistics office's conversion table as shipped in vietnam-provinces 2026.9.0 (a
+split old ward has several rows, ``n_new > 1``; ``is_partly_merged`` is the office's flag). ``units_source()``
+says which sources and versions the tables were built from.
 
 Commune codes are reused across the two sets with different meanings (STACK.md): 3 316 of the 3 321 new codes are
 also old codes. A code found in both sets is decided by, in order:
@@ -11,14 +13,16 @@ also old codes. A code found in both sets is decided by, in order:
    source file (per ``group`` column value, or for the whole frame): when most of the file's rows carry codes that exist only
    in the old set, it is an old-coded extract and shared codes are read as old; otherwise as new
    (``AUTO_OLD_SHARE`` of rows; stray old codes do not flip a file).
-Statuses: ``current`` (a new code), ``mapped`` (an old code mapped to one new unit), ``ambiguous`` (an old ward split
-over several new units: ``commune_code_std`` stays null), ``unknown``; null when the record has neither code nor
+Statuses: ``current`` (a new code), ``mapped`` (an old code mapped to one new unit; when the office marks that old
+ward as only partly merged into it, ``OLD_COMMUNE_PARTLY_MERGED`` notes it), ``ambiguous`` (an old ward split over
+several new units: ``commune_code_std`` stays null), ``unknown`` (also an old code the office's table lacks); null when the record has neither code nor
 name. A name alone that fits several units (the same name in several provinces) is ``unknown``: narrow the scope
 with ``provinces`` (new 2-digit province codes; old units in scope are those mapping into them).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -31,6 +35,7 @@ from doisoat.settings import PROJECT_ROOT
 
 __all__ = [
     "AdminUnits",
+    "units_source",
     "commune_frame",
     "load_units",
     "old_unit_info",
@@ -64,6 +69,7 @@ class AdminUnits:
     old_key: dict[str, str]
     targets: dict[str, tuple[str, ...]]
     new_province: dict[str, str]
+    partly_merged: frozenset[str]  # old wards the office marks as only partly merged
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +89,15 @@ def load_units() -> AdminUnits:
         old_key={c: unit_name_key(w) or "" for c, w in old.select("ward_code", "ward").iter_rows()},
         targets={k: tuple(sorted(v)) for k, v in targets.items()},
         new_province=dict(new.select("ward_code", "province_code").iter_rows()),
+        partly_merged=frozenset(mapping.filter("is_partly_merged")["old_ward_code"].unique()),
     )
+
+
+@lru_cache(maxsize=1)
+def units_source() -> dict[str, object]:
+    """Where the unit tables come from: packages and versions, the office table's name, SHA-256s, counts
+    (``doisoat/data/units_source.json``, written by ``build_admin_units.py``)."""
+    return json.loads((DATA_DIR / "units_source.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=64)
@@ -116,6 +130,8 @@ Resolved = tuple[str | None, str | None, str | None, tuple[str, ...]]
 def _from_old(code: str) -> Resolved:
     tg = load_units().targets.get(code, ())
     if len(tg) == 1:
+        if code in load_units().partly_merged:
+            return tg[0], code, "mapped", ("OLD_COMMUNE_CODE", "OLD_COMMUNE_PARTLY_MERGED")
         return tg[0], code, "mapped", ("OLD_COMMUNE_CODE",)
     if len(tg) > 1:
         return None, code, "ambiguous", ("OLD_COMMUNE_CODE", "COMMUNE_SPLIT_AMBIGUOUS")

@@ -11,7 +11,7 @@ from doisoat.report.aggregate import aggregate, change_since, reason_counts
 from doisoat.report.enriched import enriched_frame, write_enriched
 from doisoat.report.html import render_html, write_html
 from doisoat.report.taskforce import Report, build_report, write_xlsx
-from doisoat.report.worklists import worklist_frame, write_worklists
+from doisoat.report.worklists import worklist_frame, write_audit_worklist, write_worklists
 from doisoat.textfmt import safe_cell
 
 __all__ = [
@@ -43,11 +43,13 @@ def write_reports(
     lang: str = "vi",
     suppress_below: int = 5,
     data_docs_href: str | None = None,
+    audit_sample: pl.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``report/``, ``worklists/`` and ``enriched/`` under ``run_dir``; return name → path.
 
     ``sectors``: sector name → label. ``run_info`` may carry ``column_maps`` ({sector: {canonical: header}})
-    so enriched extracts get their original headers back.
+    so enriched extracts get their original headers back. ``audit_sample``: rows of ``results`` drawn for the
+    stewards to judge (``worklists/kiem-tra-mau.xlsx``).
     """
     run_dir = Path(run_dir)
     report = build_report(results, previous, sectors, run_info, lang, suppress_below)
@@ -56,6 +58,10 @@ def write_reports(
         "report_html": write_html(report, run_dir / "report" / "bao-cao.html", data_docs_href),
     }
     paths |= write_worklists(run_dir / "worklists", results, records_std, reference, sectors, lang)
+    if audit_sample is not None:
+        paths |= write_audit_worklist(
+            run_dir / "worklists", audit_sample, records_std, reference, sectors, lang
+        )
     paths |= write_enriched(
         run_dir / "enriched", results, records_std, reference, run_info.get("column_maps")
     )

@@ -110,6 +110,7 @@ LABELS = {
         "never": "chưa có lần công bố nào",
         "file": "Tệp",
         "file_rows": "Số dòng trong tệp",
+        "precision": "Độ chính xác ghép tự động",
     },
     "en": {
         "title": "Reconciliation of sector data against the National Population Database",
@@ -179,6 +180,7 @@ LABELS = {
         "never": "never published",
         "file": "File",
         "file_rows": "Rows in the file",
+        "precision": "Precision of automatic links",
     },
 }
 
@@ -482,8 +484,20 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
                 *[("Cảnh báo: " if vi else "Warning: ") + w for w in p.get("warnings", [])],
             ]
             rows.append(
-                [p["label"], t["published"] if p["published"] else t["held"], "; ".join(why), in_force]
+                [
+                    p["label"],
+                    t["published"] if p["published"] else t["held"],
+                    "; ".join(why),
+                    in_force,
+                    p.get("precision", "") if p["published"] else "",
+                ]
             )
+            if p["published"] and p.get("precision"):
+                sentences.append(
+                    f"Tỷ lệ của lĩnh vực {p['label']}: {p['precision']}."
+                    if vi
+                    else f"Rates of sector {p['label']}: {p['precision']}."
+                )
             if not p["published"]:
                 kept = (
                     f"số liệu đang có hiệu lực là của lượt {since['run_id']} ngày {_vn_date(since['finished_at'])}"
@@ -501,7 +515,13 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
             Table(
                 "publication",
                 t["sheets"]["publication"],
-                [Column(t["sector"]), Column(t["state"]), Column(t["why"]), Column(t["in_force"])],
+                [
+                    Column(t["sector"]),
+                    Column(t["state"]),
+                    Column(t["why"]),
+                    Column(t["in_force"]),
+                    Column(t["precision"]),
+                ],
                 rows,
             )
         )

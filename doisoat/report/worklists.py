@@ -284,11 +284,13 @@ def worklist_frame(
     sectors: dict[str, str],
     lang: str = "vi",
     bulk_codes: tuple[str, ...] = BULK_CODES,
+    every_row: bool = False,
 ) -> pl.DataFrame:
     """One row per record needing action, columns of :data:`COLUMNS` plus ``commune_file`` and ``diff_*`` flags.
 
     A record whose only findings are ``bulk_codes`` (fixed for the whole extract at once, e.g. converting
     pre-2025 commune codes with the enriched extract's current code) is left out: nobody acts on it one by one.
+    ``every_row``: keep every row of ``results`` (the audit sample of automatic links).
     """
     actionable = [c for c, r in REASONS.items() if r.dimension != "info" and c not in bulk_codes]
     urgency = {c: r.urgency for c, r in REASONS.items()}
@@ -313,6 +315,7 @@ def worklist_frame(
     ).filter(
         (pl.col("_act").list.len() > 0)
         | pl.col("status").is_in(["review", "unmatched", "duplicate", "quarantined"])
+        | every_row
     )
     res = res.with_columns(
         pl.col("_act")
@@ -842,6 +845,39 @@ def write_worklists(
     if capped:
         paths["worklists_csv"] = _write_csv(out_dir / "tong-hop.csv", frame, lang)
     return paths
+
+
+AUDIT_FILE = "kiem-tra-mau.xlsx"
+
+
+def write_audit_worklist(
+    out_dir: Path,
+    sample: pl.DataFrame,
+    records_std: pl.DataFrame | pl.LazyFrame,
+    reference: pl.DataFrame,
+    sectors: dict[str, str],
+    lang: str = "vi",
+) -> dict[str, Path]:
+    """``worklists/kiem-tra-mau.xlsx``: the random audit sample of automatic links, to be judged one by one.
+
+    The same layout and decisions as every worklist, so ``doisoat decisions import`` reads it back; the
+    decisions then give the precision the report prints beside the rates (:mod:`doisoat.audit`).
+    """
+    if sample.is_empty():
+        return {}
+    frame = worklist_frame(sample, records_std, reference, sectors, lang, every_row=True)
+    sheets = _list_sheets(frame, lang)
+    sheets[0].footer = [
+        "Mẫu kiểm tra ngẫu nhiên các cặp do chương trình ghép tự động. Với từng dòng, chọn «Đúng người» hoặc "
+        "«Không phải» rồi nhập lại bằng 'doisoat decisions import': báo cáo lần sau in độ chính xác đo trên "
+        "mẫu này bên cạnh các tỷ lệ."
+        if lang == "vi"
+        else "A random sample of automatic links. Mark each row «Same person» or «Not the person» and import "
+        "it with 'doisoat decisions import': the next report prints the precision measured on it."
+    ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = fx.write_workbook(out_dir / AUDIT_FILE, [_guide_sheet(lang), *sheets], FORMATS, HEADER_FORMAT)
+    return {"audit_sample": path}
 
 
 def _write_csv(path: Path, frame: pl.DataFrame, lang: str) -> Path:
