@@ -19,6 +19,7 @@ import polars as pl
 
 from checks import aggregates as agg
 from checks.messages import field_label, render
+from checks.offline_docs import make_offline
 from checks.settings import GateSettings
 from checks.suites import (
     IN_SET,
@@ -304,6 +305,7 @@ def _gx_validate(
         suite_result = next(iter(result.run_results.values()))
         out.append(list(suite_result.results))
     context.build_data_docs(site_names=[DOCS_SITE])
+    make_offline(docs_dir)  # CDN assets bundled, links relative: the site works on an offline intranet
     return out
 
 

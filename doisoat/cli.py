@@ -14,12 +14,55 @@ from pathlib import Path
 
 from doisoat import __version__
 
+# argparse's own words, in both languages (it looks `_` up in its module at each call)
+ARGPARSE_WORDS = {
+    "usage: ": "Cách dùng / usage: ",
+    "positional arguments": "đối số / arguments",
+    "options": "tùy chọn / options",
+    "show this help message and exit": "in hướng dẫn này rồi thoát / show this help and exit",
+    "show program's version number and exit": "in phiên bản rồi thoát / show the version and exit",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: lỗi / error: %(message)s\n",
+    "the following arguments are required: %s": "thiếu đối số bắt buộc / required: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "giá trị không hợp lệ / invalid choice: %(value)r (chọn một trong / choose from %(choices)s)"
+    ),
+    "invalid %(type)s value: %(value)r": "giá trị không hợp lệ / invalid %(type)s value: %(value)r",
+    "unrecognized arguments: %s": "đối số không nhận ra / unrecognized arguments: %s",
+    "expected one argument": "cần một giá trị / expected one argument",
+    "expected at least one argument": "cần ít nhất một giá trị / expected at least one argument",
+    "argument %(argument_name)s: %(message)s": "đối số / argument %(argument_name)s: %(message)s",
+    "ambiguous option: %(option)s could match %(matches)s": (
+        "tùy chọn mơ hồ / ambiguous option: %(option)s có thể là / could match %(matches)s"
+    ),
+    "not allowed with argument %s": "không dùng cùng / not allowed with %s",
+}
+
+
+def _translate_argparse() -> None:
+    import argparse as _argparse
+
+    _argparse._ = lambda text: ARGPARSE_WORDS.get(text, text)
+
+
+def _sector_names() -> list[str]:
+    """The sectors doisoat knows (YAML file names), read without importing the schema machinery."""
+    import os
+
+    folders = [Path(__file__).resolve().parent.parent / "schemas" / "sectors"]
+    if os.environ.get("DOISOAT_SECTORS_DIR"):
+        folders.append(Path(os.environ["DOISOAT_SECTORS_DIR"]))
+    names = {p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")}
+    return sorted(names - {"reference"})
+
+
 EPILOG = """\
 Ví dụ / examples:
   doisoat sample --people 20000 --seed 1 --out mau/
-  doisoat run --reference mau/reference.parquet --extract vaccination=mau/vaccination.csv --out out/tiem-chung
-  doisoat evaluate --truth mau/ --results out/tiem-chung/latest/results.parquet
-Lĩnh vực / sectors: civil_status, social_protection, vaccination, insurance (thêm bằng YAML trong schemas/sectors/).
+  doisoat run --reference mau/reference.parquet --extract vaccination=mau/vaccination.csv --out out/
+  doisoat decisions import out/latest/worklists/20194-phuong-hai-van.xlsx
+  doisoat evaluate --truth mau/ --results out/latest/results.parquet
+Lĩnh vực / sectors: {sectors} (thêm bằng YAML trong schemas/sectors/ hoặc DOISOAT_SECTORS_DIR).
+Trợ giúp từng lệnh / help of a command: doisoat LỆNH --help
 """
 
 # exit codes of `doisoat run` (scripts and schedulers read them)
@@ -29,10 +72,17 @@ EXIT_NOTHING_PUBLISHED = 3  # the run finished but no sector passed its checks
 EXIT_PARTLY_PUBLISHED = 4  # some sectors published, others held back
 
 RUN_EPILOG = f"""\
+Ví dụ / examples:
+  doisoat run --reference dan-cu.parquet --extract vaccination=tiem-chung.csv \\
+              --extract civil_status=ho-tich.xlsx#KhaiSinh --out out/
+  doisoat run --reference dan-cu.parquet --extract insurance=bhxh.csv --lang en --gate-config nguong.yaml
+
 --out THƯ_MỤC là thư mục kết quả: mỗi lượt chạy ghi vào THƯ_MỤC/<mã lượt>/, liên kết THƯ_MỤC/latest trỏ tới
 lượt công bố mới nhất. doisoat không ghi vào thư mục đã có tệp không do doisoat tạo ra.
 --out DIR is a runs folder: each run writes DIR/<run_id>/, DIR/latest points at the newest published run;
 a folder holding files doisoat did not create is refused.
+Tiêu đề báo cáo (cơ quan ban hành, địa danh, chỉ tiêu): doisoat/report/report.yaml, hoặc tệp chỉ bởi
+DOISOAT_REPORT_CONFIG / the report heading comes from that file.
 
 Mã thoát / exit codes:
   {EXIT_PUBLISHED}  đã công bố mọi lĩnh vực / every sector published
@@ -41,82 +91,189 @@ Mã thoát / exit codes:
   {EXIT_BAD_INPUT}  lỗi lệnh hoặc dữ liệu đầu vào, chưa chạy / bad command or input, nothing ran
 """
 
+DEFAULT = "mặc định / default: %(default)s"
+
 
 def build_parser() -> argparse.ArgumentParser:
+    _translate_argparse()
+    sectors = _sector_names()
+    raw = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
         prog="doisoat",
         description="Đối soát dữ liệu chuyên ngành với CSDL quốc gia về dân cư (Đề án 06). / "
         "Reconcile sector data against the national population database.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG.format(sectors=", ".join(sectors)),
+        formatter_class=raw,
     )
     p.add_argument("--version", action="version", version=f"doisoat {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="LỆNH/COMMAND", title="lệnh / commands")
 
-    s = sub.add_parser("sample", help="Sinh dữ liệu mẫu tổng hợp / generate a synthetic province")
-    s.add_argument(
-        "--people", type=int, default=20_000, help="Số người trong dữ liệu dân cư / reference size"
+    s = sub.add_parser(
+        "sample",
+        help="Sinh dữ liệu mẫu tổng hợp / generate a synthetic province",
+        description="Sinh một tỉnh mẫu (dữ liệu dân cư, tệp chuyên ngành, đáp án) / generate a synthetic province.",
+        epilog="Ví dụ / example:\n  doisoat sample --people 20000 --seed 1 --out mau/",
+        formatter_class=raw,
     )
-    s.add_argument("--seed", type=int, default=0, help="Hạt giống ngẫu nhiên / random seed")
-    s.add_argument("--out", type=Path, required=True, help="Thư mục ghi ra / output folder")
+    s.add_argument(
+        "--people",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help=f"Số người trong dữ liệu dân cư / reference size ({DEFAULT})",
+    )
+    s.add_argument("--seed", type=int, default=0, help=f"Hạt giống ngẫu nhiên / random seed ({DEFAULT})")
+    s.add_argument(
+        "--out", type=Path, required=True, metavar="THƯ_MỤC", help="Thư mục ghi ra / output folder"
+    )
 
     r = sub.add_parser(
         "run",
         help="Chạy đối soát / run the reconciliation flow",
+        description="Đối chiếu các tệp chuyên ngành với dữ liệu dân cư, kiểm tra chất lượng rồi công bố báo cáo. / "
+        "Reconcile sector extracts against the reference, check quality, publish the reports.",
         epilog=RUN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=raw,
     )
     r.add_argument(
-        "--reference", type=Path, required=True, help="Tệp dữ liệu dân cư / reference population file"
+        "--reference",
+        type=Path,
+        required=True,
+        metavar="TỆP",
+        help="Tệp dữ liệu dân cư (csv, xlsx, parquet) / reference population file",
     )
     r.add_argument(
         "--extract",
         action="append",
         default=[],
-        metavar="SECTOR=FILE",
-        help="Tệp chuyên ngành, lặp lại được (thêm #SHEET cho trang tính) / sector extract, repeatable",
+        metavar="LĨNH_VỰC=TỆP",
+        help="Tệp chuyên ngành, lặp lại được; thêm #TRANG cho trang tính / sector extract, repeatable, #SHEET for "
+        f"a sheet. Lĩnh vực / sectors: {', '.join(sectors)}",
     )
     r.add_argument(
-        "--out", type=Path, help="Thư mục kết quả (mặc định out/), mỗi lượt một thư mục con / runs folder"
+        "--out",
+        type=Path,
+        metavar="THƯ_MỤC",
+        help="Thư mục kết quả, mỗi lượt một thư mục con / runs folder (mặc định / default: out/, DOISOAT_RUNS)",
     )
-    r.add_argument("--db", type=Path, help="Tệp DuckDB (mặc định data/doisoat.duckdb) / DuckDB file")
-    r.add_argument("--lang", choices=["vi", "en"], default="vi", help="Ngôn ngữ báo cáo / report language")
+    r.add_argument(
+        "--db",
+        type=Path,
+        metavar="TỆP",
+        help="Tệp DuckDB / DuckDB file (mặc định / default: data/doisoat.duckdb, DOISOAT_HOME)",
+    )
+    r.add_argument(
+        "--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ báo cáo / report language ({DEFAULT})"
+    )
     r.add_argument(
         "--gate-config",
         type=Path,
         metavar="TỆP.yaml",
-        help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities",
+        help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities "
+        "(mặc định / default: checks/gate.yaml)",
     )
 
-    e = sub.add_parser("evaluate", help="Đánh giá độ chính xác so với dữ liệu gốc / precision, recall, F1")
-    e.add_argument("--truth", type=Path, required=True, help="Thư mục dữ liệu mẫu có truth/ / sample folder")
-    e.add_argument("--results", type=Path, required=True, help="Tệp results.parquet")
-    e.add_argument("--lang", choices=["vi", "en"], default="vi")
+    e = sub.add_parser(
+        "evaluate",
+        help="Đánh giá độ chính xác so với dữ liệu gốc / precision, recall, F1",
+        description="So kết quả ghép với đáp án của dữ liệu mẫu / compare the links with the sample's ground truth.",
+        epilog="Ví dụ / example:\n  doisoat evaluate --truth mau/ --results out/latest/results.parquet",
+        formatter_class=raw,
+    )
+    e.add_argument(
+        "--truth",
+        type=Path,
+        required=True,
+        metavar="THƯ_MỤC",
+        help="Thư mục dữ liệu mẫu có truth/ / sample folder",
+    )
+    e.add_argument(
+        "--results", type=Path, required=True, metavar="TỆP", help="Tệp results.parquet của một lượt chạy"
+    )
+    e.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ / language ({DEFAULT})")
 
-    ref = sub.add_parser("reference", help="Quản lý dữ liệu dân cư / reference population")
-    ref_sub = ref.add_subparsers(dest="ref_command", metavar="LỆNH")
-    rl = ref_sub.add_parser("load", help="Nạp dữ liệu dân cư vào DuckDB / load into DuckDB")
-    rl.add_argument("file", type=Path)
-    rl.add_argument("--db", type=Path)
+    ref = sub.add_parser(
+        "reference",
+        help="Quản lý dữ liệu dân cư / reference population",
+        epilog="Ví dụ / example:\n  doisoat reference load dan-cu.parquet --db data/doisoat.duckdb",
+        formatter_class=raw,
+    )
+    ref_sub = ref.add_subparsers(dest="ref_command", metavar="LỆNH", title="lệnh / commands")
+    rl = ref_sub.add_parser(
+        "load",
+        help="Nạp dữ liệu dân cư vào DuckDB / load into DuckDB",
+        epilog="Ví dụ / example:\n  doisoat reference load dan-cu.parquet",
+        formatter_class=raw,
+    )
+    rl.add_argument("file", type=Path, metavar="TỆP", help="Tệp dữ liệu dân cư / reference population file")
+    rl.add_argument(
+        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
+    )
 
-    d = sub.add_parser("decisions", help="Quyết định của cán bộ rà soát / steward decisions")
-    d_sub = d.add_subparsers(dest="decisions_command", metavar="LỆNH")
+    d = sub.add_parser(
+        "decisions",
+        help="Quyết định của cán bộ rà soát / steward decisions",
+        epilog="Ví dụ / examples:\n  doisoat decisions import out/latest/worklists/*.xlsx\n  doisoat decisions list",
+        formatter_class=raw,
+    )
+    d_sub = d.add_subparsers(dest="decisions_command", metavar="LỆNH", title="lệnh / commands")
     di = d_sub.add_parser(
         "import",
         help="Nhập quyết định từ danh sách xử lý đã rà soát (XLSX); lần chạy sau áp dụng / "
         "import reviewed worklists; the next run applies them",
+        description="Đọc cột «Quyết định» của các danh sách xử lý đã rà soát và lưu vào DuckDB; lần đối soát sau áp "
+        "dụng. Tệp không có hoặc không mở được: báo lỗi, không nhập gì (mã thoát 2). / Reads the «Quyết định» column "
+        "of reviewed worklists; a missing or unopenable file is an error and nothing is imported (exit 2).",
+        epilog="Ví dụ / examples:\n  doisoat decisions import 20194-phuong-hai-van.xlsx\n"
+        "  doisoat decisions import out/latest/worklists/*.xlsx --db data/doisoat.duckdb",
+        formatter_class=raw,
     )
-    di.add_argument("files", type=Path, nargs="+", metavar="TỆP")
-    di.add_argument("--db", type=Path)
-    dl = d_sub.add_parser("list", help="Số quyết định đã nhập theo ngày / decisions stored, counted by day")
-    dl.add_argument("--db", type=Path)
+    di.add_argument(
+        "files", type=Path, nargs="+", metavar="TỆP.xlsx", help="Danh sách xử lý đã rà soát / worklists"
+    )
+    di.add_argument(
+        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
+    )
+    dl = d_sub.add_parser(
+        "list",
+        help="Số quyết định đã nhập theo ngày / decisions stored, counted by day",
+        epilog="Ví dụ / example:\n  doisoat decisions list --db data/doisoat.duckdb",
+        formatter_class=raw,
+    )
+    dl.add_argument(
+        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
+    )
 
-    m = sub.add_parser("model", help="Mô hình so khớp / match model")
-    m_sub = m.add_subparsers(dest="model_command", metavar="LỆNH")
-    mt = m_sub.add_parser("train", help="Ước lượng lại trọng số (EM) / re-estimate weights")
-    mt.add_argument("--extract", action="append", default=[], metavar="SECTOR=FILE", required=True)
-    mt.add_argument("--db", type=Path)
-    mt.add_argument("--out", type=Path, help="Tệp mô hình (mặc định data/model.json)")
+    m = sub.add_parser(
+        "model",
+        help="Mô hình so khớp / match model",
+        epilog="Ví dụ / example:\n  doisoat model train --extract vaccination=tiem-chung.csv --out data/model.json",
+        formatter_class=raw,
+    )
+    m_sub = m.add_subparsers(dest="model_command", metavar="LỆNH", title="lệnh / commands")
+    mt = m_sub.add_parser(
+        "train",
+        help="Ước lượng lại trọng số (EM) / re-estimate weights",
+        epilog="Ví dụ / example:\n  doisoat model train --extract vaccination=tiem-chung.csv",
+        formatter_class=raw,
+    )
+    mt.add_argument(
+        "--extract",
+        action="append",
+        default=[],
+        metavar="LĨNH_VỰC=TỆP",
+        required=True,
+        help=f"Tệp chuyên ngành để ước lượng, lặp lại được / sector extract, repeatable ({', '.join(sectors)})",
+    )
+    mt.add_argument(
+        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
+    )
+    mt.add_argument(
+        "--out",
+        type=Path,
+        metavar="TỆP",
+        help="Tệp mô hình / model file (mặc định / default: data/model.json)",
+    )
     return p
 
 
@@ -214,21 +371,50 @@ def _cmd_reference(args) -> int:
     return 0
 
 
+def _unusable_file(path: Path) -> str | None:
+    """Why a worklist file cannot be opened (missing, a folder, no permission), or None."""
+    if not path.exists():
+        return f"không tìm thấy tệp {path} / file not found"
+    if not path.is_file():
+        return f"{path} là thư mục, không phải tệp danh sách xử lý (.xlsx) / not a file"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return f"không mở được tệp {path}: {exc.strerror} / cannot open"
+    return None
+
+
 def _cmd_decisions(args) -> int:
     from doisoat import settings, store
     from doisoat.decisions import import_worklists, summarize
 
     if args.decisions_command not in ("import", "list"):
         print("Dùng: doisoat decisions import TỆP.xlsx … | doisoat decisions list", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    if args.decisions_command == "import":
+        # a mistyped name must not pass for "0 decisions": nothing is imported, the command is redone
+        problems = [m for m in (_unusable_file(Path(f)) for f in args.files) if m]
+        if problems:
+            for m in problems:
+                print(f"Lỗi: {m}", file=sys.stderr)
+            print("Chưa nhập quyết định nào: sửa lệnh rồi chạy lại. / Nothing imported.", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    db = args.db or settings.default_db()
+    if not Path(db).exists():  # connecting would create an empty database and report nothing
+        print(
+            f"Lỗi: không có cơ sở dữ liệu {db}: hãy chạy đối soát trước (doisoat run) hoặc chỉ đúng tệp bằng --db.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     if args.decisions_command == "list":
-        with store.connect(args.db or settings.default_db()) as con:
+        with store.connect(db) as con:
             print(summarize(con))
         return 0
-    with store.connect(args.db or settings.default_db()) as con:
+    with store.connect(db) as con:
         summary = import_worklists(con, args.files)
     print(summary.text())
-    return 0 if summary.confirmed + summary.rejected or not summary.skipped else 2
+    return 0 if summary.confirmed + summary.rejected or not summary.skipped else EXIT_BAD_INPUT
 
 
 def _cmd_model(args) -> int:

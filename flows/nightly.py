@@ -125,21 +125,60 @@ def run_once(
 
 
 def _artifacts(summary: pipeline.RunSummary) -> None:
-    """What people look at in the Prefect UI: counts per sector and status, and the gate's verdict (no personal data)."""
+    """What people look at in the Prefect UI: per sector (Vietnamese label) whether it is published, the report's
+    headline rate (tỷ lệ xác thực = đúng/tổng, quarantined rows counted as not đúng) and the counts per status;
+    then the gate's verdict. No personal data.
+    """
+    import polars as pl
+
+    from doisoat.vocabulary import RESULT_STATUSES, STATUS_LABELS
+    from schemas import load_sector
+
+    def label(sector: str) -> str:
+        try:
+            return load_sector(sector).label_vi
+        except Exception:  # a sector whose YAML is gone since the run: its key is better than no line
+            return sector
+
+    results = summary.out_dir / "results.parquet"
+    headline: dict[str, tuple[int, int]] = {}
+    if results.exists():  # the report's own numbers: every row of the sector, đúng where dung is true
+        rates = (
+            pl.scan_parquet(results)
+            .group_by("sector")
+            .agg(pl.len().alias("n"), pl.col("dung").fill_null(False).sum().alias("n_dung"))
+            .collect()
+        )
+        headline = {r["sector"]: (int(r["n"]), int(r["n_dung"])) for r in rates.iter_rows(named=True)}
+    published = {s["sector"]: s["published"] for s in summary.sectors}
+    names = STATUS_LABELS["vi"]
     rows = []
     for sector in summary.counts["sector"].unique(maintain_order=True).to_list():
         part = summary.counts.filter(summary.counts["sector"] == sector)
+        by_status = dict(zip(part["status"].to_list(), part["n"].to_list(), strict=True))
         total = int(part["n"].sum())
-        matched = int(part.filter(part["status"] == "matched")["n"].sum())
+        is_published = published.get(sector, summary.published)
+        n, n_dung = headline.get(sector, (total, None))
         rows.append(
             {
-                "lĩnh vực": sector,
-                "tổng số": fmt_int(total),
-                "khớp": fmt_int(matched),
-                "tỷ lệ khớp": fmt_pct(matched, total),
+                "Lĩnh vực": label(sector),
+                "Tình trạng": "Công bố" if is_published else "Chưa công bố",
+                "Tổng số bản ghi": fmt_int(total),
+                "Đúng": fmt_int(n_dung) if n_dung is not None else "",
+                "Tỷ lệ xác thực (đúng/tổng)": (
+                    f"{fmt_int(n_dung)}/{fmt_int(n)}, đạt {fmt_pct(n_dung, n)}"
+                    + ("" if is_published else " (chưa công bố, không trích dẫn)")
+                    if n_dung is not None
+                    else ""
+                ),
+                **{names[s]: fmt_int(int(by_status.get(s, 0))) for s in RESULT_STATUSES},
             }
         )
-    create_table_artifact(key="doisoat-counts", table=rows, description="Kết quả đối soát theo lĩnh vực")
+    create_table_artifact(
+        key="doisoat-counts",
+        table=rows,
+        description="Kết quả đối soát theo lĩnh vực: tỷ lệ xác thực như trong báo cáo (đúng/tổng số bản ghi)",
+    )
     if summary.gate_passed:
         verdict = "Đã công bố mọi lĩnh vực"
     elif summary.published:

@@ -58,3 +58,34 @@ def test_sample_command_writes_a_province_with_truth(tmp_path):
     assert "Đã sinh dữ liệu mẫu" in out.stdout
     for name in ("manifest.json", "reference.parquet", "truth/truth.parquet"):
         assert (tmp_path / "mau" / name).is_file(), name
+
+
+def test_decisions_import_of_a_missing_file_is_an_error_and_imports_nothing(tmp_path):
+    out = doisoat("decisions", "import", str(tmp_path / "nofile.xlsx"), "--db", str(tmp_path / "x.duckdb"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"không tìm thấy tệp {tmp_path / 'nofile.xlsx'}" in out.stderr
+    assert "Chưa nhập quyết định nào" in out.stderr and "Đã nhập" not in out.stdout
+    assert not (tmp_path / "x.duckdb").exists()  # no empty database left behind
+    folder = doisoat("decisions", "import", str(tmp_path), "--db", str(tmp_path / "x.duckdb"))
+    assert folder.returncode == 2 and "là thư mục" in folder.stderr
+
+
+def test_decisions_without_a_database_say_to_run_first(tmp_path):
+    out = doisoat("decisions", "list", "--db", str(tmp_path / "none.duckdb"))
+    assert out.returncode == 2 and "hãy chạy đối soát trước" in out.stderr
+
+
+def test_sub_command_help_gives_defaults_examples_and_accepted_values():
+    run_help = " ".join(doisoat("run", "--help").stdout.split())  # argparse wraps lines at the terminal width
+    assert "Cách dùng / usage:" in run_help and "tùy chọn / options" in run_help  # argparse's own words
+    assert "mặc định / default: vi" in run_help and "{vi,en}" in run_help
+    assert "Ví dụ / examples:" in run_help and "doisoat run --reference" in run_help
+    assert "vaccination" in run_help and "Mã thoát / exit codes:" in run_help
+    for command in (["sample"], ["evaluate"], ["decisions", "import"], ["model", "train"]):
+        text = doisoat(*command, "--help").stdout
+        assert "Ví dụ / example" in text, command
+    assert "mặc định / default: 20000" in " ".join(doisoat("sample", "--help").stdout.split())
+    wrong = doisoat("evaluate", "--truth", "x", "--results", "y", "--lang", "fr")
+    assert wrong.returncode == 2 and "giá trị không hợp lệ / invalid choice: 'fr'" in " ".join(
+        wrong.stderr.split()
+    )

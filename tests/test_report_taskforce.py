@@ -266,17 +266,34 @@ def test_small_units_are_suppressed_in_the_report(tmp_path):
         build_report(results, None, {"bhxh": "BHXH"}, {}, suppress_below=5), tmp_path / "b.xlsx"
     )
     units = {r["Mã"]: r for r in sheet_rows(path, "Theo đơn vị") if r["Cấp"] == "Xã/phường"}
-    assert units["20197"]["Tổng số bản ghi"] == "<5" and units["20197"]["Tỷ lệ đúng"] is None
-    assert units["20194"]["Tổng số bản ghi"] == 20
+    # a hidden count is a blank numeric cell, and the row says it is hidden: a sum is never silently short
+    assert units["20197"]["Tổng số bản ghi"] is None and units["20197"]["Tỷ lệ đúng"] is None
+    assert units["20197"]["Số liệu bị ẩn"] == "Có (dưới 5 bản ghi)"
+    assert units["20194"]["Tổng số bản ghi"] == 20 and units["20194"]["Số liệu bị ẩn"] is None
     reasons = sheet_rows(path, "Lý do")
     assert reasons == [
         {
             "Lĩnh vực": "BHXH",
             "Mã lý do": "PAID_AFTER_DEATH",
             "Lý do": "Đã chết nhưng còn chi trả",
-            "Số bản ghi": "<5",
+            "Số bản ghi": None,
+            "Số liệu bị ẩn": "Có (dưới 5 bản ghi)",
         }
     ]
+    # no text in a numeric column: every count cell of every sheet is a number or empty
+    wb = openpyxl.load_workbook(path)
+    for name in ("Theo đơn vị", "Lý do", "Theo sổ"):
+        ws = wb[name]
+        header = [c.value for c in ws[1]]
+        for col in ("Tổng số bản ghi", "Đúng", "Số bản ghi"):
+            if col in header:
+                i = header.index(col)
+                for (value,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1, values_only=True):
+                    assert value is None or isinstance(value, int | float), (name, col, value)
+    # and the HTML still shows "<5"
+    from doisoat.report import render_html
+
+    assert ">&lt;5<" in render_html(build_report(results, None, {"bhxh": "BHXH"}, {}, suppress_below=5))
     summary = sheet_rows(path, "Tổng hợp")[0]
     assert summary["Tổng số bản ghi"] == 23  # sector totals are never suppressed
 

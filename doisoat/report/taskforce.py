@@ -5,7 +5,9 @@
 so both renderings leave the province with the same protection:
 
 * a unit row (province, commune, former district/commune, register) with fewer than ``suppress_below``
-  records shows ``<N`` instead of its counts and no rates;
+  records shows ``<N`` instead of its counts and no rates (a :class:`Hidden` value: the HTML prints
+  ``<N``, the XLSX leaves the numeric cell blank, greyed, and says so in a flag column, so a sum over
+  the column is never silently short);
 * reason counts below the threshold show ``<N``; communes are named in the 100 % / lowest lists only
   when they hold at least ``suppress_below`` records;
 * sector totals are shown in full. Worklists and enriched extracts stay inside and are never suppressed.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -24,7 +27,17 @@ from unidecode import unidecode
 
 from doisoat.reasons import REASONS, message
 from doisoat.report.aggregate import ALL, UNKNOWN, aggregate, change_since, reason_counts
-from doisoat.textfmt import fmt_int, fmt_pct
+from doisoat.report.heading import (
+    MOTTO,
+    NATION,
+    ReportHeading,
+    as_date,
+    as_datetime,
+    date_in_words,
+    load_heading,
+    vn_date,
+)
+from doisoat.textfmt import fmt_int, fmt_pct, safe_cell
 
 DIMENSIONS = ("dung", "du", "sach", "song")
 
@@ -87,6 +100,8 @@ LABELS = {
             "publication": "Tình trạng công bố",
             "files": "Tệp không dùng được",
             "origin": "Nguồn mã xã",
+            "trend": "Xu hướng",
+            "inputs": "Dữ liệu đầu vào",
         },
         "state": "Tình trạng",
         "published": "Công bố",
@@ -161,6 +176,8 @@ LABELS = {
             "publication": "Publication",
             "files": "Unusable files",
             "origin": "Commune source",
+            "trend": "Trend",
+            "inputs": "Input files",
         },
         "state": "State",
         "published": "Published",
@@ -188,10 +205,20 @@ REGISTERS = {
 }
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """A count kept out of the report because its unit holds fewer than ``threshold`` records."""
+
+    threshold: int
+
+    def __str__(self) -> str:
+        return f"<{self.threshold}"
+
+
 @dataclass
 class Column:
     header: str
-    kind: str = "text"  # text | int | pct (fraction) | delta (points) | count (int or '<N')
+    kind: str = "text"  # text | int | pct (fraction) | delta (points) | count (int or Hidden) | date
 
 
 @dataclass
@@ -212,11 +239,40 @@ class Report:
     run_info: dict
     tables: list[Table]
     sentences: list[str]
-    notes: list[tuple[str, str]]
+    notes: list[tuple[str, object]]  # (item, text or datetime)
     summary: pl.DataFrame  # sector-level aggregate with change (for charts and tests)
     lowest: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # sector → (unit name, rate)
     labels: dict[str, str] = field(default_factory=dict)
     suppress_below: int = 5
+    heading: ReportHeading = field(default_factory=ReportHeading)
+    issued: date | None = None  # the day the run started: "Đà Nẵng, ngày 04 tháng 12 năm 2026"
+    started: datetime | None = None
+    cutoff: date | None = None  # "số liệu tính đến ngày …"
+    cutoff_source: str = ""  # how the cut-off was found, said next to it
+    communes: list[CommuneEntry] = field(default_factory=list)  # the per-commune index of the HTML page
+    trend: dict[str, list[tuple[date | None, float]]] = field(
+        default_factory=dict
+    )  # sector → (day, rate), oldest first
+
+    def place_and_date(self) -> str:
+        return date_in_words(self.issued or date.today(), self.heading.place, self.lang)
+
+    def subject(self) -> str:
+        """The abstract under «BÁO CÁO» (trích yếu), with the area from the configuration."""
+        if self.lang == "vi":
+            return f"Kết quả đối soát dữ liệu chuyên ngành với Cơ sở dữ liệu quốc gia về dân cư trên địa bàn {self.heading.area}"
+        return f"Reconciliation of sector data against the National Population Database: {self.heading.area}"
+
+
+@dataclass
+class CommuneEntry:
+    """One current commune in the HTML index: each sector's counts and rates (Hidden where too few)."""
+
+    code: str
+    name: str
+    parent: str
+    rows: list[list[object]]  # sector label, n, n_dung, rate_dung, rate_du, rate_sach, rate_song
+    lowest_rate: float | None  # the lowest verification rate over its sectors (None: all suppressed)
 
 
 def register_key(event_type: str | None) -> str:
@@ -253,7 +309,7 @@ def _unit_label(row: dict, t: dict) -> str:
 
 def _counts_or_suppressed(row: dict, keys: list[str], threshold: int, suppress: bool) -> list[object]:
     if suppress and _small(row["n"], threshold):
-        return [f"<{threshold}" for _ in keys]
+        return [Hidden(threshold) for _ in keys]
     return [row[k] for k in keys]
 
 
@@ -532,6 +588,156 @@ def _vn_date(iso: str) -> str:
     return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
 
 
+INPUTS_TITLE = {"vi": "Dữ liệu đầu vào", "en": "Input files"}
+
+
+def _inputs(results: pl.DataFrame, run_info: dict, labels: dict, lang: str) -> tuple[Table, list[date]]:
+    """Which extract files the figures cover, with their rows and dates; the dates for the cut-off.
+
+    From ``run_info["inputs"]`` (:func:`doisoat.report.heading.describe_inputs`) when the run passes it, else
+    the file names and row counts found in the results (no dates then). Unusable files are listed by
+    :func:`_publication`'s "files" table instead.
+    """
+    vi = lang == "vi"
+    given = [f for f in run_info.get("inputs") or [] if f.get("ok", True)]
+    rows, dates = [], []
+    if given:
+        for f in given:
+            modified = as_datetime(f.get("modified"))
+            if modified:
+                dates.append(modified.date())
+            name = f["file"] + (f" ({f['sheet']})" if f.get("sheet") else "")
+            rows.append([labels.get(f["sector"], f["sector"]), name, f.get("rows"), modified])
+    elif "source_file" in results.columns and results.height:
+        counts = results.group_by("sector", "source_file").len("n").sort("sector", "source_file")
+        for r in counts.iter_rows(named=True):
+            rows.append([labels.get(r["sector"], r["sector"]), r["source_file"] or "", r["n"], None])
+    table = Table(
+        "inputs",
+        INPUTS_TITLE[lang],
+        [
+            Column("Lĩnh vực" if vi else "Sector"),
+            Column("Tệp" if vi else "File"),
+            Column("Số dòng" if vi else "Rows", "int"),
+            Column("Ngày giờ của tệp" if vi else "File date", "date"),
+        ],
+        rows,
+        note=(
+            "Ngày giờ của tệp là thời điểm tệp được ghi lần cuối trên máy chạy đối soát."
+            if vi
+            else "File date: when the file was last written on the machine that ran the reconciliation."
+        )
+        if any(r[3] for r in rows)
+        else "",
+    )
+    return table, dates
+
+
+def _cutoff(
+    run_info: dict, input_dates: list[date], started: datetime | None, lang: str
+) -> tuple[date | None, str]:
+    """The data cut-off and where it comes from: given for the run, else the newest input file, else the run."""
+    vi = lang == "vi"
+    given = as_date(run_info.get("data_cutoff"))
+    if given:
+        return given, ""
+    if input_dates:
+        return max(input_dates), ("ngày của tệp đầu vào mới nhất" if vi else "date of the newest input file")
+    if started:
+        return started.date(), ("ngày chạy đối soát" if vi else "date of the run")
+    return None, ""
+
+
+TREND_RUNS = 12  # the trend shows this run and the published runs before it, at most this many points
+TREND_TITLE = {"vi": "Xu hướng tỷ lệ xác thực qua các lần đối soát", "en": "Verification rate over the runs"}
+
+
+def _trend(
+    run_info: dict, summary: pl.DataFrame, labels: dict, started: datetime | None, lang: str
+) -> tuple[dict[str, list[tuple[date | None, float]]], Table | None]:
+    """Each sector's verification rate over its published runs (``run_info["history"]``) and this run.
+
+    ``history``: one dict per earlier published run and sector with ``run_id, started_at, sector, n, n_dung``
+    (the sector rows of DuckDB ``run_aggregates``, unit ``__all__``).
+    """
+    vi = lang == "vi"
+    this_run = str(run_info.get("run_id", ""))
+    points: dict[str, list[tuple[str, datetime | None, int, int]]] = {}
+    for h in run_info.get("history") or []:
+        if h.get("run_id") == this_run or not h.get("n"):
+            continue
+        points.setdefault(h["sector"], []).append(
+            (str(h["run_id"]), as_datetime(h.get("started_at")), int(h["n"]), int(h["n_dung"]))
+        )
+    if not points:
+        return {}, None
+    for r in summary.iter_rows(named=True):  # this run, for the sectors it publishes that have a past
+        if r["n"] and r["sector"] in points:
+            points[r["sector"]].append((this_run, started, int(r["n"]), int(r["n_dung"])))
+    trend, rows = {}, []
+    for sector in sorted(points):
+        series = sorted(points[sector], key=lambda p: (p[1] or datetime.min, p[0]))[-TREND_RUNS:]
+        trend[sector] = [(when.date() if when else None, d / n) for _, when, n, d in series]
+        rows += [[labels.get(sector, sector), run_id, when, n, d, d / n] for run_id, when, n, d in series]
+    table = Table(
+        "trend",
+        TREND_TITLE[lang],
+        [
+            Column("Lĩnh vực" if vi else "Sector"),
+            Column("Lần đối soát" if vi else "Run"),
+            Column("Thời điểm" if vi else "Started", "date"),
+            Column(LABELS[lang]["total"], "int"),
+            Column(LABELS[lang]["dung"], "int"),
+            Column(LABELS[lang]["verified"], "pct"),
+        ],
+        rows,
+        note=(
+            f"Các lần đã công bố gần nhất (tối đa {TREND_RUNS}) và lần này."
+            if vi
+            else f"The latest published runs (at most {TREND_RUNS}) and this one."
+        ),
+    )
+    return trend, table
+
+
+def _commune_index(agg: pl.DataFrame, labels: dict, threshold: int) -> list[CommuneEntry]:
+    """Every current commune with its sectors, alphabetical by the name without «Xã/Phường/Đặc khu»."""
+    comm = agg.filter((pl.col("level") == "commune") & (pl.col("unit") != UNKNOWN) & (pl.col("n") > 0))
+    entries = []
+    for (code,), part in comm.sort("unit").group_by("unit", maintain_order=True):
+        rows, rates = [], []
+        for r in part.sort("sector").iter_rows(named=True):
+            hidden = _small(r["n"], threshold)
+            rows.append(
+                [
+                    labels.get(r["sector"], r["sector"]),
+                    *_counts_or_suppressed(r, ["n", "n_dung"], threshold, True),
+                    *_rates_or_blank(r, ["rate_dung", "rate_du", "rate_sach", "rate_song"], threshold, True),
+                ]
+            )
+            if not hidden and r["rate_dung"] is not None:
+                rates.append(r["rate_dung"])
+        first = part.row(0, named=True)
+        entries.append(
+            CommuneEntry(
+                code,
+                first.get("unit_name") or code,
+                first.get("parent_name") or "",
+                rows,
+                min(rates, default=None),
+            )
+        )
+    return sorted(entries, key=lambda e: (commune_sort_key(e.name), e.code))
+
+
+_UNIT_TYPES = re.compile(r"^(xã|phường|đặc khu|thị trấn|thị xã)\s+", re.IGNORECASE)
+
+
+def commune_sort_key(name: str) -> str:
+    """'Phường Hải Vân' → 'hai van': communes sort by their own name, not by «Xã» / «Phường»."""
+    return unidecode(_UNIT_TYPES.sub("", name)).lower()
+
+
 def build_report(
     results: pl.DataFrame,
     previous: pl.DataFrame | None,
@@ -539,8 +745,14 @@ def build_report(
     run_info: dict,
     lang: str = "vi",
     suppress_below: int = 5,
+    heading: ReportHeading | None = None,
 ) -> Report:
-    """All tables of the task-force report from the per-record results (and the previous run's aggregates)."""
+    """All tables of the task-force report from the per-record results (and the previous run's aggregates).
+
+    ``heading``: who issues the report (default :func:`doisoat.report.heading.load_heading`). ``run_info`` may
+    carry ``inputs`` (:func:`doisoat.report.heading.describe_inputs`) and ``data_cutoff`` (ISO date).
+    """
+    heading = heading or load_heading()
     t = LABELS[lang]
     vi = lang == "vi"
     thr = suppress_below
@@ -793,7 +1005,7 @@ def build_report(
                     labels[r["sector"]],
                     r["reason"],
                     message(r["reason"], lang) if r["reason"] in REASONS else r["reason"],
-                    f"<{thr}" if _small(r["n"], thr) else r["n"],
+                    Hidden(thr) if _small(r["n"], thr) else r["n"],
                 ]
                 for r in reasons.iter_rows(named=True)
             ],
@@ -802,14 +1014,21 @@ def build_report(
 
     sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
     pub_tables, pub_sentences = _publication(run_info, lang)
-    tables[:0] = pub_tables  # what is and is not published comes first: it decides what may be cited
+    inputs, input_dates = _inputs(results, run_info, labels, lang)
+    # what is and is not published comes first: it decides what may be cited; then what the figures cover
+    tables[:0] = [*pub_tables, inputs]
     origin = _commune_origin(results, labels, lang)
     if origin is not None:
         tables.append(origin)
     sentences += pub_sentences
+    started = as_datetime(run_info.get("started_at"))
+    cutoff, cutoff_source = _cutoff(run_info, input_dates, started, lang)
+    trend, trend_table = _trend(run_info, summary, labels, started, lang)
+    if trend_table is not None:
+        tables.insert(tables.index(next(tb for tb in tables if tb.key == "change")) + 1, trend_table)
     notes = [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
-        ("Thời điểm" if vi else "Started", str(run_info.get("started_at", ""))),
+        ("Thời điểm" if vi else "Started", started or str(run_info.get("started_at", ""))),
         *[
             (MATCHING_NOTE_TITLE[lang], note)
             for note in [matching_note(run_info.get("match_thresholds"), lang)]
@@ -857,12 +1076,106 @@ def build_report(
         ),
     ]
     return Report(
-        LABELS[lang]["title"], lang, run_info, tables, sentences, notes, summary, lowest, labels, thr
+        LABELS[lang]["title"],
+        lang,
+        run_info,
+        tables,
+        sentences,
+        notes,
+        summary,
+        lowest,
+        labels,
+        thr,
+        heading=heading,
+        issued=started.date() if started else date.today(),
+        started=started,
+        cutoff=cutoff,
+        cutoff_source=cutoff_source,
+        communes=_commune_index(agg, labels, thr),
+        trend=trend,
     )
 
 
+COVER_SHEET = {"vi": "Báo cáo", "en": "Report"}
+HIDDEN_FLAG = {"vi": "Số liệu bị ẩn", "en": "Figures hidden"}
+WIDE_COLUMNS = 7  # a sheet with more columns prints on A4 landscape
+
+
+def _page_setup(ws, landscape: bool, repeat_header: bool, lang: str) -> None:
+    """A4, one page wide (as many pages tall as needed), header row on every page, page numbers."""
+    ws.set_paper(9)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+    if repeat_header:
+        ws.repeat_rows(0)
+    page = "Trang &P/&N" if lang == "vi" else "Page &P of &N"
+    ws.set_footer(f"&L&A&R{page}")
+
+
+def _cover(wb, report: Report, fmt: dict) -> None:
+    """The first sheet: the administrative heading, the title, the cut-off and the signature block."""
+    h, vi = report.heading, report.lang == "vi"
+    ws = wb.add_worksheet(COVER_SHEET[report.lang])
+    ws.set_column(0, 0, 45)
+    ws.set_column(1, 1, 4)
+    ws.set_column(2, 2, 55)
+
+    def put(row: int, col: int, text: str, f) -> None:  # every text formula-safe, configured ones too
+        ws.write_string(row, col, safe_cell(text), f)
+
+    def span(row: int, text: str, f) -> None:
+        ws.merge_range(row, 0, row, 2, safe_cell(text), f)
+
+    put(0, 0, h.parent_body, fmt["center"])
+    put(1, 0, h.issuing_body, fmt["center_bold"])
+    put(3, 0, h.document_number, fmt["center"])
+    put(0, 2, NATION[report.lang], fmt["center_bold"])
+    put(1, 2, MOTTO[report.lang], fmt["center_bold"])
+    put(3, 2, report.place_and_date(), fmt["center_italic"])
+    span(5, "BÁO CÁO" if vi else "REPORT", fmt["title"])
+    span(6, report.subject(), fmt["center_bold_wrap"])
+    ws.set_row(6, 36)
+    row = 8
+    if h.recipient:
+        span(row, ("Kính gửi: " if vi else "To: ") + h.recipient + ".", fmt["center"])
+        row += 2
+    lines = []
+    if report.cutoff:
+        source = f" ({report.cutoff_source})" if report.cutoff_source else ""
+        lines.append(
+            ("Số liệu tính đến ngày " if vi else "Data as of ") + vn_date(report.cutoff) + source + "."
+        )
+    lines.append(("Lần đối soát: " if vi else "Run: ") + str(report.run_info.get("run_id", "")) + ".")
+    for line in lines:
+        span(row, line, fmt["wrap"])
+        row += 1
+    row += 1
+    for s in report.sentences:
+        span(row, s, fmt["wrap"])
+        ws.set_row(row, 15 * (1 + len(s) // 110))
+        row += 1
+    row += 1
+    put(row, 0, "Nơi nhận:" if vi else "Copies to:", fmt["bold_italic"])
+    put(row, 2, h.signer_on_behalf, fmt["center_bold"])
+    put(row + 1, 2, h.signer_title, fmt["center_bold"])
+    for k, c in enumerate(h.copies_to):
+        # an en dash: a leading "-" is what a spreadsheet reads as the start of a formula
+        line = f"– {c};" if k < len(h.copies_to) - 1 else f"– {c}."
+        put(row + 1 + k, 0, line, fmt["small"])
+    _page_setup(ws, landscape=False, repeat_header=False, lang=report.lang)
+    ws.hide_gridlines(2)
+
+
 def write_xlsx(report: Report, path: Path) -> Path:
-    """One sheet per table plus the sentences and notes; numbers stay numbers, rates are 0.00% cells."""
+    """The cover sheet, one sheet per table, the sentences and notes; numbers stay numbers, rates 0.00 % cells.
+
+    Every sheet prints on A4 one page wide with its header repeated (landscape when wide). A hidden count is a
+    blank, grey numeric cell and the row says so in a «Số liệu bị ẩn» column; times are date cells.
+    """
     t = LABELS[report.lang]
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(
@@ -876,37 +1189,93 @@ def write_xlsx(report: Report, path: Path) -> Path:
         "count": wb.add_format({"num_format": "#,##0", "align": "right"}),
         "pct": wb.add_format({"num_format": "0.00%"}),
         "delta": wb.add_format({"num_format": "+0.00;-0.00;0.00"}),
+        "date": wb.add_format({"num_format": "dd/mm/yyyy hh:mm", "align": "left"}),
         "text": None,
     }
+    hidden_fmt = wb.add_format({"num_format": "#,##0", "pattern": 1, "bg_color": "#E7E6E6"})
     note_fmt = wb.add_format({"italic": True, "font_color": "#555555"})
+    font = {"font_name": "Times New Roman", "font_size": 13}
+    cover_fmt = {
+        "center": wb.add_format({**font, "align": "center"}),
+        "center_bold": wb.add_format({**font, "align": "center", "bold": True}),
+        "center_italic": wb.add_format({**font, "align": "center", "italic": True}),
+        "center_bold_wrap": wb.add_format(
+            {**font, "align": "center", "valign": "top", "bold": True, "text_wrap": True}
+        ),
+        "title": wb.add_format({**font, "align": "center", "bold": True, "font_size": 14}),
+        "wrap": wb.add_format({**font, "text_wrap": True, "valign": "top"}),
+        "bold_italic": wb.add_format({**font, "font_size": 12, "bold": True, "italic": True}),
+        "small": wb.add_format({**font, "font_size": 11}),
+    }
+    _cover(wb, report, cover_fmt)
     for table in report.tables:
-        ws = wb.add_worksheet(table.key and t["sheets"][table.key][:31])
+        ws = wb.add_worksheet(table.key and t["sheets"].get(table.key, table.title)[:31])
+        hidden_rows = {
+            r for r, row in enumerate(table.rows, start=1) if any(isinstance(v, Hidden) for v in row)
+        }
+        n_cols = len(table.columns) + (1 if hidden_rows else 0)
         for c, col in enumerate(table.columns):
             ws.write_string(0, c, col.header, head)
+        if hidden_rows:
+            ws.write_string(0, len(table.columns), HIDDEN_FLAG[report.lang], head)
+        flag = (
+            f"Có (dưới {report.suppress_below} bản ghi)"
+            if report.lang == "vi"
+            else f"Yes (fewer than {report.suppress_below} records)"
+        )
         for r, row in enumerate(table.rows, start=1):
             for c, (col, value) in enumerate(zip(table.columns, row, strict=True)):
                 if value is None:
                     continue
-                if isinstance(value, str):
-                    ws.write_string(r, c, value, fmts[col.kind] if col.kind == "count" else None)
+                if isinstance(value, Hidden):
+                    ws.write_blank(r, c, None, hidden_fmt)
+                elif isinstance(value, datetime):
+                    ws.write_datetime(r, c, value, fmts["date"])
+                elif isinstance(value, str):
+                    ws.write_string(r, c, value)
                 else:
                     ws.write_number(r, c, value, fmts[col.kind])
+            if r in hidden_rows:
+                ws.write_string(r, len(table.columns), flag)
+        headers = [col.header for col in table.columns] + ([HIDDEN_FLAG[report.lang]] if hidden_rows else [])
         widths = [
-            max([len(col.header)] + [len(str(row[i])) for row in table.rows if row[i] is not None])
-            for i, col in enumerate(table.columns)
+            max(
+                [len(h)]
+                + [
+                    16 if isinstance(row[i], datetime) else len(str(row[i]))
+                    for row in table.rows
+                    if i < len(row) and row[i] is not None
+                ]
+            )
+            for i, h in enumerate(headers)
         ]
+        if hidden_rows:
+            widths[-1] = max(widths[-1], len(flag))
         for c, w in enumerate(widths):
             ws.set_column(c, c, min(max(w + 2, 8), 60))
         ws.freeze_panes(1, 0)
         if table.rows:
-            ws.autofilter(0, 0, len(table.rows), len(table.columns) - 1)
-        if table.note:
-            ws.write_string(len(table.rows) + 2, 0, table.note, note_fmt)
+            ws.autofilter(0, 0, len(table.rows), n_cols - 1)
+        note = table.note
+        if hidden_rows:
+            extra = (
+                f"Ô xám để trống: số liệu của đơn vị có dưới {report.suppress_below} bản ghi được ẩn; cộng một "
+                "cột sẽ thiếu các ô này (xem cột «Số liệu bị ẩn»)."
+                if report.lang == "vi"
+                else f"Grey blank cells: figures of units with fewer than {report.suppress_below} records are "
+                "hidden; a column sum leaves them out (see «Figures hidden»)."
+            )
+            note = f"{note} {extra}".strip()
+        if note:
+            ws.write_string(len(table.rows) + 2, 0, note, note_fmt)
+        _page_setup(ws, landscape=n_cols > WIDE_COLUMNS, repeat_header=True, lang=report.lang)
     ws = wb.add_worksheet(t["sheets"]["sentences"])
     ws.write_string(0, 0, t["sentence"], head)
     ws.set_column(0, 0, 140)
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     for r, s in enumerate(report.sentences, start=1):
-        ws.write_string(r, 0, s)
+        ws.write_string(r, 0, s, wrap)
+    _page_setup(ws, landscape=True, repeat_header=True, lang=report.lang)
     ws = wb.add_worksheet(t["sheets"]["notes"])
     ws.write_string(0, 0, t["item"], head)
     ws.write_string(0, 1, t["value"], head)
@@ -914,6 +1283,10 @@ def write_xlsx(report: Report, path: Path) -> Path:
     ws.set_column(1, 1, 120)
     for r, (k, v) in enumerate(report.notes, start=1):
         ws.write_string(r, 0, k)
-        ws.write_string(r, 1, v)
+        if isinstance(v, datetime):
+            ws.write_datetime(r, 1, v, fmts["date"])
+        else:
+            ws.write_string(r, 1, str(v), wrap)
+    _page_setup(ws, landscape=True, repeat_header=True, lang=report.lang)
     wb.close()
     return path
