@@ -662,6 +662,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
     from doisoat import audit, store
     from doisoat.report import aggregate, write_reports
+    from doisoat.report.heading import describe_inputs
 
     final = runs.final(run_id)
 
@@ -717,6 +718,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "match_thresholds": thresholds,
         "publication": pub,
         "file_problems": problems,
+        "inputs": describe_inputs(ingested),
+        "history": store.published_history(con),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
     sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))

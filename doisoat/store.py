@@ -141,6 +141,18 @@ def previous_aggregates(con: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
     return out if out.height else None
 
 
+def published_history(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Sector-wide counts of every earlier published run of each sector, oldest first (the report's trend)."""
+    rows = query(
+        con,
+        """select a.run_id, r.started_at, a.sector, a.n, a.n_dung
+           from run_aggregates a join runs r using (run_id)
+           join run_sectors s on s.run_id = a.run_id and s.sector = a.sector
+           where s.published and a.unit = '__all__' order by r.started_at, a.sector""",
+    )
+    return rows.to_dicts()
+
+
 def last_published(con: duckdb.DuckDBPyConnection, sector: str) -> dict | None:
     """The run whose figures of ``sector`` are in force: its id, finish time and folder (None if never)."""
     rows = con.execute(
