@@ -235,3 +235,36 @@ def test_run_files_and_the_database_are_owner_only(tmp_path):
     for p in summary.out_dir.rglob("*"):
         if not p.is_symlink():
             assert p.stat().st_mode & 0o077 == 0, p
+
+
+def test_a_second_run_into_the_same_runs_folder_is_refused_while_the_first_holds_it(tmp_path):
+    out = tmp_path / "out"
+    first = runs.RunsFolder.open(out)
+    with runs.exclusive(first.lock(), "runs", "RUN-A"):
+        cfg = pipeline.RunConfig(
+            reference=REFERENCE,
+            extracts=[pipeline.ExtractInput("social_protection", EXTRACT)],
+            out_dir=out,
+            db_path=tmp_path / "other.duckdb",  # another database: the runs folder alone decides
+        )
+        # the same process re-enters its own lock; another process is refused (as the database test shows)
+        holder = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from doisoat import runs\n"
+                "try:\n"
+                "    with runs.exclusive(Path(sys.argv[1]), 'Thư mục kết quả'):\n"
+                "        print('got it')\n"
+                "except Exception as e:\n"
+                "    print(type(e).__name__, e)",
+                str(first.lock()),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        assert holder.stdout.startswith("UserError") and "RUN-A" in holder.stdout, holder.stdout
+        with pipeline.run_locks(cfg):
+            pass
