@@ -529,12 +529,28 @@ def run_gate(
     )
 
 
-def publication(con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str]) -> list[dict]:
-    """Per sector: published now, or held with its reasons and the figures still in force (the last published run)."""
+def publication(
+    con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str], results: pl.DataFrame
+) -> list[dict]:
+    """Per sector: published now, or held with its reasons and the figures still in force (the last published run).
+
+    With the sector's headline counts (rows, đúng, quarantined) for the run summary.
+    """
     from doisoat import store
 
+    counts = {
+        r["sector"]: r
+        for r in results.group_by("sector")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("dung").fill_null(False).sum().alias("n_dung"),
+            (pl.col("status") == "quarantined").sum().alias("n_quarantined"),
+        )
+        .iter_rows(named=True)
+    }
     out = []
     for sector in gate.sectors:
+        c = counts.get(sector, {})
         entry = {
             "sector": sector,
             "label": labels.get(sector, sector),
@@ -542,6 +558,9 @@ def publication(con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str]) ->
             "errors": gate.reasons(sector),
             "warnings": gate.sector_warnings(sector),
             "in_force": None,
+            "n": int(c.get("n", 0)),
+            "n_dung": int(c.get("n_dung", 0)),
+            "n_quarantined": int(c.get("n_quarantined", 0)),
         }
         if not entry["published"]:
             entry["in_force"] = store.last_published(con, sector)
@@ -705,7 +724,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
     labels = {name: spec.label_vi for name, spec in specs.items()}
-    pub = publication(con, gate, labels)
+    pub = publication(con, gate, labels, results)
     problems = [
         {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
         for r in ingested
