@@ -681,6 +681,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
     from doisoat import audit, store
     from doisoat.report import aggregate, write_reports
+    from doisoat.normalize.units import units_source
     from doisoat.report.heading import describe_inputs
 
     final = runs.final(run_id)
@@ -794,6 +795,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
             if Path(v).is_relative_to(staging)
         },
         "versions": versions(),
+        "admin_units": units_source(),  # which unit tables and old→new conversion the communes were read with
     }
     gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
     (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
