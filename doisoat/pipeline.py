@@ -680,8 +680,8 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
     from doisoat import audit, store
-    from doisoat.report import aggregate, write_reports
     from doisoat.normalize.units import units_source
+    from doisoat.report import aggregate, write_reports
     from doisoat.report.heading import describe_inputs
 
     final = runs.final(run_id)
