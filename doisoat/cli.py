@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ báo cáo / report language ({DEFAULT})"
     )
     r.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="Không in tiến trình từng bước (chỉ in kết quả) / no step lines, only the summary",
+    )
+    r.add_argument(
         "--gate-config",
         type=Path,
         metavar="TỆP.yaml",
@@ -335,8 +341,24 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _show_progress() -> None:
+    """Step lines on stderr while a run goes (row counts and seconds; never personal data)."""
+    import logging
+
+    logger = logging.getLogger("doisoat.progress")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(asctime)s  %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def _cmd_run(args) -> int:
     from flows.nightly import run_once
+
+    if not args.quiet:
+        _show_progress()
+        print("Đang đối soát… (khởi động Prefect mất vài giây)", file=sys.stderr)
 
     # inputs are checked and the locks taken before Prefect starts: a mistake is one line, not a failed flow
     result = run_once(

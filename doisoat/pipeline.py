@@ -688,7 +688,10 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
 
     def step(name, fn, *args, **kwargs):
         _kill_point(name)
-        return run_step(name, fn, *args, **kwargs)
+        t = time.perf_counter()
+        out = run_step(name, fn, *args, **kwargs)
+        _say_step(name, out, time.perf_counter() - t)
+        return out
 
     ref_info = step("reference", ensure_reference, con, config.reference)
     sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
@@ -846,6 +849,49 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         thresholds,
         pub,
     )
+
+
+# what the console says after each step (``doisoat run`` prints it to stderr unless --quiet); no personal data
+progress = logging.getLogger("doisoat.progress")
+STEP_LABELS = {
+    "reference": "Dữ liệu dân cư",
+    "ingest": "Đọc tệp chuyên ngành",
+    "standardize": "Chuẩn hoá",
+    "match": "Ghép với CSDLQG",
+    "assess": "Đánh giá đúng, đủ, sạch, sống",
+    "gate": "Kiểm tra chất lượng",
+    "report": "Báo cáo, danh sách rà soát, dữ liệu làm giàu",
+}
+
+
+def _say_step(name: str, out, seconds: float) -> None:
+    from doisoat.textfmt import fmt_int
+
+    detail = ""
+    try:
+        if name == "reference":
+            detail = "nạp mới" if out.get("reloaded") else "không đổi so với lần nạp trước"
+        elif name == "ingest":
+            rows = sum(r.n_input_rows for r in out)
+            bad = sum(1 for r in out if not r.ok)
+            detail = f"{fmt_int(rows)} dòng từ {fmt_int(len(out))} tệp" + (
+                f", {fmt_int(bad)} tệp không dùng được" if bad else ""
+            )
+        elif name == "standardize":
+            detail = f"{fmt_int(out.height)} bản ghi"
+        elif name == "match":
+            status = out.matches["match_status"]
+            detail = (
+                f"{fmt_int(int((status == 'matched').sum()))} khớp, "
+                f"{fmt_int(int((status == 'review').sum()))} cần xác minh"
+            )
+        elif name == "gate":
+            detail = f"công bố {len(out.published_sectors)}/{len(out.sectors)} lĩnh vực"
+    except (AttributeError, KeyError, TypeError):  # a step's result of another shape: say only the time
+        detail = ""
+    took = f"{seconds:.1f}".replace(".", ",")
+    label = STEP_LABELS.get(name, name)
+    progress.info("%s%s (%s giây)", label, f": {detail}" if detail else "", took)
 
 
 def _kill_point(name: str) -> None:

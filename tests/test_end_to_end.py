@@ -148,6 +148,8 @@ def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_pa
     run = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Báo cáo" in run.stdout and "Tổng số bản ghi" in run.stdout
+    # step lines with counts and seconds while it runs (stderr), never a name or an ID
+    assert "Đọc tệp chuyên ngành:" in run.stderr and "Ghép với CSDLQG:" in run.stderr and "giây)" in run.stderr
     # how sure the linking is, in the matcher's own estimates and Vietnamese number format
     assert "Độ tin cậy của việc ghép: Ghép tự động khi xác suất khớp từ 95,00%" in run.stdout
     ev = subprocess.run(
