@@ -17,6 +17,7 @@ import polars as pl
 from doisoat.match.blocking import PassStats, candidate_pairs_sql
 from doisoat.match.columns import conform, identity_fp_sql, prepare_sql
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
+from doisoat.match.estimate import POOLED, Estimation, estimate_models
 from doisoat.match.model import MatchModel
 from doisoat.match.settings import MatchSettings
 
@@ -47,7 +48,16 @@ class LinkResult:
     pass_stats: dict[str, dict] = field(default_factory=dict)  # pass name → pairs, records_decided, warnings
     # mean match probability of the matched rows: the share of links the model expects to be right
     estimated_precision: float | None = None
-    thresholds: Thresholds | None = None
+    thresholds: Thresholds | None = (
+        None  # all sectors: the highest sector thresholds, estimates over all records
+    )
+    # the models this run used, per sector ("*" = all sectors pooled), with where their numbers came from
+    estimation: Estimation | None = None
+    thresholds_by_sector: dict[str, Thresholds] = field(default_factory=dict)
+
+    def models_summary(self) -> dict:
+        """Per sector: model hash, source, EM iterations and convergence, fallbacks (for the run manifest)."""
+        return self.estimation.summary() if self.estimation else {}
 
 
 @dataclass
@@ -59,6 +69,8 @@ class Thresholds:
     est_precision_matched: float | None  # mean probability of the records matched
     est_precision_review: float | None  # mean probability of the review band
     est_recall: float | None  # expected true links matched / expected true links among all best candidates
+    n_review: int | None = None  # records in the review band (best candidate between the two thresholds)
+    n_records: int | None = None  # records these thresholds decided (a steward's decisions left out)
 
     def to_dict(self) -> dict:
         """JSON-ready; a threshold no record reaches (infinity: nothing is linked) becomes null."""
@@ -94,21 +106,45 @@ def choose_thresholds(best: pl.DataFrame, settings: MatchSettings) -> Thresholds
         p.filter(is_matched).mean().alias("m"),
         p.filter(~is_matched & (p >= t_review)).mean().alias("r"),
         (p.filter(is_matched).sum() / p.sum()).alias("recall"),
+        (~is_matched & (p >= t_review)).sum().alias("n_review"),
     ).row(0)
-    return Thresholds(t_matched, t_review, est[0], est[1], est[2])
+    return Thresholds(t_matched, t_review, est[0], est[1], est[2], int(est[3]), best.height)
 
 
 def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) -> None:
-    """Copy the matching columns of the records into temp table ``_m_rec`` with the derived keys."""
-    rec = conform(records_std, keep=("rid",)).with_columns(pl.col("rid").cast(pl.Int64))
+    """Copy the matching columns of the records into temp table ``_m_rec`` with the derived keys.
+
+    Also: ``sector`` ("_" when the frame has none) and ``id_other_holder``, true when the record's ID belongs to a
+    reference person whose name and birth date both disagree with the record's (a relative's ID, DOMAIN §8).
+    """
+    keep = ("rid", "sector") if "sector" in records_std.columns else ("rid",)
+    rec = conform(records_std, keep=keep).with_columns(pl.col("rid").cast(pl.Int64))
+    rec = rec.with_columns(
+        (pl.col("sector").cast(pl.Utf8) if "sector" in rec.columns else pl.lit(None, pl.Utf8))
+        .fill_null(NO_SECTOR)
+        .alias("sector")
+    )
     if rec["rid"].is_duplicated().any():
         raise ValueError("records_std.rid must be unique")
     con.register("_m_rec_src", rec)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _m_rec AS SELECT *, {identity_fp_sql()} AS identity_fp"
-        f" FROM ({prepare_sql('_m_rec_src')})"
+        f"CREATE OR REPLACE TEMP TABLE _m_rec AS WITH s AS ({prepare_sql('_m_rec_src')}),"
+        f" holder AS (SELECT s.rid FROM s JOIN reference_person p ON p.person_id = s.national_id_std"
+        f"  WHERE {OTHER_HOLDER_SQL})"
+        f" SELECT s.*, {identity_fp_sql()} AS identity_fp, s.rid IN (SELECT rid FROM holder) AS id_other_holder"
+        f" FROM s"
     )
     con.unregister("_m_rec_src")
+
+
+NO_SECTOR = "_"
+# the person holding the record's ID is someone else: the names differ (Jaro–Winkler below 0.88 and another given
+# name) and the birth dates differ at the precision both have
+OTHER_HOLDER_SQL = (
+    "jaro_winkler_similarity(s.name_variant, p.name_variant) < 0.88 AND s.nv_last IS DISTINCT FROM p.nv_last"
+    " AND NOT coalesce(s.birth_year = p.birth_year AND coalesce(s.birth_month = p.birth_month, true)"
+    " AND coalesce(s.birth_day = p.birth_day, true), false)"
+)
 
 
 STEWARD_PASS = "steward"
@@ -204,6 +240,7 @@ def link(
     settings.validate()
     n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
     register_records(con, records_std)
+    estimation = _estimation(con, records_std.height, model, settings)
     n_decided = register_decisions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
     # a pair a steward rejected counts as seen: no pass scores it again
@@ -231,8 +268,8 @@ def link(
         st.pairs = con.execute("SELECT count(*) FROM _m_new").fetchall()[0][0]
         if st.pairs:
             con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
-            levels = comparison_levels(con, "_m_new", "_m_rec")
-            scored = model.score(levels, n_ref, settings, explain=False).with_columns(
+            levels = comparison_levels(con, "_m_new", "_m_rec", extra=("r.sector",))
+            scored = score_by_sector(levels, estimation, n_ref, settings, explain=False).with_columns(
                 pl.lit(name).alias("match_pass"), pl.lit(bpass is None).alias("_steward")
             )
             touched = scored.select("rid").unique()
@@ -247,56 +284,110 @@ def link(
             ranked = _rank(top)
             done = ranked.filter(_certain(ranked, settings)).select("rid")
             st.records_decided = done.height
-            if done.height:
+            if done.height and settings.cascade:
+                # a record carrying another person's ID stays open: its own person is found by name and date
                 con.register("_m_done", done)
-                con.execute("DELETE FROM _m_open WHERE rid IN (SELECT rid FROM _m_done)")
+                con.execute(
+                    "DELETE FROM _m_open WHERE rid IN (SELECT rid FROM _m_done)"
+                    " AND rid NOT IN (SELECT rid FROM _m_rec WHERE id_other_holder)"
+                )
                 con.unregister("_m_done")
         for w in st.warnings:
             log.warning(w)
         st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[name] = st.to_dict()
-    all_rids = con.sql("SELECT rid, identity_fp FROM _m_rec ORDER BY rid").pl()
-    matches, thresholds = _decide(all_rids, scored_parts, settings, model, n_ref)
+    all_rids = con.sql("SELECT rid, identity_fp, sector FROM _m_rec ORDER BY rid").pl()
+    matches, thresholds, by_sector = _decide(all_rids, scored_parts, settings, estimation, n_ref)
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec", "_m_decided"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    return LinkResult(matches, pass_stats, thresholds.est_precision_matched, thresholds)
+    return LinkResult(
+        matches, pass_stats, thresholds.est_precision_matched, thresholds, estimation, by_sector
+    )
+
+
+def _estimation(
+    con: duckdb.DuckDBPyConnection, n_records: int, model: MatchModel, settings: MatchSettings
+) -> Estimation:
+    """This run's models: estimated on its records (``model`` as prior), or ``model`` itself when too few."""
+    if settings.estimate and n_records >= settings.min_records_to_estimate:
+        return estimate_models(con, settings, model)
+    why = (
+        "estimation switched off"
+        if not settings.estimate
+        else f"{n_records} records, fewer than {settings.min_records_to_estimate} to estimate from"
+    )
+    log.warning("match model used as given (%s): its weights were not learned from this data", why)
+    given = MatchModel(model.comparisons, model.format_version, {**model.training, "source": "given"})
+    return Estimation({POOLED: given}, [f"model used as given: {why}"])
+
+
+def score_by_sector(
+    levels: pl.DataFrame, estimation: Estimation, n_ref: int, settings: MatchSettings, explain: bool
+) -> pl.DataFrame:
+    """Score each pair with the model of its record's sector (the pooled one for a sector without its own)."""
+    if len(estimation.models) == 1 or "sector" not in levels.columns:
+        return estimation.model_for(None).score(levels, n_ref, settings, explain=explain)
+    parts = [
+        estimation.model_for(key[0]).score(part, n_ref, settings, explain=explain)
+        for key, part in levels.partition_by("sector", as_dict=True, maintain_order=True).items()
+    ]
+    return pl.concat(parts, how="vertical") if parts else levels
 
 
 def _decide(
     all_rids: pl.DataFrame,
     scored_parts: list[pl.DataFrame],
     settings: MatchSettings,
-    model: MatchModel,
+    estimation: Estimation,
     n_ref: int,
-) -> tuple[pl.DataFrame, Thresholds]:
-    """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used."""
+) -> tuple[pl.DataFrame, Thresholds, dict[str, Thresholds]]:
+    """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used
+    (all sectors, and per sector: each sector's thresholds hold its own estimated precision)."""
     if not scored_parts:
         empty = (
-            all_rids.join(pl.DataFrame(schema=MATCH_SCHEMA).drop("identity_fp"), on="rid", how="left")
+            all_rids.drop("sector")
+            .join(pl.DataFrame(schema=MATCH_SCHEMA).drop("identity_fp"), on="rid", how="left")
             .with_columns(pl.lit("unmatched").alias("match_status"))
             .select(list(MATCH_SCHEMA))
         )
-        return empty, Thresholds(settings.matched, settings.review, None, None, None)
+        return empty, Thresholds(settings.matched, settings.review, None, None, None, 0, 0), {}
     # each rid's candidates live in exactly one part, already sorted: rank part by part, no global sort
     ranked = pl.concat([_rank(p) for p in scored_parts], how="vertical")
     scored_parts.clear()
-    ranked = model.score(ranked.drop("match_weight", "match_probability"), n_ref, settings, explain=True)
+    ranked = score_by_sector(
+        ranked.drop("match_weight", "match_probability"), estimation, n_ref, settings, explain=True
+    )
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
     ranked = ranked.with_columns(close.alias("_close"))
     # the estimates describe the model's own decisions: records a steward decided are left out of them
-    thresholds = choose_thresholds(
-        ranked.filter(~pl.col("_steward")).select("match_probability", "_close"), settings
+    own = ranked.filter(~pl.col("_steward")).select("sector", "match_probability", "_close")
+    by_sector = {
+        key[0]: choose_thresholds(part, settings)
+        for key, part in own.partition_by("sector", as_dict=True, maintain_order=True).items()
+    }
+    cuts = pl.DataFrame(
+        {
+            "sector": list(by_sector),
+            "_t_matched": [t.matched for t in by_sector.values()],
+            "_t_review": [t.review for t in by_sector.values()],
+        },
+        schema={"sector": pl.Utf8, "_t_matched": pl.Float64, "_t_review": pl.Float64},
+    )
+    ranked = ranked.join(cuts, on="sector", how="left").with_columns(
+        pl.col("_t_matched").fill_null(settings.matched), pl.col("_t_review").fill_null(settings.review)
     )
     status = (
         pl.when(
-            pl.col("_steward") | ((pl.col("match_probability") >= thresholds.matched) & ~pl.col("_close"))
+            pl.col("_steward") | ((pl.col("match_probability") >= pl.col("_t_matched")) & ~pl.col("_close"))
         )
         .then(pl.lit("matched"))
-        .when(pl.col("match_probability") >= thresholds.review)
+        .when(pl.col("match_probability") >= pl.col("_t_review"))
         .then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    ranked = ranked.lazy().with_columns(status.alias("match_status"))
+    ranked = ranked.with_columns(status.alias("match_status"))
+    thresholds = _overall(ranked.filter(~pl.col("_steward")), by_sector, settings)
+    ranked = ranked.lazy()
     linked = pl.col("match_status") != "unmatched"
     agree = []
     for out_col, comp_name in _AGREE_COLS.items():
@@ -320,6 +411,27 @@ def _decide(
         .alias("runner_up_probability"),
     )
     ranked = ranked.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items() if c != "identity_fp"])
-    out = all_rids.lazy().join(ranked, on="rid", how="left", maintain_order="left")
+    out = all_rids.drop("sector").lazy().join(ranked, on="rid", how="left", maintain_order="left")
     out = out.with_columns(pl.col("match_status").fill_null("unmatched")).select(list(MATCH_SCHEMA))
-    return out.collect(), thresholds
+    return out.collect(), thresholds, by_sector
+
+
+def _overall(decided: pl.DataFrame, by_sector: dict[str, Thresholds], settings: MatchSettings) -> Thresholds:
+    """All sectors together: the highest thresholds any sector used, the estimates over all its decisions."""
+    p, st = pl.col("match_probability"), pl.col("match_status")
+    est = decided.select(
+        p.filter(st == "matched").mean().alias("m"),
+        p.filter(st == "review").mean().alias("r"),
+        (p.filter(st == "matched").sum() / p.sum()).alias("recall"),
+        (st == "review").sum().alias("n_review"),
+    ).row(0)
+    ts = list(by_sector.values())
+    return Thresholds(
+        max((t.matched for t in ts), default=settings.matched),
+        max((t.review for t in ts), default=settings.review),
+        est[0],
+        est[1],
+        est[2],
+        int(est[3] or 0),
+        decided.height,
+    )
