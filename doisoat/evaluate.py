@@ -119,6 +119,58 @@ def _scored(truth: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+NO_ERROR = "no_error"
+
+
+def _kinds(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per (record, error kind) it carries; a record without any error counts under ``no_error``."""
+    errs = pl.col("errors") if "errors" in df.columns else pl.lit(None, pl.List(pl.Utf8))
+    return (
+        df.with_columns(
+            pl.when(errs.list.len().fill_null(0) == 0).then(pl.lit([NO_ERROR])).otherwise(errs).alias("error")
+        )
+        .explode("error")
+        .drop_nulls("error")
+    )
+
+
+def blocking_recall_by_kind(truth_dir: Path, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Share of true record–person pairs that blocking proposed, per error kind, per pair of kinds and overall.
+
+    ``pairs``: the proposed pairs with ``source_file, source_row, person_id`` (doisoat.match.blocking.blocked_pairs
+    joined to the records' keys).
+    """
+    truth = pl.read_parquet(_truth_path(Path(truth_dir))).filter(pl.col("person_id").is_not_null())
+    got = pairs.select(
+        pl.col("source_file").cast(pl.Utf8),
+        pl.col("source_row").cast(pl.Int64),
+        pl.col("person_id").cast(pl.Utf8),
+    ).unique()
+    df = (
+        truth.with_columns(pl.col("source_row").cast(pl.Int64))
+        .join(got.with_columns(pl.lit(True).alias("reached")), on=[*KEY, "person_id"], how="left")
+        .with_columns(pl.col("reached").fill_null(False))
+    )
+    single = _kinds(df).select("error", "reached")
+    ex = df.with_row_index("_i").select("_i", "errors", "reached").explode("errors").drop_nulls("errors")
+    two = (
+        ex.join(ex.select("_i", pl.col("errors").alias("e2")), on="_i")
+        .filter(pl.col("errors") < pl.col("e2"))
+        .select((pl.col("errors") + " + " + pl.col("e2")).alias("error"), "reached")
+    )
+    allrow = df.select(pl.lit("(all)").alias("error"), "reached")
+    out = (
+        pl.concat([allrow, single, two])
+        .group_by("error")
+        .agg(
+            pl.len().cast(pl.Int64).alias("records"), pl.col("reached").sum().cast(pl.Int64).alias("reached")
+        )
+    )
+    return out.with_columns((pl.col("reached") / pl.col("records")).alias("blocking_recall")).sort(
+        ["error"], descending=False
+    )
+
+
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
     p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     return {"precision": p, "recall": r, "f1": _f1(p, r)}
@@ -166,19 +218,28 @@ def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
         },
     )
 
+    wrong_person = pl.col("linked") & ~pl.col("tp")
     per_error = (
-        df.filter(pl.col("has_true"))
-        .select(pl.col("errors"), pl.col("tp"))
-        .explode("errors")
-        .drop_nulls("errors")
-        .group_by("errors")
+        _kinds(df.filter(pl.col("has_true")).with_columns(wrong_person.alias("wrong")))
+        .group_by("error")
         .agg(
             pl.len().cast(pl.Int64).alias("records"),
             pl.col("tp").sum().cast(pl.Int64).alias("linked_correctly"),
+            pl.col("review").sum().cast(pl.Int64).alias("in_review"),
+            pl.col("wrong").sum().cast(pl.Int64).alias("wrong_person"),
         )
-        .rename({"errors": "error"})
         .with_columns((pl.col("linked_correctly") / pl.col("records")).alias("recall"))
         .sort("error")
+    )
+    # the other class: a record of someone absent from the reference should stay unlinked
+    true_nm = int((~df["has_true"]).sum())
+    pred_nm = int((~df["linked"]).sum())
+    tn = int((~df["has_true"] & ~df["linked"]).sum())
+    p_nm, r_nm = _ratio(tn, pred_nm), _ratio(tn, true_nm)
+    overall["nonmatch_precision"], overall["nonmatch_recall"], overall["nonmatch_f1"] = (
+        p_nm,
+        r_nm,
+        _f1(p_nm, r_nm),
     )
 
     ab = df.filter(~pl.col("has_true"))

@@ -125,3 +125,31 @@ def candidate_pairs_sql(
             f" ANTI JOIN {big} USING ({kcols})"
         )
     return " UNION ".join(parts)
+
+
+def blocked_pairs(con: duckdb.DuckDBPyConnection, records_std, settings) -> "pl.DataFrame":
+    """Every (rid, person_id) pair some pass proposes, with the first pass that does, all records open in every
+    pass (no cascade): what blocking recall is measured on (``doisoat.evaluate.blocking_recall_by_kind``)."""
+    import polars as pl
+
+    from doisoat.match.decide import register_records
+
+    register_records(con, records_std)
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
+    con.execute("CREATE OR REPLACE TEMP TABLE _m_bp (rid BIGINT, person_id VARCHAR, pass_no INTEGER)")
+    for i, bpass in enumerate(settings.passes):
+        sql = candidate_pairs_sql(
+            con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, PassStats()
+        )
+        con.execute(f"INSERT INTO _m_bp SELECT DISTINCT rid, person_id, {i} FROM ({sql})")
+    names = pl.DataFrame(
+        {"pass_no": list(range(len(settings.passes))), "match_pass": [p.name for p in settings.passes]}
+    )
+    out = con.sql("SELECT rid, person_id, min(pass_no) AS pass_no FROM _m_bp GROUP BY ALL").pl()
+    for t in ("_m_bp", "_m_open", "_m_rec"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return (
+        out.with_columns(pl.col("pass_no").cast(pl.Int64))
+        .join(names.with_columns(pl.col("pass_no").cast(pl.Int64)), on="pass_no")
+        .drop("pass_no")
+    )
