@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import polars as pl
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,9 @@ def candidate_pairs_sql(
     return " UNION ".join(parts)
 
 
-def blocked_pairs(con: duckdb.DuckDBPyConnection, records_std, settings) -> "pl.DataFrame":
+def blocked_pairs(con: duckdb.DuckDBPyConnection, records_std, settings) -> pl.DataFrame:
     """Every (rid, person_id) pair some pass proposes, with the first pass that does, all records open in every
     pass (no cascade): what blocking recall is measured on (``doisoat.evaluate.blocking_recall_by_kind``)."""
-    import polars as pl
 
     from doisoat.match.decide import register_records
 
