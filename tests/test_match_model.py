@@ -72,8 +72,8 @@ def test_em_recovers_the_match_share_of_a_clean_mixture():
     # 100 pairs agreeing on everything, 300 pairs disagreeing on everything but sex half of the time
     counts = pl.DataFrame(
         {
-            "lv_id": [0, 6, 6],
-            "lv_name": [0, 8, 8],
+            "lv_id": [0, 7, 7],
+            "lv_name": [0, 9, 9],
             "lv_birth": [0, 9, 9],
             "lv_sex": [0, 0, 1],
             "lv_commune": [-1, -1, -1],

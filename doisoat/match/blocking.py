@@ -1,8 +1,10 @@
 """Blocking passes: equality keys joined in DuckDB SQL, ordered from the most to the least certain.
 
 A pass is one or more alternative keys; each key is a list of (record expression, reference expression)
-pairs. A key value shared by more than ``block_cap`` reference persons is a pathological block: it is skipped
-for that pass with a warning (counts only, never the value: keys hold personal data).
+pairs. A key value shared by more than ``block_cap`` reference persons is split by a finer key (the pass's
+``refine`` columns, by default the birth year, else the day and month, else the commune: whichever the key does not
+hold already); only a value still too common after that is skipped, with a warning (counts only, never the value:
+keys hold personal data).
 """
 
 from __future__ import annotations
@@ -17,13 +19,36 @@ import polars as pl
 class BlockingPass:
     name: str
     keys: tuple[tuple[tuple[str, str], ...], ...]  # alternatives → columns → (record expr, reference expr)
+    refine: tuple[tuple[str, str], ...] = ()  # finer key for too common values; () = the default (module doc)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "keys": [[list(col) for col in key] for key in self.keys]}
+        d = {"name": self.name, "keys": [[list(col) for col in key] for key in self.keys]}
+        if self.refine:
+            d["refine"] = [list(c) for c in self.refine]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> BlockingPass:
-        return cls(d["name"], tuple(tuple((c[0], c[1]) for c in key) for key in d["keys"]))
+        keys = tuple(tuple((c[0], c[1]) for c in key) for key in d["keys"])
+        return cls(d["name"], keys, tuple((c[0], c[1]) for c in d.get("refine", ())))
+
+    def columns(self) -> set[str]:
+        """Record-side expressions the pass reads (to skip a pass whose columns an extract does not have)."""
+        return {r for key in self.keys for r, _ in key}
+
+
+_REFINE_CHOICES = (("birth_year",), ("birth_month", "birth_day"), ("commune_code_std",))
+
+
+def refine_key(bpass: BlockingPass, key: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The finer columns that split a too common value of ``key``."""
+    if bpass.refine:
+        return bpass.refine
+    used = {e for pair in key for e in pair}
+    for cols in _REFINE_CHOICES:
+        if not any(c in e for c in cols for e in used):
+            return same(*cols)
+    return same("sex_std")
 
 
 def same(*cols: str) -> tuple[tuple[str, str], ...]:
@@ -43,6 +68,16 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("id_near", (same("id_right6"), same("id_left6", "nv_first", "nv_last"))),
     # name_variant is coarser than name_plain, so this pass also holds every diacritic-free name + year pair
     BlockingPass("variant_year", (same("name_variant", "birth_year"),)),
+    # syllables merged or split ("ThuHà"), extra spaces
+    BlockingPass("nospace_year", (same("nv_nospace", "birth_year"),)),
+    # the year one off (age counted the traditional way, a year computed from an age), any precision
+    BlockingPass(
+        "variant_year_pm1",
+        (
+            (("name_variant", "name_variant"), ("birth_year + 1", "birth_year")),
+            (("name_variant", "name_variant"), ("birth_year - 1", "birth_year")),
+        ),
+    ),
     BlockingPass("given_dob_commune", (same("given_plain", *DOB, "commune_code_std"),)),
     BlockingPass("phone", (same("phone_std"),)),
     # dropped or changed middle name
@@ -60,7 +95,7 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
         ),
     ),
     # a typo in the given name, or in the surname
-    BlockingPass("surname_dob", (same("nv_first", *DOB, "sex_std"),)),
+    BlockingPass("surname_dob", (same("nv_first", *DOB),)),
     BlockingPass("given_dob", (same("nv_last", *DOB),)),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
@@ -93,38 +128,59 @@ def candidate_pairs_sql(
     block_cap: int,
     stats: PassStats,
 ) -> str:
-    """SQL for the pass's (rid, person_id) pairs among ``open_records``; oversized blocks are left out."""
+    """SQL for the pass's (rid, person_id) pairs among ``open_records``.
+
+    A key value shared by more than ``block_cap`` reference persons is joined on the key plus its finer key
+    (:func:`refine_key`); a value still above the cap there is left out, with a warning.
+    """
     parts = []
     for k, key in enumerate(bpass.keys):
-        rexprs = [r for r, _ in key]
-        pexprs = [p for _, p in key]
-        p_not_null = " AND ".join(f"({e}) IS NOT NULL" for e in pexprs)
-        r_not_null = " AND ".join(f"({e}) IS NOT NULL" for e in rexprs)
+        fine = key + tuple(c for c in refine_key(bpass, key) if c not in key)
+        n_key = len(key)
+        rexprs = [r for r, _ in fine]
+        pexprs = [p for _, p in fine]
+        p_nn = [f"({e}) IS NOT NULL" for e in pexprs]
+        r_nn = [f"({e}) IS NOT NULL" for e in rexprs]
         pcols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(pexprs))
         rcols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(rexprs))
-        kcols = ", ".join(f"k{i}" for i in range(len(key)))
-        big = f"_m_big_{k}"
+        kcols = ", ".join(f"k{i}" for i in range(n_key))
+        fcols = ", ".join(f"k{i}" for i in range(len(fine)))
+        big, big_fine = f"_m_big_{k}", f"_m_bigf_{k}"
+        p_key_nn, r_key_nn = " AND ".join(p_nn[:n_key]), " AND ".join(r_nn[:n_key])
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {big} AS SELECT {kcols}, count(*) AS n FROM "
-            f"(SELECT {pcols} FROM {reference} WHERE {p_not_null}) GROUP BY ALL HAVING count(*) > {block_cap}"
+            f"(SELECT {pcols} FROM {reference} WHERE {p_key_nn}) GROUP BY ALL HAVING count(*) > {block_cap}"
         )
         n_big = con.execute(f"SELECT count(*) FROM {big}").fetchall()[0][0]
-        if n_big:
-            stats.capped_keys += n_big
-            hit = con.execute(
-                f"SELECT count(*) FROM (SELECT {rcols} FROM {records} r JOIN {open_records} o USING (rid)"
-                f" WHERE {r_not_null}) JOIN {big} USING ({kcols})"
-            ).fetchall()[0][0]
-            stats.warnings.append(
-                f"pass {bpass.name}: {n_big} key value(s) shared by more than {block_cap} reference persons"
-                f" skipped; {hit} record(s) left to later passes"
-            )
         parts.append(
             f"SELECT rr.rid, pp.person_id FROM (SELECT r.rid, {rcols} FROM {records} r JOIN {open_records} o"
-            f" USING (rid) WHERE {r_not_null}) rr"
-            f" JOIN (SELECT person_id, {pcols} FROM {reference} WHERE {p_not_null}) pp USING ({kcols})"
+            f" USING (rid) WHERE {r_key_nn}) rr"
+            f" JOIN (SELECT person_id, {pcols} FROM {reference} WHERE {p_key_nn}) pp USING ({kcols})"
             f" ANTI JOIN {big} USING ({kcols})"
         )
+        if n_big:
+            stats.capped_keys += n_big
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {big_fine} AS SELECT {fcols}, count(*) AS n FROM"
+                f" (SELECT {pcols} FROM {reference} WHERE {' AND '.join(p_nn)}) SEMI JOIN {big} USING ({kcols})"
+                f" GROUP BY ALL HAVING count(*) > {block_cap}"
+            )
+            n_fine = con.execute(f"SELECT count(*) FROM {big_fine}").fetchall()[0][0]
+            parts.append(
+                f"SELECT rr.rid, pp.person_id FROM (SELECT r.rid, {rcols} FROM {records} r JOIN {open_records} o"
+                f" USING (rid) WHERE {' AND '.join(r_nn)}) rr SEMI JOIN {big} USING ({kcols})"
+                f" JOIN (SELECT person_id, {pcols} FROM {reference} WHERE {' AND '.join(p_nn)}) pp USING ({fcols})"
+                f" ANTI JOIN {big_fine} USING ({fcols})"
+            )
+            if n_fine:
+                hit = con.execute(
+                    f"SELECT count(*) FROM (SELECT {rcols} FROM {records} r JOIN {open_records} o USING (rid)"
+                    f" WHERE {' AND '.join(r_nn)}) JOIN {big_fine} USING ({fcols})"
+                ).fetchall()[0][0]
+                stats.warnings.append(
+                    f"pass {bpass.name}: {n_fine} key value(s) shared by more than {block_cap} reference persons"
+                    f" even with the finer key; {hit} record(s) left to later passes"
+                )
     return " UNION ".join(parts)
 
 

@@ -70,6 +70,9 @@ ID = Comparison(
         # (a parent's ID on a child's birth record, a spouse's, a guardian's: DOMAIN §8): evidence about the
         # family, not against this person. Its weight is learned like any level (close to 0 bits)
         Level("other_person", "r.id_other_holder", "other_person", max_weight=0.0),
+        # no reference person holds the record's ID (mistyped beyond one digit, a relative's ID of someone not in
+        # the reference, a person absent from it): says less against this person than another person's ID does
+        Level("not_in_reference", "NOT r.id_known", "differs", max_weight=0.0),
         # province, century/sex and birth year decode the same; the random part differs. The prefix repeats
         # what birth year and sex already say, so its u is taken among strangers who agree on those two
         Level(
@@ -100,6 +103,9 @@ NAME = Comparison(
             "partial",
         ),
         Level("middle_differs", "r.nv_first = p.nv_first AND r.nv_last = p.nv_last", "partial"),
+        # one character substituted, left out or two swapped, anywhere in the name: a typo. Rarer between
+        # strangers than a Jaro–Winkler band, which Vietnamese names (a shared "nguyen thi ") reach easily
+        Level("one_edit", "damerau_levenshtein(r.name_variant, p.name_variant) = 1", "partial"),
         Level("jw_95", f"{_jw('name_variant')} >= 0.95", "partial"),
         Level("jw_88", f"{_jw('name_variant')} >= 0.88", "partial"),
         Level("differs", "true", "differs"),

@@ -12,13 +12,14 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from doisoat.match.blocking import PassStats, candidate_pairs_sql
 from doisoat.match.columns import conform, identity_fp_sql, prepare_sql
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
 from doisoat.match.estimate import POOLED, Estimation, estimate_models
-from doisoat.match.model import MatchModel
+from doisoat.match.model import MatchModel, pair_prior_bits
 from doisoat.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Thresholds:
     est_recall: float | None  # expected true links matched / expected true links among all best candidates
     n_review: int | None = None  # records in the review band (best candidate between the two thresholds)
     n_records: int | None = None  # records these thresholds decided (a steward's decisions left out)
+    est_match_rate: float | None = None  # estimated share of the records whose person is in the reference
 
     def to_dict(self) -> dict:
         """JSON-ready; a threshold no record reaches (infinity: nothing is linked) becomes null."""
@@ -114,8 +116,9 @@ def choose_thresholds(best: pl.DataFrame, settings: MatchSettings) -> Thresholds
 def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) -> None:
     """Copy the matching columns of the records into temp table ``_m_rec`` with the derived keys.
 
-    Also: ``sector`` ("_" when the frame has none) and ``id_other_holder``, true when the record's ID belongs to a
-    reference person whose name and birth date both disagree with the record's (a relative's ID, DOMAIN §8).
+    Also: ``sector`` ("_" when the frame has none), ``id_other_holder``, true when the record's ID belongs to a
+    reference person whose name and birth date both disagree with the record's (a relative's ID, DOMAIN §8), and
+    ``id_known``, whether any reference person holds the record's ID (null without an ID).
     """
     keep = ("rid", "sector") if "sector" in records_std.columns else ("rid",)
     rec = conform(records_std, keep=keep).with_columns(pl.col("rid").cast(pl.Int64))
@@ -131,19 +134,24 @@ def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) 
         f"CREATE OR REPLACE TEMP TABLE _m_rec AS WITH s AS ({prepare_sql('_m_rec_src')}),"
         f" holder AS (SELECT s.rid FROM s JOIN reference_person p ON p.person_id = s.national_id_std"
         f"  WHERE {OTHER_HOLDER_SQL})"
-        f" SELECT s.*, {identity_fp_sql()} AS identity_fp, s.rid IN (SELECT rid FROM holder) AS id_other_holder"
+        f" SELECT s.*, {identity_fp_sql()} AS identity_fp, s.rid IN (SELECT rid FROM holder) AS id_other_holder,"
+        f" s.national_id_std IN (SELECT person_id FROM reference_person) AS id_known"
         f" FROM s"
     )
     con.unregister("_m_rec_src")
 
 
 NO_SECTOR = "_"
-# the person holding the record's ID is someone else: the names differ (Jaro–Winkler below 0.88 and another given
-# name) and the birth dates differ at the precision both have
+# the person holding the record's ID is someone else: another given name (a parent, a child and a spouse often
+# share surname and middle name, so the full names can look close) and another birth date, even allowing a year
+# one off, a swapped day and month and an unknown day and month
 OTHER_HOLDER_SQL = (
-    "jaro_winkler_similarity(s.name_variant, p.name_variant) < 0.88 AND s.nv_last IS DISTINCT FROM p.nv_last"
-    " AND NOT coalesce(s.birth_year = p.birth_year AND coalesce(s.birth_month = p.birth_month, true)"
-    " AND coalesce(s.birth_day = p.birth_day, true), false)"
+    "s.nv_last IS DISTINCT FROM p.nv_last AND jaro_winkler_similarity(s.nv_last, p.nv_last) < 0.85"
+    " AND s.nv_nospace IS DISTINCT FROM p.nv_nospace"
+    " AND NOT coalesce(abs(s.birth_year - p.birth_year) <= 1 AND (s.birth_month IS NULL OR p.birth_month IS NULL"
+    " OR s.birth_placeholder OR p.birth_placeholder"
+    " OR (s.birth_month = p.birth_month AND coalesce(s.birth_day = p.birth_day, true))"
+    " OR (s.birth_month = p.birth_day AND s.birth_day = p.birth_month)), false)"
 )
 
 
@@ -248,6 +256,8 @@ def link(
         "CREATE OR REPLACE TEMP TABLE _m_seen AS SELECT rid, person_id FROM _m_decided WHERE decision = 'reject'"
     )
     scored_parts: list[pl.DataFrame] = []
+    lr_parts: list[pl.DataFrame] = []  # per rid, the sum of the likelihood ratios of every candidate scored
+    prior = pair_prior_bits(n_ref, settings)
     pass_stats: dict[str, dict] = {}
     # the persons stewards confirmed come first, as a pass of their own: scored and explained like any candidate
     steward = [None] if n_decided else []
@@ -271,6 +281,9 @@ def link(
             levels = comparison_levels(con, "_m_new", "_m_rec", extra=("r.sector",))
             scored = score_by_sector(levels, estimation, n_ref, settings, explain=False).with_columns(
                 pl.lit(name).alias("match_pass"), pl.lit(bpass is None).alias("_steward")
+            )
+            lr_parts.append(
+                scored.group_by("rid").agg((2.0 ** (pl.col("match_weight") - prior)).sum().alias("_lr"))
             )
             touched = scored.select("rid").unique()
             pool = pl.concat(
@@ -297,7 +310,12 @@ def link(
         st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[name] = st.to_dict()
     all_rids = con.sql("SELECT rid, identity_fp, sector FROM _m_rec ORDER BY rid").pl()
-    matches, thresholds, by_sector = _decide(all_rids, scored_parts, settings, estimation, n_ref)
+    lr = (
+        pl.concat(lr_parts).group_by("rid").agg(pl.col("_lr").sum())
+        if lr_parts
+        else pl.DataFrame(schema={"rid": pl.Int64, "_lr": pl.Float64})
+    )
+    matches, thresholds, by_sector = _decide(all_rids, scored_parts, settings, estimation, n_ref, lr, prior)
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec", "_m_decided"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return LinkResult(
@@ -340,6 +358,8 @@ def _decide(
     settings: MatchSettings,
     estimation: Estimation,
     n_ref: int,
+    lr: pl.DataFrame,
+    prior: float,
 ) -> tuple[pl.DataFrame, Thresholds, dict[str, Thresholds]]:
     """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used
     (all sectors, and per sector: each sector's thresholds hold its own estimated precision)."""
@@ -357,6 +377,7 @@ def _decide(
     ranked = score_by_sector(
         ranked.drop("match_weight", "match_probability"), estimation, n_ref, settings, explain=True
     )
+    ranked, rates = record_posteriors(ranked, all_rids, lr, prior, n_ref)
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
     ranked = ranked.with_columns(close.alias("_close"))
     # the estimates describe the model's own decisions: records a steward decided are left out of them
@@ -365,6 +386,8 @@ def _decide(
         key[0]: choose_thresholds(part, settings)
         for key, part in own.partition_by("sector", as_dict=True, maintain_order=True).items()
     }
+    for sector, t in by_sector.items():
+        t.est_match_rate = rates.get(sector)
     cuts = pl.DataFrame(
         {
             "sector": list(by_sector),
@@ -382,6 +405,15 @@ def _decide(
         )
         .then(pl.lit("matched"))
         .when(pl.col("match_probability") >= pl.col("_t_review"))
+        .then(pl.lit("review"))
+        # close rivals share the probability: the record is likely one of them, a steward says which
+        .when(
+            pl.col("_close")
+            & (
+                pl.col("match_probability") + pl.col("runner_up_probability").fill_null(0.0)
+                >= pl.col("_t_review")
+            )
+        )
         .then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
@@ -414,6 +446,57 @@ def _decide(
     out = all_rids.drop("sector").lazy().join(ranked, on="rid", how="left", maintain_order="left")
     out = out.with_columns(pl.col("match_status").fill_null("unmatched")).select(list(MATCH_SCHEMA))
     return out.collect(), thresholds, by_sector
+
+
+def record_posteriors(
+    ranked: pl.DataFrame,
+    all_rids: pl.DataFrame,
+    lr: pl.DataFrame,
+    prior: float,
+    n_ref: int,
+    iterations: int = 50,
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """The probability that the best candidate is the record's person, given all the candidates blocking found.
+
+    A record is one of the N reference persons (each a priori equally likely) with probability ρ, or nobody in the
+    reference. With Λ_j the likelihood ratio of candidate j (2 ** its comparison weights), P(j) = Λ_j / (Σ Λ +
+    N·(1−ρ)/ρ): a candidate alone in its block is more probable than the pair prior says, one with close rivals
+    less. ρ per sector is estimated from the records themselves (the fixed point of ρ = mean P(some candidate)).
+    ``match_probability`` and ``runner_up_probability`` become these posteriors; ``match_weight`` stays the pair's.
+    """
+    rids = (
+        all_rids.select("rid", "sector")
+        .join(lr, on="rid", how="left")
+        .with_columns(pl.col("_lr").fill_null(0.0))
+    )
+    rates: dict[str, float] = {}
+    for key, part in rids.partition_by("sector", as_dict=True).items():
+        lrs = part["_lr"].to_numpy()
+        rho = 0.9
+        for _ in range(iterations):
+            odds_none = n_ref * (1.0 - rho) / rho
+            new = float(np.mean(lrs / (lrs + odds_none))) if lrs.size else rho
+            new = min(max(new, 0.05), 0.999)
+            if abs(new - rho) < 1e-7:
+                rho = new
+                break
+            rho = new
+        rates[key[0]] = rho
+    odds = pl.DataFrame(
+        {"sector": list(rates), "_odds_none": [n_ref * (1 - r) / r for r in rates.values()]},
+        schema={"sector": pl.Utf8, "_odds_none": pl.Float64},
+    )
+    den = pl.col("_lr") + pl.col("_odds_none")
+    ranked = (
+        ranked.join(lr, on="rid", how="left")
+        .join(odds, on="sector", how="left")
+        .with_columns(
+            (2.0 ** (pl.col("match_weight") - prior) / den).clip(0.0, 1.0).alias("match_probability"),
+            (2.0 ** (pl.col("runner_up_weight") - prior) / den).clip(0.0, 1.0).alias("runner_up_probability"),
+        )
+        .drop("_lr", "_odds_none")
+    )
+    return ranked, rates
 
 
 def _overall(decided: pl.DataFrame, by_sector: dict[str, Thresholds], settings: MatchSettings) -> Thresholds:

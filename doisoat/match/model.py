@@ -30,12 +30,16 @@ _FLOOR = 1e-7
 
 # Hand-set priors (used before any training): m = P(level | same person), u = P(level | different persons).
 _PRIOR_MU: dict[str, tuple[list[float], list[float]]] = {
-    # exact, old_id, one_digit, transposed, other_person, same_prefix (u given birth year and sex), differs
-    "id": ([0.90, 0.02, 0.02, 0.01, 0.02, 0.005, 0.025], [1e-6, 1e-6, 2e-6, 1e-6, 0.01, 5e-3, 0.985]),
-    # exact, no_diacritics, variant, merged_split, middle_dropped, middle_differs, jw_95, jw_88, differs
+    # exact, old_id, one_digit, transposed, other_person, not_in_reference, same_prefix (u given birth year and
+    # sex), differs
+    "id": (
+        [0.90, 0.02, 0.02, 0.01, 0.02, 0.005, 0.005, 0.02],
+        [1e-6, 1e-6, 2e-6, 1e-6, 0.01, 0.02, 5e-3, 0.965],
+    ),
+    # exact, no_diacritics, variant, merged_split, middle_dropped, middle_differs, one_edit, jw_95, jw_88, differs
     "name": (
-        [0.85, 0.03, 0.03, 0.01, 0.04, 0.01, 0.02, 0.01, 0.01],
-        [2e-4, 1e-5, 1e-5, 1e-6, 5e-4, 5e-3, 1e-3, 2e-2, 0.97],
+        [0.85, 0.03, 0.03, 0.01, 0.04, 0.01, 0.015, 0.01, 0.005, 0.01],
+        [2e-4, 1e-5, 1e-5, 1e-6, 5e-4, 5e-3, 2e-4, 1e-3, 2e-2, 0.97],
     ),
     # exact, day_month_swapped, year_only, placeholder, year_pm1, year_pm1_imprecise, year_typo, same_month,
     # same_year, differs
@@ -151,8 +155,7 @@ class MatchModel:
         Term frequency: on a comparison's first level the u of the reference value's frequency replaces the
         average u (common names such as Nguyễn Văn Hùng weigh less), floored at ``tf_min_u``.
         """
-        lam = min(settings.expected_match_rate / max(n_reference, 1), 0.5)
-        prior = math.log2(lam / (1.0 - lam))
+        prior = pair_prior_bits(n_reference, settings)
         exprs = []
         for c in DEFAULT_COMPARISONS:
             p = self.comparisons[c.name]
@@ -174,6 +177,12 @@ class MatchModel:
         return out.with_columns(
             (1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability")
         )
+
+
+def pair_prior_bits(n_reference: int, settings: MatchSettings) -> float:
+    """log2 odds that a record and one random reference person are the same person (before any comparison)."""
+    lam = min(settings.expected_match_rate / max(n_reference, 1), 0.5)
+    return math.log2(lam / (1.0 - lam))
 
 
 # ---- training ----------------------------------------------------------------------------------------------
