@@ -65,7 +65,13 @@ ID = Comparison(
         Level("exact", "r.national_id_std = p.national_id_std", "exact"),
         Level("old_id", "r.old_id_std = p.old_id_std", "variant"),
         Level("one_digit", "hamming(r.national_id_std, p.national_id_std) = 1", "partial"),
-        Level("transposed", "damerau_levenshtein(r.national_id_std, p.national_id_std) = 1", "partial"),
+        # two adjacent digits swapped: two positions differ (cheap) and one transposition explains them
+        Level(
+            "transposed",
+            "hamming(r.national_id_std, p.national_id_std) = 2"
+            " AND damerau_levenshtein(r.national_id_std, p.national_id_std) = 1",
+            "partial",
+        ),
         # the record's ID belongs to another reference person whose name and birth date disagree with the record
         # (a parent's ID on a child's birth record, a spouse's, a guardian's: DOMAIN §8): evidence about the
         # family, not against this person. Its weight is learned like any level (close to 0 bits)
@@ -105,7 +111,12 @@ NAME = Comparison(
         Level("middle_differs", "r.nv_first = p.nv_first AND r.nv_last = p.nv_last", "partial"),
         # one character substituted, left out or two swapped, anywhere in the name: a typo. Rarer between
         # strangers than a Jaro–Winkler band, which Vietnamese names (a shared "nguyen thi ") reach easily
-        Level("one_edit", "damerau_levenshtein(r.name_variant, p.name_variant) = 1", "partial"),
+        Level(
+            "one_edit",
+            "abs(length(r.name_variant) - length(p.name_variant)) <= 1"
+            " AND damerau_levenshtein(r.name_variant, p.name_variant) = 1",
+            "partial",
+        ),
         Level("jw_95", f"{_jw('name_variant')} >= 0.95", "partial"),
         Level("jw_88", f"{_jw('name_variant')} >= 0.88", "partial"),
         Level("differs", "true", "differs"),

@@ -49,8 +49,8 @@ class MatchSettings:
     # that the cascade costs no recall)
     cascade: bool = True
     # no error is impossible: a level unseen in training (a moved person's commune, a changed phone) still costs at
-    # most log2(1/m_floor) ≈ 7,6 bits, so the model does not learn the generator's habits too well
-    m_floor: float = 5e-3
+    # most log2(1/m_floor) ≈ 10 bits, so the model does not learn the generator's habits too well
+    m_floor: float = 1e-3
     train_max_records: int = 1_000_000  # training uses an evenly spaced sample of rids above this
 
     def to_dict(self) -> dict:
