@@ -45,12 +45,17 @@ MIDDLE_F = {"Thị": 45, "Ngọc": 8, "Thu": 7, "Thanh": 6, "Kim": 5, "Mỹ": 4,
 GIVEN_M = (
     "Anh Bảo Bình Cường Chiến Dũng Duy Đạt Định Đông Giang Hải Hào Hiếu Hoà Hoàng Hùng Huy Hưng Khải Khang Khánh Khoa "
     "Kiên Lâm Lộc Long Luân Mạnh Minh Nam Nghĩa Nhân Phát Phong Phúc Phước Quang Quân Quý Quốc Sang Sơn Tài Tâm Tân "
-    "Thắng Thành Thiện Thịnh Thông Tiến Toàn Trí Trung Tuấn Tùng Tú Việt Vinh Vũ Xuân Thuỷ Khoẻ Hoá"
+    "Thắng Thành Thiện Thịnh Thông Tiến Toàn Trí Trung Tuấn Tùng Tú Việt Vinh Vũ Xuân Thuỷ Khoẻ Hoá An Ân Bách Bằng "
+    "Cảnh Chính Công Danh Dương Đăng Điền Đức Gia Hạnh Hậu Hiển Hiệp Hoan Học Hợp Huân Khôi Kỳ Lập Lễ Linh Lợi Luật "
+    "Lượng Mẫn Nghị Ngọc Nguyên Nhật Ninh Pháp Phú Quảng Quyết Sĩ Sinh Sỹ Tấn Thái Thạch Thanh Thảo Thế Thiên Thọ "
+    "Thuận Thức Tín Tịnh Toản Trãi Triều Trọng Trường Tuệ Tường Uy Văn Vĩnh Vượng Xuyên Ý Yên Khiêm Cương Đạo Hiền"
 ).split()
 GIVEN_F = (
     "An Anh Ánh Bích Châu Chi Diệp Dung Duyên Giang Hà Hạnh Hằng Hiền Hoa Hoà Hồng Huệ Hương Khánh Lan Liên Linh "
     "Loan Ly Mai My Nga Ngân Ngọc Nhi Nhung Oanh Phương Phượng Quyên Quỳnh Sương Tâm Thảo Thanh Thoa Thu Thuý Thuỷ "
-    "Tiên Trang Trâm Trinh Tuyết Uyên Vân Vi Xuân Yến Hoài Khuê Lệ Mận Sen"
+    "Tiên Trang Trâm Trinh Tuyết Uyên Vân Vi Xuân Yến Hoài Khuê Lệ Mận Sen Ái Bảo Cúc Dạ Diễm Dịu Đào Điệp Gấm Hạ "
+    "Hảo Hậu Hoàn Huyền Kiều Kim Lài Lành Liễu Loan Lụa Lương Mơ Mỹ Na Nguyệt Nhàn Nhạn Như Nương Phấn Phúc Quế "
+    "Quyên Sa Son Tài Thắm Thơ Thư Thương Thục Tình Trà Trúc Tú Tươi Vy Xoan Yên Hiếu Hợp Lam Lộc Mến Ngà Nhung"
 ).split()
 ID_PROVINCES = np.array(["048", "049", "049", "049", "051", "046", "079", "001", "038", "052"])
 
@@ -142,10 +147,11 @@ def population(n: int, rng: np.random.Generator, communes: np.ndarray) -> pl.Dat
     k = df.height
     male = (df["sex"] == "M").to_numpy()
     middle = np.where(male, _pick(rng, MIDDLE_M, k), _pick(rng, MIDDLE_F, k))
+    # given names are far from uniform: a Zipf-like share (the first names of each list most common)
     given = np.where(
         male,
-        np.array(GIVEN_M, dtype=object)[rng.integers(0, len(GIVEN_M), k)],
-        np.array(GIVEN_F, dtype=object)[rng.integers(0, len(GIVEN_F), k)],
+        _pick(rng, {g: 1 / (i + 1) ** 0.5 for i, g in enumerate(dict.fromkeys(GIVEN_M))}, k),
+        _pick(rng, {g: 1 / (i + 1) ** 0.5 for i, g in enumerate(dict.fromkeys(GIVEN_F))}, k),
     )
     month = rng.integers(1, 13, k)
     day = rng.integers(1, 29, k)
@@ -426,7 +432,12 @@ def sector_records(pop: pl.DataFrame, rng: np.random.Generator) -> dict[str, pl.
 
 
 def write_sector(
-    out: Path, sector: str, rec: pl.DataFrame, rates: Rates, rng: np.random.Generator
+    out: Path,
+    sector: str,
+    rec: pl.DataFrame,
+    rates: Rates,
+    rng: np.random.Generator,
+    ward_names: dict[str, str],
 ) -> pl.DataFrame:
     lay = LAYOUTS[sector]
     rec = rec.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(0, 2**31)))
@@ -445,7 +456,7 @@ def write_sector(
         "sex": sexes,
         "national_id": ids,
         "commune_code": rec["commune"].to_list(),
-        "commune_name": ["UBND xã"] * n,
+        "commune_name": [f"UBND {ward_names.get(c, '')}".strip() for c in rec["commune"].to_list()],
         "phone": [_phone(p, u) for p, u in zip(rec["phone"].to_list(), pu, strict=True)],
         "event_type": rec["event"].to_list() if "event" in rec.columns else None,
         "event_date": [f"{int(2000 + u * 25)}-0{1 + int(u * 9)}-15" for u in pu],
@@ -491,7 +502,9 @@ def make(out: Path, people: int, seed: int) -> dict:
     rng = np.random.default_rng([seed, 7])
     rates = Rates.draw(seed)
     units = pl.read_parquet(Path(__file__).resolve().parent.parent / "doisoat" / "data" / "units_new.parquet")
-    communes = units.filter(pl.col("province_code") == "48")["ward_code"].to_numpy()
+    units = units.filter(pl.col("province_code") == "48")
+    communes = units["ward_code"].to_numpy()
+    ward_names = dict(units.select("ward_code", "ward").iter_rows())
     pop = population(int(people * (1 + rates["absent"])), rng, communes)
     pop = pop.with_columns(pl.Series("absent", rng.random(pop.height) < rates["absent"]))
     ref = pop.filter(~pl.col("absent"))
@@ -514,7 +527,10 @@ def make(out: Path, people: int, seed: int) -> dict:
     )  # fmt: skip
     reference.write_parquet(out / "reference.parquet")
     # relatives absent from the reference cannot lend an ID that the reference knows: keep them, it is real
-    truths = [write_sector(out, sector, rec, rates, rng) for sector, rec in sector_records(pop, rng).items()]
+    truths = [
+        write_sector(out, sector, rec, rates, rng, ward_names)
+        for sector, rec in sector_records(pop, rng).items()
+    ]
     truth = pl.concat(truths)
     truth.write_parquet(out / "truth" / "truth.parquet")
     manifest = {

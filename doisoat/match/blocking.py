@@ -51,6 +51,25 @@ def refine_key(bpass: BlockingPass, key: tuple[tuple[str, str], ...]) -> tuple[t
     return same("sex_std")
 
 
+DEL1 = "del1:"  # prefix of a key column standing for the column and each of its one-character deletions
+
+
+def _select(e: str) -> str:
+    """The SELECT expression of a key column: ``del1:col`` unnests the column and its one-character deletions
+    (a typo — substitution, deletion, insertion, transposition — leaves the two spellings a deletion in common)."""
+    if e.startswith(DEL1):
+        c = e[len(DEL1) :]
+        return (
+            f"unnest(list_append(list_transform(range(1, length({c}) + 1),"
+            f" lambda i: substr({c}, 1, i - 1) || substr({c}, i + 1)), {c}))"
+        )
+    return e
+
+
+def _not_null(e: str) -> str:
+    return f"({e[len(DEL1) :] if e.startswith(DEL1) else e}) IS NOT NULL"
+
+
 def same(*cols: str) -> tuple[tuple[str, str], ...]:
     """A key whose expressions read the same on both sides."""
     return tuple((c, c) for c in cols)
@@ -82,6 +101,14 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("phone", (same("phone_std"),)),
     # dropped or changed middle name
     BlockingPass("surname_given_year", (same("nv_first", "nv_last", "birth_year"),)),
+    # a dropped or added middle name and the year one off
+    BlockingPass(
+        "surname_given_year_pm1",
+        (
+            (("nv_first", "nv_first"), ("nv_last", "nv_last"), ("birth_year + 1", "birth_year")),
+            (("nv_first", "nv_first"), ("nv_last", "nv_last"), ("birth_year - 1", "birth_year")),
+        ),
+    ),
     # day and month swapped by a US-locale spreadsheet
     BlockingPass(
         "dm_swapped",
@@ -97,6 +124,11 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     # a typo in the given name, or in the surname
     BlockingPass("surname_dob", (same("nv_first", *DOB),)),
     BlockingPass("given_dob", (same("nv_last", *DOB),)),
+    # a typo in the given name or in the surname, with a year-only, 01/01 or otherwise changed day and month
+    BlockingPass(
+        "typo_year",
+        (same("nv_first", DEL1 + "nv_last", "birth_year"), same(DEL1 + "nv_first", "nv_last", "birth_year")),
+    ),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
 
@@ -139,10 +171,10 @@ def candidate_pairs_sql(
         n_key = len(key)
         rexprs = [r for r, _ in fine]
         pexprs = [p for _, p in fine]
-        p_nn = [f"({e}) IS NOT NULL" for e in pexprs]
-        r_nn = [f"({e}) IS NOT NULL" for e in rexprs]
-        pcols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(pexprs))
-        rcols = ", ".join(f"{e} AS k{i}" for i, e in enumerate(rexprs))
+        p_nn = [_not_null(e) for e in pexprs]
+        r_nn = [_not_null(e) for e in rexprs]
+        pcols = ", ".join(f"{_select(e)} AS k{i}" for i, e in enumerate(pexprs))
+        rcols = ", ".join(f"{_select(e)} AS k{i}" for i, e in enumerate(rexprs))
         kcols = ", ".join(f"k{i}" for i in range(n_key))
         fcols = ", ".join(f"k{i}" for i in range(len(fine)))
         big, big_fine = f"_m_big_{k}", f"_m_bigf_{k}"
