@@ -335,7 +335,12 @@ def _estimation(
         else f"{n_records} records, fewer than {settings.min_records_to_estimate} to estimate from"
     )
     log.warning("match model used as given (%s): its weights were not learned from this data", why)
-    given = MatchModel(model.comparisons, model.format_version, {**model.training, "source": "given"})
+    training = {
+        "source": "given",
+        "estimation": {"source": "given", "sessions": {}, "fallbacks": [f"model used as given: {why}"]},
+        "given_training": model.training,
+    }
+    given = MatchModel(model.comparisons, model.format_version, training)
     return Estimation({POOLED: given}, [f"model used as given: {why}"])
 
 
