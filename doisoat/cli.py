@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--truth", type=Path, required=True, help="Thư mục dữ liệu mẫu có truth/ / sample folder")
     e.add_argument("--results", type=Path, required=True, help="Tệp results.parquet")
     e.add_argument("--lang", choices=["vi", "en"], default="vi")
+    e.add_argument(
+        "--by-kind",
+        action="store_true",
+        help="Theo loại lỗi: bao phủ, cần xác minh, khớp nhầm; F1 không khớp / per error kind, non-match F1",
+    )
 
     ref = sub.add_parser("reference", help="Quản lý dữ liệu dân cư / reference population")
     ref_sub = ref.add_subparsers(dest="ref_command", metavar="LỆNH")
@@ -150,7 +155,7 @@ def _cmd_run(args) -> int:
 def _cmd_evaluate(args) -> int:
     from doisoat.evaluate import evaluate, format_metrics
 
-    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang))
+    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang, by_kind=args.by_kind))
     return 0
 
 

@@ -275,6 +275,10 @@ _LABELS = {
         "unlinked": "Để trống đúng (không khớp)",
         "wrong": "Khớp nhầm",
         "spec": "Độ đặc hiệu",
+        "in_review": "Cần xác minh",
+        "wrong_person": "Khớp nhầm người",
+        "nonmatch": "Không khớp (người không có trong CSDLQG): độ chính xác {p}, độ bao phủ {r}, F1 {f}",
+        "review_band": "Số bản ghi cần xác minh: {n} ({s} số dòng)",
     },
     "en": {
         "title": "LINK QUALITY AGAINST THE SAMPLE'S GROUND TRUTH",
@@ -297,6 +301,10 @@ _LABELS = {
         "unlinked": "Correctly left unlinked",
         "wrong": "Wrongly linked",
         "spec": "Specificity",
+        "in_review": "In review",
+        "wrong_person": "Wrong person",
+        "nonmatch": "Non-matches (people absent from the reference): precision {p}, recall {r}, F1 {f}",
+        "review_band": "Records in review: {n} ({s} of rows)",
     },
 }
 ERROR_NAMES_VI = {
@@ -327,6 +335,22 @@ ERROR_NAMES_VI = {
     "after_death": "Phát sinh sau khi chết",
     "commune_old_code": "Mã xã cũ",
     "phone_11_digits": "Điện thoại 11 số",
+    "no_error": "Không có lỗi",
+    # the other-agency extracts (bench/other_agency.py)
+    "relative_id": "Số định danh của người thân",
+    "id_digit": "Sai một chữ số định danh",
+    "year_off_by_one": "Năm sinh lệch một năm",
+    "year_only": "Chỉ có năm sinh",
+    "placeholder_0101": "Ngày sinh ghi 01/01",
+    "dm_swapped": "Đảo ngày/tháng",
+    "sex_flipped": "Giới tính ghi ngược",
+    "middle_dropped": "Bỏ tên đệm",
+    "middle_added": "Thêm tên đệm",
+    "merged_syllables": "Viết liền âm tiết",
+    "typo": "Gõ sai một ký tự",
+    "no_diacritics_caps": "Chữ hoa không dấu",
+    "regional_surname": "Hoàng/Huỳnh, Vũ/Võ",
+    "tone_misplaced": "Đặt sai dấu thanh",
 }
 SECTOR_NAMES_VI = {
     "civil_status": "Hộ tịch",
@@ -344,8 +368,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
-def format_metrics(m: Metrics, lang: str = "vi") -> str:
-    """A readable report: per-sector table, recall per error kind, absent people (Vietnamese by default)."""
+def format_metrics(m: Metrics, lang: str = "vi", by_kind: bool = False) -> str:
+    """A readable report: per-sector table, recall per error kind, absent people (Vietnamese by default).
+
+    ``by_kind`` adds, per error kind, the records sent to review and those linked to the wrong person, the
+    review band's size and the non-match precision, recall and F1."""
     t = _LABELS["vi" if lang == "vi" else "en"]
 
     def pct(v: float | None) -> str:
@@ -399,9 +426,13 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
             fmt_int(r["records"], lang),
             fmt_int(r["linked_correctly"], lang),
             pct(r["recall"]),
+            *([fmt_int(r["in_review"], lang), fmt_int(r["wrong_person"], lang)] if by_kind else []),
         ]
         for r in m.per_error.iter_rows(named=True)
     ]
+    err_header = [t["error"], t["records"], t["linked"], t["recall"]]
+    if by_kind:
+        err_header += [t["in_review"], t["wrong_person"]]
     a = m.absent
     parts = [
         t["title"],
@@ -409,7 +440,7 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
         _table(header, rows),
         "",
         t["by_error"],
-        _table([t["error"], t["records"], t["linked"], t["recall"]], err_rows),
+        _table(err_header, err_rows),
         "",
         t["absent"],
         _table(
@@ -424,4 +455,14 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
             ],
         ),
     ]
+    if by_kind:
+        parts += [
+            "",
+            t["review_band"].format(n=fmt_int(o["review"], lang), s=pct(o["review_share"])),
+            t["nonmatch"].format(
+                p=pct(o.get("nonmatch_precision")),
+                r=pct(o.get("nonmatch_recall")),
+                f=pct(o.get("nonmatch_f1")),
+            ),
+        ]
     return "\n".join(parts)

@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -59,6 +60,21 @@ class LinkResult:
     def models_summary(self) -> dict:
         """Per sector: model hash, source, EM iterations and convergence, fallbacks (for the run manifest)."""
         return self.estimation.summary() if self.estimation else {}
+
+    def save_models(self, folder: Path) -> dict:
+        """Write each model this run used to ``folder/<sector>.json``; the manifest's ``model`` entry (the
+        summary with each file's name relative to ``folder``'s parent)."""
+        if not self.estimation:
+            return {}
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = self.models_summary()
+        for sector, model in self.estimation.models.items():
+            name = "all" if sector == POOLED else sector
+            model.save(folder / f"{name}.json")
+            summary[sector]["file"] = f"{folder.name}/{name}.json"
+            if sector in self.thresholds_by_sector:
+                summary[sector]["thresholds"] = self.thresholds_by_sector[sector].to_dict()
+        return summary
 
 
 @dataclass
