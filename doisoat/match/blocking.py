@@ -88,7 +88,14 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     # name_variant is coarser than name_plain, so this pass also holds every diacritic-free name + year pair
     BlockingPass("variant_year", (same("name_variant", "birth_year"),)),
     # syllables merged or split ("ThuHà"), extra spaces
-    BlockingPass("nospace_year", (same("nv_nospace", "birth_year"),)),
+    BlockingPass(
+        "nospace_year",
+        (
+            same("nv_nospace", "birth_year"),
+            (("nv_nospace", "nv_nospace"), ("birth_year + 1", "birth_year")),
+            (("nv_nospace", "nv_nospace"), ("birth_year - 1", "birth_year")),
+        ),
+    ),
     # the year one off (age counted the traditional way, a year computed from an age), any precision
     BlockingPass(
         "variant_year_pm1",
@@ -128,6 +135,21 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass(
         "typo_year",
         (same("nv_first", DEL1 + "nv_last", "birth_year"), same(DEL1 + "nv_first", "nv_last", "birth_year")),
+    ),
+    BlockingPass(
+        "typo_year_pm1",
+        (
+            (
+                ("nv_first", "nv_first"),
+                (DEL1 + "nv_last", DEL1 + "nv_last"),
+                ("birth_year + 1", "birth_year"),
+            ),
+            (
+                ("nv_first", "nv_first"),
+                (DEL1 + "nv_last", DEL1 + "nv_last"),
+                ("birth_year - 1", "birth_year"),
+            ),
+        ),
     ),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
