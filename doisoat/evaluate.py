@@ -134,13 +134,17 @@ def _kinds(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def blocking_recall_by_kind(truth_dir: Path, pairs: pl.DataFrame) -> pl.DataFrame:
+def blocking_recall_by_kind(
+    truth_dir: Path, pairs: pl.DataFrame, max_kinds: int | None = None
+) -> pl.DataFrame:
     """Share of true record–person pairs that blocking proposed, per error kind, per pair of kinds and overall.
 
     ``pairs``: the proposed pairs with ``source_file, source_row, person_id`` (doisoat.match.blocking.blocked_pairs
-    joined to the records' keys).
+    joined to the records' keys). ``max_kinds`` keeps only the records with at most that many kinds of error.
     """
     truth = pl.read_parquet(_truth_path(Path(truth_dir))).filter(pl.col("person_id").is_not_null())
+    if max_kinds is not None:  # e.g. 1: the records that carry one kind of error (or none) only
+        truth = truth.filter(pl.col("errors").list.len() <= max_kinds)
     got = pairs.select(
         pl.col("source_file").cast(pl.Utf8),
         pl.col("source_row").cast(pl.Int64),

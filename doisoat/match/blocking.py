@@ -87,21 +87,14 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("id_near", (same("id_right6"), same("id_left6", "nv_first", "nv_last"))),
     # name_variant is coarser than name_plain, so this pass also holds every diacritic-free name + year pair
     BlockingPass("variant_year", (same("name_variant", "birth_year"),)),
-    # syllables merged or split ("ThuHà"), extra spaces
+    # syllables merged or split ("ThuHà"), extra spaces; also with the year one off (age counted the traditional
+    # way, a year computed from an age), at any precision: this key holds every name_variant + year ± 1 pair
     BlockingPass(
         "nospace_year",
         (
             same("nv_nospace", "birth_year"),
             (("nv_nospace", "nv_nospace"), ("birth_year + 1", "birth_year")),
             (("nv_nospace", "nv_nospace"), ("birth_year - 1", "birth_year")),
-        ),
-    ),
-    # the year one off (age counted the traditional way, a year computed from an age), any precision
-    BlockingPass(
-        "variant_year_pm1",
-        (
-            (("name_variant", "name_variant"), ("birth_year + 1", "birth_year")),
-            (("name_variant", "name_variant"), ("birth_year - 1", "birth_year")),
         ),
     ),
     BlockingPass("given_dob_commune", (same("given_plain", *DOB, "commune_code_std"),)),
