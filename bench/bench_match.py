@@ -292,6 +292,8 @@ def generator_run(args) -> dict:
     load_reference(con, ref_std, "bench")
     times["load_reference"] = round(time.perf_counter() - t, 1)
     settings = MatchSettings(estimate=not args.fixed_model, cascade=not args.no_cascade)
+    if args.matched is not None:
+        settings.matched = args.matched
     model = MatchModel.load(args.model) if args.model else MatchModel.default()
     if args.train:
         t = time.perf_counter()
@@ -381,6 +383,7 @@ def main() -> None:
         "--fixed-model", action="store_true", help="use the model as given (no estimation on the run)"
     )
     ap.add_argument("--no-cascade", action="store_true", help="every pass for every record")
+    ap.add_argument("--matched", type=float, help="floor of the matched threshold (default MatchSettings.matched)")
     ap.add_argument("--blocking-recall", action="store_true", help="share of true pairs reaching comparison")
     ap.add_argument("--data-dir", help="where generated data is kept (reused when present)")
     ap.add_argument("--seed", type=int, default=1)

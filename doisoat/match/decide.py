@@ -242,7 +242,8 @@ def _rank(top: pl.DataFrame) -> pl.DataFrame:
 
 def _certain(ranked: pl.DataFrame, settings: MatchSettings) -> pl.Expr:
     close = (pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin
-    return pl.col("_steward") | ((pl.col("match_probability") >= settings.matched) & ~close.fill_null(False))
+    certain = pl.col("match_probability") >= settings.cascade_probability
+    return pl.col("_steward") | (certain & ~close.fill_null(False))
 
 
 def link(
