@@ -9,6 +9,7 @@ keys hold personal data).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -32,9 +33,17 @@ class BlockingPass:
         keys = tuple(tuple((c[0], c[1]) for c in key) for key in d["keys"])
         return cls(d["name"], keys, tuple((c[0], c[1]) for c in d.get("refine", ())))
 
-    def columns(self) -> set[str]:
-        """Record-side expressions the pass reads (to skip a pass whose columns an extract does not have)."""
-        return {r for key in self.keys for r, _ in key}
+    def key_columns(self) -> list[set[str]]:
+        """Per alternative key, the record-side column names it reads (identifiers in its expressions)."""
+        return [
+            {w for r, _ in key for w in re.findall(r"[a-z_][a-z0-9_]*", r.removeprefix(DEL1))}
+            for key in self.keys
+        ]
+
+
+def usable(bpass: BlockingPass, present: set[str]) -> bool:
+    """Whether some key of the pass has all its columns in ``present`` (the columns an extract fills)."""
+    return any(cols <= present for cols in bpass.key_columns())
 
 
 _REFINE_CHOICES = (("birth_year",), ("birth_month", "birth_day"), ("commune_code_std",))
@@ -155,9 +164,11 @@ class PassStats:
     capped_keys: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why the pass did not run (the extract lacks its columns)
 
     def to_dict(self) -> dict:
         return {
+            "skipped": self.skipped,
             "pairs": self.pairs,
             "records_decided": self.records_decided,
             "capped_keys": self.capped_keys,

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from doisoat.match.blocking import PassStats, candidate_pairs_sql
+from doisoat.match.blocking import PassStats, candidate_pairs_sql, usable
 from doisoat.match.columns import conform, identity_fp_sql, prepare_sql
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
 from doisoat.match.estimate import POOLED, Estimation, estimate_models
@@ -278,10 +278,17 @@ def link(
     pass_stats: dict[str, dict] = {}
     # the persons stewards confirmed come first, as a pass of their own: scored and explained like any candidate
     steward = [None] if n_decided else []
+    present = _filled_columns(con)
     for bpass in steward + list(settings.passes):
         started = time.perf_counter()
         st = PassStats()
         name = bpass.name if bpass is not None else STEWARD_PASS
+        if bpass is not None and not usable(bpass, present):
+            # the extracts have no value in a column every key of this pass needs (no commune code, no phone)
+            missing = sorted(set.union(*bpass.key_columns()) - present)
+            st.skipped = f"no value in {', '.join(missing)}"
+            pass_stats[name] = st.to_dict()
+            continue
         if bpass is None:
             sql = "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm' AND known"
         else:
@@ -338,6 +345,13 @@ def link(
     return LinkResult(
         matches, pass_stats, thresholds.est_precision_matched, thresholds, estimation, by_sector
     )
+
+
+def _filled_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns of ``_m_rec`` that hold a value on at least one record."""
+    cols = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE _m_rec)").fetchall()]
+    counts = con.execute("SELECT " + ", ".join(f'count("{c}")' for c in cols) + " FROM _m_rec").fetchall()[0]
+    return {c for c, n in zip(cols, counts, strict=True) if n}
 
 
 def _estimation(

@@ -48,7 +48,9 @@ class MatchSettings:
     # a record decided with certainty leaves the later passes; False runs every pass for every record (to measure
     # that the cascade costs no recall)
     cascade: bool = True
-    cascade_probability: float = 0.95  # pair probability at which a record without a close rival leaves later passes
+    cascade_probability: float = (
+        0.95  # pair probability at which a record without a close rival leaves later passes
+    )
     # no error is impossible: a level unseen in training (a moved person's commune, a changed phone) still costs at
     # most log2(1/m_floor) ≈ 10 bits, so the model does not learn the generator's habits too well
     m_floor: float = 1e-3
