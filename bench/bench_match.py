@@ -270,7 +270,8 @@ def generator_run(args) -> dict:
     base = Path(args.data_dir or tempfile.mkdtemp(prefix="bench_match_"))
     out = base / f"gen_{args.people}_x{args.error_scale:g}"
     if args.source == "other":
-        out = base / f"oa_{args.people}_s{args.seed}"
+        tag = "".join(f"_{x.replace('=', '')}" for x in args.set)
+        out = base / f"oa_{args.people}_s{args.seed}{tag}"
     times = {}
     t = time.perf_counter()
     if args.people == 0:
@@ -279,7 +280,7 @@ def generator_run(args) -> dict:
         if not (out / "truth" / "truth.parquet").exists():
             from other_agency import make
 
-            make(out, args.people, args.seed)
+            make(out, args.people, args.seed, {k: float(v) for k, v in (x.split("=", 1) for x in args.set)})
     elif not (out / "truth" / "truth.parquet").exists():
         rates = ErrorRates(**{k: min(v * args.error_scale, 1.0) for k, v in asdict(ErrorRates()).items()})
         generate(out, people=args.people, seed=args.seed, rates=rates)
@@ -383,7 +384,10 @@ def main() -> None:
         "--fixed-model", action="store_true", help="use the model as given (no estimation on the run)"
     )
     ap.add_argument("--no-cascade", action="store_true", help="every pass for every record")
-    ap.add_argument("--matched", type=float, help="floor of the matched threshold (default MatchSettings.matched)")
+    ap.add_argument("--set", action="append", default=[], metavar="KIND=RATE", help="other: override a rate")
+    ap.add_argument(
+        "--matched", type=float, help="floor of the matched threshold (default MatchSettings.matched)"
+    )
     ap.add_argument("--blocking-recall", action="store_true", help="share of true pairs reaching comparison")
     ap.add_argument("--data-dir", help="where generated data is kept (reused when present)")
     ap.add_argument("--seed", type=int, default=1)

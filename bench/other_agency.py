@@ -495,12 +495,19 @@ def write_sector(
     return truth
 
 
-def make(out: Path, people: int, seed: int) -> dict:
-    """Write the population extract, four sector extracts and the truth to ``out``; return the manifest."""
+def make(out: Path, people: int, seed: int, overrides: dict[str, float] | None = None) -> dict:
+    """Write the population extract, four sector extracts and the truth to ``out``; return the manifest.
+
+    ``overrides`` sets some rates after the draw (e.g. ``{"relative_id": 0}`` for a leave-one-kind-out run)."""
     out = Path(out)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 7])
     rates = Rates.draw(seed)
+    if overrides:
+        unknown = set(overrides) - set(rates.values)
+        if unknown:
+            raise ValueError(f"unknown error kinds: {sorted(unknown)}")
+        rates = Rates({**rates.values, **overrides})
     units = pl.read_parquet(Path(__file__).resolve().parent.parent / "doisoat" / "data" / "units_new.parquet")
     units = units.filter(pl.col("province_code") == "48")
     communes = units["ward_code"].to_numpy()
@@ -561,8 +568,10 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--set", action="append", default=[], metavar="KIND=RATE", help="override a drawn rate")
     args = ap.parse_args()
-    m = make(args.out, args.people, args.seed)
+    overrides = {k: float(v) for k, v in (x.split("=", 1) for x in args.set)}
+    m = make(args.out, args.people, args.seed, overrides)
     print(json.dumps({k: m[k] for k in ("people", "rows", "rates")}, ensure_ascii=False, indent=1))
 
 
