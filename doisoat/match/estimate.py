@@ -136,6 +136,16 @@ def estimate_u(
         pooled = per[POOLED]
         pooled_total = max(pooled.sum(), 1.0)
         prior_u = np.asarray(prior.comparisons[c.name].u, dtype=float)
+        # a level implied by other comparisons: its u is conditional on them, over all the random pairs (counted once)
+        given = {
+            i: con.execute(
+                f"SELECT count(*) FILTER (WHERE {lv.sql}), count(*) FROM _m_u_pairs x"
+                f" JOIN {records} r ON r.rid = x.rid JOIN {reference} p ON p.person_id = x.person_id"
+                f" WHERE {lv.u_given}"
+            ).fetchall()[0]
+            for i, lv in enumerate(c.levels)
+            if lv.u_given
+        }
         for sector in u:
             arr = per.get(sector, np.zeros(len(c.levels)))
             total = arr.sum()
@@ -159,11 +169,7 @@ def estimate_u(
             probs[rest] = probs[rest] / probs[rest].sum()
             for i, lv in enumerate(c.levels):
                 if lv.u_given:
-                    hit, base = con.execute(
-                        f"SELECT count(*) FILTER (WHERE {lv.sql}), count(*) FROM _m_u_pairs x"
-                        f" JOIN {records} r ON r.rid = x.rid JOIN {reference} p ON p.person_id = x.person_id"
-                        f" WHERE {lv.u_given}"
-                    ).fetchall()[0]
+                    hit, base = given[i]
                     probs[i] = max(hit, 0.5) / base if base >= settings.min_u_count else prior_u[i]
             u[sector][c.name] = [float(x) for x in probs]
     for t in ("_m_u_pairs", "_m_u_r", "_m_u_p"):
