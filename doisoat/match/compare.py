@@ -62,9 +62,15 @@ ID = Comparison(
     "(r.national_id_std IS NULL OR p.national_id_std IS NULL)"
     " AND NOT coalesce(r.old_id_std = p.old_id_std, false)",
     (
-        Level("exact", "r.national_id_std = p.national_id_std", "exact"),
+        # an ID whose holder's given name and birth date both disagree with the record is not evidence for the
+        # holder either: that pair meets at other_person below, and name and date decide it
+        Level("exact", "r.national_id_std = p.national_id_std AND NOT r.id_other_holder", "exact"),
         Level("old_id", "r.old_id_std = p.old_id_std", "variant"),
-        Level("one_digit", "hamming(r.national_id_std, p.national_id_std) = 1", "partial"),
+        Level(
+            "one_digit",
+            "hamming(r.national_id_std, p.national_id_std) = 1 AND NOT r.id_other_holder",
+            "partial",
+        ),
         # two adjacent digits swapped: two positions differ (cheap) and one transposition explains them
         Level(
             "transposed",
@@ -74,7 +80,7 @@ ID = Comparison(
         ),
         # the record's ID belongs to another reference person whose name and birth date disagree with the record
         # (a parent's ID on a child's birth record, a spouse's, a guardian's: DOMAIN §8): evidence about the
-        # family, not against this person. Its weight is learned like any level (close to 0 bits)
+        # family, not for or against this person (or the holder). Its weight is learned, at most 0 bits
         Level("other_person", "r.id_other_holder", "other_person", max_weight=0.0),
         # no reference person holds the record's ID (mistyped beyond one digit, a relative's ID of someone not in
         # the reference, a person absent from it): says less against this person than another person's ID does

@@ -159,15 +159,19 @@ def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) 
 
 NO_SECTOR = "_"
 # the person holding the record's ID is someone else: another given name (a parent, a child and a spouse often
-# share surname and middle name, so the full names can look close) and another birth date, even allowing a year
-# one off, a swapped day and month and an unknown day and month
+# share surname and middle name, so the full names can look close; short given names one letter apart are other
+# names), and another birth date (even allowing a year one off, a swapped day and month, an unknown day and month)
+# or the other sex (a spouse born the same year)
 OTHER_HOLDER_SQL = (
-    "s.nv_last IS DISTINCT FROM p.nv_last AND jaro_winkler_similarity(s.nv_last, p.nv_last) < 0.85"
+    # given names differ: not equal, and not one typo apart unless short (An/Anh, Hoa/Hoài are other names)
+    "s.nv_last IS DISTINCT FROM p.nv_last"
+    " AND NOT (least(length(s.nv_last), length(p.nv_last)) >= 4 AND damerau_levenshtein(s.nv_last, p.nv_last) <= 1)"
     " AND s.nv_nospace IS DISTINCT FROM p.nv_nospace"
-    " AND NOT coalesce(abs(s.birth_year - p.birth_year) <= 1 AND (s.birth_month IS NULL OR p.birth_month IS NULL"
+    " AND (coalesce(s.sex_std <> p.sex_std, false)"
+    " OR NOT coalesce(abs(s.birth_year - p.birth_year) <= 1 AND (s.birth_month IS NULL OR p.birth_month IS NULL"
     " OR s.birth_placeholder OR p.birth_placeholder"
     " OR (s.birth_month = p.birth_month AND coalesce(s.birth_day = p.birth_day, true))"
-    " OR (s.birth_month = p.birth_day AND s.birth_day = p.birth_month)), false)"
+    " OR (s.birth_month = p.birth_day AND s.birth_day = p.birth_month)), false))"
 )
 
 
