@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--extract", action="append", default=[], metavar="SECTOR=FILE", required=True)
     mt.add_argument("--db", type=Path)
     mt.add_argument("--out", type=Path, help="Tệp mô hình (mặc định data/model.json)")
+    ms = m_sub.add_parser("show", help="Mô hình một lần chạy đã dùng / the models a run used")
+    ms.add_argument("run", type=Path, nargs="?", help="Thư mục lần chạy (mặc định out/latest)")
+    ms.add_argument("--lang", choices=["vi", "en"], default="vi")
     return p
 
 
@@ -197,8 +200,16 @@ def _cmd_model(args) -> int:
     from doisoat.match import MatchSettings, train
     from doisoat.pipeline import ExtractInput, assemble, ingest_extracts, standardize_records
 
+    if args.model_command == "show":
+        from doisoat.match.show import show_run
+
+        print(show_run(args.run or settings.runs_root() / "latest", args.lang))
+        return 0
     if args.model_command != "train":
-        print("Dùng: doisoat model train --extract LĨNH_VỰC=TỆP", file=sys.stderr)
+        print(
+            "Dùng: doisoat model train --extract LĨNH_VỰC=TỆP | doisoat model show [LẦN_CHẠY]",
+            file=sys.stderr,
+        )
         return 2
     extracts = [ExtractInput.parse(e) for e in args.extract]
     with store.connect(args.db or settings.default_db()) as con:

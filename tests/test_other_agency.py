@@ -198,3 +198,12 @@ def test_links_hold_on_another_agencys_error_mix_and_the_cascade_costs_no_recall
     relative = m.per_error.filter(pl.col("error") == "relative_id").row(0, named=True)
     assert relative["recall"] >= 0.97
     assert scores[True].overall["tp"] >= scores[False].overall["tp"] - 2
+
+
+def test_model_show_prints_each_sectors_weights_chart(other_agency_run):
+    from doisoat.match.show import show_run
+
+    summary, _, _ = other_agency_run
+    text = show_run(summary.out_dir)
+    assert "== vaccination: estimated" in text and "== tất cả lĩnh vực" in text
+    assert "id / other_person" in text and "birth / year_pm1" in text
