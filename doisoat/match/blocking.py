@@ -21,17 +21,23 @@ class BlockingPass:
     name: str
     keys: tuple[tuple[tuple[str, str], ...], ...]  # alternatives → columns → (record expr, reference expr)
     refine: tuple[tuple[str, str], ...] = ()  # finer key for too common values; () = the default (module doc)
+    # a lower cap for loose keys (a name with a typo + year only): a record whose only evidence is such a key cannot
+    # be linked with confidence among more persons than this, and their pairs would grow with the square of the
+    # population; None = the run's block_cap
+    cap: int | None = None
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "keys": [[list(col) for col in key] for key in self.keys]}
         if self.refine:
             d["refine"] = [list(c) for c in self.refine]
+        if self.cap is not None:
+            d["cap"] = self.cap
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> BlockingPass:
         keys = tuple(tuple((c[0], c[1]) for c in key) for key in d["keys"])
-        return cls(d["name"], keys, tuple((c[0], c[1]) for c in d.get("refine", ())))
+        return cls(d["name"], keys, tuple((c[0], c[1]) for c in d.get("refine", ())), d.get("cap"))
 
     def key_columns(self) -> list[set[str]]:
         """Per alternative key, the record-side column names it reads (identifiers in its expressions)."""
@@ -137,6 +143,7 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass(
         "typo_year",
         (same("nv_first", DEL1 + "nv_last", "birth_year"), same(DEL1 + "nv_first", "nv_last", "birth_year")),
+        cap=50,
     ),
     BlockingPass(
         "typo_year_pm1",
@@ -152,6 +159,7 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
                 ("birth_year - 1", "birth_year"),
             ),
         ),
+        cap=50,
     ),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
@@ -192,6 +200,7 @@ def candidate_pairs_sql(
     (:func:`refine_key`); a value still above the cap there is left out, with a warning.
     """
     parts = []
+    block_cap = min(block_cap, bpass.cap) if bpass.cap else block_cap
     for k, key in enumerate(bpass.keys):
         fine = key + tuple(c for c in refine_key(bpass, key) if c not in key)
         n_key = len(key)
