@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 TUNING_SEEDS = (1, 2)
-MEASURING_SEEDS = (101, 102, 103, 104, 105, 106)
+MEASURING_SEEDS = (101, 102, 103, 104, 105, 106, 107, 108, 109)
 
 # ── names: its own lists (shares of DOMAIN.md §4 for the main surnames) ──────────────────────────────────────────
 SURNAMES = {
@@ -79,6 +79,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "regional_surname": (0.02, 0.15),  # of Hoàng/Huỳnh/Vũ/Võ
     "tone_misplaced": (0.0, 0.10),
     "absent": (0.02, 0.08),  # people in the extracts but not in the reference
+    "moved": (0.05, 0.25),  # the record's commune is not the one the reference holds (a move, an old address)
+    "phone_changed": (0.10, 0.40),  # of records with a phone: another number than the reference's
 }
 CIVIL_ID_MISSING = (0.40, 0.60)
 
@@ -448,6 +450,21 @@ def write_sector(
     ids, k_id = corrupt_ids(rec, rates, rng, idm)
     sexes, k_sex = corrupt_sex(rec, rates, rng, lay.sex_coding)
     errors = [a + b + c + d for a, b, c, d in zip(k_name, k_date, k_id, k_sex, strict=True)]
+    # the address and the phone a sector holds are often not the reference's: people move, change numbers
+    communes_all = np.asarray(sorted(ward_names))
+    um, up = rng.random(rec.height), rng.random(rec.height)
+    new_commune = communes_all[rng.integers(0, len(communes_all), rec.height)]
+    new_phone = [f"09{x:08d}" for x in rng.integers(0, 10**8, rec.height)]
+    commune, phone = [], []
+    for i, (c, p) in enumerate(zip(rec["commune"].to_list(), rec["phone"].to_list(), strict=True)):
+        if um[i] < rates["moved"] and new_commune[i] != c:
+            c = str(new_commune[i])
+            errors[i] = [*errors[i], "moved"]
+        if p is not None and up[i] < rates["phone_changed"]:
+            p = new_phone[i]
+            errors[i] = [*errors[i], "phone_changed"]
+        commune.append(c)
+        phone.append(p)
     pu = rng.random(rec.height)
     n = rec.height
     fields = {
@@ -456,9 +473,9 @@ def write_sector(
         "birth_date": dates,
         "sex": sexes,
         "national_id": ids,
-        "commune_code": rec["commune"].to_list(),
-        "commune_name": [f"UBND {ward_names.get(c, '')}".strip() for c in rec["commune"].to_list()],
-        "phone": [_phone(p, u) for p, u in zip(rec["phone"].to_list(), pu, strict=True)],
+        "commune_code": commune,
+        "commune_name": [f"UBND {ward_names.get(c, '')}".strip() for c in commune],
+        "phone": [_phone(p, u) for p, u in zip(phone, pu, strict=True)],
         "event_type": rec["event"].to_list() if "event" in rec.columns else None,
         "event_date": [f"{int(2000 + u * 25)}-0{1 + int(u * 9)}-15" for u in pu],
         "vaccine": ["Sởi - Rubella"] * n,

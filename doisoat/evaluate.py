@@ -355,6 +355,8 @@ ERROR_NAMES_VI = {
     "no_diacritics_caps": "Chữ hoa không dấu",
     "regional_surname": "Hoàng/Huỳnh, Vũ/Võ",
     "tone_misplaced": "Đặt sai dấu thanh",
+    "moved": "Mã xã khác CSDLQG (chuyển nơi ở)",
+    "phone_changed": "Số điện thoại khác",
 }
 SECTOR_NAMES_VI = {
     "civil_status": "Hộ tịch",
