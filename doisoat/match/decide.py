@@ -313,6 +313,10 @@ def link(
             lr_parts.append(
                 scored.group_by("rid").agg((2.0 ** (pl.col("match_weight") - prior)).sum().alias("_lr"))
             )
+            if (
+                len(lr_parts) > 3
+            ):  # one row per rid, not one per rid and pass: bounded memory at province scale
+                lr_parts = [pl.concat(lr_parts).group_by("rid").agg(pl.col("_lr").sum())]
             touched = scored.select("rid").unique()
             pool = pl.concat(
                 [p.join(touched, on="rid", how="semi") for p in scored_parts] + [scored], how="vertical"
