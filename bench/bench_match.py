@@ -4,9 +4,15 @@ Two sources of data:
 - ``--source synthetic`` (default): standardised frames built here directly (vectorised numpy/polars, errors of
   DOMAIN.md injected at ``--error-scale`` × base rates), so the matcher is measured alone at any size;
 - ``--source generator``: the project's path (sample_data.generator → ingest → normalize.standardize), when those
-  modules are installed.
+  modules are installed;
+- ``--source other``: extracts written by bench/other_agency.py (another agency's population, headers and error mix,
+  rates drawn per ``--seed``; tune on other_agency.TUNING_SEEDS only), through ingest and standardize.
+
+Every run estimates its models on the data (``--fixed-model`` uses the model as given); ``--blocking-recall`` adds the
+share of true pairs reaching comparison per error kind, ``--no-cascade`` runs every pass for every record.
 
 Usage: .venv/bin/python bench/bench_match.py --people 100000 [--train] [--error-scale 2] [--source generator]
+       .venv/bin/python bench/bench_match.py --source other --people 100000 --seed 104 --data-dir /tmp/oa --blocking-recall
 """
 
 from __future__ import annotations
