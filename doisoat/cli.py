@@ -197,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--results", type=Path, required=True, metavar="TỆP", help="Tệp results.parquet của một lượt chạy"
     )
     e.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ / language ({DEFAULT})")
+    e.add_argument(
+        "--by-kind",
+        action="store_true",
+        help="Theo loại lỗi: bao phủ, cần xác minh, khớp nhầm; F1 không khớp / per error kind, non-match F1",
+    )
 
     ref = sub.add_parser(
         "reference",
@@ -280,6 +285,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TỆP",
         help="Tệp mô hình / model file (mặc định / default: data/model.json)",
     )
+    ms = m_sub.add_parser(
+        "show",
+        help="Mô hình một lần chạy đã dùng, kèm biểu đồ trọng số / the models a run used, with a weights chart",
+        epilog="Ví dụ / example:\n  doisoat model show out/latest",
+        formatter_class=raw,
+    )
+    ms.add_argument(
+        "run",
+        type=Path,
+        nargs="?",
+        metavar="THƯ_MỤC",
+        help="Thư mục lần chạy (mặc định / default: out/latest)",
+    )
+    ms.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ / language ({DEFAULT})")
     return p
 
 
@@ -378,7 +397,7 @@ def _cmd_run(args) -> int:
 def _cmd_evaluate(args) -> int:
     from doisoat.evaluate import evaluate, format_metrics
 
-    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang))
+    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang, by_kind=args.by_kind))
     return 0
 
 
@@ -449,8 +468,16 @@ def _cmd_model(args) -> int:
     from doisoat.match import MatchSettings, train
     from doisoat.pipeline import ExtractInput, assemble, ingest_extracts, standardize_records
 
+    if args.model_command == "show":
+        from doisoat.match.show import show_run
+
+        print(show_run(args.run or settings.runs_root() / "latest", args.lang))
+        return 0
     if args.model_command != "train":
-        print("Dùng: doisoat model train --extract LĨNH_VỰC=TỆP", file=sys.stderr)
+        print(
+            "Dùng: doisoat model train --extract LĨNH_VỰC=TỆP | doisoat model show [LẦN_CHẠY]",
+            file=sys.stderr,
+        )
         return 2
     extracts = [ExtractInput.parse(e) for e in args.extract]
     with store.connect(args.db or settings.default_db()) as con:

@@ -292,7 +292,7 @@ def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, spec
     from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, read_columns(records_std, ["rid", *STD_COLUMNS]), model, MatchSettings(), many)
+    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, MatchSettings(), many)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -718,6 +718,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     )
     pass_stats = _as_dict(getattr(linked, "pass_stats", None))
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
+    # the models estimated on this run's data, per sector: files in the run folder, hashes in the manifest
+    models_used = linked.save_models(staging / "models")
     del linked, matches, assessed  # the results hold what the later steps read
     counts_per_file = check_nothing_lost(ingested, results)
     if quarantine.height:
@@ -786,7 +788,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
             for r in ingested
         ],
         "reference": ref_info,
-        "model": getattr(model, "version", None),
+        "model": models_used,
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
