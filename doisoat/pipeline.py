@@ -105,6 +105,7 @@ class RunConfig:
     suppress_below: int = 5
     gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
     audit_sample_size: int = 100  # automatic links per published sector drawn for stewards to judge
+    run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -609,7 +610,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
 
     t0 = time.perf_counter()
     check_inputs(config)
-    run_id = new_run_id(config)
+    run_id = config.run_id or new_run_id(config)
     started = datetime.now()
     old_umask = os.umask(0o077)  # every file of the run owner-only from its first byte (personal data)
     try:
