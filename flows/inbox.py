@@ -142,10 +142,14 @@ def local_api(startup_seconds: float = 180.0):
                     "not start"
                 )
             time.sleep(0.5)
-        os.environ["PREFECT_API_URL"] = url
-        yield url
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        os.environ["PREFECT_API_URL"] = url  # the flow-run processes the runner starts
+        with temporary_settings(updates={PREFECT_API_URL: url}):  # this process (settings read at import)
+            yield url
     finally:
-        os.environ.pop("PREFECT_API_URL", None) if os.environ.get("PREFECT_API_URL") == url else None
+        if os.environ.get("PREFECT_API_URL") == url:
+            del os.environ["PREFECT_API_URL"]
         proc.terminate()
         try:
             proc.wait(timeout=15)
