@@ -218,11 +218,20 @@ def assemble(ingested: list) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     records = [lf for r in ingested if (lf := scan(r.records, r.record_parts)) is not None]
     quarantine = [lf for r in ingested if (lf := scan(r.quarantine, r.quarantine_parts)) is not None]
-    recs = pl.concat(records, how="diagonal_relaxed").collect() if records else pl.DataFrame()
-    if recs.height:
+    recs = pl.concat(records, how="diagonal_relaxed").collect() if records else _no_records()
+    if recs.width:
         recs = recs.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     quar = pl.concat(quarantine, how="diagonal_relaxed").collect() if quarantine else pl.DataFrame()
     return recs, quar
+
+
+def _no_records() -> pl.DataFrame:
+    """No file of the run gave a record: an empty frame with the canonical columns, so every step still runs
+    (and the gate holds the sectors) instead of failing on a frame without columns."""
+    from schemas import CANONICAL_FIELDS, LINEAGE_COLUMNS
+
+    cols = [*LINEAGE_COLUMNS, *CANONICAL_FIELDS]
+    return pl.DataFrame(schema={c: pl.Int64 if c == "source_row" else pl.Utf8 for c in cols})
 
 
 def without_frames(result):
@@ -236,7 +245,7 @@ def without_frames(result):
 def standardize_records(records: pl.DataFrame) -> pl.DataFrame:
     from doisoat.normalize import standardize
 
-    return standardize(records) if records.height else records
+    return standardize(records) if records.width else records
 
 
 def ensure_reference(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
