@@ -378,15 +378,21 @@ def print_summary(result: dict) -> None:
     from doisoat.vocabulary import STATUS_LABELS
 
     sectors = result.get("sectors") or []
-    held = [s for s in sectors if not s["published"]]
+    held = [s for s in sectors if not s["published"] and not s.get("carried_over")]
     if not result["published"]:
         state = "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
     elif held:
-        state = f"công bố một phần ({len(sectors) - len(held)}/{len(sectors)} lĩnh vực)"
+        ran = [s for s in sectors if not s.get("carried_over")]
+        state = f"công bố một phần ({len(ran) - len(held)}/{len(ran)} lĩnh vực)"
     else:
         state = "đã công bố"
     print(f"Lượt chạy {result['run_id']}: {state}")
     for s in sectors:
+        if s.get("carried_over"):  # not in this run (no new file): the figures in force stay
+            print(
+                f"  {s['label']}: không có tệp mới; số liệu đang có hiệu lực: lượt {s['in_force']['run_id']}"
+            )
+            continue
         if s["published"]:
             print(f"  {s['label']}: công bố")
         else:
@@ -450,8 +456,9 @@ def _cmd_run_inbox(args) -> int:
     )
     if night.run is not None:
         print_summary(night.run)
+    carried = {s["sector"] for s in (night.run or {}).get("sectors", []) if s.get("carried_over")}
     print("Hộp thư / inbox:")
-    for line in night.lines():
+    for line in night.lines(skip=carried):
         print(line)
     return EXIT_PUBLISHED if night.run is None else _run_exit(night.run)
 

@@ -125,8 +125,11 @@ class Night:
     unchanged: list[dict]  # sector, label, in_force (run_id, finished_at, out_dir) or None
     strays: list[str]
 
-    def lines(self) -> list[str]:
-        """Vietnamese lines for the console and the Prefect artifact (file names only, no personal data)."""
+    def lines(self, skip: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Vietnamese lines for the console and the Prefect artifact (file names only, no personal data).
+
+        ``skip``: sectors whose "no new file" line is already printed (the run's summary lists carried sectors).
+        """
         out = []
         if self.run is None:
             out.append(
@@ -144,6 +147,8 @@ class Night:
             why = f" ({f.reason})" if f.reason else ""
             out.append(f"  [{f.sector}] {f.name}: {words[f.action]}{where}{why}")
         for u in self.unchanged:
+            if u["sector"] in skip:
+                continue
             since = u["in_force"]
             kept = (
                 f"giữ số liệu đã công bố của lượt {since['run_id']} ({since['finished_at']})"
@@ -446,6 +451,7 @@ def night(
             config = replace(
                 base,
                 extracts=[pipeline.ExtractInput(s, f.path) for s, f in sorted(scan.chosen.items())],
+                carried_over=tuple(s for s in inbox.sectors if s not in scan.chosen),
             )
             result = run(config)
             manifest = json.loads((Path(result["out_dir"]) / "manifest.json").read_text(encoding="utf-8"))

@@ -106,6 +106,7 @@ class RunConfig:
     gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
     audit_sample_size: int = 100  # automatic links per published sector drawn for stewards to judge
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
+    carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -559,6 +560,34 @@ def publication(con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str]) ->
     return out
 
 
+NO_NEW_FILE = {
+    "vi": "không có tệp mới trong hộp thư",
+    "en": "no new file in the inbox",
+}
+
+
+def carried_over(con: duckdb.DuckDBPyConnection, sectors, lang: str = "vi") -> list[dict]:
+    """Sectors this run did not read (no new file) whose earlier figures stay in force: the report says so.
+
+    Only sectors published before: one never published and never sent has nothing to carry over.
+    """
+    from doisoat import store
+    from schemas import load_sector
+
+    out = []
+    for sector in sectors:
+        since = store.last_published(con, sector)
+        if since is None:
+            continue
+        try:
+            label = load_sector(sector).label_vi
+        except Exception:  # its YAML is gone or broken: its key still names it
+            label = sector
+        entry = {"sector": sector, "label": label, "published": False, "errors": [NO_NEW_FILE[lang]]}
+        out.append({**entry, "warnings": [], "in_force": since, "carried_over": True})
+    return out
+
+
 def write_manifest(staging: Path, manifest: dict) -> None:
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
 
@@ -603,7 +632,7 @@ class RunSummary:
 
     @property
     def held_sectors(self) -> list[str]:
-        return [s["sector"] for s in self.sectors if not s["published"]]
+        return [s["sector"] for s in self.sectors if not s["published"] and not s.get("carried_over")]
 
     def status_counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in self.counts.group_by("status").agg(pl.col("n").sum()).iter_rows()}
@@ -715,7 +744,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
     labels = {name: spec.label_vi for name, spec in specs.items()}
-    pub = publication(con, gate, labels)
+    pub = publication(con, gate, labels) + carried_over(con, config.carried_over, config.lang)
     problems = [
         {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
         for r in ingested

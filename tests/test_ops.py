@@ -126,7 +126,8 @@ def test_a_sector_without_a_new_file_keeps_its_published_figures_and_says_so(fir
     tmp, box, night, _ = first_night
     # the next night: the insurance copy has finished (its only file lacks a required column)
     second = inbox.night(box, base_config(tmp), direct, settle=0.3)
-    assert [s["sector"] for s in second.run["sectors"]] == ["insurance"]
+    ran = {s["sector"]: s.get("carried_over", False) for s in second.run["sectors"]}
+    assert ran == {"insurance": False, "social_protection": True}  # only published sectors are carried over
     assert not second.run["published"]  # a night of only an unusable file runs, holds it and rejects it
     assert (box.root / "rejected" / "bhxh.csv").is_file() and not (
         box.root / "insurance" / "bhxh.csv"
@@ -137,6 +138,11 @@ def test_a_sector_without_a_new_file_keeps_its_published_figures_and_says_so(fir
     lines = "\n".join(second.lines())
     assert f"An sinh xã hội: không có tệp mới; giữ số liệu đã công bố của lượt {night.run['run_id']}" in lines
     assert "Tiêm chủng: không có tệp mới; chưa từng được công bố" in lines
+    report = (Path(second.run["out_dir"]) / "report" / "bao-cao.html").read_text(encoding="utf-8")
+    assert (
+        "Lĩnh vực An sinh xã hội chưa được công bố ở lượt này vì không có tệp mới trong hộp thư; số liệu đang có "
+        f"hiệu lực là của lượt {night.run['run_id']}"
+    ) in " ".join(report.split())
     third = inbox.night(box, base_config(tmp), direct, settle=0.3)
     assert third.run is None  # nothing new: no run at all
     assert "Hộp thư không có tệp mới hoàn chỉnh" in "\n".join(third.lines())
