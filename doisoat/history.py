@@ -31,7 +31,8 @@ def list_runs(db_path: Path, limit: int = 20) -> pl.DataFrame:
             """
             with recent as (
                 select run_id, started_at, finished_at, n_input,
-                       json_extract(manifest, '$.status_counts') as status_counts
+                       json_extract(manifest, '$.status_counts') as status_counts,
+                       json_extract(manifest, '$.inputs') as inputs
                 from runs order by started_at desc limit ?),
             sectors as (
                 select s.run_id,
@@ -45,7 +46,8 @@ def list_runs(db_path: Path, limit: int = 20) -> pl.DataFrame:
             select r.run_id, r.started_at,
                    date_diff('second', r.started_at, r.finished_at) as seconds,
                    coalesce(s.published, []) as published, coalesce(s.held, []) as held,
-                   r.n_input, cast(r.status_counts as varchar) as status_counts, rates.rates
+                   r.n_input, cast(r.status_counts as varchar) as status_counts,
+                   cast(r.inputs as varchar) as inputs, rates.rates
             from recent r left join sectors s using (run_id) left join rates using (run_id)
             order by r.started_at desc
             """,
@@ -74,6 +76,10 @@ def format_runs(runs: pl.DataFrame, labels: dict[str, str] | None = None) -> str
         held = ", ".join(labels.get(s, s) for s in r["held"]) or "không"
         lines.append(f"{r['run_id']}  bắt đầu {started}, chạy {took}")
         lines.append(f"  Công bố: {pub}; chưa công bố: {held}; tổng số bản ghi {fmt_int(r['n_input'] or 0)}")
+        for f in json.loads(r["inputs"]) if r["inputs"] else []:
+            state = "" if f.get("ok", True) else ", KHÔNG dùng được"
+            rows = f", {fmt_int(f['rows'])} dòng" if f.get("rows") is not None else ""
+            lines.append(f"  Tệp {labels.get(f['sector'], f['sector'])}: {f.get('file')}{rows}{state}")
         counts = json.loads(r["status_counts"]) if r["status_counts"] else {}
         if counts:
             lines.append(

@@ -150,11 +150,15 @@ class Night:
             if u["sector"] in skip:
                 continue
             since = u["in_force"]
-            kept = (
-                f"giữ số liệu đã công bố của lượt {since['run_id']} ({since['finished_at']})"
-                if since
-                else "chưa từng được công bố"
-            )
+            kept = "chưa từng được công bố"
+            if since:
+                when = datetime.fromisoformat(since["finished_at"])
+                days = (datetime.now() - when).days
+                kept = (
+                    f"giữ số liệu đã công bố của lượt {since['run_id']} ({when:%d/%m/%Y}"
+                    + (f", {days} ngày trước" if days >= 1 else "")
+                    + ")"
+                )
             out.append(f"  {u['label']}: không có tệp mới; {kept}")
         for s in self.strays:
             out.append(f"  Không thuộc lĩnh vực nào, để nguyên: {s} (đặt tệp vào thư mục <lĩnh vực>/)")
@@ -413,6 +417,26 @@ def _write_message(dest: Path, sector: str, run_id: str, info: dict) -> None:
     _write_new(Path(str(dest) + MESSAGE_SUFFIX), "\n".join(lines) + "\n")
 
 
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _check_reference_settled(path: Path, before: tuple[int, int] | None, settle: float) -> None:
+    """The reference file is replaced in place now and then: never read it in the middle of a copy."""
+    after = _stat(path)
+    if after is None:
+        return  # missing: check_inputs says so in its own words
+    if before != after or time.time_ns() - after[1] < settle * 1e9:
+        raise UserError(
+            f"Tệp dữ liệu dân cư '{path}' đang được sao chép hoặc vừa thay đổi: lượt này không chạy, các tệp trong "
+            "hộp thư được giữ nguyên; lượt sau sẽ đọc. / the reference file is still being copied; nothing ran."
+        )
+
+
 def in_force(db_path: Path, sectors: list[str]) -> dict[str, dict | None]:
     """Each sector's figures in force (the last run that published it), read from the DuckDB record."""
     from doisoat import store
@@ -444,7 +468,12 @@ def night(
     from schemas import load_sector
 
     with inbox.lock(), pipeline.run_locks(base):
+        ref_before = _stat(base.reference)
         scan = inbox.scan(settle)
+        if scan.chosen:
+            _check_reference_settled(
+                base.reference, ref_before, settle_seconds() if settle is None else settle
+            )
         result = None
         filed = list(scan.waiting)
         if scan.chosen:

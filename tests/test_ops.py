@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from doisoat import inbox, pipeline
+from doisoat.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "demo"
@@ -210,6 +211,8 @@ def test_runs_list_shows_each_run_with_published_and_held_sectors_and_no_persona
     assert night.run["run_id"] in text
     assert "Công bố: An sinh xã hội; chưa công bố: Hộ tịch" in text
     assert "An sinh xã hội: đúng " in text and "đạt " in text
+    assert "Tệp An sinh xã hội: an_sinh_thang_11.csv, 120 dòng" in text
+    assert "Tệp Hộ tịch: ho_tich.xlsx" in text and "KHÔNG dùng được" in text
     import polars as pl
 
     people = pl.read_csv(EXTRACT, separator=";", infer_schema=False)
@@ -297,3 +300,30 @@ def test_serve_runs_the_inbox_on_its_schedule_names_the_flow_run_by_the_run_id_a
 def _flow_lines(tmp_path: Path) -> str:
     text = (tmp_path / "serve.log").read_text()
     return "\n".join(line for line in text.splitlines() if "Flow run '" in line)
+
+
+def test_a_second_night_on_the_same_inbox_is_refused_until_the_first_one_dies(tmp_path):
+    box = inbox.Inbox.open(tmp_path / "hop-thu")
+    f = drop(box.root / "social_protection", "an_sinh.csv", EXTRACT.read_bytes())
+    code = (
+        "import sys, time; from pathlib import Path; from doisoat.runs import exclusive\n"
+        "with exclusive(Path(sys.argv[1]), 'x', 'first-night'):\n"
+        "    print('held', flush=True); time.sleep(60)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(box.root / inbox.INBOX_LOCK)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=f"Hộp thư .* đang được .*pid {holder.pid}.*first-night"):
+            inbox.night(box, base_config(tmp_path), direct, settle=0)
+        assert f.is_file()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel released the dead night's lock: nothing is stuck
+    with inbox.Inbox.open(tmp_path / "hop-thu").lock():
+        pass
