@@ -74,6 +74,8 @@ def format_runs(runs: pl.DataFrame, labels: dict[str, str] | None = None) -> str
         took = f"{r['seconds']} giây" if r["seconds"] is not None else "?"
         pub = ", ".join(labels.get(s, s) for s in r["published"]) or "không"
         held = ", ".join(labels.get(s, s) for s in r["held"]) or "không"
+        if lines:
+            lines.append("")
         lines.append(f"{r['run_id']}  bắt đầu {started}, chạy {took}")
         lines.append(f"  Công bố: {pub}; chưa công bố: {held}; tổng số bản ghi {fmt_int(r['n_input'] or 0)}")
         for f in json.loads(r["inputs"]) if r["inputs"] else []:
