@@ -176,9 +176,17 @@ class Night:
         }
 
 
+SYSTEM_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+
+
+def _is_system(name: str) -> bool:
+    """Hidden files (rsync's temporary copies among them), Office lock files, the file managers' own files:
+    never data, never reported (they would be a line every night)."""
+    return name.startswith((".", "~$")) or name.lower() in SYSTEM_NAMES
+
+
 def _is_partial(name: str) -> bool:
-    low = name.lower()
-    return name.startswith((".", "~$")) or low.endswith(PARTIAL_SUFFIXES)
+    return name.lower().endswith(PARTIAL_SUFFIXES)
 
 
 def _is_own(name: str) -> bool:
@@ -238,13 +246,15 @@ class Inbox:
         out = Scan()
         candidates: dict[str, list[tuple[Path, os.stat_result, Path | None]]] = {}
         for entry in sorted(self.root.iterdir()):
-            if entry.name in (INBOX_MARKER, INBOX_LOCK, GUIDE, REJECTED) or entry.name in self.sectors:
+            if entry.name in (GUIDE, REJECTED) or entry.name in self.sectors or _is_system(entry.name):
                 continue
             out.strays.append(entry.name)
         for sector in self.sectors:
             folder = self.root / sector
             names = {p.name for p in folder.iterdir()}
             for p in sorted(folder.iterdir()):
+                if _is_system(p.name):
+                    continue
                 if p.is_symlink() or not p.is_file():
                     out.strays.append(f"{sector}/{p.name}")
                     continue

@@ -6,11 +6,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -327,3 +330,38 @@ def test_a_second_night_on_the_same_inbox_is_refused_until_the_first_one_dies(tm
     # the kernel released the dead night's lock: nothing is stuck
     with inbox.Inbox.open(tmp_path / "hop-thu").lock():
         pass
+
+
+def test_hidden_and_system_files_are_ignored_and_foreign_entries_are_left_and_listed(tmp_path):
+    box = inbox.Inbox.open(tmp_path / "hop-thu")
+    for name in (".DS_Store", "~$ho_tich.xlsx", "Thumbs.db", ".an_sinh.csv.Xa81bc"):  # rsync's temporary copy
+        drop(box.root / "social_protection", name, b"x")
+    drop(box.root, "ghi-chu.txt", b"a note of the office")
+    (box.root / "vaccination" / "thang-11").mkdir()
+    scan = box.scan(settle=0)
+    assert not scan.chosen and not scan.waiting
+    assert scan.strays == ["ghi-chu.txt", "vaccination/thang-11"]
+    night = inbox.night(box, base_config(tmp_path), direct, settle=0)
+    assert night.run is None and (box.root / "ghi-chu.txt").read_bytes() == b"a note of the office"
+    assert "Không thuộc lĩnh vực nào, để nguyên: ghi-chu.txt" in "\n".join(night.lines())
+
+
+def test_an_archive_on_another_file_system_gets_a_verified_copy_and_the_original_goes(tmp_path):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second file system here")
+    other = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        box = inbox.Inbox.open(tmp_path / "hop-thu", archive=other / "archive")
+        f = drop(box.root / "social_protection", "an_sinh.csv", EXTRACT.read_bytes())
+        scan = box.scan(settle=0)
+        inputs = [{"path": str(f), "sha256": sha(f), "ok": True, "messages": []}]
+        filed = box.file_away(scan, "20261204T013000-abcdef", inputs, datetime(2026, 12, 4, 1, 30))
+        dest = (
+            other / "archive" / "2026-12-04" / "20261204T013000-abcdef" / "social_protection" / "an_sinh.csv"
+        )
+        assert [(x.action, x.destination) for x in filed] == [("archived", dest)]
+        assert sha(dest) == inputs[0]["sha256"] and not f.exists()
+        assert not list(dest.parent.glob("*.part"))
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
