@@ -230,6 +230,26 @@ class Inbox:
         (archive / ARCHIVE_MARKER).touch()
         return cls(root, archive, names)
 
+    def check_apart(self, runs_root: Path, db_path: Path) -> None:
+        """Agencies write into the inbox: the runs folder and the database are never in it (nor it in the runs
+        folder), and the archive is apart from the runs folder."""
+        runs_root, db = runs_root.resolve(), db_path.resolve()
+        if runs_root.is_relative_to(self.root) or self.root.is_relative_to(runs_root):
+            raise UserError(
+                f"Hộp thư '{self.root}' và thư mục kết quả '{runs_root}' phải là hai thư mục riêng, không lồng nhau. "
+                "/ the inbox and the runs folder must not contain each other"
+            )
+        if db.is_relative_to(self.root) or db.is_relative_to(self.archive):
+            raise UserError(
+                f"Tệp cơ sở dữ liệu '{db}' không được nằm trong hộp thư hay thư mục lưu trữ. / the database must "
+                "not be in the inbox or the archive"
+            )
+        if runs_root.is_relative_to(self.archive) or self.archive.is_relative_to(runs_root):
+            raise UserError(
+                f"Thư mục lưu trữ '{self.archive}' và thư mục kết quả '{runs_root}' phải là hai thư mục riêng. / the "
+                "archive and the runs folder must not contain each other"
+            )
+
     @contextmanager
     def lock(self, run_id: str | None = None) -> Iterator[None]:
         """One night at a time per inbox (two databases must not both take the same agency file)."""
@@ -477,6 +497,7 @@ def night(
     from doisoat import pipeline
     from schemas import load_sector
 
+    inbox.check_apart(base.runs_root(), base.db_path)
     with inbox.lock(), pipeline.run_locks(base):
         ref_before = _stat(base.reference)
         scan = inbox.scan(settle)

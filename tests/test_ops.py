@@ -365,3 +365,15 @@ def test_an_archive_on_another_file_system_gets_a_verified_copy_and_the_original
         assert not list(dest.parent.glob("*.part"))
     finally:
         shutil.rmtree(other, ignore_errors=True)
+
+
+@pytest.mark.parametrize("out", ["hop-thu/ket-qua", "archive/ket-qua", "."])
+def test_an_inbox_sharing_a_folder_with_the_runs_folder_is_refused_before_anything_moves(tmp_path, out):
+    box = inbox.Inbox.open(tmp_path / "hop-thu")
+    f = drop(box.root / "social_protection", "an_sinh.csv", EXTRACT.read_bytes())
+    config = pipeline.RunConfig(
+        reference=REFERENCE, extracts=[], out_dir=tmp_path / out, db_path=tmp_path / "d.db"
+    )
+    with pytest.raises(UserError, match="phải là hai thư mục riêng"):
+        inbox.night(box, config, direct, settle=0)
+    assert f.is_file() and not (tmp_path / "d.db").exists()
