@@ -126,11 +126,17 @@ def local_api(startup_seconds: float = 180.0):
         return
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
+    log_path = Path(os.environ.get("PREFECT_HOME", ".")) / "server.log"
+    print(
+        f"Khởi động máy chủ Prefect cục bộ (nhật ký: {log_path}) … / starting a local Prefect server",
+        flush=True,
+    )
+    log = open(log_path, "ab")  # noqa: SIM115  (the server writes to it until it stops)
     proc = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
     )
     try:
         deadline = time.monotonic() + startup_seconds
@@ -156,6 +162,18 @@ def local_api(startup_seconds: float = 180.0):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if ``serve`` itself is killed, so no orphan server keeps the port."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def schedule(cron: str | None, interval_seconds: float | None):
