@@ -377,3 +377,21 @@ def test_an_inbox_sharing_a_folder_with_the_runs_folder_is_refused_before_anythi
     with pytest.raises(UserError, match="phải là hai thư mục riêng"):
         inbox.night(box, config, direct, settle=0)
     assert f.is_file() and not (tmp_path / "d.db").exists()
+
+
+def test_a_flow_run_is_named_by_the_doisoat_run_id_of_its_run_folder(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+
+    from flows.nightly import nightly
+
+    state = nightly(
+        reference=str(REFERENCE),
+        extracts=[f"social_protection={EXTRACT}"],
+        out=str(tmp_path / "out"),
+        db=str(tmp_path / "d.duckdb"),
+        return_state=True,
+    )
+    result = state.result()
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(state.state_details.flow_run_id)
+    assert flow_run.name == result["run_id"] == Path(result["out_dir"]).name
