@@ -46,7 +46,8 @@ SETTLE_SECONDS = 5.0  # DOISOAT_INBOX_SETTLE_SECONDS overrides
 GUIDE_TEXT = """\
 HỘP THƯ DỮ LIỆU CỦA DOISOAT
 
-Mỗi cơ quan đặt tệp trích xuất vào thư mục con mang tên lĩnh vực của mình ({sectors}).
+Mỗi cơ quan đặt tệp trích xuất vào thư mục con mang tên lĩnh vực của mình:
+{sectors}
 - Khi đang sao chép, đặt tên tệp có đuôi .part (vd. tiem_chung.csv.part) rồi đổi tên khi chép xong; hoặc đặt
   thêm một tệp trống <tên tệp>.done bên cạnh khi đã chép xong. Tệp đang chép dở không bao giờ được đọc.
 - Mỗi đêm doisoat đọc tệp mới nhất của mỗi lĩnh vực. Tệp đã đọc được chuyển sang thư mục lưu trữ (archive)
@@ -61,6 +62,19 @@ or drop an empty NAME.done beside the file. Every night doisoat reads the newest
 it with its SHA-256; unreadable files go to rejected/ with NAME.ly-do.txt saying why. A sector without a new file
 keeps its last published figures. doisoat never deletes or overwrites an agency's file.
 """
+
+
+def _described(sectors: tuple[str, ...]) -> str:
+    """``vaccination (Tiêm chủng), …``: the folder names with the sectors' Vietnamese labels."""
+    from schemas import load_sector
+
+    out = []
+    for s in sectors:
+        try:
+            out.append(f"{s}/  ({load_sector(s).label_vi})")
+        except Exception:  # a broken sector YAML: the folder name alone still guides the agency
+            out.append(s)
+    return "\n".join(f"  {x}" for x in out)
 
 
 def settle_seconds() -> float:
@@ -224,7 +238,7 @@ class Inbox:
         for folder in (root, *(root / s for s in names), root / REJECTED):
             folder.mkdir(parents=True, exist_ok=True)
         if not (root / GUIDE).exists():
-            (root / GUIDE).write_text(GUIDE_TEXT.format(sectors=", ".join(names)), encoding="utf-8")
+            (root / GUIDE).write_text(GUIDE_TEXT.format(sectors=_described(names)), encoding="utf-8")
         (root / INBOX_MARKER).touch()
         archive.mkdir(parents=True, exist_ok=True, mode=0o700)
         (archive / ARCHIVE_MARKER).touch()
@@ -318,7 +332,7 @@ class Inbox:
         chosen stays where it is: the run read other bytes, and the new ones are for the next night.
         """
         by_path = {str(Path(i["path"]).resolve()): i for i in inputs}
-        night = self.archive / started.strftime("%Y-%m-%d") / run_id
+        night = self.archive / archive_day(started) / run_id
         filed: list[Filed] = []
         for sector, f in sorted(scan.chosen.items()):
             info = by_path.get(str(f.path.resolve()))
@@ -372,6 +386,13 @@ class Inbox:
             _move_unique(f.marker, self.root / REJECTED)
         errors = [m.get("text", "") for m in info.get("messages", []) if m.get("severity") == "error"]
         return Filed(f.sector, f.path.name, "rejected", dest, "; ".join(errors), info.get("sha256"))
+
+
+def archive_day(started: datetime) -> str:
+    """The run's date in Vietnam (a server kept on UTC starts the 01:30 run on the previous UTC day)."""
+    from zoneinfo import ZoneInfo
+
+    return started.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d")
 
 
 def _unique(folder: Path, name: str) -> Path:

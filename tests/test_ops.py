@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -356,7 +357,9 @@ def test_an_archive_on_another_file_system_gets_a_verified_copy_and_the_original
         f = drop(box.root / "social_protection", "an_sinh.csv", EXTRACT.read_bytes())
         scan = box.scan(settle=0)
         inputs = [{"path": str(f), "sha256": sha(f), "ok": True, "messages": []}]
-        filed = box.file_away(scan, "20261204T013000-abcdef", inputs, datetime(2026, 12, 4, 1, 30))
+        started = datetime(2026, 12, 4, 1, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+        # a server kept on UTC: the night of 4 December in Vietnam is still the 3rd in UTC
+        filed = box.file_away(scan, "20261204T013000-abcdef", inputs, started.astimezone(ZoneInfo("UTC")))
         dest = (
             other / "archive" / "2026-12-04" / "20261204T013000-abcdef" / "social_protection" / "an_sinh.csv"
         )
