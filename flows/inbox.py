@@ -205,10 +205,10 @@ def serve(
     interval_seconds: float | None = None,
 ) -> None:
     """Serve ``nightly_inbox`` on its schedule until stopped (Ctrl-C or SIGTERM). Paths become absolute here."""
+    sched = schedule(cron, interval_seconds)
     _open(inbox, archive)  # create the inbox layout now, so agencies can start dropping files
     if not Path(reference).is_file():
         pipeline.check_inputs(pipeline.RunConfig(reference=Path(reference), extracts=[]))
-    sched = schedule(cron, interval_seconds)
 
     def absolute(p: str | None) -> str | None:
         return str(Path(p).resolve()) if p else None

@@ -111,3 +111,12 @@ def test_runs_list_without_a_database_says_to_run_first(tmp_path):
     out = doisoat("runs", "list", "--db", str(tmp_path / "none.duckdb"))
     assert out.returncode == 2 and "hãy chạy đối soát trước" in out.stderr
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_serve_with_a_wrong_cron_is_a_one_line_error_before_any_server_starts(tmp_path):
+    ref = tmp_path / "ref.csv"
+    ref.write_text("a\n1\n")
+    out = doisoat("serve", "--reference", str(ref), "--inbox", str(tmp_path / "ht"), "--cron", "61 1 * * *")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "không phải biểu thức cron hợp lệ" in out.stderr and "máy chủ Prefect" not in out.stdout
+    assert not (tmp_path / "ht").exists()  # nothing was created either
