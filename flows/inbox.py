@@ -27,6 +27,7 @@ import flows  # noqa: F401  (the embedded-Prefect environment, before prefect st
 from doisoat import inbox as inbox_mod
 from doisoat import pipeline
 from doisoat.errors import DoisoatError, UserError
+from doisoat.runs import check_runs_folder
 from flows.nightly import (
     _artifacts,
     current_run_id,
@@ -206,9 +207,12 @@ def serve(
 ) -> None:
     """Serve ``nightly_inbox`` on its schedule until stopped (Ctrl-C or SIGTERM). Paths become absolute here."""
     sched = schedule(cron, interval_seconds)
-    _open(inbox, archive)  # create the inbox layout now, so agencies can start dropping files
     if not Path(reference).is_file():
         pipeline.check_inputs(pipeline.RunConfig(reference=Path(reference), extracts=[]))
+    base = run_config(reference, [], out, db, lang, gate_config)
+    box = _open(inbox, archive)  # the layout now, so agencies can start dropping files
+    box.check_apart(base.runs_root(), base.db_path)  # what every night would refuse, refused once now
+    check_runs_folder(base.runs_root(), base.db_path)
 
     def absolute(p: str | None) -> str | None:
         return str(Path(p).resolve()) if p else None
