@@ -14,8 +14,6 @@ import polars as pl
 from doisoat.frames import ensure_columns
 from doisoat.reasons import REASONS
 
-STATUSES = ("matched", "review", "unmatched", "duplicate")
-
 
 @dataclass(frozen=True)
 class SectorInfo:

@@ -183,5 +183,5 @@ def test_format_mapping_shows_field_and_header(tmp_path):
     path = tmp_path / "tiem.csv"
     path.write_text(_csv_text(), encoding="utf-8")
     text = format_mapping(ingest_file(path, load_sector("vaccination")))
-    assert "Họ và tên ← 'Họ và tên'" in text and "Ngày sự kiện ← 'Ngày tiêm'" in text and "'STT'" in text
+    assert "Họ tên ← 'Họ và tên'" in text and "Ngày sự kiện ← 'Ngày tiêm'" in text and "'STT'" in text
     assert "2 dòng dữ liệu" in text

@@ -37,6 +37,7 @@ from doisoat.ingest.readers import (
     read_table,
 )
 from doisoat.textfmt import fmt_int
+from doisoat.vocabulary import field_label
 from schemas.loader import LINEAGE_COLUMNS, SectorSpec, SectorSpecError, available_sectors, load_sector
 from schemas.models import CELLS, CHECK_PRIORITY, CHECK_REASONS, canonical_model, failure_cases, sector_model
 
@@ -55,26 +56,6 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "raw_value": pl.String(),
     "reason": pl.String(),
 }
-
-#: Vietnamese names of the fields, for messages and the mapping shown to people.
-FIELD_LABELS_VI: dict[str, str] = {
-    "full_name": "Họ và tên",
-    "birth_date": "Ngày sinh",
-    "sex": "Giới tính",
-    "national_id": "Số định danh/CCCD",
-    "old_id": "Số CMND cũ",
-    "insurance_id": "Mã số BHXH/thẻ BHYT",
-    "phone": "Số điện thoại",
-    "commune_code": "Mã xã",
-    "commune_name": "Tên xã",
-    "address": "Địa chỉ",
-    "event_type": "Loại sự kiện",
-    "event_date": "Ngày sự kiện",
-    "last_activity_date": "Ngày hoạt động gần nhất",
-    "death_date": "Ngày mất",
-    "vital_status": "Tình trạng sống/chết",
-}
-
 
 #: how ``IngestResult.n_input_rows`` was found (see the class)
 ROWS_READ, ROWS_COUNTED, ROWS_ESTIMATED, ROWS_UNKNOWN = "read", "counted", "estimated", "unknown"
@@ -354,13 +335,13 @@ def _ingest_table(
         )
     missing = [f for f in spec.required_columns if f not in hm.mapping]
     if missing:
-        what = ", ".join(FIELD_LABELS_VI.get(f, f) for f in missing)
+        what = ", ".join(field_label(f) for f in missing)
         return rejected(
             "FILE_COLUMN_MISSING",
             f"Tệp {name} thiếu cột bắt buộc của lĩnh vực {spec.label_vi}: {what} "
             f"(các cột có trong tệp: {seen}). Hãy đổi tên cột hoặc khai báo column_map "
             f"trong schemas/sectors/{spec.name}.yaml.",
-            column=what,
+            column=", ".join(field_label(f, capital=True) for f in missing),
         )
     if other and other_hits > own_hits + 1:
         notes.append(
@@ -373,7 +354,7 @@ def _ingest_table(
         )
     absent = [f for f in spec.required if f not in hm.mapping]
     if absent:
-        what = ", ".join(FIELD_LABELS_VI.get(f, f) for f in absent)
+        what = ", ".join(field_label(f) for f in absent)
         notes.append(
             warning(
                 "FILE_FIELD_ABSENT",
@@ -857,7 +838,7 @@ def ingest_files(
 
 
 def format_mapping(result: IngestResult, lang: str = "vi") -> str:
-    """The chosen header mapping as short lines people can check ("Họ và tên ← 'HỌ TÊN'")."""
+    """The chosen header mapping as short lines people can check ("Họ tên ← 'HỌ VÀ TÊN'")."""
     vi = lang == "vi"
     lines = [
         (
@@ -872,7 +853,7 @@ def format_mapping(result: IngestResult, lang: str = "vi") -> str:
         )
     ]
     for f, header in result.mapping.items():
-        label = FIELD_LABELS_VI.get(f, f) if vi else f
+        label = field_label(f, capital=True) if vi else f
         lines.append(f"  {label} ← '{header}'")
     if result.unmapped_headers:
         title = "  Cột giữ nguyên tên: " if vi else "  Kept as they are: "

@@ -24,6 +24,7 @@ from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
 from doisoat.textfmt import fmt_int, mask_id_expr, safe_frame
+from doisoat.vocabulary import STATUS_LABELS
 
 UNASSIGNED = "chua-xac-dinh-xa"
 BULK_CODES = ("OLD_COMMUNE_CODE",)
@@ -32,22 +33,6 @@ DECISIONS = {
     "en": ["Same person", "Not the person", "To verify"],
 }
 CONFIRMED_NOTE = {"vi": "Đã xác nhận ở lần rà soát trước", "en": "Confirmed in an earlier review"}
-STATUS_TEXT = {
-    "vi": {
-        "matched": "Khớp",
-        "review": "Cần xác minh",
-        "unmatched": "Không tìm thấy",
-        "duplicate": "Trùng",
-        "quarantined": "Bị cách ly",
-    },
-    "en": {
-        "matched": "Matched",
-        "review": "Needs review",
-        "unmatched": "Not found",
-        "duplicate": "Duplicate",
-        "quarantined": "Quarantined",
-    },
-}
 SEX_TEXT = {"vi": {"M": "Nam", "F": "Nữ"}, "en": {"M": "Male", "F": "Female"}}
 
 # (key, vi header, en header) in sheet order: what a steward reads and decides first, then the evidence, then
@@ -377,7 +362,7 @@ def worklist_frame(
         .replace_strict(sectors, default=pl.col("sector"), return_dtype=pl.Utf8)
         .alias("sector_label"),
         pl.col("status")
-        .replace_strict(STATUS_TEXT[lang], default=pl.col("status"), return_dtype=pl.Utf8)
+        .replace_strict(STATUS_LABELS[lang], default=pl.col("status"), return_dtype=pl.Utf8)
         .alias("status_text"),
         pl.coalesce(
             "commune_code_std", pl.lit("xa_cu_") + pl.col("commune_code_old"), pl.lit(UNASSIGNED)
