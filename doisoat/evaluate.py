@@ -12,13 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
+from doisoat.errors import DoisoatError
 from doisoat.textfmt import fmt_int, fmt_pct
 
 LINK_STATUSES = ("matched", "duplicate")
 KEY = ["source_file", "source_row"]
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DoisoatError, ValueError):
     """Truth and results do not describe the same rows."""
 
 
@@ -47,6 +48,19 @@ def _truth_path(truth_dir: Path) -> Path:
         if cand.is_file():
             return cand
     raise FileNotFoundError(str(truth_dir / "truth" / "truth.parquet"))
+
+
+def _read(path: Path, what: str) -> pl.DataFrame:
+    """A Parquet file, or an :class:`EvaluationError` naming it (not a polars traceback)."""
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        raise
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise EvaluationError(
+            f"Không đọc được tệp {what} '{path}' như Parquet (results.parquet của một lần chạy): "
+            f"{type(exc).__name__} / cannot read it as Parquet"
+        ) from exc
 
 
 def _examples(df: pl.DataFrame, n: int = 3) -> str:
@@ -126,8 +140,8 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
 
 def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
     """Score a results table (``results.parquet`` or a frame) against ``truth_dir``'s ground truth."""
-    truth = pl.read_parquet(_truth_path(Path(truth_dir)))
-    res = results if isinstance(results, pl.DataFrame) else pl.read_parquet(results)
+    truth = _read(_truth_path(Path(truth_dir)), "dữ liệu gốc / truth")
+    res = results if isinstance(results, pl.DataFrame) else _read(Path(results), "kết quả / results")
     df = _scored(truth, res)
 
     sums = df.select(pl.len().alias("rows"), *[pl.col(c).sum() for c in ("tp", "fp", "fn", "review")]).row(

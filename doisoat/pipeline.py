@@ -124,7 +124,7 @@ def new_run_id(config: RunConfig) -> str:
 
 def check_inputs(config: RunConfig) -> None:
     """Fail early, in words, on what the user can fix: unknown sectors, missing files, a foreign --out folder."""
-    from schemas import available_sectors
+    from schemas import available_sectors, load_sector
 
     known = available_sectors()
     if not config.reference.exists():
@@ -142,6 +142,7 @@ def check_inputs(config: RunConfig) -> None:
                 f"Lĩnh vực '{e.sector}' chưa được khai báo. Các lĩnh vực có: {', '.join(sorted(known))} "
                 f"(thêm lĩnh vực mới bằng một tệp YAML trong schemas/sectors/)"
             )
+        load_sector(e.sector)  # a broken sector YAML is one line now, not a failed flow later
         if not e.path.exists():
             raise UserError(
                 f"Không tìm thấy tệp '{e.path}' (--extract {e.sector}=…): kiểm tra lại đường dẫn. / file not found"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from doisoat.errors import DoisoatError
 from doisoat.reasons import REASONS
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "sectors"
@@ -66,7 +67,7 @@ _KEYS = {
 }
 
 
-class SectorSpecError(ValueError):
+class SectorSpecError(DoisoatError, ValueError):
     """A sector YAML file is missing, unreadable or inconsistent; the message names the file and the key."""
 
 

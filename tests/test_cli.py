@@ -89,3 +89,47 @@ def test_sub_command_help_gives_defaults_examples_and_accepted_values():
     assert wrong.returncode == 2 and "giá trị không hợp lệ / invalid choice: 'fr'" in " ".join(
         wrong.stderr.split()
     )
+
+
+def test_evaluate_on_results_missing_columns_or_not_parquet_is_one_line(tmp_path):
+    import polars as pl
+
+    truth = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
+    bad = tmp_path / "results.parquet"
+    pl.DataFrame({"source_file": ["a.csv"], "source_row": [1]}).write_parquet(bad)
+    text = tmp_path / "text.parquet"
+    text.write_text("not parquet\n")
+    for results, said in ((bad, "thiếu cột person_id, status"), (text, "Không đọc được tệp kết quả")):
+        out = doisoat("evaluate", "--truth", str(truth), "--results", str(results))
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert out.stderr.count("\n") == 1 and said in out.stderr
+
+
+def test_broken_sector_yaml_is_one_line_before_the_run_starts(tmp_path):
+    import os
+
+    sectors = tmp_path / "sectors"
+    sectors.mkdir()
+    (sectors / "education.yaml").write_text("name: education\nlabel_vi: [unclosed\n", encoding="utf-8")
+    ref, extract = tmp_path / "ref.csv", tmp_path / "hs.csv"
+    ref.write_text("a\n1\n")
+    extract.write_text("Họ và tên\nAn\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "doisoat.cli",
+            "run",
+            "--reference",
+            str(ref),
+            "--extract",
+            f"education={extract}",
+        ]
+        + ["--out", str(tmp_path / "o"), "--db", str(tmp_path / "d.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DOISOAT_SECTORS_DIR": str(sectors)},
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "education.yaml" in out.stderr and out.stderr.count("\n") == 1
