@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from doisoat.frames import ensure_columns
+from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 
 
@@ -235,22 +236,24 @@ def assess(
     df = ensure_columns(
         records_std,
         {
-            "name_key": pl.Utf8,
-            "name_variant": pl.Utf8,
-            "birth_year": pl.Int16,
-            "birth_month": pl.Int8,
-            "birth_day": pl.Int8,
-            "sex_std": pl.Utf8,
-            "national_id_std": pl.Utf8,
-            "old_id_std": pl.Utf8,
-            "id_birth_year": pl.Int16,
-            "id_sex": pl.Utf8,
-            "commune_code_std": pl.Utf8,
-            "commune_code_old": pl.Utf8,
-            "commune_status": pl.Utf8,
-            "event_date_std": pl.Date,
-            "last_activity_date_std": pl.Date,
-            "norm_issues": pl.List(pl.Utf8),
+            **standard_types(
+                "name_key",
+                "name_variant",
+                "birth_year",
+                "birth_month",
+                "birth_day",
+                "sex_std",
+                "national_id_std",
+                "old_id_std",
+                "id_birth_year",
+                "id_sex",
+                "commune_code_std",
+                "commune_code_old",
+                "commune_status",
+                "event_date_std",
+                "last_activity_date_std",
+                "norm_issues",
+            ),
             "source_file": pl.Utf8,
             "source_row": pl.Int64,
         },

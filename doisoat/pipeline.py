@@ -33,34 +33,11 @@ from doisoat.runs import (
     private_files,
     remove_leftovers,
 )
-from doisoat.vocabulary import RESULT_STATUSES  # noqa: F401  (re-exported: the results contract)
+from doisoat.vocabulary import RESULT_SCHEMA, RESULT_STATUSES  # noqa: F401  (RESULT_STATUSES re-exported)
 
 log = logging.getLogger("doisoat")
 
-RESULT_COLUMNS = [
-    "run_id",
-    "sector",
-    "record_id",
-    "source_file",
-    "source_sheet",
-    "source_row",
-    "status",
-    "person_id",
-    "match_pass",
-    "match_probability",
-    "dung",
-    "du",
-    "sach",
-    "song",
-    "reasons",
-    "commune_code_std",
-    "commune_code_old",
-    "commune_origin",
-    "event_type",
-    "weights",
-    "identity_fp",
-    "rid",
-]
+RESULT_COLUMNS = list(RESULT_SCHEMA)
 # the standardised-record columns the results carry
 RESULT_RECORD_COLUMNS = [
     "rid",
@@ -381,36 +358,13 @@ def build_results(
             pl.concat_list(pl.col("reason")).alias("reasons"),
         )
         parts.append(q)
-    schema = {
-        "rid": pl.Int64,
-        "sector": pl.Utf8,
-        "record_id": pl.Utf8,
-        "source_file": pl.Utf8,
-        "source_sheet": pl.Utf8,
-        "source_row": pl.Int64,
-        "status": pl.Utf8,
-        "person_id": pl.Utf8,
-        "match_pass": pl.Utf8,
-        "match_probability": pl.Float64,
-        "dung": pl.Boolean,
-        "du": pl.Boolean,
-        "sach": pl.Boolean,
-        "song": pl.Boolean,
-        "reasons": pl.List(pl.Utf8),
-        "commune_code_std": pl.Utf8,
-        "commune_code_old": pl.Utf8,
-        "commune_origin": pl.Utf8,
-        "event_type": pl.Utf8,
-        "weights": pl.Utf8,
-        "identity_fp": pl.Utf8,
-    }
     if not parts:
-        return pl.DataFrame(schema={"run_id": pl.Utf8, **schema}).select(RESULT_COLUMNS)
+        return pl.DataFrame(schema=RESULT_SCHEMA)
     out = pl.concat(
-        [p.cast({k: v for k, v in schema.items() if k in p.columns}) for p in parts], how="diagonal"
+        [p.cast({k: v for k, v in RESULT_SCHEMA.items() if k in p.columns}) for p in parts], how="diagonal"
     )
     out = out.with_columns(pl.lit(run_id).alias("run_id"))
-    for name, dtype in schema.items():
+    for name, dtype in RESULT_SCHEMA.items():
         if name not in out.columns:
             out = out.with_columns(pl.lit(None, dtype).alias(name))
     return out.select(RESULT_COLUMNS).sort(

@@ -6,7 +6,37 @@ for a heading or the start of a line. The Vietnamese is the report's wording.
 
 from __future__ import annotations
 
+import polars as pl
+
 RESULT_STATUSES: tuple[str, ...] = ("matched", "review", "unmatched", "duplicate", "quarantined")
+
+#: The results contract (docs/architecture.md, "Results"): one row per input row, these columns in this order,
+#: with these types, as ``pipeline.build_results`` makes them (the gate step adds ``published``; the Parquet file
+#: drops ``rid``, DuckDB keeps it).
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.Utf8(),
+    "sector": pl.Utf8(),
+    "record_id": pl.Utf8(),
+    "source_file": pl.Utf8(),
+    "source_sheet": pl.Utf8(),
+    "source_row": pl.Int64(),
+    "status": pl.Utf8(),
+    "person_id": pl.Utf8(),
+    "match_pass": pl.Utf8(),
+    "match_probability": pl.Float64(),
+    "dung": pl.Boolean(),
+    "du": pl.Boolean(),
+    "sach": pl.Boolean(),
+    "song": pl.Boolean(),
+    "reasons": pl.List(pl.Utf8()),
+    "commune_code_std": pl.Utf8(),
+    "commune_code_old": pl.Utf8(),
+    "commune_origin": pl.Utf8(),
+    "event_type": pl.Utf8(),
+    "weights": pl.Utf8(),
+    "identity_fp": pl.Utf8(),
+    "rid": pl.Int64(),
+}
 
 STATUS_LABELS: dict[str, dict[str, str]] = {
     "vi": {

@@ -26,3 +26,17 @@ def test_ingest_names_a_missing_column_in_the_vocabulary_wording(tmp_path):
     path.write_text("Họ và tên,Ngày sinh,Số CCCD\nAn,1990,049090001234\n", encoding="utf-8")
     result = ingest_file(path, load_sector("insurance"))
     assert not result.ok and f": {field_label('insurance_id')} (" in result.errors[0]
+
+
+def test_results_have_the_one_results_schema_even_when_empty():
+    import polars as pl
+
+    from doisoat.pipeline import build_results
+    from doisoat.vocabulary import RESULT_SCHEMA
+
+    empty = pl.DataFrame()
+    assert build_results("r", empty, empty, empty, empty).schema == pl.Schema(RESULT_SCHEMA)
+    quarantined = pl.DataFrame(
+        {"sector": ["vaccination"], "record_id": ["a#1"], "source_file": ["a.csv"], "source_row": [1]}
+    ).with_columns(pl.lit(None, pl.Utf8).alias("source_sheet"), pl.lit("NO_NAME").alias("reason"))
+    assert build_results("r", empty, empty, empty, quarantined).schema == pl.Schema(RESULT_SCHEMA)

@@ -20,6 +20,7 @@ from xlsxwriter.utility import xl_col_to_name
 from doisoat.assess import birth_disagrees
 from doisoat.frames import ensure_columns
 from doisoat.match.decide import STEWARD_PASS
+from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
@@ -145,35 +146,25 @@ def birth_text(prefix: str = "") -> pl.Expr:
     )
 
 
+# who the person is, shown side by side for the record and its candidate
+_PERSON_COLUMNS = (
+    "name_display",
+    "name_key",
+    "surname_key",
+    "middle_key",
+    "given_key",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "national_id_std",
+)
 _RECORD_COLS = {
     "rid": pl.Int64,
-    "name_display": pl.Utf8,
-    "name_key": pl.Utf8,
-    "surname_key": pl.Utf8,
-    "middle_key": pl.Utf8,
-    "given_key": pl.Utf8,
-    "birth_year": pl.Int16,
-    "birth_month": pl.Int8,
-    "birth_day": pl.Int8,
-    "sex_std": pl.Utf8,
-    "national_id_std": pl.Utf8,
-    "old_id_std": pl.Utf8,
+    **standard_types(*_PERSON_COLUMNS, "old_id_std"),
     "national_id": pl.Utf8,
 }
-REFERENCE_COLUMNS = {
-    "person_id": pl.Utf8,
-    "name_display": pl.Utf8,
-    "name_key": pl.Utf8,
-    "surname_key": pl.Utf8,
-    "middle_key": pl.Utf8,
-    "given_key": pl.Utf8,
-    "birth_year": pl.Int16,
-    "birth_month": pl.Int8,
-    "birth_day": pl.Int8,
-    "sex_std": pl.Utf8,
-    "national_id_std": pl.Utf8,
-    "commune_code_std": pl.Utf8,
-}
+REFERENCE_COLUMNS = {"person_id": pl.Utf8, **standard_types(*_PERSON_COLUMNS, "commune_code_std")}
 
 
 _WEIGHTS = pl.Struct({c: pl.Float64 for c in ("prior", "id", "name", "birth", "sex", "commune", "phone")})
