@@ -86,6 +86,36 @@ class RunConfig:
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
 
+    def to_dict(self) -> dict:
+        """Every field, paths as absolute strings: the manifest's record of how the run was made."""
+
+        def path(p: Path | None) -> str | None:
+            return str(Path(p).resolve()) if p is not None else None
+
+        return {
+            "reference": path(self.reference),
+            "extracts": [{"sector": e.sector, "path": path(e.path), "sheet": e.sheet} for e in self.extracts],
+            "out_dir": path(self.out_dir),
+            "db_path": path(self.db_path),
+            "model_path": path(self.model_path),
+            "lang": self.lang,
+            "suppress_below": self.suppress_below,
+            "gate_config": path(self.gate_config),
+            "audit_sample_size": self.audit_sample_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """The configuration :meth:`to_dict` wrote (a manifest's ``config``)."""
+        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config")
+        values = {
+            k: (Path(v) if k in paths and v is not None else v) for k, v in data.items() if k != "extracts"
+        }
+        extracts = [
+            ExtractInput(e["sector"], Path(e["path"]), e.get("sheet")) for e in data.get("extracts", [])
+        ]
+        return cls(extracts=extracts, **values)
+
 
 def new_run_id(config: RunConfig) -> str:
     """Time-ordered and unique: ``20261128T023000-<6 hex of the inputs>``."""
@@ -703,6 +733,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "started_at": started,
         "finished_at": datetime.now(),
         "published": bool(published),
+        "config": config.to_dict(),
         "sectors": {p["sector"]: {k: v for k, v in p.items() if k != "sector"} for p in pub},
         "inputs": [
             {

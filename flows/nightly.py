@@ -115,10 +115,18 @@ def run_once(
 
     The one entry point for the CLI and the demo: a mistake costs one line and no Prefect start-up.
     """
-    config = run_config(reference, extracts, out, db, lang)
+    config = run_config(reference, extracts, out, db, lang, gate_config)
     pipeline.check_inputs(config)
     with pipeline.run_locks(config):
-        state = nightly(reference=reference, extracts=extracts, out=out, db=db, lang=lang, return_state=True)
+        state = nightly(
+            reference=reference,
+            extracts=extracts,
+            out=out,
+            db=db,
+            lang=lang,
+            gate_config=gate_config,
+            return_state=True,
+        )
     if state.is_failed() and state.message and not isinstance(state.data, BaseException):
         raise DoisoatError(state.message)
     return state.result()
