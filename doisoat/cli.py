@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from doisoat import __version__
+from doisoat.console import print_summary
 
 # argparse's own words, in both languages (it looks `_` up in its module at each call)
 ARGPARSE_WORDS = {
@@ -275,51 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="Tệp mô hình / model file (mặc định / default: data/model.json)",
     )
     return p
-
-
-def print_summary(result: dict) -> None:
-    """Where the reports are, what was published per sector, every file problem, the headline counts."""
-    from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
-    from doisoat.textfmt import fmt_int
-    from doisoat.vocabulary import STATUS_LABELS
-
-    sectors = result.get("sectors") or []
-    held = [s for s in sectors if not s["published"]]
-    if not result["published"]:
-        state = "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
-    elif held:
-        state = f"công bố một phần ({len(sectors) - len(held)}/{len(sectors)} lĩnh vực)"
-    else:
-        state = "đã công bố"
-    print(f"Lượt chạy {result['run_id']}: {state}")
-    for s in sectors:
-        if s["published"]:
-            print(f"  {s['label']}: công bố")
-        else:
-            since = s.get("in_force")
-            kept = f"; số liệu đang có hiệu lực: lượt {since['run_id']}" if since else ""
-            print(f"  {s['label']}: CHƯA công bố{kept}")
-            for m in s["errors"]:
-                print(f"    - {m}")
-        for m in s.get("warnings") or []:
-            print(f"    - Cảnh báo: {m}")
-    messages = result.get("file_messages") or []
-    if messages:
-        print("Tệp đầu vào / input files:")
-        for m in messages:
-            print(f"  {m}")
-    counts = result.get("status_counts", {})
-    total = sum(counts.values())
-    parts = [f"{STATUS_LABELS['vi'].get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
-    print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
-    note = matching_note(result.get("match_thresholds"))
-    if note:
-        print(f"{MATCHING_NOTE_TITLE['vi']}: {note}")
-    out = Path(result["out_dir"])
-    print(f"Báo cáo:       {out / 'report' / 'bao-cao.html'}")
-    print(f"               {out / 'report' / 'bao-cao.xlsx'}")
-    print(f"Danh sách rà soát: {out / 'worklists'}")
-    print(f"Kết quả:       {out / 'results.parquet'}")
 
 
 def _cmd_sample(args) -> int:
