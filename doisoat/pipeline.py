@@ -452,6 +452,18 @@ def file_lines(ingested: list) -> list[str]:
     return lines
 
 
+def column_maps(ingested: list) -> dict[str, dict[str, str]]:
+    """Sector → its records' own columns → the headers its usable files gave them, in file order (first file
+    first): how enriched extracts go back to the sector (``IngestResult.columns``)."""
+    out: dict[str, dict[str, str]] = {}
+    for r in ingested:
+        if r.ok:
+            columns = out.setdefault(r.sector, {})
+            for column, header in r.columns.items():
+                columns.setdefault(column, header)
+    return out
+
+
 def absent_fields(ingested: list, specs: dict) -> dict[str, set[str]]:
     """Sector → required fields that no readable file of the sector has a column for."""
     out: dict[str, set[str]] = {}
@@ -705,6 +717,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "file_problems": problems,
         "inputs": describe_inputs(ingested),
         "history": store.published_history(con),
+        "column_maps": column_maps(ingested),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
     sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))

@@ -87,6 +87,9 @@ class IngestResult:
     quarantine: pl.DataFrame
     mapping: dict[str, str] = field(default_factory=dict)
     unmapped_headers: list[str] = field(default_factory=list)
+    #: every column of the file as the records name it → the file's header, in the file's column order
+    #: (:func:`record_columns`): what enriched extracts give back to the sector
+    columns: dict[str, str] = field(default_factory=dict)
     sha256: str = ""
     n_input_rows: int = 0
     messages: list[FileMessage] = field(default_factory=list)
@@ -303,6 +306,27 @@ def _unreadable(
     return _failed(path, spec, sha, message, n_rows, ROWS_ESTIMATED if n_rows else ROWS_UNKNOWN, **kw)
 
 
+def _reserved_names(spec: SectorSpec) -> set[str]:
+    """Column names doisoat gives itself: a file's column under one of these headers is renamed."""
+    return set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA, ISSUES, ISSUES_COLUMN}
+
+
+def _kept_name(header: str, reserved: set[str]) -> str:
+    """The records' name for a column kept as it came: its header, or "<header> (gốc)" for a reserved name."""
+    return header if header not in reserved else f"{header} (gốc)"
+
+
+def record_columns(headers: list[str], positions: dict[str, int], spec: SectorSpec) -> dict[str, str]:
+    """Each column of the file as the records name it → its header, in the file's column order.
+
+    A column recognised as a field is named for the field (``positions``: field → column); every other keeps its
+    header (:func:`_kept_name`).
+    """
+    field_at = {pos: f for f, pos in positions.items()}
+    reserved = _reserved_names(spec)
+    return {field_at.get(i) or _kept_name(h, reserved): h for i, h in enumerate(headers)}
+
+
 def _ingest_table(
     path: Path, spec: SectorSpec, sha: str, table: RawTable, sink: Path | None, batch_rows: int, name: str
 ) -> IngestResult:
@@ -311,7 +335,8 @@ def _ingest_table(
     hm = map_headers(table.headers, spec, table.header_alts)
     notes += [warning("FILE_HEADER_NOTE", n if name in n else f"Tệp {name}: {n}", name) for n in hm.notes]
     seen = _shown_headers(table.headers)
-    mapped = {"mapping": hm.mapping, "unmapped_headers": hm.unmapped, **meta}
+    columns = record_columns(table.headers, hm.positions, spec)
+    mapped = {"mapping": hm.mapping, "unmapped_headers": hm.unmapped, "columns": columns, **meta}
 
     def rejected(code: str, text: str, **kw) -> IngestResult:
         n_rows, basis = _count_rows(table, batch_rows)
@@ -415,6 +440,7 @@ def _ingest_table(
         quarantine,
         mapping=ordered,
         unmapped_headers=list(hm.unmapped),
+        columns=columns,
         sha256=sha,
         n_input_rows=n_rows,
         messages=notes,
@@ -606,14 +632,14 @@ class _Splitter:
     ):
         self.spec, self.mapping, self.positions, self.name, self.sha = spec, mapping, positions, name, sha
         self.sheet = table.sheet
-        reserved = set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA, ISSUES, ISSUES_COLUMN}
+        reserved = _reserved_names(spec)
         self.canon = [
             (pl.col(f"c{positions[f]}") if f in positions else pl.lit(None, pl.String)).alias(f)
             for f in spec.fields
         ]
         mapped_pos = set(positions.values())
         self.others = [
-            pl.col(f"c{i}").alias(header if header not in reserved else f"{header} (gốc)")
+            pl.col(f"c{i}").alias(_kept_name(header, reserved))
             for i, header in enumerate(table.headers)
             if i not in mapped_pos
         ]
