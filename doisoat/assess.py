@@ -96,30 +96,30 @@ def _missing_of(field_name: str, schema: pl.Schema) -> pl.Expr:
     return ~pl.any_horizontal([_present(c, schema[c]) for c in cols])
 
 
+#: the standardised columns assessment reads (their types: normalize.standardize.STANDARD_SCHEMA)
+STD_READ = (
+    "name_key",
+    "name_variant",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "national_id_std",
+    "old_id_std",
+    "id_birth_year",
+    "id_sex",
+    "commune_code_std",
+    "commune_code_old",
+    "commune_status",
+    "event_date_std",
+    "last_activity_date_std",
+    "norm_issues",
+)
+
+
 def needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str]:
     """The record columns assessment reads: checked fields, required and event-key columns, row identity."""
-    wanted = [
-        "rid",
-        "sector",
-        "source_file",
-        "source_row",
-        "name_key",
-        "name_variant",
-        "birth_year",
-        "birth_month",
-        "birth_day",
-        "sex_std",
-        "national_id_std",
-        "old_id_std",
-        "id_birth_year",
-        "id_sex",
-        "commune_code_std",
-        "commune_code_old",
-        "commune_status",
-        "event_date_std",
-        "last_activity_date_std",
-        "norm_issues",
-    ]
+    wanted = ["rid", "sector", "source_file", "source_row", *STD_READ]
     wanted += [c for cols, _ in _PRESENCE.values() for c in cols]
     wanted += [c for info in specs.values() for c in (*info.required, *info.event_key)]
     return [c for c in dict.fromkeys(wanted) if c in schema]
@@ -236,24 +236,7 @@ def assess(
     df = ensure_columns(
         records_std,
         {
-            **standard_types(
-                "name_key",
-                "name_variant",
-                "birth_year",
-                "birth_month",
-                "birth_day",
-                "sex_std",
-                "national_id_std",
-                "old_id_std",
-                "id_birth_year",
-                "id_sex",
-                "commune_code_std",
-                "commune_code_old",
-                "commune_status",
-                "event_date_std",
-                "last_activity_date_std",
-                "norm_issues",
-            ),
+            **standard_types(*STD_READ),
             "source_file": pl.Utf8,
             "source_row": pl.Int64,
         },
