@@ -120,12 +120,8 @@ def render(
             fmt_values(observed, lang, settings.min_rows_to_show_value),
             fmt_count(context.get("n"), lang),
         )
-        what_vi = {
-            "sex_values": "giới tính",
-            "event_type_values": "loại sự kiện",
-            "status_values": "trạng thái",
-        }[kind]
-        what_en = {"sex_values": "sex", "event_type_values": "event type", "status_values": "status"}[kind]
+        what = {"sex_values": "sex", "event_type_values": "event_type", "status_values": "status"}[kind]
+        what_vi, what_en = field_label(what, "vi"), field_label(what, "en")
         return (
             f"Lĩnh vực {label} có giá trị {what_vi} ({check.column}) ngoài tập cho phép {allowed}: {values} ({n} dòng)"
             if vi

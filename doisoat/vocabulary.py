@@ -79,6 +79,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "last_activity_date_std": ("ngày phát sinh gần nhất", "last activity date"),
     "death_date": ("ngày mất", "date of death"),
     "vital_status": ("tình trạng sống/chết", "vital status"),
+    "status": ("trạng thái", "status"),  # a result's status (RESULT_STATUSES)
 }
 
 
