@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from factories import typed
 
 from checks import SUITE_VERSION, GateResult, GateSettings, dung_rates, run_gate
 
@@ -47,12 +48,7 @@ def _extract(sector: str, n: int, persons: int) -> pl.DataFrame:
             "commune_code_std": [COMMUNES[k % 2] for k in range(n)],
             "norm_issues": [[] for _ in range(n)],
         },
-        schema_overrides={
-            "source_row": pl.Int64,
-            "birth_year": pl.Int16,
-            "event_type": pl.Utf8,
-            "norm_issues": pl.List(pl.Utf8),
-        },
+        schema_overrides=typed("source_row", "birth_year", "event_type", "norm_issues"),
     )
 
 

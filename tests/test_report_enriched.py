@@ -6,10 +6,11 @@ import stat
 
 import openpyxl
 import polars as pl
+from factories import typed
 
 from doisoat.report import enriched_frame, write_enriched
 
-BIRTH = {"birth_year": pl.Int16, "birth_month": pl.Int8, "birth_day": pl.Int8}
+BIRTH = typed("birth_year", "birth_month", "birth_day")
 
 
 def frames(source_files: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
