@@ -383,12 +383,24 @@ def _cmd_model(args) -> int:
         return 2
     extracts = [ExtractInput.parse(e) for e in args.extract]
     with store.connect(args.db or settings.default_db()) as con:
+        _require_reference(con, args.db or settings.default_db())
         records, _ = assemble(ingest_extracts(extracts, {}))
         model = train(con, standardize_records(records), MatchSettings())
     out = args.out or settings.home() / "model.json"
     model.save(out)
     print(f"Đã lưu mô hình vào {out}")
     return 0
+
+
+def _require_reference(con, db: Path) -> None:
+    from doisoat.errors import UserError
+    from doisoat.reference import has_reference
+
+    if not has_reference(con):
+        raise UserError(
+            f"Chưa nạp dữ liệu dân cư vào {db}: hãy chạy 'doisoat reference load TỆP' (hoặc 'doisoat run') trước, "
+            "hoặc chỉ đúng tệp bằng --db. / no reference population loaded"
+        )
 
 
 COMMANDS = {
@@ -417,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         name = exc.filename or str(exc)
         print(f"Lỗi: không tìm thấy tệp '{name}' / file not found", file=sys.stderr)
+        return 2
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        what = "là thư mục, không phải tệp" if isinstance(exc, IsADirectoryError) else "không mở được"
+        print(f"Lỗi: '{exc.filename}' {what} ({exc.strerror}) / cannot open", file=sys.stderr)
         return 2
 
 

@@ -133,3 +133,20 @@ def test_broken_sector_yaml_is_one_line_before_the_run_starts(tmp_path):
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "education.yaml" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_every_sub_command_on_bad_input_says_one_line_and_fails(tmp_path):
+    db = str(tmp_path / "d.duckdb")
+    missing = str(tmp_path / "none.csv")
+    cases = [
+        ("reference", "load", missing, "--db", db),
+        ("reference", "load", str(tmp_path), "--db", db),
+        ("model", "train", "--extract", f"vaccination={missing}", "--db", db),
+        ("evaluate", "--truth", str(tmp_path), "--results", missing),
+        ("decisions", "import", missing, "--db", db),
+        ("run", "--reference", missing, "--extract", f"vaccination={missing}", "--db", db),
+    ]
+    for args in cases:
+        out = doisoat(*args)
+        assert out.returncode != 0 and "Traceback" not in out.stderr, args
+        assert out.stderr.startswith("Lỗi: "), args
