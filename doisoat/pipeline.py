@@ -334,19 +334,11 @@ def release_duckdb_cache(con: duckdb.DuckDBPyConnection, memory_limit: str) -> N
 
 
 def assess_records(records_std: Path, matches: pl.DataFrame, reference: pl.DataFrame, specs: dict):
-    from doisoat.assess import SectorInfo, assess, needed_columns
+    """Assess with each sector's spec whole (a narrowed copy once dropped the residence rule)."""
+    from doisoat.assess import assess, needed_columns
 
-    infos = {
-        name: SectorInfo(
-            required=list(spec.required),
-            many_per_person=spec.many_per_person,
-            event_key=list(spec.event_key),
-            after_death_reason=spec.after_death_reason,
-        )
-        for name, spec in specs.items()
-    }
-    records = read_columns(records_std, needed_columns(pl.read_parquet_schema(records_std), infos))
-    return assess(records, matches, reference, infos)
+    records = read_columns(records_std, needed_columns(pl.read_parquet_schema(records_std), specs))
+    return assess(records, matches, reference, specs)
 
 
 def build_results(
