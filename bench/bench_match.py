@@ -4,9 +4,15 @@ Two sources of data:
 - ``--source synthetic`` (default): standardised frames built here directly (vectorised numpy/polars, errors of
   DOMAIN.md injected at ``--error-scale`` × base rates), so the matcher is measured alone at any size;
 - ``--source generator``: the project's path (sample_data.generator → ingest → normalize.standardize), when those
-  modules are installed.
+  modules are installed;
+- ``--source other``: extracts written by bench/other_agency.py (another agency's population, headers and error mix,
+  rates drawn per ``--seed``; tune on other_agency.TUNING_SEEDS only), through ingest and standardize.
+
+Every run estimates its models on the data (``--fixed-model`` uses the model as given); ``--blocking-recall`` adds the
+share of true pairs reaching comparison per error kind, ``--no-cascade`` runs every pass for every record.
 
 Usage: .venv/bin/python bench/bench_match.py --people 100000 [--train] [--error-scale 2] [--source generator]
+       .venv/bin/python bench/bench_match.py --source other --people 100000 --seed 104 --data-dir /tmp/oa --blocking-recall
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import polars as pl
 from unidecode import unidecode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from doisoat.match import MatchModel, MatchSettings, link, train  # noqa: E402
 from doisoat.reference import load_reference  # noqa: E402
@@ -268,10 +275,18 @@ def generator_run(args) -> dict:
 
     base = Path(args.data_dir or tempfile.mkdtemp(prefix="bench_match_"))
     out = base / f"gen_{args.people}_x{args.error_scale:g}"
+    if args.source == "other":
+        tag = "".join(f"_{x.replace('=', '')}" for x in args.set)
+        out = base / f"oa_{args.people}_s{args.seed}{tag}"
     times = {}
     t = time.perf_counter()
     if args.people == 0:
         out = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
+    elif args.source == "other":
+        if not (out / "truth" / "truth.parquet").exists():
+            from other_agency import make
+
+            make(out, args.people, args.seed, {k: float(v) for k, v in (x.split("=", 1) for x in args.set)})
     elif not (out / "truth" / "truth.parquet").exists():
         rates = ErrorRates(**{k: min(v * args.error_scale, 1.0) for k, v in asdict(ErrorRates()).items()})
         generate(out, people=args.people, seed=args.seed, rates=rates)
@@ -283,8 +298,10 @@ def generator_run(args) -> dict:
     t = time.perf_counter()
     load_reference(con, ref_std, "bench")
     times["load_reference"] = round(time.perf_counter() - t, 1)
-    settings = MatchSettings()
-    model = MatchModel.default()
+    settings = MatchSettings(estimate=not args.fixed_model, cascade=not args.no_cascade)
+    if args.matched is not None:
+        settings.matched = args.matched
+    model = MatchModel.load(args.model) if args.model else MatchModel.default()
     if args.train:
         t = time.perf_counter()
         model = train(con, records_std, settings)
@@ -298,8 +315,22 @@ def generator_run(args) -> dict:
         res.matches.select("rid", "person_id", pl.col("match_status").alias("status")), on="rid"
     )
     metrics = evaluate(out, results)
+    extra = {}
+    if args.blocking_recall:
+        from doisoat.evaluate import blocking_recall_by_kind
+        from doisoat.match.blocking import blocked_pairs
+
+        t = time.perf_counter()
+        pairs = blocked_pairs(con, records_std, settings)
+        times["blocking_recall"] = round(time.perf_counter() - t, 1)
+        keyed = records_std.select("rid", "source_file", "source_row").join(pairs, on="rid")
+        extra["blocking_recall"] = blocking_recall_by_kind(out, keyed).to_dicts()
     return {
-        "source": "generator",
+        "source": args.source,
+        "seed": args.seed,
+        "model_used": res.models_summary(),
+        "thresholds": {s: t.to_dict() for s, t in res.thresholds_by_sector.items()},
+        **extra,
         "people": manifest["people"],
         "records": records_std.height,
         "error_scale": args.error_scale,
@@ -333,7 +364,7 @@ def standardised_frames(out: Path, manifest: dict, times: dict) -> tuple[pl.Data
     records_std = P.standardize_records(records)
     ref_std = P.standardize_records(ref_raw)
     times["standardize"] = round(time.perf_counter() - t, 1)
-    if out.name.startswith("gen_"):
+    if out.name.startswith(("gen_", "oa_")):
         records_std.write_parquet(rec_path)
         ref_std.write_parquet(ref_path)
     return records_std, ref_std
@@ -353,12 +384,22 @@ def main() -> None:
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--duckdb-memory", default=None, help="DuckDB memory_limit, e.g. 4GB")
-    ap.add_argument("--source", choices=["synthetic", "generator"], default="synthetic")
+    ap.add_argument("--source", choices=["synthetic", "generator", "other"], default="synthetic")
+    ap.add_argument("--model", help="start from this model file instead of the shipped one")
+    ap.add_argument(
+        "--fixed-model", action="store_true", help="use the model as given (no estimation on the run)"
+    )
+    ap.add_argument("--no-cascade", action="store_true", help="every pass for every record")
+    ap.add_argument("--set", action="append", default=[], metavar="KIND=RATE", help="other: override a rate")
+    ap.add_argument(
+        "--matched", type=float, help="floor of the matched threshold (default MatchSettings.matched)"
+    )
+    ap.add_argument("--blocking-recall", action="store_true", help="share of true pairs reaching comparison")
     ap.add_argument("--data-dir", help="where generated data is kept (reused when present)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save-model", help="write the trained model here")
     args = ap.parse_args()
-    if args.source == "generator":
+    if args.source in ("generator", "other"):
         print(json.dumps(generator_run(args), ensure_ascii=False, indent=1, default=str))
         return
     t0 = time.perf_counter()

@@ -132,7 +132,7 @@ def needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo | SectorSpec])
 
 def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame) -> pl.DataFrame:
     """Records joined to their match decision and to the candidate reference person (``ref_`` prefix)."""
-    taken = ("person_id", "match_status", "agree_name", "runner_up_person_id")
+    taken = ("person_id", "match_status", "agree_name", "agree_id", "runner_up_person_id")
     keep = [c for c in ("rid", *taken) if c in matches.columns]
     m = matches.select(keep)
     for c in taken:
@@ -269,6 +269,9 @@ def _assess_part(
     df = _with_reference(df, matches, reference)
     df = df.with_columns(_dup=_duplicate_flag(df, specs))
     matched = pl.col("match_status") == "matched"
+    other_holder = (
+        (pl.col("agree_id") == "other_person").fill_null(False) if "agree_id" in df.columns else pl.lit(False)
+    )
 
     sectors = df["sector"].unique().sort().to_list()
     infos = {sector: specs.get(sector, SectorInfo()) for sector in sectors}
@@ -334,8 +337,17 @@ def _assess_part(
         (
             matched
             & pl.col("national_id_std").is_not_null()
-            & (pl.col("national_id_std") != pl.col("ref_national_id_std")),
+            & (pl.col("national_id_std") != pl.col("ref_national_id_std"))
+            & other_holder.not_(),
             "ID_DIFFERS",
+        ),
+        # a parent's, spouse's or guardian's ID on the record: it belongs to another person (DOMAIN §8)
+        (
+            matched
+            & pl.col("national_id_std").is_not_null()
+            & (pl.col("national_id_std") != pl.col("ref_national_id_std"))
+            & other_holder,
+            "ID_OF_OTHER_PERSON",
         ),
         (matched & pl.col("name_key").is_not_null() & _name_disagrees(), "NAME_DIFFERS"),
         (matched & birth_disagrees(), "BIRTH_DATE_DIFFERS"),

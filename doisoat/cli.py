@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ báo cáo / report language ({DEFAULT})"
     )
     r.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="Không in tiến trình từng bước (chỉ in kết quả) / no step lines, only the summary",
+    )
+    r.add_argument(
         "--gate-config",
         type=Path,
         metavar="TỆP.yaml",
@@ -192,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--results", type=Path, required=True, metavar="TỆP", help="Tệp results.parquet của một lượt chạy"
     )
     e.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ / language ({DEFAULT})")
+    e.add_argument(
+        "--by-kind",
+        action="store_true",
+        help="Theo loại lỗi: bao phủ, cần xác minh, khớp nhầm; F1 không khớp / per error kind, non-match F1",
+    )
 
     ref = sub.add_parser(
         "reference",
@@ -275,6 +286,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TỆP",
         help="Tệp mô hình / model file (mặc định / default: data/model.json)",
     )
+    ms = m_sub.add_parser(
+        "show",
+        help="Mô hình một lần chạy đã dùng, kèm biểu đồ trọng số / the models a run used, with a weights chart",
+        epilog="Ví dụ / example:\n  doisoat model show out/latest",
+        formatter_class=raw,
+    )
+    ms.add_argument(
+        "run",
+        type=Path,
+        nargs="?",
+        metavar="THƯ_MỤC",
+        help="Thư mục lần chạy (mặc định / default: out/latest)",
+    )
+    ms.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ / language ({DEFAULT})")
     return p
 
 
@@ -286,8 +311,24 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _show_progress() -> None:
+    """Step lines on stderr while a run goes (row counts and seconds; never personal data)."""
+    import logging
+
+    logger = logging.getLogger("doisoat.progress")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(asctime)s  %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def _cmd_run(args) -> int:
     from flows.nightly import run_once
+
+    if not args.quiet:
+        _show_progress()
+        print("Đang đối soát… (khởi động Prefect mất vài giây)", file=sys.stderr)
 
     # inputs are checked and the locks taken before Prefect starts: a mistake is one line, not a failed flow
     result = run_once(
@@ -307,7 +348,7 @@ def _cmd_run(args) -> int:
 def _cmd_evaluate(args) -> int:
     from doisoat.evaluate import evaluate, format_metrics
 
-    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang))
+    print(format_metrics(evaluate(args.truth, args.results), lang=args.lang, by_kind=args.by_kind))
     return 0
 
 
@@ -378,8 +419,16 @@ def _cmd_model(args) -> int:
     from doisoat.match import MatchSettings, train
     from doisoat.pipeline import ExtractInput, assemble, ingest_extracts, standardize_records
 
+    if args.model_command == "show":
+        from doisoat.match.show import show_run
+
+        print(show_run(args.run or settings.runs_root() / "latest", args.lang))
+        return 0
     if args.model_command != "train":
-        print("Dùng: doisoat model train --extract LĨNH_VỰC=TỆP", file=sys.stderr)
+        print(
+            "Dùng: doisoat model train --extract LĨNH_VỰC=TỆP | doisoat model show [LẦN_CHẠY]",
+            file=sys.stderr,
+        )
         return 2
     extracts = [ExtractInput.parse(e) for e in args.extract]
     with store.connect(args.db or settings.default_db()) as con:

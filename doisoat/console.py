@@ -11,7 +11,7 @@ from pathlib import Path
 def print_summary(result: dict) -> None:
     """Where the reports are, what was published per sector, every file problem, the headline counts."""
     from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
-    from doisoat.textfmt import fmt_int
+    from doisoat.textfmt import fmt_int, fmt_ratio
     from doisoat.vocabulary import STATUS_LABELS
 
     sectors = result.get("sectors") or []
@@ -24,8 +24,10 @@ def print_summary(result: dict) -> None:
         state = "đã công bố"
     print(f"Lượt chạy {result['run_id']}: {state}")
     for s in sectors:
+        rate = f"bản ghi đúng {fmt_ratio(s['n_dung'], s['n'])}" if s.get("n") else "không có bản ghi"
+        quarantined = f"; {fmt_int(s['n_quarantined'])} bị cách ly" if s.get("n_quarantined") else ""
         if s["published"]:
-            print(f"  {s['label']}: công bố")
+            print(f"  {s['label']}: công bố — {rate}{quarantined}")
         else:
             since = s.get("in_force")
             kept = f"; số liệu đang có hiệu lực: lượt {since['run_id']}" if since else ""
@@ -41,12 +43,15 @@ def print_summary(result: dict) -> None:
             print(f"  {m}")
     counts = result.get("status_counts", {})
     total = sum(counts.values())
-    parts = [f"{STATUS_LABELS['vi'].get(k, k)} {fmt_int(v)}" for k, v in sorted(counts.items())]
+    parts = [f"{STATUS_LABELS['vi'].get(k, k).lower()} {fmt_int(v)}" for k, v in sorted(counts.items())]
     print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
     note = matching_note(result.get("match_thresholds"))
     if note:
         print(f"{MATCHING_NOTE_TITLE['vi']}: {note}")
     out = Path(result["out_dir"])
+    latest = out.parent / "latest"
+    if result["published"] and latest.is_symlink() and latest.resolve() == out.resolve():
+        print(f"Lượt công bố mới nhất: {latest}")
     print(f"Báo cáo:       {out / 'report' / 'bao-cao.html'}")
     print(f"               {out / 'report' / 'bao-cao.xlsx'}")
     print(f"Danh sách rà soát: {out / 'worklists'}")

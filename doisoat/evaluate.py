@@ -133,6 +133,62 @@ def _scored(truth: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+NO_ERROR = "no_error"
+
+
+def _kinds(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per (record, error kind) it carries; a record without any error counts under ``no_error``."""
+    errs = pl.col("errors") if "errors" in df.columns else pl.lit(None, pl.List(pl.Utf8))
+    return (
+        df.with_columns(
+            pl.when(errs.list.len().fill_null(0) == 0).then(pl.lit([NO_ERROR])).otherwise(errs).alias("error")
+        )
+        .explode("error")
+        .drop_nulls("error")
+    )
+
+
+def blocking_recall_by_kind(
+    truth_dir: Path, pairs: pl.DataFrame, max_kinds: int | None = None
+) -> pl.DataFrame:
+    """Share of true record–person pairs that blocking proposed, per error kind, per pair of kinds and overall.
+
+    ``pairs``: the proposed pairs with ``source_file, source_row, person_id`` (doisoat.match.blocking.blocked_pairs
+    joined to the records' keys). ``max_kinds`` keeps only the records with at most that many kinds of error.
+    """
+    truth = pl.read_parquet(_truth_path(Path(truth_dir))).filter(pl.col("person_id").is_not_null())
+    if max_kinds is not None:  # e.g. 1: the records that carry one kind of error (or none) only
+        truth = truth.filter(pl.col("errors").list.len() <= max_kinds)
+    got = pairs.select(
+        pl.col("source_file").cast(pl.Utf8),
+        pl.col("source_row").cast(pl.Int64),
+        pl.col("person_id").cast(pl.Utf8),
+    ).unique()
+    df = (
+        truth.with_columns(pl.col("source_row").cast(pl.Int64))
+        .join(got.with_columns(pl.lit(True).alias("reached")), on=[*KEY, "person_id"], how="left")
+        .with_columns(pl.col("reached").fill_null(False))
+    )
+    single = _kinds(df).select("error", "reached")
+    ex = df.with_row_index("_i").select("_i", "errors", "reached").explode("errors").drop_nulls("errors")
+    two = (
+        ex.join(ex.select("_i", pl.col("errors").alias("e2")), on="_i")
+        .filter(pl.col("errors") < pl.col("e2"))
+        .select((pl.col("errors") + " + " + pl.col("e2")).alias("error"), "reached")
+    )
+    allrow = df.select(pl.lit("(all)").alias("error"), "reached")
+    out = (
+        pl.concat([allrow, single, two])
+        .group_by("error")
+        .agg(
+            pl.len().cast(pl.Int64).alias("records"), pl.col("reached").sum().cast(pl.Int64).alias("reached")
+        )
+    )
+    return out.with_columns((pl.col("reached") / pl.col("records")).alias("blocking_recall")).sort(
+        ["error"], descending=False
+    )
+
+
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
     p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     return {"precision": p, "recall": r, "f1": _f1(p, r)}
@@ -180,19 +236,28 @@ def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
         },
     )
 
+    wrong_person = pl.col("linked") & ~pl.col("tp")
     per_error = (
-        df.filter(pl.col("has_true"))
-        .select(pl.col("errors"), pl.col("tp"))
-        .explode("errors")
-        .drop_nulls("errors")
-        .group_by("errors")
+        _kinds(df.filter(pl.col("has_true")).with_columns(wrong_person.alias("wrong")))
+        .group_by("error")
         .agg(
             pl.len().cast(pl.Int64).alias("records"),
             pl.col("tp").sum().cast(pl.Int64).alias("linked_correctly"),
+            pl.col("review").sum().cast(pl.Int64).alias("in_review"),
+            pl.col("wrong").sum().cast(pl.Int64).alias("wrong_person"),
         )
-        .rename({"errors": "error"})
         .with_columns((pl.col("linked_correctly") / pl.col("records")).alias("recall"))
         .sort("error")
+    )
+    # the other class: a record of someone absent from the reference should stay unlinked
+    true_nm = int((~df["has_true"]).sum())
+    pred_nm = int((~df["linked"]).sum())
+    tn = int((~df["has_true"] & ~df["linked"]).sum())
+    p_nm, r_nm = _ratio(tn, pred_nm), _ratio(tn, true_nm)
+    overall["nonmatch_precision"], overall["nonmatch_recall"], overall["nonmatch_f1"] = (
+        p_nm,
+        r_nm,
+        _f1(p_nm, r_nm),
     )
 
     ab = df.filter(~pl.col("has_true"))
@@ -228,6 +293,10 @@ _LABELS = {
         "unlinked": "Để trống đúng (không khớp)",
         "wrong": "Khớp nhầm",
         "spec": "Độ đặc hiệu",
+        "in_review": "Cần xác minh",
+        "wrong_person": "Khớp nhầm người",
+        "nonmatch": "Không khớp (người không có trong CSDLQG): độ chính xác {p}, độ bao phủ {r}, F1 {f}",
+        "review_band": "Số bản ghi cần xác minh: {n} ({s} số dòng)",
     },
     "en": {
         "title": "LINK QUALITY AGAINST THE SAMPLE'S GROUND TRUTH",
@@ -250,6 +319,10 @@ _LABELS = {
         "unlinked": "Correctly left unlinked",
         "wrong": "Wrongly linked",
         "spec": "Specificity",
+        "in_review": "In review",
+        "wrong_person": "Wrong person",
+        "nonmatch": "Non-matches (people absent from the reference): precision {p}, recall {r}, F1 {f}",
+        "review_band": "Records in review: {n} ({s} of rows)",
     },
 }
 ERROR_NAMES_VI = {
@@ -280,6 +353,24 @@ ERROR_NAMES_VI = {
     "after_death": "Phát sinh sau khi chết",
     "commune_old_code": "Mã xã cũ",
     "phone_11_digits": "Điện thoại 11 số",
+    "no_error": "Không có lỗi",
+    # the other-agency extracts (bench/other_agency.py)
+    "relative_id": "Số định danh của người thân",
+    "id_digit": "Sai một chữ số định danh",
+    "year_off_by_one": "Năm sinh lệch một năm",
+    "year_only": "Chỉ có năm sinh",
+    "placeholder_0101": "Ngày sinh ghi 01/01",
+    "dm_swapped": "Đảo ngày/tháng",
+    "sex_flipped": "Giới tính ghi ngược",
+    "middle_dropped": "Bỏ tên đệm",
+    "middle_added": "Thêm tên đệm",
+    "merged_syllables": "Viết liền âm tiết",
+    "typo": "Gõ sai một ký tự",
+    "no_diacritics_caps": "Chữ hoa không dấu",
+    "regional_surname": "Hoàng/Huỳnh, Vũ/Võ",
+    "tone_misplaced": "Đặt sai dấu thanh",
+    "moved": "Mã xã khác CSDLQG (chuyển nơi ở)",
+    "phone_changed": "Số điện thoại khác",
 }
 SECTOR_NAMES_VI = {
     "civil_status": "Hộ tịch",
@@ -297,8 +388,11 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
 
 
-def format_metrics(m: Metrics, lang: str = "vi") -> str:
-    """A readable report: per-sector table, recall per error kind, absent people (Vietnamese by default)."""
+def format_metrics(m: Metrics, lang: str = "vi", by_kind: bool = False) -> str:
+    """A readable report: per-sector table, recall per error kind, absent people (Vietnamese by default).
+
+    ``by_kind`` adds, per error kind, the records sent to review and those linked to the wrong person, the
+    review band's size and the non-match precision, recall and F1."""
     t = _LABELS["vi" if lang == "vi" else "en"]
 
     def pct(v: float | None) -> str:
@@ -352,9 +446,13 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
             fmt_int(r["records"], lang),
             fmt_int(r["linked_correctly"], lang),
             pct(r["recall"]),
+            *([fmt_int(r["in_review"], lang), fmt_int(r["wrong_person"], lang)] if by_kind else []),
         ]
         for r in m.per_error.iter_rows(named=True)
     ]
+    err_header = [t["error"], t["records"], t["linked"], t["recall"]]
+    if by_kind:
+        err_header += [t["in_review"], t["wrong_person"]]
     a = m.absent
     parts = [
         t["title"],
@@ -362,7 +460,7 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
         _table(header, rows),
         "",
         t["by_error"],
-        _table([t["error"], t["records"], t["linked"], t["recall"]], err_rows),
+        _table(err_header, err_rows),
         "",
         t["absent"],
         _table(
@@ -377,4 +475,14 @@ def format_metrics(m: Metrics, lang: str = "vi") -> str:
             ],
         ),
     ]
+    if by_kind:
+        parts += [
+            "",
+            t["review_band"].format(n=fmt_int(o["review"], lang), s=pct(o["review_share"])),
+            t["nonmatch"].format(
+                p=pct(o.get("nonmatch_precision")),
+                r=pct(o.get("nonmatch_recall")),
+                f=pct(o.get("nonmatch_f1")),
+            ),
+        ]
     return "\n".join(parts)

@@ -300,7 +300,7 @@ def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, spec
     from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, read_columns(records_std, ["rid", *STD_COLUMNS]), model, MatchSettings(), many)
+    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, MatchSettings(), many)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -518,12 +518,28 @@ def run_gate(
     )
 
 
-def publication(con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str]) -> list[dict]:
-    """Per sector: published now, or held with its reasons and the figures still in force (the last published run)."""
+def publication(
+    con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str], results: pl.DataFrame
+) -> list[dict]:
+    """Per sector: published now, or held with its reasons and the figures still in force (the last published run).
+
+    With the sector's headline counts (rows, đúng, quarantined) for the run summary.
+    """
     from doisoat import store
 
+    counts = {
+        r["sector"]: r
+        for r in results.group_by("sector")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("dung").fill_null(False).sum().alias("n_dung"),
+            (pl.col("status") == "quarantined").sum().alias("n_quarantined"),
+        )
+        .iter_rows(named=True)
+    }
     out = []
     for sector in gate.sectors:
+        c = counts.get(sector, {})
         entry = {
             "sector": sector,
             "label": labels.get(sector, sector),
@@ -531,6 +547,9 @@ def publication(con: duckdb.DuckDBPyConnection, gate, labels: dict[str, str]) ->
             "errors": gate.reasons(sector),
             "warnings": gate.sector_warnings(sector),
             "in_force": None,
+            "n": int(c.get("n", 0)),
+            "n_dung": int(c.get("n_dung", 0)),
+            "n_quarantined": int(c.get("n_quarantined", 0)),
         }
         if not entry["published"]:
             entry["in_force"] = store.last_published(con, sector)
@@ -650,6 +669,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
     from doisoat import audit, store
+    from doisoat.normalize.units import units_source
     from doisoat.report import aggregate, write_reports
     from doisoat.report.heading import describe_inputs
 
@@ -657,7 +677,10 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
 
     def step(name, fn, *args, **kwargs):
         _kill_point(name)
-        return run_step(name, fn, *args, **kwargs)
+        t = time.perf_counter()
+        out = run_step(name, fn, *args, **kwargs)
+        _say_step(name, out, time.perf_counter() - t)
+        return out
 
     ref_info = step("reference", ensure_reference, con, config.reference)
     sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
@@ -684,6 +707,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     )
     pass_stats = _as_dict(getattr(linked, "pass_stats", None))
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
+    # the models estimated on this run's data, per sector: files in the run folder, hashes in the manifest
+    models_used = linked.save_models(staging / "models")
     del linked, matches, assessed  # the results hold what the later steps read
     counts_per_file = check_nothing_lost(ingested, results)
     if quarantine.height:
@@ -694,7 +719,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
     labels = {name: spec.label_vi for name, spec in specs.items()}
-    pub = publication(con, gate, labels)
+    pub = publication(con, gate, labels, results)
     problems = [
         {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
         for r in ingested
@@ -754,7 +779,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
             for r in ingested
         ],
         "reference": ref_info,
-        "model": getattr(model, "version", None),
+        "model": models_used,
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
@@ -766,6 +791,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
             if Path(v).is_relative_to(staging)
         },
         "versions": versions(),
+        "admin_units": units_source(),  # which unit tables and old→new conversion the communes were read with
     }
     gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
     (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
@@ -816,6 +842,49 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         thresholds,
         pub,
     )
+
+
+# what the console says after each step (``doisoat run`` prints it to stderr unless --quiet); no personal data
+progress = logging.getLogger("doisoat.progress")
+STEP_LABELS = {
+    "reference": "Dữ liệu dân cư",
+    "ingest": "Đọc tệp chuyên ngành",
+    "standardize": "Chuẩn hoá",
+    "match": "Ghép với CSDLQG",
+    "assess": "Đánh giá đúng, đủ, sạch, sống",
+    "gate": "Kiểm tra chất lượng",
+    "report": "Báo cáo, danh sách rà soát, dữ liệu làm giàu",
+}
+
+
+def _say_step(name: str, out, seconds: float) -> None:
+    from doisoat.textfmt import fmt_int
+
+    detail = ""
+    try:
+        if name == "reference":
+            detail = "nạp mới" if out.get("reloaded") else "không đổi so với lần nạp trước"
+        elif name == "ingest":
+            rows = sum(r.n_input_rows for r in out)
+            bad = sum(1 for r in out if not r.ok)
+            detail = f"{fmt_int(rows)} dòng từ {fmt_int(len(out))} tệp" + (
+                f", {fmt_int(bad)} tệp không dùng được" if bad else ""
+            )
+        elif name == "standardize":
+            detail = f"{fmt_int(out.height)} bản ghi"
+        elif name == "match":
+            status = out.matches["match_status"]
+            detail = (
+                f"{fmt_int(int((status == 'matched').sum()))} khớp, "
+                f"{fmt_int(int((status == 'review').sum()))} cần xác minh"
+            )
+        elif name == "gate":
+            detail = f"công bố {len(out.published_sectors)}/{len(out.sectors)} lĩnh vực"
+    except (AttributeError, KeyError, TypeError):  # a step's result of another shape: say only the time
+        detail = ""
+    took = f"{seconds:.1f}".replace(".", ",")
+    label = STEP_LABELS.get(name, name)
+    progress.info("%s%s (%s giây)", label, f": {detail}" if detail else "", took)
 
 
 def _kill_point(name: str) -> None:

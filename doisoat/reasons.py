@@ -240,6 +240,15 @@ _REASONS: tuple[Reason, ...] = (
     Reason(
         "ID_DIFFERS", "dung", "Số định danh khác CSDLQG", "National ID differs from the population data", 10
     ),
+    # the record's ID is held by another reference person whose name and birth date disagree with the record (a
+    # parent's, spouse's, guardian's: the match output's agree_id = "other_person", doisoat.match.compare)
+    Reason(
+        "ID_OF_OTHER_PERSON",
+        "dung",
+        "Số định danh của người khác",
+        "National ID belongs to another person in the population data",
+        10,
+    ),
     Reason("NAME_DIFFERS", "dung", "Họ tên khác CSDLQG", "Name differs from the population data", 10),
     Reason(
         "BIRTH_DATE_DIFFERS",

@@ -131,7 +131,11 @@ def test_worklists_exist_for_every_commune_with_records_needing_action(two_runs)
         .filter(pl.col("commune_code_std").is_not_null())["commune_code_std"]
         .unique()
     )
-    files = {p.stem for p in (out / "worklists").glob("*.xlsx")}
+    # files are named by code and commune name ("20194-phuong-hai-van.xlsx")
+    files = {p.stem.split("-")[0] for p in (out / "worklists").glob("*.xlsx")}
+    assert any(
+        p.stem.startswith(("20", "xa_cu_")) and "-" in p.stem for p in (out / "worklists").glob("*.xlsx")
+    )
     assert needing.len() > 0
     assert set(needing.to_list()) <= files
 
@@ -167,6 +171,10 @@ def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_pa
     run = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Báo cáo" in run.stdout and "Tổng số bản ghi" in run.stdout
+    # step lines with counts and seconds while it runs (stderr), never a name or an ID
+    assert (
+        "Đọc tệp chuyên ngành:" in run.stderr and "Ghép với CSDLQG:" in run.stderr and "giây)" in run.stderr
+    )
     # how sure the linking is, in the matcher's own estimates and Vietnamese number format
     assert "Độ tin cậy của việc ghép: Ghép tự động khi xác suất khớp từ 95,00%" in run.stdout
     ev = subprocess.run(

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from doisoat.evaluate import EvaluationError, evaluate, format_metrics
+from doisoat.evaluate import EvaluationError, blocking_recall_by_kind, evaluate, format_metrics
 
 TRUTH_SCHEMA = {
     "sector": pl.Utf8,
@@ -78,7 +78,37 @@ def test_join_uses_file_and_row_not_the_sector_named_by_the_user(tmp_path: Path)
 def test_recall_per_error_counts_a_record_under_each_of_its_errors(tmp_path: Path) -> None:
     m = evaluate(_truth(tmp_path), _results())
     got = {r["error"]: (r["records"], r["linked_correctly"]) for r in m.per_error.iter_rows(named=True)}
-    assert got == {"name_typo": (2, 0), "id_missing": (2, 1), "duplicate": (1, 1)}
+    assert got == {"name_typo": (2, 0), "id_missing": (2, 1), "duplicate": (1, 1), "no_error": (1, 1)}
+
+
+def test_by_kind_says_where_the_lost_records_went(tmp_path: Path) -> None:
+    m = evaluate(_truth(tmp_path), _results())
+    typo = m.per_error.filter(pl.col("error") == "name_typo").row(0, named=True)
+    assert (typo["in_review"], typo["wrong_person"]) == (1, 1)
+
+
+def test_non_match_f1_scores_leaving_absent_people_unlinked(tmp_path: Path) -> None:
+    m = evaluate(_truth(tmp_path), _results())
+    # absent: v4 (left unlinked), i3 (linked); not linked: v3 (review) and v4
+    assert m.overall["nonmatch_precision"] == pytest.approx(1 / 2)
+    assert m.overall["nonmatch_recall"] == pytest.approx(1 / 2)
+    assert m.overall["nonmatch_f1"] == pytest.approx(1 / 2)
+
+
+def test_blocking_recall_per_kind_and_pair_of_kinds(tmp_path: Path) -> None:
+    pairs = pl.DataFrame(
+        [("v.csv", 1, "P1"), ("v.csv", 3, "P3"), ("v.csv", 3, "P7"), ("i.parquet", 1, "P1")],
+        schema=["source_file", "source_row", "person_id"],
+        orient="row",
+    )
+    got = {
+        r["error"]: (r["records"], r["reached"])
+        for r in blocking_recall_by_kind(_truth(tmp_path), pairs).to_dicts()
+    }
+    assert got["(all)"] == (5, 3)
+    assert got["name_typo"] == (2, 1)
+    assert got["id_missing + name_typo"] == (1, 1)
+    assert got["duplicate"] == (1, 0)
 
 
 def test_absent_people_specificity(tmp_path: Path) -> None:
@@ -120,3 +150,12 @@ def test_format_metrics_in_vietnamese_and_english(tmp_path: Path) -> None:
     assert "Gõ sai tên" in vi and "Độ đặc hiệu" in vi
     en = format_metrics(m, lang="en")
     assert "Precision" in en and "66.67%" in en and "name_typo" in en
+
+
+def test_format_by_kind_shows_review_wrong_person_and_non_match_f1(tmp_path: Path) -> None:
+    m = evaluate(_truth(tmp_path), _results())
+    vi = format_metrics(m, by_kind=True)
+    assert "Cần xác minh" in vi and "Khớp nhầm người" in vi and "Không có lỗi" in vi
+    assert "F1 50,00%" in vi
+    en = format_metrics(m, lang="en", by_kind=True)
+    assert "Wrong person" in en and "Records in review: 1" in en

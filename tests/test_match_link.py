@@ -7,7 +7,7 @@ import json
 import polars as pl
 from test_match_support import frame, person, reference_db
 
-from doisoat.match import MATCH_SCHEMA, MatchModel, MatchSettings, link
+from doisoat.match import DEFAULT_PASSES, MATCH_SCHEMA, MatchModel, MatchSettings, link
 
 REF = [
     person(
@@ -190,3 +190,28 @@ def test_thresholds_are_set_from_the_estimated_precision():
     assert json.loads(json.dumps(strict.thresholds.to_dict()))["matched"] == round(
         strict.thresholds.matched, 6
     )
+
+
+def test_a_pass_whose_columns_the_extract_lacks_is_skipped_and_says_why():
+    res = run([person(None, "Trần Văn Bình", "1985-07-20", "M")])  # no commune code, no phone anywhere
+    assert res.pass_stats["given_dob_commune"]["skipped"] == "no value in commune_code_std"
+    assert res.pass_stats["phone"]["skipped"] == "no value in phone_std"
+    assert res.pass_stats["name_dob"]["skipped"] is None
+    assert row(res, 1)["person_id"] == "049085000111"
+
+
+def test_a_key_value_too_common_is_split_by_a_finer_key_not_skipped():
+    ref = [person(f"04909000{i:04d}", "Nguyễn Văn Hùng", f"19{50 + i % 40}-03-04", "M") for i in range(60)]
+    # only the name + day and month pass: its key is shared by all 60 persons, above a cap of 10
+    only = [p for p in DEFAULT_PASSES if p.name == "name_month_day"]
+    res = run(
+        [person(None, "Nguyễn Văn Hùng", "1971-03-04", "M")],
+        MatchSettings(block_cap=10, passes=only),
+        ref=ref,
+    )
+    stats = res.pass_stats["name_month_day"]
+    assert (
+        stats["capped_keys"] == 1 and stats["pairs"] == 1
+    )  # split by the birth year: the one person of 1971
+    assert not stats["warnings"]
+    assert row(res, 1)["person_id"] == "049090000021"

@@ -6,14 +6,19 @@ Nothing in doisoat knows these headers; the run must still recognise the columns
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 import xlsxwriter
 
 from doisoat import pipeline
-from doisoat.evaluate import evaluate
+from doisoat.evaluate import blocking_recall_by_kind, evaluate
+from doisoat.match import MatchModel, MatchSettings, link
+from doisoat.match.blocking import blocked_pairs
+from doisoat.reference import load_reference
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
 
@@ -134,3 +139,71 @@ def test_links_are_as_good_as_on_the_sample_layout(other_agency_run):
     assert m.per_sector.height == 2
     for sector in m.per_sector.iter_rows(named=True):
         assert sector["f1"] >= 0.99, sector
+
+
+def test_the_run_folder_keeps_the_models_estimated_on_its_data(other_agency_run):
+    summary, _, _ = other_agency_run
+    manifest = json.loads((summary.out_dir / "manifest.json").read_text())
+    models = manifest["model"]
+    assert {"vaccination", "insurance", "*"} <= set(models)
+    for sector, entry in models.items():
+        assert len(entry["sha256"]) == 64, sector
+        saved = MatchModel.load(summary.out_dir / entry["file"])
+        assert saved.sha256() == entry["sha256"]
+    assert models["vaccination"]["source"] == "estimated"
+    assert models["vaccination"]["thresholds"]["est_precision_matched"] >= 0.999
+
+
+# ── extracts written by bench/other_agency.py: its own population, headers and error mix (a tuning seed) ──────
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+
+@pytest.fixture(scope="module")
+def agency_frames(tmp_path_factory):
+    from bench_match import standardised_frames
+    from other_agency import TUNING_SEEDS, make
+
+    out = tmp_path_factory.mktemp("other_agency")
+    manifest = make(out, people=2500, seed=TUNING_SEEDS[1])
+    records_std, ref_std = standardised_frames(out, manifest, {})
+    con = duckdb.connect()
+    load_reference(con, ref_std, "other-agency")
+    return out, con, records_std
+
+
+def test_blocking_reaches_the_true_person_for_every_kind_of_error(agency_frames):
+    out, con, records_std = agency_frames
+    pairs = blocked_pairs(con, records_std, MatchSettings())
+    keyed = records_std.select("rid", "source_file", "source_row").join(pairs, on="rid")
+    single = blocking_recall_by_kind(out, keyed, max_kinds=1)
+    for row in single.iter_rows(named=True):
+        assert row["blocking_recall"] >= 0.995, row
+    both = blocking_recall_by_kind(out, keyed)
+    assert both.filter(pl.col("error") == "(all)")["blocking_recall"][0] >= 0.999
+    assert {"relative_id", "year_off_by_one", "placeholder_0101", "merged_syllables"} <= set(single["error"])
+
+
+def test_links_hold_on_another_agencys_error_mix_and_the_cascade_costs_no_recall(agency_frames):
+    out, con, records_std = agency_frames
+    scores = {}
+    for cascade in (True, False):
+        res = link(con, records_std, MatchModel.default(), MatchSettings(cascade=cascade), {})
+        results = records_std.select("rid", "sector", "source_file", "source_row").join(
+            res.matches.select("rid", "person_id", pl.col("match_status").alias("status")), on="rid"
+        )
+        scores[cascade] = evaluate(out, results)
+    m = scores[True]
+    assert m.overall["precision"] >= 0.999 and m.overall["f1"] >= 0.995
+    assert m.overall["nonmatch_f1"] >= 0.9
+    relative = m.per_error.filter(pl.col("error") == "relative_id").row(0, named=True)
+    assert relative["recall"] >= 0.97
+    assert scores[True].overall["tp"] >= scores[False].overall["tp"] - 2
+
+
+def test_model_show_prints_each_sectors_weights_chart(other_agency_run):
+    from doisoat.match.show import show_run
+
+    summary, _, _ = other_agency_run
+    text = show_run(summary.out_dir)
+    assert "== vaccination: estimated" in text and "== tất cả lĩnh vực" in text
+    assert "id / other_person" in text and "birth / year_pm1" in text

@@ -87,6 +87,7 @@ def test_the_report_says_the_held_sector_is_not_published_why_and_which_figures_
     vacc = manifest["sectors"]["vaccination"]
     assert vacc["published"] is False and vacc["in_force"]["run_id"] == first.run_id
     assert any("bị cách ly" in e for e in vacc["errors"])
+    assert manifest["admin_units"]["conversion_package"].startswith("vietnam-provinces==")
     gate_text = (second.out_dir / "gate.txt").read_text(encoding="utf-8")
     assert "ĐẠT MỘT PHẦN" in gate_text and "Tiêm chủng: CHƯA công bố" in gate_text
 

@@ -107,8 +107,8 @@ def test_only_records_needing_action_most_urgent_first(tmp_path):
     results, records, reference = frames()
     paths = write_worklists(tmp_path, results, records, reference, {"asxh": "An sinh xã hội"})
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "20194.xlsx",
-        "20197.xlsx",
+        "20194-phuong-hai-van.xlsx",  # code and commune name: found by either
+        "20197-phuong-lien-chieu.xlsx",
         "chua-xac-dinh-xa.xlsx",
         "tong-hop.xlsx",
     ]

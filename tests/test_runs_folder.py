@@ -235,3 +235,81 @@ def test_run_files_and_the_database_are_owner_only(tmp_path):
     for p in summary.out_dir.rglob("*"):
         if not p.is_symlink():
             assert p.stat().st_mode & 0o077 == 0, p
+
+
+def test_a_second_run_into_the_same_runs_folder_is_refused_while_the_first_holds_it(tmp_path):
+    out = tmp_path / "out"
+    first = runs.RunsFolder.open(out)
+    with runs.exclusive(first.lock(), "runs", "RUN-A"):
+        cfg = pipeline.RunConfig(
+            reference=REFERENCE,
+            extracts=[pipeline.ExtractInput("social_protection", EXTRACT)],
+            out_dir=out,
+            db_path=tmp_path / "other.duckdb",  # another database: the runs folder alone decides
+        )
+        # the same process re-enters its own lock; another process is refused (as the database test shows)
+        holder = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from doisoat import runs\n"
+                "try:\n"
+                "    with runs.exclusive(Path(sys.argv[1]), 'Thư mục kết quả'):\n"
+                "        print('got it')\n"
+                "except Exception as e:\n"
+                "    print(type(e).__name__, e)",
+                str(first.lock()),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
+        assert holder.stdout.startswith("UserError") and "RUN-A" in holder.stdout, holder.stdout
+        with pipeline.run_locks(cfg):
+            pass
+
+
+def test_a_reference_without_ids_is_one_message_through_the_flow_not_retried_and_no_traceback(
+    tmp_path, prefect_harness, capfd
+):
+    import polars as pl
+
+    from doisoat.errors import DoisoatError
+    from flows.nightly import run_once
+
+    ref = pl.read_parquet(REFERENCE)
+    no_ids = tmp_path / "dan_cu.csv"
+    ref.drop([c for c in ref.columns if "định danh" in c.lower()]).write_csv(no_ids)
+    with pytest.raises(DoisoatError, match="không có số định danh cá nhân"):
+        run_once(
+            str(no_ids),
+            [f"social_protection={EXTRACT}"],
+            out=str(tmp_path / "out"),
+            db=str(tmp_path / "d.duckdb"),
+        )
+    printed = capfd.readouterr()
+    assert "Traceback" not in printed.err + printed.out
+    assert "Retrying" not in printed.err + printed.out  # a user error is not retried
+    assert not (tmp_path / "out" / "latest").exists()
+
+
+def test_prefect_retries_io_steps_but_never_a_user_error(prefect_harness):
+    from prefect import flow
+
+    from flows.nightly import RETRIES, prefect_step
+
+    calls: list[int] = []
+
+    def refused() -> None:
+        calls.append(1)
+        raise UserError("tệp hỏng")
+
+    @flow(name="doisoat-test-no-retry")
+    def once() -> None:
+        prefect_step("reference", refused)
+
+    assert RETRIES["reference"] > 0  # the step would be retried for an I/O failure
+    with pytest.raises(UserError, match="tệp hỏng"):
+        once()
+    assert len(calls) == 1

@@ -34,6 +34,10 @@ DERIVED_SQL: dict[str, str] = {
     "nv_first": "string_split(name_variant, ' ')[1]",
     "nv_last": "string_split(name_variant, ' ')[-1]",
     "nv_words": "len(string_split(name_variant, ' '))::TINYINT",
+    # the name with its syllables run together: "Thu Hà" and "ThuHà" (or "Thu  Hà") meet here
+    "nv_nospace": "replace(name_variant, ' ', '')",
+    # an unknown day and month written 01/01 (DOMAIN §8): agrees with any day of that year at its own weight
+    "birth_placeholder": "coalesce(birth_precision = 'D' AND birth_month = 1 AND birth_day = 1, false)",
 }
 
 

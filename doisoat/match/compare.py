@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 MISSING = -1
-AGREE_LEVELS = ("exact", "variant", "partial", "differs", "missing")
+AGREE_LEVELS = ("exact", "variant", "partial", "other_person", "differs", "missing")
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,12 @@ class Level:
     label: str
     sql: str  # condition over r./p. columns; the first true level wins
     agree: str  # the coarse agreement reported in the match output (AGREE_LEVELS)
-    # levels random reference pairs cannot show (the reference has full dates): u is the sum of these levels' u
-    u_like: tuple[str, ...] = ()
     # a level implied by other comparisons: its u is P(level | u_given) among random pairs, which keeps the pair
     # from being counted twice (the u vector then no longer sums to one, which the weights do not need)
     u_given: str | None = None
+    # the most weight the level may carry, in bits: a level that is evidence about someone else (a relative's ID)
+    # must never count for the person, however rare it is in the data at hand
+    max_weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,29 @@ ID = Comparison(
     "(r.national_id_std IS NULL OR p.national_id_std IS NULL)"
     " AND NOT coalesce(r.old_id_std = p.old_id_std, false)",
     (
-        Level("exact", "r.national_id_std = p.national_id_std", "exact"),
+        # an ID whose holder's given name and birth date both disagree with the record is not evidence for the
+        # holder either: that pair meets at other_person below, and name and date decide it
+        Level("exact", "r.national_id_std = p.national_id_std AND NOT r.id_other_holder", "exact"),
         Level("old_id", "r.old_id_std = p.old_id_std", "variant"),
-        Level("one_digit", "hamming(r.national_id_std, p.national_id_std) = 1", "partial"),
-        Level("transposed", "damerau_levenshtein(r.national_id_std, p.national_id_std) = 1", "partial"),
+        Level(
+            "one_digit",
+            "hamming(r.national_id_std, p.national_id_std) = 1 AND NOT r.id_other_holder",
+            "partial",
+        ),
+        # two adjacent digits swapped: two positions differ (cheap) and one transposition explains them
+        Level(
+            "transposed",
+            "hamming(r.national_id_std, p.national_id_std) = 2"
+            " AND damerau_levenshtein(r.national_id_std, p.national_id_std) = 1",
+            "partial",
+        ),
+        # the record's ID belongs to another reference person whose name and birth date disagree with the record
+        # (a parent's ID on a child's birth record, a spouse's, a guardian's: DOMAIN §8): evidence about the
+        # family, not for or against this person (or the holder). Its weight is learned, at most 0 bits
+        Level("other_person", "r.id_other_holder", "other_person", max_weight=0.0),
+        # no reference person holds the record's ID (mistyped beyond one digit, a relative's ID of someone not in
+        # the reference, a person absent from it): says less against this person than another person's ID does
+        Level("not_in_reference", "NOT r.id_known", "differs", max_weight=0.0),
         # province, century/sex and birth year decode the same; the random part differs. The prefix repeats
         # what birth year and sex already say, so its u is taken among strangers who agree on those two
         Level(
@@ -86,13 +106,23 @@ NAME = Comparison(
         Level("no_diacritics", "r.name_plain = p.name_plain", "variant"),
         # Hoàng/Huỳnh, Vũ/Võ, i/y (DOMAIN §4): equivalent with a penalty, never a rewrite
         Level("variant", "r.name_variant = p.name_variant", "variant"),
-        # a dropped middle name (Thị/Văn) is a strong partial agreement
+        # syllables merged or split, extra or missing spaces: "Thu Hà" / "ThuHà"
+        Level("merged_split", "r.nv_nospace = p.nv_nospace", "variant"),
+        # a dropped or added middle name (Thị/Văn) is a strong partial agreement
         Level(
             "middle_dropped",
             "r.nv_first = p.nv_first AND r.nv_last = p.nv_last AND r.nv_words <> p.nv_words",
             "partial",
         ),
         Level("middle_differs", "r.nv_first = p.nv_first AND r.nv_last = p.nv_last", "partial"),
+        # one character substituted, left out or two swapped, anywhere in the name: a typo. Rarer between
+        # strangers than a Jaro–Winkler band, which Vietnamese names (a shared "nguyen thi ") reach easily
+        Level(
+            "one_edit",
+            "abs(length(r.name_variant) - length(p.name_variant)) <= 1"
+            " AND damerau_levenshtein(r.name_variant, p.name_variant) = 1",
+            "partial",
+        ),
         Level("jw_95", f"{_jw('name_variant')} >= 0.95", "partial"),
         Level("jw_88", f"{_jw('name_variant')} >= 0.88", "partial"),
         Level("differs", "true", "differs"),
@@ -101,37 +131,58 @@ NAME = Comparison(
     tf_table="tf_name",
 )
 
+_BOTH_D = "r.birth_precision = 'D' AND p.birth_precision = 'D'"
+_IMPRECISE = (
+    "(coalesce(r.birth_precision, '') <> 'D' OR coalesce(p.birth_precision, '') <> 'D'"
+    " OR r.birth_placeholder OR p.birth_placeholder)"
+)
+
 BIRTH = Comparison(
     "birth",
     "r.birth_year IS NULL OR p.birth_year IS NULL",
     (
         Level(
             "exact",
-            "r.birth_precision = 'D' AND p.birth_precision = 'D' AND r.birth_year = p.birth_year"
-            " AND r.birth_month = p.birth_month AND r.birth_day = p.birth_day",
+            f"{_BOTH_D} AND r.birth_year = p.birth_year AND r.birth_month = p.birth_month"
+            " AND r.birth_day = p.birth_day",
             "exact",
         ),
-        # agreement at the precision both sides have: a year-only date agrees with any day of that year
+        # day and month swapped by a US-locale spreadsheet (DOMAIN §5)
         Level(
-            "same_at_precision",
+            "day_month_swapped",
+            f"{_BOTH_D} AND r.birth_year = p.birth_year AND r.birth_month = p.birth_day"
+            " AND r.birth_day = p.birth_month",
+            "partial",
+        ),
+        # year only / month and year: agrees at the precision both sides have
+        Level(
+            "year_only",
             "r.birth_year = p.birth_year AND (r.birth_month IS NULL OR p.birth_month IS NULL"
             " OR (r.birth_month = p.birth_month AND (r.birth_day IS NULL OR p.birth_day IS NULL)))",
             "exact",
-            u_like=("exact", "day_month_swapped", "day_differs", "year_only"),
         ),
+        # an unknown day and month written 01/01 on one side: agrees with any day of that year, at its own weight
         Level(
-            "day_month_swapped",
-            "r.birth_year = p.birth_year AND r.birth_month = p.birth_day AND r.birth_day = p.birth_month",
+            "placeholder",
+            "r.birth_year = p.birth_year AND (r.birth_placeholder OR p.birth_placeholder)",
             "partial",
         ),
+        # age counted the traditional way, or a year computed from an age: the year is one off
+        Level(
+            "year_pm1",
+            f"{_BOTH_D} AND abs(r.birth_year - p.birth_year) = 1 AND r.birth_month = p.birth_month"
+            " AND r.birth_day = p.birth_day",
+            "partial",
+        ),
+        Level("year_pm1_imprecise", f"abs(r.birth_year - p.birth_year) = 1 AND {_IMPRECISE}", "partial"),
         Level(
             "year_typo",
-            "r.birth_month = p.birth_month AND r.birth_day = p.birth_day"
+            f"{_BOTH_D} AND r.birth_month = p.birth_month AND r.birth_day = p.birth_day"
             " AND damerau_levenshtein(r.birth_year::VARCHAR, p.birth_year::VARCHAR) = 1",
             "partial",
         ),
-        Level("day_differs", "r.birth_year = p.birth_year AND r.birth_month = p.birth_month", "partial"),
-        Level("year_only", "r.birth_year = p.birth_year", "partial"),
+        Level("same_month", "r.birth_year = p.birth_year AND r.birth_month = p.birth_month", "partial"),
+        Level("same_year", "r.birth_year = p.birth_year", "partial"),
         Level("differs", "true", "differs"),
     ),
 )
@@ -170,6 +221,7 @@ def comparison_levels_sql(
     comparisons: tuple[Comparison, ...] = DEFAULT_COMPARISONS,
     record_key: str = "rid",
     with_tf: bool = True,
+    extra: tuple[str, ...] = (),
 ) -> str:
     """SELECT of every comparison's level for each pair in ``pairs`` (columns rid, person_id), + tf frequencies.
 
@@ -181,8 +233,9 @@ def comparison_levels_sql(
         if c.tf_column and with_tf:
             tf_cols += f", tf_{c.name}.frequency AS tf_{c.name}"
             tf_joins += f" LEFT JOIN {c.tf_table} tf_{c.name} ON tf_{c.name}.value = p.{c.tf_column}"
+    extra_cols = "".join(f", {e}" for e in extra)
     return (
-        f"SELECT x.rid, x.person_id, {levels}{tf_cols} FROM {pairs} x"
+        f"SELECT x.rid, x.person_id{extra_cols}, {levels}{tf_cols} FROM {pairs} x"
         f" JOIN {records} r ON r.{record_key} = x.rid"
         f" JOIN {reference} p ON p.person_id = x.person_id{tf_joins}"
     )

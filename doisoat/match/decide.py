@@ -10,14 +10,17 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
-from doisoat.match.blocking import PassStats, candidate_pairs_sql
+from doisoat.match.blocking import PassStats, candidate_pairs_sql, usable
 from doisoat.match.columns import conform, identity_fp_sql, prepare_sql
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
-from doisoat.match.model import MatchModel
+from doisoat.match.estimate import POOLED, Estimation, estimate_models
+from doisoat.match.model import MatchModel, pair_prior_bits
 from doisoat.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,31 @@ class LinkResult:
     pass_stats: dict[str, dict] = field(default_factory=dict)  # pass name → pairs, records_decided, warnings
     # mean match probability of the matched rows: the share of links the model expects to be right
     estimated_precision: float | None = None
-    thresholds: Thresholds | None = None
+    thresholds: Thresholds | None = (
+        None  # all sectors: the highest sector thresholds, estimates over all records
+    )
+    # the models this run used, per sector ("*" = all sectors pooled), with where their numbers came from
+    estimation: Estimation | None = None
+    thresholds_by_sector: dict[str, Thresholds] = field(default_factory=dict)
+
+    def models_summary(self) -> dict:
+        """Per sector: model hash, source, EM iterations and convergence, fallbacks (for the run manifest)."""
+        return self.estimation.summary() if self.estimation else {}
+
+    def save_models(self, folder: Path) -> dict:
+        """Write each model this run used to ``folder/<sector>.json``; the manifest's ``model`` entry (the
+        summary with each file's name relative to ``folder``'s parent)."""
+        if not self.estimation:
+            return {}
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = self.models_summary()
+        for sector, model in self.estimation.models.items():
+            name = "all" if sector == POOLED else sector
+            model.save(folder / f"{name}.json")
+            summary[sector]["file"] = f"{folder.name}/{name}.json"
+            if sector in self.thresholds_by_sector:
+                summary[sector]["thresholds"] = self.thresholds_by_sector[sector].to_dict()
+        return summary
 
 
 @dataclass
@@ -59,6 +86,9 @@ class Thresholds:
     est_precision_matched: float | None  # mean probability of the records matched
     est_precision_review: float | None  # mean probability of the review band
     est_recall: float | None  # expected true links matched / expected true links among all best candidates
+    n_review: int | None = None  # records in the review band (best candidate between the two thresholds)
+    n_records: int | None = None  # records these thresholds decided (a steward's decisions left out)
+    est_match_rate: float | None = None  # estimated share of the records whose person is in the reference
 
     def to_dict(self) -> dict:
         """JSON-ready; a threshold no record reaches (infinity: nothing is linked) becomes null."""
@@ -94,21 +124,55 @@ def choose_thresholds(best: pl.DataFrame, settings: MatchSettings) -> Thresholds
         p.filter(is_matched).mean().alias("m"),
         p.filter(~is_matched & (p >= t_review)).mean().alias("r"),
         (p.filter(is_matched).sum() / p.sum()).alias("recall"),
+        (~is_matched & (p >= t_review)).sum().alias("n_review"),
     ).row(0)
-    return Thresholds(t_matched, t_review, est[0], est[1], est[2])
+    return Thresholds(t_matched, t_review, est[0], est[1], est[2], int(est[3]), best.height)
 
 
 def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) -> None:
-    """Copy the matching columns of the records into temp table ``_m_rec`` with the derived keys."""
-    rec = conform(records_std, keep=("rid",)).with_columns(pl.col("rid").cast(pl.Int64))
+    """Copy the matching columns of the records into temp table ``_m_rec`` with the derived keys.
+
+    Also: ``sector`` ("_" when the frame has none), ``id_other_holder``, true when the record's ID belongs to a
+    reference person whose name and birth date both disagree with the record's (a relative's ID, DOMAIN §8), and
+    ``id_known``, whether any reference person holds the record's ID (null without an ID).
+    """
+    keep = ("rid", "sector") if "sector" in records_std.columns else ("rid",)
+    rec = conform(records_std, keep=keep).with_columns(pl.col("rid").cast(pl.Int64))
+    rec = rec.with_columns(
+        (pl.col("sector").cast(pl.Utf8) if "sector" in rec.columns else pl.lit(None, pl.Utf8))
+        .fill_null(NO_SECTOR)
+        .alias("sector")
+    )
     if rec["rid"].is_duplicated().any():
         raise ValueError("records_std.rid must be unique")
     con.register("_m_rec_src", rec)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _m_rec AS SELECT *, {identity_fp_sql()} AS identity_fp"
-        f" FROM ({prepare_sql('_m_rec_src')})"
+        f"CREATE OR REPLACE TEMP TABLE _m_rec AS WITH s AS ({prepare_sql('_m_rec_src')}),"
+        f" holder AS (SELECT s.rid FROM s JOIN reference_person p ON p.person_id = s.national_id_std"
+        f"  WHERE {OTHER_HOLDER_SQL})"
+        f" SELECT s.*, {identity_fp_sql()} AS identity_fp, s.rid IN (SELECT rid FROM holder) AS id_other_holder,"
+        f" s.national_id_std IN (SELECT person_id FROM reference_person) AS id_known"
+        f" FROM s"
     )
     con.unregister("_m_rec_src")
+
+
+NO_SECTOR = "_"
+# the person holding the record's ID is someone else: another given name (a parent, a child and a spouse often
+# share surname and middle name, so the full names can look close; short given names one letter apart are other
+# names), and another birth date (even allowing a year one off, a swapped day and month, an unknown day and month)
+# or the other sex (a spouse born the same year)
+OTHER_HOLDER_SQL = (
+    # given names differ: not equal, and not one typo apart unless short (An/Anh, Hoa/Hoài are other names)
+    "s.nv_last IS DISTINCT FROM p.nv_last"
+    " AND NOT (least(length(s.nv_last), length(p.nv_last)) >= 4 AND damerau_levenshtein(s.nv_last, p.nv_last) <= 1)"
+    " AND s.nv_nospace IS DISTINCT FROM p.nv_nospace"
+    " AND (coalesce(s.sex_std <> p.sex_std, false)"
+    " OR NOT coalesce(abs(s.birth_year - p.birth_year) <= 1 AND (s.birth_month IS NULL OR p.birth_month IS NULL"
+    " OR s.birth_placeholder OR p.birth_placeholder"
+    " OR (s.birth_month = p.birth_month AND coalesce(s.birth_day = p.birth_day, true))"
+    " OR (s.birth_month = p.birth_day AND s.birth_day = p.birth_month)), false))"
+)
 
 
 STEWARD_PASS = "steward"
@@ -182,7 +246,8 @@ def _rank(top: pl.DataFrame) -> pl.DataFrame:
 
 def _certain(ranked: pl.DataFrame, settings: MatchSettings) -> pl.Expr:
     close = (pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin
-    return pl.col("_steward") | ((pl.col("match_probability") >= settings.matched) & ~close.fill_null(False))
+    certain = pl.col("match_probability") >= settings.cascade_probability
+    return pl.col("_steward") | (certain & ~close.fill_null(False))
 
 
 def link(
@@ -204,6 +269,7 @@ def link(
     settings.validate()
     n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
     register_records(con, records_std)
+    estimation = _estimation(con, records_std.height, model, settings)
     n_decided = register_decisions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
     # a pair a steward rejected counts as seen: no pass scores it again
@@ -211,13 +277,22 @@ def link(
         "CREATE OR REPLACE TEMP TABLE _m_seen AS SELECT rid, person_id FROM _m_decided WHERE decision = 'reject'"
     )
     scored_parts: list[pl.DataFrame] = []
+    lr_parts: list[pl.DataFrame] = []  # per rid, the sum of the likelihood ratios of every candidate scored
+    prior = pair_prior_bits(n_ref, settings)
     pass_stats: dict[str, dict] = {}
     # the persons stewards confirmed come first, as a pass of their own: scored and explained like any candidate
     steward = [None] if n_decided else []
+    present = _filled_columns(con)
     for bpass in steward + list(settings.passes):
         started = time.perf_counter()
         st = PassStats()
         name = bpass.name if bpass is not None else STEWARD_PASS
+        if bpass is not None and not usable(bpass, present):
+            # the extracts have no value in a column every key of this pass needs (no commune code, no phone)
+            missing = sorted(set.union(*bpass.key_columns()) - present)
+            st.skipped = f"no value in {', '.join(missing)}"
+            pass_stats[name] = st.to_dict()
+            continue
         if bpass is None:
             sql = "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm' AND known"
         else:
@@ -231,10 +306,17 @@ def link(
         st.pairs = con.execute("SELECT count(*) FROM _m_new").fetchall()[0][0]
         if st.pairs:
             con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
-            levels = comparison_levels(con, "_m_new", "_m_rec")
-            scored = model.score(levels, n_ref, settings, explain=False).with_columns(
+            levels = comparison_levels(con, "_m_new", "_m_rec", extra=("r.sector",))
+            scored = score_by_sector(levels, estimation, n_ref, settings, explain=False).with_columns(
                 pl.lit(name).alias("match_pass"), pl.lit(bpass is None).alias("_steward")
             )
+            lr_parts.append(
+                scored.group_by("rid").agg((2.0 ** (pl.col("match_weight") - prior)).sum().alias("_lr"))
+            )
+            if (
+                len(lr_parts) > 3
+            ):  # one row per rid, not one per rid and pass: bounded memory at province scale
+                lr_parts = [pl.concat(lr_parts).group_by("rid").agg(pl.col("_lr").sum())]
             touched = scored.select("rid").unique()
             pool = pl.concat(
                 [p.join(touched, on="rid", how="semi") for p in scored_parts] + [scored], how="vertical"
@@ -247,56 +329,141 @@ def link(
             ranked = _rank(top)
             done = ranked.filter(_certain(ranked, settings)).select("rid")
             st.records_decided = done.height
-            if done.height:
+            if done.height and settings.cascade:
+                # a record carrying another person's ID stays open: its own person is found by name and date
                 con.register("_m_done", done)
-                con.execute("DELETE FROM _m_open WHERE rid IN (SELECT rid FROM _m_done)")
+                con.execute(
+                    "DELETE FROM _m_open WHERE rid IN (SELECT rid FROM _m_done)"
+                    " AND rid NOT IN (SELECT rid FROM _m_rec WHERE id_other_holder)"
+                )
                 con.unregister("_m_done")
         for w in st.warnings:
             log.warning(w)
         st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[name] = st.to_dict()
-    all_rids = con.sql("SELECT rid, identity_fp FROM _m_rec ORDER BY rid").pl()
-    matches, thresholds = _decide(all_rids, scored_parts, settings, model, n_ref)
+    all_rids = con.sql("SELECT rid, identity_fp, sector FROM _m_rec ORDER BY rid").pl()
+    lr = (
+        pl.concat(lr_parts).group_by("rid").agg(pl.col("_lr").sum())
+        if lr_parts
+        else pl.DataFrame(schema={"rid": pl.Int64, "_lr": pl.Float64})
+    )
+    matches, thresholds, by_sector = _decide(all_rids, scored_parts, settings, estimation, n_ref, lr, prior)
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec", "_m_decided"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    return LinkResult(matches, pass_stats, thresholds.est_precision_matched, thresholds)
+    return LinkResult(
+        matches, pass_stats, thresholds.est_precision_matched, thresholds, estimation, by_sector
+    )
+
+
+def _filled_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns of ``_m_rec`` that hold a value on at least one record."""
+    cols = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE _m_rec)").fetchall()]
+    counts = con.execute("SELECT " + ", ".join(f'count("{c}")' for c in cols) + " FROM _m_rec").fetchall()[0]
+    return {c for c, n in zip(cols, counts, strict=True) if n}
+
+
+def _estimation(
+    con: duckdb.DuckDBPyConnection, n_records: int, model: MatchModel, settings: MatchSettings
+) -> Estimation:
+    """This run's models: estimated on its records (``model`` as prior), or ``model`` itself when too few."""
+    if settings.estimate and n_records >= settings.min_records_to_estimate:
+        return estimate_models(con, settings, model)
+    why = (
+        "estimation switched off"
+        if not settings.estimate
+        else f"{n_records} records, fewer than {settings.min_records_to_estimate} to estimate from"
+    )
+    log.warning("match model used as given (%s): its weights were not learned from this data", why)
+    training = {
+        "source": "given",
+        "estimation": {"source": "given", "sessions": {}, "fallbacks": [f"model used as given: {why}"]},
+        "given_training": model.training,
+    }
+    given = MatchModel(model.comparisons, model.format_version, training)
+    return Estimation({POOLED: given}, [f"model used as given: {why}"])
+
+
+def score_by_sector(
+    levels: pl.DataFrame, estimation: Estimation, n_ref: int, settings: MatchSettings, explain: bool
+) -> pl.DataFrame:
+    """Score each pair with the model of its record's sector (the pooled one for a sector without its own)."""
+    if len(estimation.models) == 1 or "sector" not in levels.columns:
+        return estimation.model_for(None).score(levels, n_ref, settings, explain=explain)
+    parts = [
+        estimation.model_for(key[0]).score(part, n_ref, settings, explain=explain)
+        for key, part in levels.partition_by("sector", as_dict=True, maintain_order=True).items()
+    ]
+    return pl.concat(parts, how="vertical") if parts else levels
 
 
 def _decide(
     all_rids: pl.DataFrame,
     scored_parts: list[pl.DataFrame],
     settings: MatchSettings,
-    model: MatchModel,
+    estimation: Estimation,
     n_ref: int,
-) -> tuple[pl.DataFrame, Thresholds]:
-    """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used."""
+    lr: pl.DataFrame,
+    prior: float,
+) -> tuple[pl.DataFrame, Thresholds, dict[str, Thresholds]]:
+    """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used
+    (all sectors, and per sector: each sector's thresholds hold its own estimated precision)."""
     if not scored_parts:
         empty = (
-            all_rids.join(pl.DataFrame(schema=MATCH_SCHEMA).drop("identity_fp"), on="rid", how="left")
+            all_rids.drop("sector")
+            .join(pl.DataFrame(schema=MATCH_SCHEMA).drop("identity_fp"), on="rid", how="left")
             .with_columns(pl.lit("unmatched").alias("match_status"))
             .select(list(MATCH_SCHEMA))
         )
-        return empty, Thresholds(settings.matched, settings.review, None, None, None)
+        return empty, Thresholds(settings.matched, settings.review, None, None, None, 0, 0), {}
     # each rid's candidates live in exactly one part, already sorted: rank part by part, no global sort
     ranked = pl.concat([_rank(p) for p in scored_parts], how="vertical")
     scored_parts.clear()
-    ranked = model.score(ranked.drop("match_weight", "match_probability"), n_ref, settings, explain=True)
+    ranked = score_by_sector(
+        ranked.drop("match_weight", "match_probability"), estimation, n_ref, settings, explain=True
+    )
+    ranked, rates = record_posteriors(ranked, all_rids, lr, prior, n_ref)
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
     ranked = ranked.with_columns(close.alias("_close"))
     # the estimates describe the model's own decisions: records a steward decided are left out of them
-    thresholds = choose_thresholds(
-        ranked.filter(~pl.col("_steward")).select("match_probability", "_close"), settings
+    own = ranked.filter(~pl.col("_steward")).select("sector", "match_probability", "_close")
+    by_sector = {
+        key[0]: choose_thresholds(part, settings)
+        for key, part in own.partition_by("sector", as_dict=True, maintain_order=True).items()
+    }
+    for sector, t in by_sector.items():
+        t.est_match_rate = rates.get(sector)
+    cuts = pl.DataFrame(
+        {
+            "sector": list(by_sector),
+            "_t_matched": [t.matched for t in by_sector.values()],
+            "_t_review": [t.review for t in by_sector.values()],
+        },
+        schema={"sector": pl.Utf8, "_t_matched": pl.Float64, "_t_review": pl.Float64},
+    )
+    ranked = ranked.join(cuts, on="sector", how="left").with_columns(
+        pl.col("_t_matched").fill_null(settings.matched), pl.col("_t_review").fill_null(settings.review)
     )
     status = (
         pl.when(
-            pl.col("_steward") | ((pl.col("match_probability") >= thresholds.matched) & ~pl.col("_close"))
+            pl.col("_steward") | ((pl.col("match_probability") >= pl.col("_t_matched")) & ~pl.col("_close"))
         )
         .then(pl.lit("matched"))
-        .when(pl.col("match_probability") >= thresholds.review)
+        .when(pl.col("match_probability") >= pl.col("_t_review"))
+        .then(pl.lit("review"))
+        # close rivals share the probability: the record is likely one of them, a steward says which
+        .when(
+            pl.col("_close")
+            & (
+                pl.col("match_probability") + pl.col("runner_up_probability").fill_null(0.0)
+                >= pl.col("_t_review")
+            )
+        )
         .then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    ranked = ranked.lazy().with_columns(status.alias("match_status"))
+    ranked = ranked.with_columns(status.alias("match_status"))
+    thresholds = _overall(ranked.filter(~pl.col("_steward")), by_sector, settings)
+    ranked = ranked.lazy()
     linked = pl.col("match_status") != "unmatched"
     agree = []
     for out_col, comp_name in _AGREE_COLS.items():
@@ -320,6 +487,78 @@ def _decide(
         .alias("runner_up_probability"),
     )
     ranked = ranked.select([pl.col(c).cast(t) for c, t in MATCH_SCHEMA.items() if c != "identity_fp"])
-    out = all_rids.lazy().join(ranked, on="rid", how="left", maintain_order="left")
+    out = all_rids.drop("sector").lazy().join(ranked, on="rid", how="left", maintain_order="left")
     out = out.with_columns(pl.col("match_status").fill_null("unmatched")).select(list(MATCH_SCHEMA))
-    return out.collect(), thresholds
+    return out.collect(), thresholds, by_sector
+
+
+def record_posteriors(
+    ranked: pl.DataFrame,
+    all_rids: pl.DataFrame,
+    lr: pl.DataFrame,
+    prior: float,
+    n_ref: int,
+    iterations: int = 50,
+) -> tuple[pl.DataFrame, dict[str, float]]:
+    """The probability that the best candidate is the record's person, given all the candidates blocking found.
+
+    A record is one of the N reference persons (each a priori equally likely) with probability ρ, or nobody in the
+    reference. With Λ_j the likelihood ratio of candidate j (2 ** its comparison weights), P(j) = Λ_j / (Σ Λ +
+    N·(1−ρ)/ρ): a candidate alone in its block is more probable than the pair prior says, one with close rivals
+    less. ρ per sector is estimated from the records themselves (the fixed point of ρ = mean P(some candidate)).
+    ``match_probability`` and ``runner_up_probability`` become these posteriors; ``match_weight`` stays the pair's.
+    """
+    rids = (
+        all_rids.select("rid", "sector")
+        .join(lr, on="rid", how="left")
+        .with_columns(pl.col("_lr").fill_null(0.0))
+    )
+    rates: dict[str, float] = {}
+    for key, part in rids.partition_by("sector", as_dict=True).items():
+        lrs = part["_lr"].to_numpy()
+        rho = 0.9
+        for _ in range(iterations):
+            odds_none = n_ref * (1.0 - rho) / rho
+            new = float(np.mean(lrs / (lrs + odds_none))) if lrs.size else rho
+            new = min(max(new, 0.05), 0.999)
+            if abs(new - rho) < 1e-7:
+                rho = new
+                break
+            rho = new
+        rates[key[0]] = rho
+    odds = pl.DataFrame(
+        {"sector": list(rates), "_odds_none": [n_ref * (1 - r) / r for r in rates.values()]},
+        schema={"sector": pl.Utf8, "_odds_none": pl.Float64},
+    )
+    den = pl.col("_lr") + pl.col("_odds_none")
+    ranked = (
+        ranked.join(lr, on="rid", how="left")
+        .join(odds, on="sector", how="left")
+        .with_columns(
+            (2.0 ** (pl.col("match_weight") - prior) / den).clip(0.0, 1.0).alias("match_probability"),
+            (2.0 ** (pl.col("runner_up_weight") - prior) / den).clip(0.0, 1.0).alias("runner_up_probability"),
+        )
+        .drop("_lr", "_odds_none")
+    )
+    return ranked, rates
+
+
+def _overall(decided: pl.DataFrame, by_sector: dict[str, Thresholds], settings: MatchSettings) -> Thresholds:
+    """All sectors together: the highest thresholds any sector used, the estimates over all its decisions."""
+    p, st = pl.col("match_probability"), pl.col("match_status")
+    est = decided.select(
+        p.filter(st == "matched").mean().alias("m"),
+        p.filter(st == "review").mean().alias("r"),
+        (p.filter(st == "matched").sum() / p.sum()).alias("recall"),
+        (st == "review").sum().alias("n_review"),
+    ).row(0)
+    ts = list(by_sector.values())
+    return Thresholds(
+        max((t.matched for t in ts), default=settings.matched),
+        max((t.review for t in ts), default=settings.review),
+        est[0],
+        est[1],
+        est[2],
+        int(est[3] or 0),
+        decided.height,
+    )

@@ -34,13 +34,26 @@ class MatchSettings:
     expected_match_rate: float = 0.9  # share of sector records expected to be in the reference (the prior)
     tf_adjust: bool = True
     tf_min_u: float = 1e-5  # floor of a name's term frequency, so a rare name cannot outweigh an ID
-    u_sample_pairs: int = 500_000
+    # estimation on every run (doisoat.match.estimate); the model given is the prior and the fallback
+    estimate: bool = True
+    min_records_to_estimate: int = 1000  # fewer records than this: the model given is used as it is (warning)
+    u_sample_pairs: int = 1_000_000  # random record–reference pairs for u, shared out among the sectors
+    min_u_count: int = 20  # random pairs a level needs in a sector, else the pooled u (else the prior's u)
+    u_floor: float = 1e-7
+    min_em_pairs: int = 200  # blocked pairs an EM session needs, else the pooled (or prior) m
+    min_level_count: float = 5.0  # expected matching pairs a level needs, else the prior's m for it
     seed: int = 20250701
-    em_max_iter: int = 40
+    em_max_iter: int = 100
     em_tol: float = 1e-5
+    # a record decided with certainty leaves the later passes; False runs every pass for every record (to measure
+    # that the cascade costs no recall)
+    cascade: bool = True
+    cascade_probability: float = (
+        0.95  # pair probability at which a record without a close rival leaves later passes
+    )
     # no error is impossible: a level unseen in training (a moved person's commune, a changed phone) still costs at
-    # most log2(1/m_floor) ≈ 7,6 bits, so the model does not learn the generator's habits too well
-    m_floor: float = 5e-3
+    # most log2(1/m_floor) ≈ 10 bits, so the model does not learn the generator's habits too well
+    m_floor: float = 1e-3
     train_max_records: int = 1_000_000  # training uses an evenly spaced sample of rids above this
 
     def to_dict(self) -> dict:

@@ -476,7 +476,7 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
         rows = []
         for p in pub:
             since = p.get("in_force")
-            because = "; ".join(m.rstrip(". ") for m in p.get("errors", []))
+            because = "; ".join(m[:1].lower() + m[1:].rstrip(". ") for m in p.get("errors", []))
             if p["published"]:
                 in_force = str(run_info.get("run_id", ""))
             elif since:
@@ -499,9 +499,9 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
             )
             if p["published"] and p.get("precision"):
                 sentences.append(
-                    f"Tỷ lệ của lĩnh vực {p['label']}: {p['precision']}."
+                    f"Về độ tin cậy của các tỷ lệ lĩnh vực {p['label']}: {p['precision']}."
                     if vi
-                    else f"Rates of sector {p['label']}: {p['precision']}."
+                    else f"How sure the rates of sector {p['label']} are: {p['precision']}."
                 )
             if not p["published"]:
                 kept = (

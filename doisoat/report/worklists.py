@@ -792,7 +792,7 @@ def write_worklists(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for (commune,), part in frame.group_by("commune_file", maintain_order=True):
-        path = out_dir / f"{commune}.xlsx"
+        path = out_dir / f"{commune}{_name_slug(part['commune'][0], commune)}.xlsx"
         sheets = [_guide_sheet(lang), *_list_sheets(part, lang, max_rows=max_sheet_rows)]
         fx.write_workbook(path, sheets, FORMATS, HEADER_FORMAT)
         paths[f"worklist:{commune}"] = path
@@ -821,6 +821,18 @@ def write_worklists(
     if capped:
         paths["worklists_csv"] = _write_csv(out_dir / "tong-hop.csv", frame, lang)
     return paths
+
+
+def _name_slug(unit: str | None, code: str) -> str:
+    """'-phuong-hai-van' from '20194 Phường Hải Vân', so a commune finds its file by name; '' when unnamed."""
+    import re
+
+    from unidecode import unidecode
+
+    if not unit:
+        return ""
+    words = re.sub(r"[^a-z0-9]+", "-", unidecode(unit.replace(code, "", 1)).lower()).strip("-")
+    return f"-{words}" if words else ""
 
 
 AUDIT_FILE = "kiem-tra-mau.xlsx"
