@@ -4,6 +4,8 @@ Each tool runs in its own process (peak memory is per process); both are scored 
 generator's truth. Splink is a benchmark-only dependency: ``.venv/bin/pip install splink``.
 
 Usage: .venv/bin/python bench/splink_compare.py --people 20000 --data-dir /tmp/bm [--error-scale 2] [--memory-limit 10GB]
+       .venv/bin/python bench/splink_compare.py --source other --people 100000 --seed 104 --data-dir /tmp/oa \
+           --splink-threshold 0.5      # another agency's extracts (bench/other_agency.py), Splink links at p >= 0,5
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ def _frames(args) -> tuple[pl.DataFrame, pl.DataFrame, Path]:
     from bench_match import standardised_frames
 
     out = Path(args.data_dir) / f"gen_{args.people}_x{args.error_scale:g}"
-    if not (out / "manifest.json").exists():
+    if (
+        args.source == "other"
+    ):  # another agency's extracts (bench/other_agency.py), the same cache as bench_match
+        out = Path(args.data_dir) / f"oa_{args.people}_s{args.seed}"
+        if not (out / "truth" / "truth.parquet").exists():
+            from other_agency import make
+
+            make(out, args.people, args.seed, {})
+    elif not (out / "manifest.json").exists():
         from dataclasses import asdict
 
         from sample_data.errors import ErrorRates
@@ -60,16 +70,17 @@ def _score(out: Path, records_std: pl.DataFrame, best: pl.DataFrame) -> dict:
 def run_doisoat(args) -> dict:
     from bench_match import peak_rss_gb
 
-    from doisoat.match import MatchSettings, link, train
+    from doisoat.match import MatchModel, MatchSettings, link
     from doisoat.reference import load_reference
+    from schemas import load_sector
 
     records_std, ref_std, out = _frames(args)
     t0 = time.perf_counter()
     con = _connect(args)
     load_reference(con, ref_std, "bench")
-    settings = MatchSettings(matched=MATCHED)
-    model = train(con, records_std, settings)
-    res = link(con, records_std, model, settings, {})
+    # as a run links: the shipped model is the prior, weights and thresholds are estimated on these records
+    many = {s: load_sector(s).many_per_person for s in records_std["sector"].unique().to_list()}
+    res = link(con, records_std, MatchModel.default(), MatchSettings(), many)
     seconds = time.perf_counter() - t0
     best = res.matches.select("rid", "person_id", pl.col("match_status").alias("status"))
     return {
@@ -262,7 +273,7 @@ def run_splink(args) -> dict:
         .select(
             "rid",
             "person_id",
-            pl.when(pl.col("match_probability") >= MATCHED)
+            pl.when(pl.col("match_probability") >= args.splink_threshold)
             .then(pl.lit("matched"))
             .otherwise(pl.lit("review"))
             .alias("status"),
@@ -290,6 +301,10 @@ def main() -> None:
     ap.add_argument("--splink-rules", choices=["same", "tight"], default="same")
     ap.add_argument("--max-temp", default="40GB", help="DuckDB max_temp_directory_size for both tools")
     ap.add_argument("--sample", type=float, default=0.05, help="record sample for --tool splink-pairs")
+    ap.add_argument("--source", choices=["generator", "other"], default="generator")
+    ap.add_argument(
+        "--splink-threshold", type=float, default=MATCHED, help="Splink's match probability for a link"
+    )
     args = ap.parse_args()
     if args.tool == "doisoat":
         print(json.dumps(run_doisoat(args)))
@@ -324,6 +339,10 @@ def main() -> None:
             args.splink_rules,
             "--max-temp",
             args.max_temp,
+            "--source",
+            args.source,
+            "--splink-threshold",
+            str(args.splink_threshold),
         ]
         load_before = os.getloadavg()[0]
         t = time.perf_counter()

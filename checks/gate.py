@@ -340,7 +340,9 @@ def _failures_of(
             sector=sector,
             unit=unit,
             check=check.name,
-            severity=settings.for_sector(sector).severity_of(check.kind, check.field),
+            severity=settings.for_sector(sector).severity_of(
+                check.kind, "commune" if unit not in (None, agg.ALL_UNITS) else check.field
+            ),
         )
 
     if gx_result.exception_info and gx_result.exception_info.get("raised_exception"):

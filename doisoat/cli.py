@@ -4,6 +4,9 @@ Contract (scripts call it; keep it stable):
   doisoat sample   --people N --seed S --out DIR
   doisoat run      --reference FILE --extract SECTOR=FILE [--extract ...] --out DIR [--db FILE]
   doisoat evaluate --truth DIR --results FILE
+  doisoat run      --reference FILE --inbox DIR [--archive DIR] ...
+  doisoat serve    --reference FILE --inbox DIR [--cron "30 1 * * *"] ...
+  doisoat runs list [--db FILE] [--limit N]
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ Ví dụ / examples:
   doisoat run --reference dan-cu.parquet --extract vaccination=tiem-chung.csv \\
               --extract civil_status=ho-tich.xlsx#KhaiSinh --out out/
   doisoat run --reference dan-cu.parquet --extract insurance=bhxh.csv --lang en --gate-config nguong.yaml
+  doisoat run --reference dan-cu.parquet --inbox hop-thu/ --out out/     # hộp thư / inbox (doisoat serve --help)
 
 --out THƯ_MỤC là thư mục kết quả: mỗi lượt chạy ghi vào THƯ_MỤC/<mã lượt>/, liên kết THƯ_MỤC/latest trỏ tới
 lượt công bố mới nhất. doisoat không ghi vào thư mục đã có tệp không do doisoat tạo ra.
@@ -86,13 +90,99 @@ Tiêu đề báo cáo (cơ quan ban hành, địa danh, chỉ tiêu): doisoat/re
 DOISOAT_REPORT_CONFIG / the report heading comes from that file.
 
 Mã thoát / exit codes:
-  {EXIT_PUBLISHED}  đã công bố mọi lĩnh vực / every sector published
+  {EXIT_PUBLISHED}  đã công bố mọi lĩnh vực (hoặc hộp thư không có tệp mới) / every sector published (or no new
+     file in the inbox)
   {EXIT_PARTLY_PUBLISHED}  công bố một phần: có lĩnh vực bị giữ lại / some sectors held back
   {EXIT_NOTHING_PUBLISHED}  không công bố lĩnh vực nào / nothing published
   {EXIT_BAD_INPUT}  lỗi lệnh hoặc dữ liệu đầu vào, chưa chạy / bad command or input, nothing ran
 """
 
 DEFAULT = "mặc định / default: %(default)s"
+
+INBOX_HELP = """\
+Hộp thư / inbox (--inbox THƯ_MỤC):
+  THƯ_MỤC/<lĩnh vực>/   các cơ quan đặt tệp vào đây (tệp đang chép: đuôi .part, hoặc thêm <tên>.done khi xong)
+  THƯ_MỤC/rejected/     tệp không đọc được, kèm <tên>.ly-do.txt nói lý do
+  ../archive/<ngày>/<mã lượt>/<lĩnh vực>/   tệp đã đọc, kèm <tên>.sha256
+  Mỗi lượt đọc tệp hoàn chỉnh mới nhất của mỗi lĩnh vực; lĩnh vực không có tệp mới giữ số liệu đã công bố.
+  Each run reads the newest complete file per sector folder, archives it with its SHA-256 after the run is
+  recorded, moves unreadable files to rejected/ with a reason file; a sector without a new file keeps its
+  published figures. No new file at all: nothing runs, exit code 0.
+"""
+
+
+def _add_inbox_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument(
+        "--inbox",
+        type=Path,
+        required=required,
+        metavar="THƯ_MỤC",
+        help="Hộp thư: đọc tệp mới nhất của mỗi lĩnh vực thay cho --extract / inbox folder instead of --extract",
+    )
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        metavar="THƯ_MỤC",
+        help="Thư mục lưu trữ tệp đã đọc / archive of files read (mặc định / default: archive/ beside the inbox)",
+    )
+
+
+def _add_serve_parser(sub, raw) -> None:
+    sv = sub.add_parser(
+        "serve",
+        help="Chạy đối soát theo lịch từ hộp thư (Prefect) / run the inbox on a schedule",
+        description="Chạy lượt đối soát từ hộp thư theo lịch (giờ Việt Nam, Asia/Ho_Chi_Minh) cho đến khi dừng "
+        "(Ctrl-C); lịch sử các lượt chạy có trong Prefect. Không cần máy chủ Prefect riêng: nếu chưa đặt "
+        "PREFECT_API_URL, doisoat tự chạy một máy chủ cục bộ (127.0.0.1) trên cơ sở dữ liệu trong data/prefect. / "
+        "Serves the inbox night on a schedule in Vietnam time until stopped; starts a local Prefect server "
+        "unless PREFECT_API_URL is set.",
+        epilog='Ví dụ / example:\n  doisoat serve --inbox hop-thu/ --reference dan-cu.parquet --cron "30 1 * * *"\n\n'
+        + INBOX_HELP,
+        formatter_class=raw,
+    )
+    sv.add_argument(
+        "--reference", type=Path, required=True, metavar="TỆP", help="Tệp dữ liệu dân cư / reference file"
+    )
+    _add_inbox_options(sv, required=True)
+    sv.add_argument(
+        "--cron",
+        default="30 1 * * *",
+        metavar="CRON",
+        help=f"Lịch chạy, giờ Việt Nam / schedule in Asia/Ho_Chi_Minh ({DEFAULT})",
+    )
+    sv.add_argument(
+        "--interval",
+        type=float,
+        metavar="GIÂY",
+        help="Chạy mỗi GIÂY giây thay cho --cron (để thử) / every N seconds instead of --cron (for trials)",
+    )
+    sv.add_argument(
+        "--out", type=Path, metavar="THƯ_MỤC", help="Thư mục kết quả / runs folder (default: out/)"
+    )
+    sv.add_argument(
+        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
+    )
+    sv.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ báo cáo ({DEFAULT})")
+    sv.add_argument("--gate-config", type=Path, metavar="TỆP.yaml", help="Ngưỡng kiểm tra / gate thresholds")
+
+
+def _add_runs_parser(sub, raw) -> None:
+    ru = sub.add_parser(
+        "runs",
+        help="Lịch sử các lượt đối soát / run history",
+        epilog="Ví dụ / example:\n  doisoat runs list --db data/doisoat.duckdb --limit 10",
+        formatter_class=raw,
+    )
+    ru_sub = ru.add_subparsers(dest="runs_command", metavar="LỆNH", title="lệnh / commands")
+    rl = ru_sub.add_parser(
+        "list",
+        help="Các lượt gần nhất: thời gian, lĩnh vực công bố / giữ lại, số bản ghi, tỷ lệ / recent runs",
+        formatter_class=raw,
+    )
+    rl.add_argument(
+        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
+    )
+    rl.add_argument("--limit", type=int, default=20, metavar="N", help=f"Số lượt / how many ({DEFAULT})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities "
         "(mặc định / default: checks/gate.yaml)",
     )
+    _add_inbox_options(r, required=False)
+
+    _add_serve_parser(sub, raw)
+    _add_runs_parser(sub, raw)
 
     e = sub.add_parser(
         "evaluate",
@@ -311,6 +405,79 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _run_exit(result: dict) -> int:
+    if result.get("all_published", result["published"]):
+        return EXIT_PUBLISHED
+    return EXIT_PARTLY_PUBLISHED if result["published"] else EXIT_NOTHING_PUBLISHED
+
+
+def _cmd_run_inbox(args) -> int:
+    from doisoat.errors import UserError
+
+    if args.extract:
+        raise UserError(
+            "Dùng --inbox hoặc --extract, không dùng cả hai. / --inbox and --extract exclude each other"
+        )
+    from flows.inbox import inbox_once
+
+    night = inbox_once(
+        inbox=str(args.inbox),
+        reference=str(args.reference),
+        out=str(args.out) if args.out else None,
+        db=str(args.db) if args.db else None,
+        archive=str(args.archive) if args.archive else None,
+        lang=args.lang,
+        gate_config=str(args.gate_config) if args.gate_config else None,
+    )
+    if night.run is not None:
+        print_summary(night.run)
+    carried = {s["sector"] for s in (night.run or {}).get("sectors", []) if s.get("carried_over")}
+    print("Hộp thư / inbox:")
+    for line in night.lines(skip=carried):
+        print(line)
+    return EXIT_PUBLISHED if night.run is None else _run_exit(night.run)
+
+
+def _cmd_serve(args) -> int:
+    from flows.inbox import serve
+
+    serve(
+        inbox=str(args.inbox),
+        reference=str(args.reference),
+        out=str(args.out) if args.out else None,
+        db=str(args.db) if args.db else None,
+        archive=str(args.archive) if args.archive else None,
+        lang=args.lang,
+        gate_config=str(args.gate_config) if args.gate_config else None,
+        cron=args.cron,
+        interval_seconds=args.interval,
+    )
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    from doisoat import settings
+    from doisoat.history import format_runs, list_runs
+
+    if args.runs_command != "list":
+        print("Dùng: doisoat runs list [--db TỆP] [--limit N]", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(format_runs(list_runs(args.db or settings.default_db(), args.limit), _sector_labels()))
+    return 0
+
+
+def _sector_labels() -> dict[str, str]:
+    from schemas import available_sectors, load_sector
+
+    out = {}
+    for name in available_sectors():
+        try:
+            out[name] = load_sector(name).label_vi
+        except Exception:  # a broken sector YAML: its key is still a readable label
+            out[name] = name
+    return out
+
+
 def _show_progress() -> None:
     """Step lines on stderr while a run goes (row counts and seconds; never personal data)."""
     import logging
@@ -328,6 +495,9 @@ def _cmd_run(args) -> int:
 
     if not args.quiet:
         _show_progress()
+    if args.inbox:
+        return _cmd_run_inbox(args)
+    if not args.quiet:
         print("Đang đối soát… (khởi động Prefect mất vài giây)", file=sys.stderr)
 
     # inputs are checked and the locks taken before Prefect starts: a mistake is one line, not a failed flow
@@ -340,9 +510,7 @@ def _cmd_run(args) -> int:
         gate_config=str(args.gate_config) if args.gate_config else None,
     )
     print_summary(result)
-    if result.get("all_published", result["published"]):
-        return EXIT_PUBLISHED
-    return EXIT_PARTLY_PUBLISHED if result["published"] else EXIT_NOTHING_PUBLISHED
+    return _run_exit(result)
 
 
 def _cmd_evaluate(args) -> int:
@@ -459,6 +627,8 @@ COMMANDS = {
     "reference": _cmd_reference,
     "decisions": _cmd_decisions,
     "model": _cmd_model,
+    "serve": _cmd_serve,
+    "runs": _cmd_runs,
 }
 
 

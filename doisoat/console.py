@@ -15,15 +15,21 @@ def print_summary(result: dict) -> None:
     from doisoat.vocabulary import STATUS_LABELS
 
     sectors = result.get("sectors") or []
-    held = [s for s in sectors if not s["published"]]
+    held = [s for s in sectors if not s["published"] and not s.get("carried_over")]
     if not result["published"]:
         state = "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
     elif held:
-        state = f"công bố một phần ({len(sectors) - len(held)}/{len(sectors)} lĩnh vực)"
+        ran = [s for s in sectors if not s.get("carried_over")]
+        state = f"công bố một phần ({len(ran) - len(held)}/{len(ran)} lĩnh vực)"
     else:
         state = "đã công bố"
     print(f"Lượt chạy {result['run_id']}: {state}")
     for s in sectors:
+        if s.get("carried_over"):  # not in this run (no new file): the figures in force stay
+            print(
+                f"  {s['label']}: không có tệp mới; số liệu đang có hiệu lực: lượt {s['in_force']['run_id']}"
+            )
+            continue
         rate = f"bản ghi đúng {fmt_ratio(s['n_dung'], s['n'])}" if s.get("n") else "không có bản ghi"
         quarantined = f"; {fmt_int(s['n_quarantined'])} bị cách ly" if s.get("n_quarantined") else ""
         if s["published"]:

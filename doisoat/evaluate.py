@@ -372,12 +372,17 @@ ERROR_NAMES_VI = {
     "moved": "Mã xã khác CSDLQG (chuyển nơi ở)",
     "phone_changed": "Số điện thoại khác",
 }
-SECTOR_NAMES_VI = {
-    "civil_status": "Hộ tịch",
-    "social_protection": "An sinh xã hội",
-    "vaccination": "Tiêm chủng",
-    "insurance": "BHXH/BHYT",
-}
+
+
+def sector_name(sector: str, lang: str = "vi") -> str:
+    """The sector's name from its YAML (schemas/sectors/), or its key for a sector no YAML declares."""
+    from schemas import SectorSpecError, load_sector
+
+    try:
+        spec = load_sector(sector)
+    except SectorSpecError:
+        return sector
+    return spec.label_vi if lang == "vi" else spec.label_en or sector
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -398,9 +403,6 @@ def format_metrics(m: Metrics, lang: str = "vi", by_kind: bool = False) -> str:
     def pct(v: float | None) -> str:
         return fmt_pct(v, lang=lang) if v is not None else "–"
 
-    def sector_name(s: str) -> str:
-        return SECTOR_NAMES_VI.get(s, s) if lang == "vi" else s
-
     header = [
         t["sector"],
         t["rows"],
@@ -414,7 +416,7 @@ def format_metrics(m: Metrics, lang: str = "vi", by_kind: bool = False) -> str:
     ]
     rows = [
         [
-            sector_name(r["sector"]),
+            sector_name(r["sector"], lang),
             fmt_int(r["rows"], lang),
             fmt_int(r["tp"], lang),
             fmt_int(r["fp"], lang),

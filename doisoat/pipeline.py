@@ -82,6 +82,8 @@ class RunConfig:
     suppress_below: int = 5
     gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
     audit_sample_size: int = 100  # automatic links per published sector drawn for stewards to judge
+    run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
+    carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -225,11 +227,20 @@ def assemble(ingested: list) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     records = [lf for r in ingested if (lf := scan(r.records, r.record_parts)) is not None]
     quarantine = [lf for r in ingested if (lf := scan(r.quarantine, r.quarantine_parts)) is not None]
-    recs = pl.concat(records, how="diagonal_relaxed").collect() if records else pl.DataFrame()
-    if recs.height:
+    recs = pl.concat(records, how="diagonal_relaxed").collect() if records else _no_records()
+    if recs.width:
         recs = recs.with_row_index("rid").with_columns(pl.col("rid").cast(pl.Int64))
     quar = pl.concat(quarantine, how="diagonal_relaxed").collect() if quarantine else pl.DataFrame()
     return recs, quar
+
+
+def _no_records() -> pl.DataFrame:
+    """No file of the run gave a record: an empty frame with the canonical columns, so every step still runs
+    (and the gate holds the sectors) instead of failing on a frame without columns."""
+    from schemas import CANONICAL_FIELDS, LINEAGE_COLUMNS
+
+    cols = [*LINEAGE_COLUMNS, *CANONICAL_FIELDS]
+    return pl.DataFrame(schema={c: pl.Int64 if c == "source_row" else pl.Utf8 for c in cols})
 
 
 def without_frames(result):
@@ -243,7 +254,7 @@ def without_frames(result):
 def standardize_records(records: pl.DataFrame) -> pl.DataFrame:
     from doisoat.normalize import standardize
 
-    return standardize(records) if records.height else records
+    return standardize(records) if records.width else records
 
 
 def ensure_reference(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
@@ -557,6 +568,34 @@ def publication(
     return out
 
 
+NO_NEW_FILE = {
+    "vi": "không có tệp mới trong hộp thư",
+    "en": "no new file in the inbox",
+}
+
+
+def carried_over(con: duckdb.DuckDBPyConnection, sectors, lang: str = "vi") -> list[dict]:
+    """Sectors this run did not read (no new file) whose earlier figures stay in force: the report says so.
+
+    Only sectors published before: one never published and never sent has nothing to carry over.
+    """
+    from doisoat import store
+    from schemas import load_sector
+
+    out = []
+    for sector in sectors:
+        since = store.last_published(con, sector)
+        if since is None:
+            continue
+        try:
+            label = load_sector(sector).label_vi
+        except Exception:  # its YAML is gone or broken: its key still names it
+            label = sector
+        entry = {"sector": sector, "label": label, "published": False, "errors": [NO_NEW_FILE[lang]]}
+        out.append({**entry, "warnings": [], "in_force": since, "carried_over": True})
+    return out
+
+
 def write_manifest(staging: Path, manifest: dict) -> None:
     (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str))
 
@@ -601,7 +640,7 @@ class RunSummary:
 
     @property
     def held_sectors(self) -> list[str]:
-        return [s["sector"] for s in self.sectors if not s["published"]]
+        return [s["sector"] for s in self.sectors if not s["published"] and not s.get("carried_over")]
 
     def status_counts(self) -> dict[str, int]:
         return {s: int(n) for s, n in self.counts.group_by("status").agg(pl.col("n").sum()).iter_rows()}
@@ -617,7 +656,7 @@ def reconcile(config: RunConfig, step=direct) -> RunSummary:
 
     t0 = time.perf_counter()
     check_inputs(config)
-    run_id = new_run_id(config)
+    run_id = config.run_id or new_run_id(config)
     started = datetime.now()
     old_umask = os.umask(0o077)  # every file of the run owner-only from its first byte (personal data)
     try:
@@ -719,7 +758,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
     labels = {name: spec.label_vi for name, spec in specs.items()}
-    pub = publication(con, gate, labels, results)
+    pub = publication(con, gate, labels, results) + carried_over(con, config.carried_over, config.lang)
     problems = [
         {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
         for r in ingested

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -61,7 +62,23 @@ def prefect_step(name: str, fn, *args, **kwargs):
     return out
 
 
-@flow(name="doisoat-nightly", log_prints=False)
+RUN_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}")
+
+
+def new_run_name() -> str:
+    """A doisoat run id as the flow run's name (Prefect's would be random): the UI and the run folder agree."""
+    return pipeline.new_run_id(pipeline.RunConfig(reference=Path("."), extracts=[]))
+
+
+def current_run_id() -> str | None:
+    """The run id this flow run was named with, or None outside a named flow run."""
+    from prefect.runtime import flow_run
+
+    name = flow_run.name
+    return name if isinstance(name, str) and RUN_ID.fullmatch(name) else None
+
+
+@flow(name="doisoat-nightly", flow_run_name=new_run_name, log_prints=False)
 def nightly(
     reference: str,
     extracts: list[str],
@@ -73,11 +90,17 @@ def nightly(
     """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass."""
     try:
         config = run_config(reference, extracts, out, db, lang, gate_config)
+        config.run_id = current_run_id()
         summary = pipeline.reconcile(config, step=prefect_step)
     except DoisoatError as exc:  # the user's mistake: a failed run with the message, no traceback
         create_markdown_artifact(key="doisoat-gate", markdown=f"## Lỗi dữ liệu đầu vào\n\n{exc}")
         return Failed(message=str(exc))
     _artifacts(summary)
+    return result_dict(summary)
+
+
+def result_dict(summary: pipeline.RunSummary) -> dict:
+    """What a run returns to the CLI and to Prefect (no personal data)."""
     return {
         "run_id": summary.run_id,
         "out_dir": str(summary.out_dir),

@@ -151,3 +151,34 @@ def test_every_sub_command_on_bad_input_says_one_line_and_fails(tmp_path):
         out = doisoat(*args)
         assert out.returncode != 0 and "Traceback" not in out.stderr, args
         assert [line for line in out.stderr.splitlines() if line.startswith("Lỗi: ")], args
+
+
+def test_serve_and_runs_help_say_the_schedule_time_zone_and_the_inbox_layout():
+    serve_help = " ".join(doisoat("serve", "--help").stdout.split())
+    assert "Asia/Ho_Chi_Minh" in serve_help and "mặc định / default: 30 1 * * *" in serve_help
+    assert "THƯ_MỤC/rejected/" in serve_help and ".ly-do.txt" in serve_help and ".sha256" in serve_help
+    assert "doisoat runs list" in doisoat("runs", "--help").stdout
+
+
+def test_inbox_and_extract_together_is_a_one_line_error(tmp_path):
+    ref = tmp_path / "ref.csv"
+    ref.write_text("a\n1\n")
+    out = doisoat(
+        "run", "--reference", str(ref), "--inbox", str(tmp_path / "ht"), "--extract", f"vaccination={ref}"
+    )
+    assert out.returncode == 2 and "--inbox hoặc --extract" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_runs_list_without_a_database_says_to_run_first(tmp_path):
+    out = doisoat("runs", "list", "--db", str(tmp_path / "none.duckdb"))
+    assert out.returncode == 2 and "hãy chạy đối soát trước" in out.stderr
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_serve_with_a_wrong_cron_is_a_one_line_error_before_any_server_starts(tmp_path):
+    ref = tmp_path / "ref.csv"
+    ref.write_text("a\n1\n")
+    out = doisoat("serve", "--reference", str(ref), "--inbox", str(tmp_path / "ht"), "--cron", "61 1 * * *")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "không phải biểu thức cron hợp lệ" in out.stderr and "máy chủ Prefect" not in out.stdout
+    assert not (tmp_path / "ht").exists()  # nothing was created either

@@ -338,7 +338,7 @@ def link(
                 )
                 con.unregister("_m_done")
         for w in st.warnings:
-            log.warning(w)
+            log.info(w)  # kept in the manifest (pass_stats)
         st.seconds = round(time.perf_counter() - started, 3)
         pass_stats[name] = st.to_dict()
     all_rids = con.sql("SELECT rid, identity_fp, sector FROM _m_rec ORDER BY rid").pl()

@@ -358,5 +358,5 @@ def estimate_models(
         if fallbacks:
             warnings.append(f"sector {sector}: " + "; ".join(dict.fromkeys(fallbacks)))
     for w in warnings:
-        log.warning("match model estimation: %s", w)
+        log.info("match model estimation: %s", w)  # kept in the manifest (model.fallbacks)
     return Estimation(models, warnings)
