@@ -176,14 +176,6 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    from doisoat.yamlfile import read_mapping
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise DoisoatError(f"Không tìm thấy tệp cấu hình kiểm tra '{path}'") from None
-    except yaml.YAMLError as exc:
-        raise DoisoatError(f"Tệp cấu hình kiểm tra '{path}' không đọc được (YAML): {exc}") from None
-    if not isinstance(data, dict):
-        raise DoisoatError(f"Tệp cấu hình kiểm tra '{path}' phải có dạng 'defaults:' và 'sectors:'")
-    return data
+    return read_mapping(path, "cấu hình kiểm tra")

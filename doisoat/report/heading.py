@@ -12,9 +12,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
-
 from doisoat.errors import DoisoatError
+from doisoat.yamlfile import read_mapping
 
 DEFAULT_CONFIG = Path(__file__).with_name("report.yaml")
 ENV_CONFIG = "DOISOAT_REPORT_CONFIG"
@@ -50,15 +49,7 @@ class ReportHeading:
 
 
 def _read(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise DoisoatError(f"Không đọc được tệp cấu hình báo cáo {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise DoisoatError(f"Tệp cấu hình báo cáo {path} không đúng cú pháp YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise DoisoatError(f"Tệp cấu hình báo cáo {path} phải là các cặp khóa: giá trị.")
-    return data
+    return read_mapping(path, "cấu hình báo cáo")
 
 
 def _validated(data: dict, path: Path) -> dict:
