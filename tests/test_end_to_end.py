@@ -111,7 +111,9 @@ def test_enriched_extracts_give_each_sector_its_own_headers_in_order_then_the_ad
         assert back.columns == [*sent, *added], sector  # no other sector's columns, nothing renamed
         assert set(back["Trạng thái"].unique()) <= {"Khớp", "Cần xác minh", "Không tìm thấy", "Trùng"}
         assert back["Họ tên đã chuẩn hoá"].null_count() < back.height
-    header = next(openpyxl.load_workbook(out / "civil_status.xlsx").active.iter_rows(values_only=True))
+    sheet = openpyxl.load_workbook(out / "civil_status.xlsx").active
+    assert sheet.title == "Hộ tịch"  # the sector's label, never its key
+    header = next(sheet.iter_rows(values_only=True))
     assert "Số đăng ký" in header and "register_no" not in header and "Tên vắc xin" not in header
 
 

@@ -146,6 +146,13 @@ def test_csv_in_csv_out_owner_only(tmp_path):
     assert back["full_name"].to_list()[2] == "'=1+1"  # a formula in the input stays text when Excel opens it
 
 
+def test_an_xlsx_extract_is_titled_with_the_sector_label_not_its_key(tmp_path):
+    results, records, reference = frames(["x.xlsx"] * 3)
+    labels = {"bhxh": "Bảo hiểm xã hội, bảo hiểm y tế"}
+    path = write_enriched(tmp_path, results, records, reference, labels=labels)["enriched:bhxh"]
+    assert openpyxl.load_workbook(path).sheetnames == ["Bảo hiểm xã hội, bảo hiểm y tế"]
+
+
 def test_xlsx_in_xlsx_out_with_text_never_formulas(tmp_path):
     results, records, reference = frames(["x.xlsx"] * 3)
     path = write_enriched(tmp_path, results, records, reference)["enriched:bhxh"]

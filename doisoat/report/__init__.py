@@ -64,7 +64,13 @@ def write_reports(
             run_dir / "worklists", audit_sample, records_std, reference, sectors, lang
         )
     paths |= write_enriched(
-        run_dir / "enriched", results, records_std, reference, run_info.get("column_maps"), lang=lang
+        run_dir / "enriched",
+        results,
+        records_std,
+        reference,
+        run_info.get("column_maps"),
+        lang=lang,
+        labels=sectors,
     )
     return paths
 

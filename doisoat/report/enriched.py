@@ -16,6 +16,7 @@ plain numbers such as ``-12`` stay as they are. Parquet, the results and DuckDB 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -201,6 +202,11 @@ def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
     )
 
 
+def _sheet_title(label: str) -> str:
+    """A sector's label as an Excel sheet title: at most 31 characters, none of ``: \\ / ? * [ ]``."""
+    return re.sub(r"[:\\/?*\[\]]", "-", label)[:31] or "Sheet1"
+
+
 def write_enriched(
     out_dir: Path,
     results: pl.DataFrame,
@@ -209,11 +215,13 @@ def write_enriched(
     column_maps: dict[str, dict[str, str]] | None = None,
     xlsx_max_rows: int = XLSX_MAX_ROWS,
     lang: str = "vi",
+    labels: dict[str, str] | None = None,
 ) -> dict[str, Path]:
     """``enriched/<sector>.<csv|xlsx|parquet>`` for every sector in the records.
 
     An XLSX source of more than ``xlsx_max_rows`` rows comes back as ``<sector>.csv`` (UTF-8 with BOM) plus
-    ``<sector>.parquet`` (key ``enriched:<sector>:parquet``): a sheet holds at most 1.048.576 rows and a
+    ``<sector>.parquet`` (key ``enriched:<sector>:parquet``); an XLSX sheet is titled with the sector's label
+    (``labels``: sector → label): a sheet holds at most 1.048.576 rows and a
     large one is slow to write and to open. ``ghi-chu.txt`` (key ``enriched_notes``) says so in Vietnamese.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -238,7 +246,7 @@ def write_enriched(
         if fmt == "csv":
             safe_frame(frame).write_csv(path, include_bom=True)
         elif fmt == "xlsx":
-            _write_xlsx(path, frame, sector[:31])
+            _write_xlsx(path, frame, _sheet_title((labels or {}).get(sector, sector)))
         else:
             frame.write_parquet(path)
         os.chmod(path, 0o600)
