@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from checks import aggregates as agg
-from checks.messages import field_label, render
+from checks.messages import render
 from checks.offline_docs import make_offline
 from checks.settings import GateSettings
 from checks.suites import (
@@ -34,6 +34,7 @@ from checks.suites import (
     run_comparison_suite,
 )
 from doisoat.textfmt import fmt_int
+from doisoat.vocabulary import field_label
 
 log = logging.getLogger(__name__)
 

@@ -12,37 +12,9 @@ from checks.aggregates import ALL_UNITS, RARE_VALUE
 from checks.settings import GateSettings
 from checks.suites import Check
 from doisoat.textfmt import fmt_int, fmt_pct
+from doisoat.vocabulary import field_label
 
 _UNITS_NEW = Path(__file__).resolve().parent.parent / "doisoat" / "data" / "units_new.parquet"
-
-FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "full_name": ("họ tên", "full name"),
-    "birth_date": ("ngày sinh", "birth date"),
-    "birth_year": ("năm sinh", "birth year"),
-    "sex": ("giới tính", "sex"),
-    "sex_std": ("giới tính", "sex"),
-    "national_id": ("số định danh", "national ID"),
-    "national_id_std": ("số định danh (đã chuẩn hoá)", "national ID (standardised)"),
-    "old_id": ("số CMND cũ", "old ID card number"),
-    "insurance_id": ("mã số BHXH", "social insurance number"),
-    "insurance_id_std": ("mã số BHXH (đã chuẩn hoá)", "social insurance number (standardised)"),
-    "phone": ("số điện thoại", "phone number"),
-    "commune_code": ("mã xã", "commune code"),
-    "commune_code_std": ("mã xã hiện hành", "current commune code"),
-    "commune_name": ("tên xã", "commune name"),
-    "event_type": ("loại sự kiện", "event type"),
-    "event_date": ("ngày sự kiện", "event date"),
-    "event_date_std": ("ngày sự kiện", "event date"),
-    "last_activity_date": ("ngày phát sinh gần nhất", "last activity date"),
-    "last_activity_date_std": ("ngày phát sinh gần nhất", "last activity date"),
-}
-
-
-def field_label(name: str | None, lang: str) -> str:
-    if name is None:
-        return ""
-    vi, en = FIELD_LABELS.get(name, (name, name))
-    return vi if lang == "vi" else en
 
 
 def fmt_num(x: Any, lang: str, digits: int = 2) -> str:
@@ -148,12 +120,8 @@ def render(
             fmt_values(observed, lang, settings.min_rows_to_show_value),
             fmt_count(context.get("n"), lang),
         )
-        what_vi = {
-            "sex_values": "giới tính",
-            "event_type_values": "loại sự kiện",
-            "status_values": "trạng thái",
-        }[kind]
-        what_en = {"sex_values": "sex", "event_type_values": "event type", "status_values": "status"}[kind]
+        what = {"sex_values": "sex", "event_type_values": "event_type", "status_values": "status"}[kind]
+        what_vi, what_en = field_label(what, "vi"), field_label(what, "en")
         return (
             f"Lĩnh vực {label} có giá trị {what_vi} ({check.column}) ngoài tập cho phép {allowed}: {values} ({n} dòng)"
             if vi

@@ -19,21 +19,16 @@ from doisoat.vocabulary import RESULT_STATUSES
 DEFAULTS_FILE = Path(__file__).with_name("gate.yaml")
 SEVERITIES = ("error", "warning")
 
-# Sector names as the sector maps in schemas/sectors/*.yaml spell them; the labels are what people read.
-DEFAULT_SECTOR_LABELS: dict[str, str] = {
-    "civil_status": "Hộ tịch",
-    "social_protection": "An sinh xã hội",
-    "vaccination": "Tiêm chủng",
-    "insurance": "Bảo hiểm",
-}
 
-# Each insured person has one record; civil-status events, doses and payments recur per person.
-DEFAULT_MANY_PER_PERSON: dict[str, bool] = {
-    "civil_status": True,
-    "social_protection": True,
-    "vaccination": True,
-    "insurance": False,
-}
+def _from_sector_yaml(fact: str) -> dict[str, Any]:
+    """``fact`` of every declared sector, read from its YAML (schemas/sectors/): the default where no run gave one.
+
+    The sector YAML is the only source of sector facts; a run passes its own (``pipeline.gate_settings``).
+    """
+    from schemas import available_sectors, load_sector
+
+    specs = [load_sector(name) for name in available_sectors()]
+    return {spec.name: getattr(spec, fact) for spec in specs}
 
 
 @dataclass
@@ -61,9 +56,9 @@ class GateSettings:
     min_row_count_ratio: float = 0.5
     max_drop_points: float = 5.0
     min_rows: int = 20
-    many_per_person: dict[str, bool] = field(default_factory=lambda: dict(DEFAULT_MANY_PER_PERSON))
+    many_per_person: dict[str, bool] = field(default_factory=lambda: _from_sector_yaml("many_per_person"))
     statuses: list[str] = field(default_factory=lambda: list(RESULT_STATUSES))
-    sector_labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SECTOR_LABELS))
+    sector_labels: dict[str, str] = field(default_factory=lambda: _from_sector_yaml("label_vi"))
     max_null_rate_by_field: dict[str, float] = field(default_factory=dict)
     # check name ("null_rate" or "null_rate:national_id") → "error" | "warning"; unnamed checks are errors
     severity: dict[str, str] = field(default_factory=dict)

@@ -8,18 +8,22 @@ that dimension is present, so the flags and the reasons can never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from doisoat.frames import ensure_columns
+from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 
-STATUSES = ("matched", "review", "unmatched", "duplicate")
+if TYPE_CHECKING:
+    from schemas import SectorSpec
 
 
 @dataclass(frozen=True)
 class SectorInfo:
-    """What assessment needs to know about a sector (filled from schemas/sectors/<sector>.yaml).
+    """What assessment needs to know about a sector: the fields of :class:`schemas.SectorSpec` it reads (a run
+    passes the spec itself; tests build these).
 
     ``required``: canonical field names (or the sector's own column names) that must be present.
     ``event_key``: columns that identify one event of a person (e.g. vaccine + dose number); two records of
@@ -97,30 +101,30 @@ def _missing_of(field_name: str, schema: pl.Schema) -> pl.Expr:
     return ~pl.any_horizontal([_present(c, schema[c]) for c in cols])
 
 
-def needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo]) -> list[str]:
+#: the standardised columns assessment reads (their types: normalize.standardize.STANDARD_SCHEMA)
+STD_READ = (
+    "name_key",
+    "name_variant",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "national_id_std",
+    "old_id_std",
+    "id_birth_year",
+    "id_sex",
+    "commune_code_std",
+    "commune_code_old",
+    "commune_status",
+    "event_date_std",
+    "last_activity_date_std",
+    "norm_issues",
+)
+
+
+def needed_columns(schema: pl.Schema, specs: dict[str, SectorInfo | SectorSpec]) -> list[str]:
     """The record columns assessment reads: checked fields, required and event-key columns, row identity."""
-    wanted = [
-        "rid",
-        "sector",
-        "source_file",
-        "source_row",
-        "name_key",
-        "name_variant",
-        "birth_year",
-        "birth_month",
-        "birth_day",
-        "sex_std",
-        "national_id_std",
-        "old_id_std",
-        "id_birth_year",
-        "id_sex",
-        "commune_code_std",
-        "commune_code_old",
-        "commune_status",
-        "event_date_std",
-        "last_activity_date_std",
-        "norm_issues",
-    ]
+    wanted = ["rid", "sector", "source_file", "source_row", *STD_READ]
     wanted += [c for cols, _ in _PRESENCE.values() for c in cols]
     wanted += [c for info in specs.values() for c in (*info.required, *info.event_key)]
     return [c for c in dict.fromkeys(wanted) if c in schema]
@@ -145,7 +149,7 @@ def _with_reference(records: pl.DataFrame, matches: pl.DataFrame, reference: pl.
     return df.join(ref, on="person_id", how="left")
 
 
-def _duplicate_flag(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> pl.Series:
+def _duplicate_flag(df: pl.DataFrame, specs: dict[str, SectorInfo | SectorSpec]) -> pl.Series:
     """True for every record but the first (by file, source row) of the same person and event in a sector.
 
     The person is the matched reference person; for records without a confident match, the record's own
@@ -175,7 +179,7 @@ def _duplicate_flag(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> pl.Series
     return df.select("rid").join(pl.concat(flags), on="rid", how="left")["_dup"].fill_null(False)
 
 
-def _event_cols(df: pl.DataFrame, specs: dict[str, SectorInfo]) -> list[str]:
+def _event_cols(df: pl.DataFrame, specs: dict[str, SectorInfo | SectorSpec]) -> list[str]:
     cols = {c for info in specs.values() if info.many_per_person for c in info.event_key}
     return sorted(
         c for c in cols if c in df.columns and c not in ("rid", "sector", "source_file", "source_row")
@@ -227,7 +231,7 @@ def assess(
     records_std: pl.DataFrame,
     matches: pl.DataFrame,
     reference: pl.DataFrame,
-    specs: dict[str, SectorInfo],
+    specs: dict[str, SectorInfo | SectorSpec],
 ) -> pl.DataFrame:
     """One row per rid: ``rid, status, dung, du, sach, song, reasons, enrichable``.
 
@@ -237,22 +241,7 @@ def assess(
     df = ensure_columns(
         records_std,
         {
-            "name_key": pl.Utf8,
-            "name_variant": pl.Utf8,
-            "birth_year": pl.Int16,
-            "birth_month": pl.Int8,
-            "birth_day": pl.Int8,
-            "sex_std": pl.Utf8,
-            "national_id_std": pl.Utf8,
-            "old_id_std": pl.Utf8,
-            "id_birth_year": pl.Int16,
-            "id_sex": pl.Utf8,
-            "commune_code_std": pl.Utf8,
-            "commune_code_old": pl.Utf8,
-            "commune_status": pl.Utf8,
-            "event_date_std": pl.Date,
-            "last_activity_date_std": pl.Date,
-            "norm_issues": pl.List(pl.Utf8),
+            **standard_types(*STD_READ),
             "source_file": pl.Utf8,
             "source_row": pl.Int64,
         },
@@ -271,7 +260,10 @@ def assess(
 
 
 def _assess_part(
-    df: pl.DataFrame, matches: pl.DataFrame, reference: pl.DataFrame, specs: dict[str, SectorInfo]
+    df: pl.DataFrame,
+    matches: pl.DataFrame,
+    reference: pl.DataFrame,
+    specs: dict[str, SectorInfo | SectorSpec],
 ) -> pl.DataFrame:
     """:func:`assess` on the needed columns of some records (the whole of each sector present)."""
     df = _with_reference(df, matches, reference)

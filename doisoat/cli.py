@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from doisoat import __version__
+from doisoat.console import print_summary
 
 # argparse's own words, in both languages (it looks `_` up in its module at each call)
 ARGPARSE_WORDS = {
@@ -396,62 +397,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def print_summary(result: dict) -> None:
-    """Where the reports are, what was published per sector, every file problem, the headline counts."""
-    from doisoat.report.taskforce import MATCHING_NOTE_TITLE, matching_note
-    from doisoat.textfmt import fmt_int, fmt_ratio
-    from doisoat.vocabulary import STATUS_LABELS
-
-    sectors = result.get("sectors") or []
-    held = [s for s in sectors if not s["published"] and not s.get("carried_over")]
-    if not result["published"]:
-        state = "CHƯA công bố: kiểm tra chất lượng không đạt (xem gate.txt)"
-    elif held:
-        ran = [s for s in sectors if not s.get("carried_over")]
-        state = f"công bố một phần ({len(ran) - len(held)}/{len(ran)} lĩnh vực)"
-    else:
-        state = "đã công bố"
-    print(f"Lượt chạy {result['run_id']}: {state}")
-    for s in sectors:
-        if s.get("carried_over"):  # not in this run (no new file): the figures in force stay
-            print(
-                f"  {s['label']}: không có tệp mới; số liệu đang có hiệu lực: lượt {s['in_force']['run_id']}"
-            )
-            continue
-        rate = f"bản ghi đúng {fmt_ratio(s['n_dung'], s['n'])}" if s.get("n") else "không có bản ghi"
-        quarantined = f"; {fmt_int(s['n_quarantined'])} bị cách ly" if s.get("n_quarantined") else ""
-        if s["published"]:
-            print(f"  {s['label']}: công bố — {rate}{quarantined}")
-        else:
-            since = s.get("in_force")
-            kept = f"; số liệu đang có hiệu lực: lượt {since['run_id']}" if since else ""
-            print(f"  {s['label']}: CHƯA công bố{kept}")
-            for m in s["errors"]:
-                print(f"    - {m}")
-        for m in s.get("warnings") or []:
-            print(f"    - Cảnh báo: {m}")
-    messages = result.get("file_messages") or []
-    if messages:
-        print("Tệp đầu vào / input files:")
-        for m in messages:
-            print(f"  {m}")
-    counts = result.get("status_counts", {})
-    total = sum(counts.values())
-    parts = [f"{STATUS_LABELS['vi'].get(k, k).lower()} {fmt_int(v)}" for k, v in sorted(counts.items())]
-    print(f"Tổng số bản ghi: {fmt_int(total)} ({'; '.join(parts)})")
-    note = matching_note(result.get("match_thresholds"))
-    if note:
-        print(f"{MATCHING_NOTE_TITLE['vi']}: {note}")
-    out = Path(result["out_dir"])
-    latest = out.parent / "latest"
-    if result["published"] and latest.is_symlink() and latest.resolve() == out.resolve():
-        print(f"Lượt công bố mới nhất: {latest}")
-    print(f"Báo cáo:       {out / 'report' / 'bao-cao.html'}")
-    print(f"               {out / 'report' / 'bao-cao.xlsx'}")
-    print(f"Danh sách rà soát: {out / 'worklists'}")
-    print(f"Kết quả:       {out / 'results.parquet'}")
-
-
 def _cmd_sample(args) -> int:
     from sample_data.generator import generate
 
@@ -655,12 +600,24 @@ def _cmd_model(args) -> int:
         return 2
     extracts = [ExtractInput.parse(e) for e in args.extract]
     with store.connect(args.db or settings.default_db()) as con:
+        _require_reference(con, args.db or settings.default_db())
         records, _ = assemble(ingest_extracts(extracts, {}))
         model = train(con, standardize_records(records), MatchSettings())
     out = args.out or settings.home() / "model.json"
     model.save(out)
     print(f"Đã lưu mô hình vào {out}")
     return 0
+
+
+def _require_reference(con, db: Path) -> None:
+    from doisoat.errors import UserError
+    from doisoat.reference import has_reference
+
+    if not has_reference(con):
+        raise UserError(
+            f"Chưa nạp dữ liệu dân cư vào {db}: hãy chạy 'doisoat reference load TỆP' (hoặc 'doisoat run') trước, "
+            "hoặc chỉ đúng tệp bằng --db. / no reference population loaded"
+        )
 
 
 COMMANDS = {
@@ -691,6 +648,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         name = exc.filename or str(exc)
         print(f"Lỗi: không tìm thấy tệp '{name}' / file not found", file=sys.stderr)
+        return 2
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        what = "là thư mục, không phải tệp" if isinstance(exc, IsADirectoryError) else "không mở được"
+        print(f"Lỗi: '{exc.filename}' {what} ({exc.strerror}) / cannot open", file=sys.stderr)
         return 2
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
+from doisoat.errors import DoisoatError
 from doisoat.textfmt import fmt_int, fmt_pct
 
 LINK_STATUSES = ("matched", "duplicate")
 KEY = ["source_file", "source_row"]
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DoisoatError, ValueError):
     """Truth and results do not describe the same rows."""
 
 
@@ -47,6 +48,19 @@ def _truth_path(truth_dir: Path) -> Path:
         if cand.is_file():
             return cand
     raise FileNotFoundError(str(truth_dir / "truth" / "truth.parquet"))
+
+
+def _read(path: Path, what: str) -> pl.DataFrame:
+    """A Parquet file, or an :class:`EvaluationError` naming it (not a polars traceback)."""
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError:
+        raise
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise EvaluationError(
+            f"Không đọc được tệp {what} '{path}' như Parquet (results.parquet của một lần chạy): "
+            f"{type(exc).__name__} / cannot read it as Parquet"
+        ) from exc
 
 
 def _examples(df: pl.DataFrame, n: int = 3) -> str:
@@ -182,8 +196,8 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
 
 def evaluate(truth_dir: Path, results: Path | pl.DataFrame) -> Metrics:
     """Score a results table (``results.parquet`` or a frame) against ``truth_dir``'s ground truth."""
-    truth = pl.read_parquet(_truth_path(Path(truth_dir)))
-    res = results if isinstance(results, pl.DataFrame) else pl.read_parquet(results)
+    truth = _read(_truth_path(Path(truth_dir)), "dữ liệu gốc / truth")
+    res = results if isinstance(results, pl.DataFrame) else _read(Path(results), "kết quả / results")
     df = _scored(truth, res)
 
     sums = df.select(pl.len().alias("rows"), *[pl.col(c).sum() for c in ("tp", "fp", "fn", "review")]).row(
@@ -358,12 +372,17 @@ ERROR_NAMES_VI = {
     "moved": "Mã xã khác CSDLQG (chuyển nơi ở)",
     "phone_changed": "Số điện thoại khác",
 }
-SECTOR_NAMES_VI = {
-    "civil_status": "Hộ tịch",
-    "social_protection": "An sinh xã hội",
-    "vaccination": "Tiêm chủng",
-    "insurance": "BHXH/BHYT",
-}
+
+
+def sector_name(sector: str, lang: str = "vi") -> str:
+    """The sector's name from its YAML (schemas/sectors/), or its key for a sector no YAML declares."""
+    from schemas import SectorSpecError, load_sector
+
+    try:
+        spec = load_sector(sector)
+    except SectorSpecError:
+        return sector
+    return spec.label_vi if lang == "vi" else spec.label_en or sector
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -384,9 +403,6 @@ def format_metrics(m: Metrics, lang: str = "vi", by_kind: bool = False) -> str:
     def pct(v: float | None) -> str:
         return fmt_pct(v, lang=lang) if v is not None else "–"
 
-    def sector_name(s: str) -> str:
-        return SECTOR_NAMES_VI.get(s, s) if lang == "vi" else s
-
     header = [
         t["sector"],
         t["rows"],
@@ -400,7 +416,7 @@ def format_metrics(m: Metrics, lang: str = "vi", by_kind: bool = False) -> str:
     ]
     rows = [
         [
-            sector_name(r["sector"]),
+            sector_name(r["sector"], lang),
             fmt_int(r["rows"], lang),
             fmt_int(r["tp"], lang),
             fmt_int(r["fp"], lang),

@@ -33,34 +33,11 @@ from doisoat.runs import (
     private_files,
     remove_leftovers,
 )
-from doisoat.vocabulary import RESULT_STATUSES  # noqa: F401  (re-exported: the results contract)
+from doisoat.vocabulary import RESULT_SCHEMA, RESULT_STATUSES  # noqa: F401  (RESULT_STATUSES re-exported)
 
 log = logging.getLogger("doisoat")
 
-RESULT_COLUMNS = [
-    "run_id",
-    "sector",
-    "record_id",
-    "source_file",
-    "source_sheet",
-    "source_row",
-    "status",
-    "person_id",
-    "match_pass",
-    "match_probability",
-    "dung",
-    "du",
-    "sach",
-    "song",
-    "reasons",
-    "commune_code_std",
-    "commune_code_old",
-    "commune_origin",
-    "event_type",
-    "weights",
-    "identity_fp",
-    "rid",
-]
+RESULT_COLUMNS = list(RESULT_SCHEMA)
 # the standardised-record columns the results carry
 RESULT_RECORD_COLUMNS = [
     "rid",
@@ -111,6 +88,36 @@ class RunConfig:
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
 
+    def to_dict(self) -> dict:
+        """Every field, paths as absolute strings: the manifest's record of how the run was made."""
+
+        def path(p: Path | None) -> str | None:
+            return str(Path(p).resolve()) if p is not None else None
+
+        return {
+            "reference": path(self.reference),
+            "extracts": [{"sector": e.sector, "path": path(e.path), "sheet": e.sheet} for e in self.extracts],
+            "out_dir": path(self.out_dir),
+            "db_path": path(self.db_path),
+            "model_path": path(self.model_path),
+            "lang": self.lang,
+            "suppress_below": self.suppress_below,
+            "gate_config": path(self.gate_config),
+            "audit_sample_size": self.audit_sample_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        """The configuration :meth:`to_dict` wrote (a manifest's ``config``)."""
+        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config")
+        values = {
+            k: (Path(v) if k in paths and v is not None else v) for k, v in data.items() if k != "extracts"
+        }
+        extracts = [
+            ExtractInput(e["sector"], Path(e["path"]), e.get("sheet")) for e in data.get("extracts", [])
+        ]
+        return cls(extracts=extracts, **values)
+
 
 def new_run_id(config: RunConfig) -> str:
     """Time-ordered and unique: ``20261128T023000-<6 hex of the inputs>``."""
@@ -126,7 +133,7 @@ def new_run_id(config: RunConfig) -> str:
 
 def check_inputs(config: RunConfig) -> None:
     """Fail early, in words, on what the user can fix: unknown sectors, missing files, a foreign --out folder."""
-    from schemas import available_sectors
+    from schemas import available_sectors, load_sector
 
     known = available_sectors()
     if not config.reference.exists():
@@ -144,6 +151,7 @@ def check_inputs(config: RunConfig) -> None:
                 f"Lĩnh vực '{e.sector}' chưa được khai báo. Các lĩnh vực có: {', '.join(sorted(known))} "
                 f"(thêm lĩnh vực mới bằng một tệp YAML trong schemas/sectors/)"
             )
+        load_sector(e.sector)  # a broken sector YAML is one line now, not a failed flow later
         if not e.path.exists():
             raise UserError(
                 f"Không tìm thấy tệp '{e.path}' (--extract {e.sector}=…): kiểm tra lại đường dẫn. / file not found"
@@ -337,19 +345,11 @@ def release_duckdb_cache(con: duckdb.DuckDBPyConnection, memory_limit: str) -> N
 
 
 def assess_records(records_std: Path, matches: pl.DataFrame, reference: pl.DataFrame, specs: dict):
-    from doisoat.assess import SectorInfo, assess, needed_columns
+    """Assess with each sector's spec whole (a narrowed copy once dropped the residence rule)."""
+    from doisoat.assess import assess, needed_columns
 
-    infos = {
-        name: SectorInfo(
-            required=list(spec.required),
-            many_per_person=spec.many_per_person,
-            event_key=list(spec.event_key),
-            after_death_reason=spec.after_death_reason,
-        )
-        for name, spec in specs.items()
-    }
-    records = read_columns(records_std, needed_columns(pl.read_parquet_schema(records_std), infos))
-    return assess(records, matches, reference, infos)
+    records = read_columns(records_std, needed_columns(pl.read_parquet_schema(records_std), specs))
+    return assess(records, matches, reference, specs)
 
 
 def build_results(
@@ -391,36 +391,13 @@ def build_results(
             pl.concat_list(pl.col("reason")).alias("reasons"),
         )
         parts.append(q)
-    schema = {
-        "rid": pl.Int64,
-        "sector": pl.Utf8,
-        "record_id": pl.Utf8,
-        "source_file": pl.Utf8,
-        "source_sheet": pl.Utf8,
-        "source_row": pl.Int64,
-        "status": pl.Utf8,
-        "person_id": pl.Utf8,
-        "match_pass": pl.Utf8,
-        "match_probability": pl.Float64,
-        "dung": pl.Boolean,
-        "du": pl.Boolean,
-        "sach": pl.Boolean,
-        "song": pl.Boolean,
-        "reasons": pl.List(pl.Utf8),
-        "commune_code_std": pl.Utf8,
-        "commune_code_old": pl.Utf8,
-        "commune_origin": pl.Utf8,
-        "event_type": pl.Utf8,
-        "weights": pl.Utf8,
-        "identity_fp": pl.Utf8,
-    }
     if not parts:
-        return pl.DataFrame(schema={"run_id": pl.Utf8, **schema}).select(RESULT_COLUMNS)
+        return pl.DataFrame(schema=RESULT_SCHEMA)
     out = pl.concat(
-        [p.cast({k: v for k, v in schema.items() if k in p.columns}) for p in parts], how="diagonal"
+        [p.cast({k: v for k, v in RESULT_SCHEMA.items() if k in p.columns}) for p in parts], how="diagonal"
     )
     out = out.with_columns(pl.lit(run_id).alias("run_id"))
-    for name, dtype in schema.items():
+    for name, dtype in RESULT_SCHEMA.items():
         if name not in out.columns:
             out = out.with_columns(pl.lit(None, dtype).alias(name))
     return out.select(RESULT_COLUMNS).sort(
@@ -476,6 +453,18 @@ def file_lines(ingested: list) -> list[str]:
         for m in r.warnings:
             lines.append(f"Cảnh báo — {m}")
     return lines
+
+
+def column_maps(ingested: list) -> dict[str, dict[str, str]]:
+    """Sector → its records' own columns → the headers its usable files gave them, in file order (first file
+    first): how enriched extracts go back to the sector (``IngestResult.columns``)."""
+    out: dict[str, dict[str, str]] = {}
+    for r in ingested:
+        if r.ok:
+            columns = out.setdefault(r.sector, {})
+            for column, header in r.columns.items():
+                columns.setdefault(column, header)
+    return out
 
 
 def absent_fields(ingested: list, specs: dict) -> dict[str, set[str]]:
@@ -784,6 +773,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "file_problems": problems,
         "inputs": describe_inputs(ingested),
         "history": store.published_history(con),
+        "column_maps": column_maps(ingested),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
     sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))
@@ -812,6 +802,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "started_at": started,
         "finished_at": datetime.now(),
         "published": bool(published),
+        "config": config.to_dict(),
         "sectors": {p["sector"]: {k: v for k, v in p.items() if k != "sector"} for p in pub},
         "inputs": [
             {

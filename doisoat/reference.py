@@ -173,6 +173,11 @@ def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+def has_reference(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when a reference population has been loaded into this DuckDB file."""
+    return _has_table(con, TABLE)
+
+
 def reference_is_current(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     """True when the last extract loaded had this SHA-256 (and the table is still there)."""
     if not (_has_table(con, META) and _has_table(con, TABLE)):

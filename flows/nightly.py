@@ -236,7 +236,7 @@ def demo_arguments() -> dict:
 
 
 def main() -> int:
-    from doisoat.cli import print_summary
+    from doisoat.console import print_summary
 
     try:
         result = run_once(**demo_arguments())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from doisoat.errors import DoisoatError
 from doisoat.reasons import REASONS
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "sectors"
@@ -57,6 +58,7 @@ _KEYS = {
     "many_per_person": bool,
     "event_key": list,
     "after_death_reason": (str, type(None)),
+    "check_residence": bool,
     "column_map": dict,
     "event_types": list,
     "sheet": (str, type(None)),
@@ -66,7 +68,7 @@ _KEYS = {
 }
 
 
-class SectorSpecError(ValueError):
+class SectorSpecError(DoisoatError, ValueError):
     """A sector YAML file is missing, unreadable or inconsistent; the message names the file and the key."""
 
 
@@ -83,6 +85,7 @@ class SectorSpec:
     many_per_person: bool = False
     event_key: list[str] = field(default_factory=list)
     after_death_reason: str | None = None
+    check_residence: bool = False  # flag RESIDENCE_DIFFERS when the record's commune is not the person's
     column_map: dict[str, list[str]] = field(default_factory=dict)
     event_types: list[str] = field(default_factory=list)
     sheet: str | None = None
@@ -198,6 +201,7 @@ def spec_from_dict(data: object, path: Path | str = "<dict>") -> SectorSpec:
         many_per_person=bool(data.get("many_per_person", False)),
         event_key=list(data.get("event_key", [])),
         after_death_reason=reason,
+        check_residence=bool(data.get("check_residence", False)),
         column_map=column_map,
         event_types=[str(v) for v in data.get("event_types", [])],
         sheet=data.get("sheet"),

@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from factories import typed
 
 from doisoat.assess import SectorInfo, assess
 from doisoat.reasons import REASONS
@@ -35,30 +36,30 @@ _RECORD_DEFAULTS: dict[str, object] = {
     "last_activity_date_std": None,
     "norm_issues": [],
 }
-_SCHEMA = {
-    "rid": pl.Int64,
-    "sector": pl.Utf8,
-    "source_file": pl.Utf8,
-    "source_row": pl.Int64,
-    "event_type": pl.Utf8,
-    "name_key": pl.Utf8,
-    "name_variant": pl.Utf8,
-    "birth_year": pl.Int16,
-    "birth_month": pl.Int8,
-    "birth_day": pl.Int8,
-    "sex_std": pl.Utf8,
-    "national_id_std": pl.Utf8,
-    "old_id_std": pl.Utf8,
-    "id_birth_year": pl.Int16,
-    "id_sex": pl.Utf8,
-    "insurance_id_std": pl.Utf8,
-    "commune_code_std": pl.Utf8,
-    "commune_code_old": pl.Utf8,
-    "commune_status": pl.Utf8,
-    "event_date_std": pl.Date,
-    "last_activity_date_std": pl.Date,
-    "norm_issues": pl.List(pl.Utf8),
-}
+_SCHEMA = typed(
+    "rid",
+    "sector",
+    "source_file",
+    "source_row",
+    "event_type",
+    "name_key",
+    "name_variant",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "national_id_std",
+    "old_id_std",
+    "id_birth_year",
+    "id_sex",
+    "insurance_id_std",
+    "commune_code_std",
+    "commune_code_old",
+    "commune_status",
+    "event_date_std",
+    "last_activity_date_std",
+    "norm_issues",
+)
 
 
 def records(*rows: dict) -> pl.DataFrame:
@@ -112,12 +113,7 @@ def reference(**over: object) -> pl.DataFrame:
     } | over
     return pl.DataFrame(
         [row],
-        schema_overrides={
-            "birth_year": pl.Int16,
-            "birth_month": pl.Int8,
-            "birth_day": pl.Int8,
-            "death_date": pl.Date,
-        },
+        schema_overrides=typed("birth_year", "birth_month", "birth_day", "death_date"),
     )
 
 

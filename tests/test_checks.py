@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from factories import typed
 
 from checks import SUITE_VERSION, GateResult, GateSettings, dung_rates, run_gate
 
@@ -47,12 +48,7 @@ def _extract(sector: str, n: int, persons: int) -> pl.DataFrame:
             "commune_code_std": [COMMUNES[k % 2] for k in range(n)],
             "norm_issues": [[] for _ in range(n)],
         },
-        schema_overrides={
-            "source_row": pl.Int64,
-            "birth_year": pl.Int16,
-            "event_type": pl.Utf8,
-            "norm_issues": pl.List(pl.Utf8),
-        },
+        schema_overrides=typed("source_row", "birth_year", "event_type", "norm_issues"),
     )
 
 
@@ -213,9 +209,11 @@ def test_mostly_malformed_ids_name_the_rate_and_threshold_in_vietnamese(broken_r
     assert f.observed == pytest.approx(20 / 60)
     assert (
         f.message_vi
-        == "Tỷ lệ số định danh đúng định dạng của lĩnh vực Bảo hiểm là 33,33%, thấp hơn ngưỡng 80,00%"
+        == "Tỷ lệ số định danh đúng định dạng của lĩnh vực Bảo hiểm xã hội, bảo hiểm y tế là 33,33%, thấp hơn ngưỡng 80,00%"
     )
-    assert f.message_en.startswith("Share of well-formed national IDs in sector Bảo hiểm is 33.33%")
+    assert f.message_en.startswith(
+        "Share of well-formed national IDs in sector Bảo hiểm xã hội, bảo hiểm y tế is 33.33%"
+    )
 
 
 def test_required_column_all_null_fails_its_null_rate(broken_run: GateResult) -> None:
@@ -246,7 +244,7 @@ def test_rare_unexpected_values_are_hidden_because_they_may_be_personal_data(bro
     sex = _failure(broken_run, "sex_values:sex_std", "insurance")
     assert sex.observed == ["«giá trị hiếm»"]
     assert sex.message_vi == (
-        "Lĩnh vực Bảo hiểm có giá trị giới tính (sex_std) ngoài tập cho phép {M, F}: "
+        "Lĩnh vực Bảo hiểm xã hội, bảo hiểm y tế có giá trị giới tính (sex_std) ngoài tập cho phép {M, F}: "
         "giá trị hiếm (mỗi giá trị dưới 5 dòng, không hiển thị) (1 dòng)"
     )
     pages = (broken_run.docs_index.parent / "validations").rglob("*.html")
@@ -271,7 +269,10 @@ def test_duplicated_input_row_in_results_fails(broken_run: GateResult) -> None:
 def test_input_row_missing_from_results_fails(broken_run: GateResult) -> None:
     f = _failure(broken_run, "missing_rows", "insurance")
     assert f.observed == 1
-    assert f.message_vi == "Kết quả của lĩnh vực Bảo hiểm thiếu 1 dòng đầu vào của bản trích xuất"
+    assert (
+        f.message_vi
+        == "Kết quả của lĩnh vực Bảo hiểm xã hội, bảo hiểm y tế thiếu 1 dòng đầu vào của bản trích xuất"
+    )
 
 
 def test_result_row_without_status_fails(broken_run: GateResult) -> None:
@@ -289,7 +290,10 @@ def test_same_person_matched_twice_fails_only_where_each_person_has_one_record(
     broken_run: GateResult,
 ) -> None:
     f = _failure(broken_run, "persons_matched_twice", "insurance")
-    assert f.observed == 1 and "Bảo hiểm (mỗi người một bản ghi) có 1 người" in f.message_vi
+    assert (
+        f.observed == 1
+        and "Bảo hiểm xã hội, bảo hiểm y tế (mỗi người một bản ghi) có 1 người" in f.message_vi
+    )
     # vaccination matches each person twice (two doses) and is not flagged
     assert not [
         x for x in broken_run.failures if x.check == "persons_matched_twice" and x.sector == "vaccination"
@@ -324,7 +328,7 @@ def test_first_run_without_history_or_id_column_passes_with_notes(tmp_path: Path
     assert result.n_expectations == 22  # no run comparison without a previous run
     assert result.notes_vi == [
         "Chưa có lần công bố trước: bỏ qua so sánh tỷ lệ đúng.",
-        "Chưa có số dòng lần trích xuất trước của: Bảo hiểm, Tiêm chủng.",
+        "Chưa có số dòng lần trích xuất trước của: Bảo hiểm xã hội, bảo hiểm y tế, Tiêm chủng.",
     ]
     assert (tmp_path / "docs" / "index.html").exists()
 
@@ -395,3 +399,17 @@ def test_quarantined_rows_count_as_input_rows_against_the_previous_extract(tmp_p
     )
     result = run_gate(extracts, results, None, counts, tmp_path / "docs", SETTINGS)
     assert not [f for f in result.failures if f.check == "row_count_ratio"], result.failures
+
+
+def test_gate_defaults_take_sector_facts_from_the_sector_yaml_only(tmp_path, monkeypatch):
+    from schemas import load_sector
+
+    (tmp_path / "education.yaml").write_text(
+        "name: education\nlabel_vi: Giáo dục\nmany_per_person: true\nrequired: [full_name]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DOISOAT_SECTORS_DIR", str(tmp_path))
+    settings = GateSettings()
+    assert settings.label("education") == "Giáo dục" and settings.many_per_person["education"] is True
+    assert settings.label("insurance") == load_sector("insurance").label_vi
+    assert settings.many_per_person["social_protection"] is load_sector("social_protection").many_per_person

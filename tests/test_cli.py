@@ -91,6 +91,68 @@ def test_sub_command_help_gives_defaults_examples_and_accepted_values():
     )
 
 
+def test_evaluate_on_results_missing_columns_or_not_parquet_is_one_line(tmp_path):
+    import polars as pl
+
+    truth = Path(__file__).resolve().parent.parent / "sample_data" / "demo"
+    bad = tmp_path / "results.parquet"
+    pl.DataFrame({"source_file": ["a.csv"], "source_row": [1]}).write_parquet(bad)
+    text = tmp_path / "text.parquet"
+    text.write_text("not parquet\n")
+    for results, said in ((bad, "thiếu cột person_id, status"), (text, "Không đọc được tệp kết quả")):
+        out = doisoat("evaluate", "--truth", str(truth), "--results", str(results))
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert out.stderr.count("\n") == 1 and said in out.stderr
+
+
+def test_broken_sector_yaml_is_one_line_before_the_run_starts(tmp_path):
+    import os
+
+    sectors = tmp_path / "sectors"
+    sectors.mkdir()
+    (sectors / "education.yaml").write_text("name: education\nlabel_vi: [unclosed\n", encoding="utf-8")
+    ref, extract = tmp_path / "ref.csv", tmp_path / "hs.csv"
+    ref.write_text("a\n1\n")
+    extract.write_text("Họ và tên\nAn\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "doisoat.cli",
+            "run",
+            "--reference",
+            str(ref),
+            "--extract",
+            f"education={extract}",
+        ]
+        + ["--out", str(tmp_path / "o"), "--db", str(tmp_path / "d.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DOISOAT_SECTORS_DIR": str(sectors)},
+    )
+    errors = [line for line in out.stderr.splitlines() if line.startswith("Lỗi: ")]
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(errors) == 1 and "education.yaml" in errors[0]
+
+
+def test_every_sub_command_on_bad_input_says_one_line_and_fails(tmp_path):
+    db = str(tmp_path / "d.duckdb")
+    missing = str(tmp_path / "none.csv")
+    cases = [
+        ("reference", "load", missing, "--db", db),
+        ("reference", "load", str(tmp_path), "--db", db),
+        ("model", "train", "--extract", f"vaccination={missing}", "--db", db),
+        ("evaluate", "--truth", str(tmp_path), "--results", missing),
+        ("decisions", "import", missing, "--db", db),
+        ("run", "--reference", missing, "--extract", f"vaccination={missing}", "--db", db),
+    ]
+    for args in cases:
+        out = doisoat(*args)
+        assert out.returncode != 0 and "Traceback" not in out.stderr, args
+        assert [line for line in out.stderr.splitlines() if line.startswith("Lỗi: ")], args
+
+
 def test_serve_and_runs_help_say_the_schedule_time_zone_and_the_inbox_layout():
     serve_help = " ".join(doisoat("serve", "--help").stdout.split())
     assert "Asia/Ho_Chi_Minh" in serve_help and "mặc định / default: 30 1 * * *" in serve_help

@@ -96,6 +96,27 @@ def test_run_publishes_reports_worklists_enriched_data_docs_and_manifest(two_run
     assert oct((out / "results.parquet").stat().st_mode)[-3:] == "600"
 
 
+def test_enriched_extracts_give_each_sector_its_own_headers_in_order_then_the_added_columns(two_runs):
+    import openpyxl
+
+    from doisoat.report.enriched import ADDED
+
+    a, _, _ = two_runs
+    out = Path(a["out_dir"]) / "enriched"
+    added = [h["vi"] for h in ADDED.values()]
+    for sector, name in (("vaccination", "tiem_chung.csv"), ("social_protection", "an_sinh_xa_hoi.csv")):
+        first = (SAMPLE / name).read_bytes().split(b"\n")[0].decode("utf-8-sig").rstrip("\r")
+        sent = first.split(";" if ";" in first else ",")
+        back = pl.read_csv(out / f"{sector}.csv", infer_schema=False)
+        assert back.columns == [*sent, *added], sector  # no other sector's columns, nothing renamed
+        assert set(back["Trạng thái"].unique()) <= {"Khớp", "Cần xác minh", "Không tìm thấy", "Trùng"}
+        assert back["Họ tên đã chuẩn hoá"].null_count() < back.height
+    sheet = openpyxl.load_workbook(out / "civil_status.xlsx").active
+    assert sheet.title == "Hộ tịch"  # the sector's label, never its key
+    header = next(sheet.iter_rows(values_only=True))
+    assert "Số đăng ký" in header and "register_no" not in header and "Tên vắc xin" not in header
+
+
 def test_worklists_exist_for_every_commune_with_records_needing_action(two_runs):
     """Needing action: a non-matched status, or a finding other than information and the bulk code conversion."""
     from doisoat.reasons import REASONS

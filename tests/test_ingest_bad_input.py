@@ -123,7 +123,7 @@ def test_missing_required_column_names_it_and_lists_the_headers(tmp_path):
         "Họ và tên,Ngày sinh,Số CCCD,Hạn thẻ đến\nAn,1990,049090001234,31/12/2025\n", encoding="utf-8"
     )
     msg = _one_line_error_naming(ingest_file(path, load_sector("insurance")), "bh.csv")
-    assert "Mã số BHXH" in msg and "'Hạn thẻ đến'" in msg
+    assert "mã số BHXH" in msg  # the report’s wording (doisoat.vocabulary) and "'Hạn thẻ đến'" in msg
 
 
 def test_unusable_rows_are_quarantined_with_reason_column_and_row(tmp_path):

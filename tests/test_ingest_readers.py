@@ -183,5 +183,18 @@ def test_format_mapping_shows_field_and_header(tmp_path):
     path = tmp_path / "tiem.csv"
     path.write_text(_csv_text(), encoding="utf-8")
     text = format_mapping(ingest_file(path, load_sector("vaccination")))
-    assert "Họ và tên ← 'Họ và tên'" in text and "Ngày sự kiện ← 'Ngày tiêm'" in text and "'STT'" in text
+    assert "Họ tên ← 'Họ và tên'" in text and "Ngày sự kiện ← 'Ngày tiêm'" in text and "'STT'" in text
     assert "2 dòng dữ liệu" in text
+
+
+def test_the_result_names_every_column_of_the_file_as_the_records_do_in_file_order(tmp_path):
+    path = tmp_path / "tiem.csv"
+    path.write_text("STT,Họ và tên,sector,Ngày tiêm\n1,An,x,02/01/2024\n", encoding="utf-8")
+    result = ingest_file(path, load_sector("vaccination"))
+    assert list(result.columns.items()) == [
+        ("STT", "STT"),
+        ("full_name", "Họ và tên"),
+        ("sector (gốc)", "sector"),  # a header doisoat uses itself is renamed in the records
+        ("event_date", "Ngày tiêm"),
+    ]
+    assert set(result.columns) <= set(result.records.columns)

@@ -71,3 +71,15 @@ def test_the_runs_work_folder_is_removed_after_passing_and_failing_runs(good_the
 
     # the standardised records spilled between steps hold personal data: nothing may stay behind
     assert list((settings.home() / "work").glob("*")) == []
+
+
+def test_the_manifest_records_the_whole_run_configuration(good_then_broken):
+    good, _, out, _ = good_then_broken
+    config = json.loads((good.out_dir / "manifest.json").read_text())["config"]
+    assert config["extracts"] == [
+        {"sector": "vaccination", "path": str((SAMPLE / "tiem_chung.csv").resolve()), "sheet": None}
+    ]
+    assert config["out_dir"] == str(out.resolve()) and config["db_path"].endswith("d.duckdb")
+    assert (config["lang"], config["suppress_below"], config["audit_sample_size"]) == ("vi", 5, 100)
+    again = pipeline.RunConfig.from_dict(config)  # the record is the configuration: it can be run again
+    assert again.to_dict() == config and isinstance(again.reference, Path)

@@ -6,10 +6,11 @@ import stat
 
 import openpyxl
 import polars as pl
+from factories import typed
 
 from doisoat.report import enriched_frame, write_enriched
 
-BIRTH = {"birth_year": pl.Int16, "birth_month": pl.Int8, "birth_day": pl.Int8}
+BIRTH = typed("birth_year", "birth_month", "birth_day")
 
 
 def frames(source_files: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -60,58 +61,76 @@ def frames(source_files: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
     return results, records, reference
 
 
-def test_own_columns_in_source_order_then_added_columns():
+MAP = {"full_name": "Họ và tên", "Ma the BHYT": "Ma the BHYT", "national_id": "Số CCCD", "phone": "SĐT"}
+ADDED_VI = [
+    "Họ tên đã chuẩn hoá",
+    "Số định danh (CSDLQG)",
+    "Họ tên (CSDLQG)",
+    "Ngày sinh (CSDLQG)",
+    "Mã xã hiện hành",
+    "Đúng",
+    "Đủ",
+    "Sạch",
+    "Sống",
+    "Trạng thái",
+    "Lý do",
+]
+
+
+def test_own_columns_under_their_headers_in_file_order_then_added_columns():
     results, records, reference = frames(["x.csv"] * 3)
-    frame = enriched_frame("bhxh", results, records, reference)
-    assert frame.columns == [
-        "full_name",
-        "national_id",
-        "Ma the BHYT",
-        "so_dinh_danh_csdlqg",
-        "ho_ten_csdlqg",
-        "ngay_sinh_csdlqg",
-        "ma_xa_hien_hanh",
-        "dung",
-        "du",
-        "sach",
-        "song",
-        "trang_thai",
-        "ma_ly_do",
-    ]
-    assert frame["full_name"].to_list() == ["Tran Binh", "Le Cuc", "=1+1"]  # source_row order
+    frame = enriched_frame("bhxh", results, records, reference, MAP)
+    assert frame.columns == ["Họ và tên", "Ma the BHYT", "Số CCCD", "SĐT", *ADDED_VI]
+    assert frame["Họ và tên"].to_list() == ["Tran Binh", "Le Cuc", "=1+1"]  # source_row order
+    assert frame["SĐT"].to_list() == [None] * 3  # the sector's own empty column comes back too
+
+
+def test_another_sectors_columns_never_come_back():
+    results, records, reference = frames(["x.csv"] * 3)
+    other = pl.DataFrame({"rid": [9], "sector": ["vaccination"], "Tên vắc xin": ["Sởi"], "source_row": [1]})
+    both = pl.concat([records, other], how="diagonal_relaxed")
+    assert enriched_frame("bhxh", results, both, reference, MAP).columns[:4] == list(MAP.values())
+    without_map = enriched_frame("bhxh", results, both, reference)
+    assert "Tên vắc xin" not in without_map.columns and "phone" not in without_map.columns
+    assert without_map.columns[:3] == ["full_name", "national_id", "Ma the BHYT"]
+
+
+def test_added_values_are_vietnamese_words_or_english_on_request():
+    results, records, reference = frames(["x.csv"] * 3)
+    review, matched, enrichable = enriched_frame("bhxh", results, records, reference, MAP).to_dicts()
+    assert (review["Trạng thái"], review["Lý do"]) == ("Cần xác minh", "Cần xác minh: khớp chưa chắc chắn")
+    assert (enrichable["Đúng"], enrichable["Đủ"], enrichable["Sạch"]) == ("Không", "Không", "Có")
+    assert enrichable["Lý do"] == "Thiếu số định danh; Có thể bổ sung từ CSDLQG"
+    assert matched["Trạng thái"] == "Khớp"
+    english = enriched_frame("bhxh", results, records, reference, MAP, lang="en").to_dicts()[2]
+    assert (english["Status"], english["Correct"], english["Complete"]) == ("Matched", "No", "No")
+    assert english["Reasons"] == "National ID missing; Can be filled from the population data"
+
+
+def test_the_standardised_name_is_added_for_every_row():
+    results, records, reference = frames(["x.csv"] * 3)
+    records = records.with_columns(pl.Series("name_display", ["=1+1", "Trần Bình", "Lê Cúc"]))
+    frame = enriched_frame("bhxh", results, records, reference, MAP)
+    assert frame["Họ tên đã chuẩn hoá"].to_list() == ["Trần Bình", "Lê Cúc", "=1+1"]
 
 
 def test_reference_values_only_for_confident_matches():
     results, records, reference = frames(["x.csv"] * 3)
-    rows = enriched_frame("bhxh", results, records, reference).to_dicts()
+    rows = enriched_frame("bhxh", results, records, reference, MAP).to_dicts()
     review, matched, enrichable = rows
-    assert (review["so_dinh_danh_csdlqg"], review["ho_ten_csdlqg"], review["trang_thai"]) == (
-        None,
-        None,
-        "review",
-    )
-    assert (matched["so_dinh_danh_csdlqg"], matched["ngay_sinh_csdlqg"]) == ("049190001235", "1970")
+    assert (review["Số định danh (CSDLQG)"], review["Họ tên (CSDLQG)"]) == (None, None)
+    assert (matched["Số định danh (CSDLQG)"], matched["Ngày sinh (CSDLQG)"]) == ("049190001235", "1970")
     assert (
-        enrichable["so_dinh_danh_csdlqg"],
-        enrichable["ho_ten_csdlqg"],
-        enrichable["ngay_sinh_csdlqg"],
-    ) == (
-        "049050000001",
-        "Nguyễn Văn An",
-        "04/03/1950",
-    )
-    assert (enrichable["dung"], enrichable["du"], enrichable["ma_ly_do"]) == (
-        False,
-        False,
-        "MISSING_ID,ENRICHABLE",
-    )
+        enrichable["Số định danh (CSDLQG)"],
+        enrichable["Họ tên (CSDLQG)"],
+        enrichable["Ngày sinh (CSDLQG)"],
+    ) == ("049050000001", "Nguyễn Văn An", "04/03/1950")
 
 
-def test_column_map_restores_original_headers_either_way_round():
+def test_two_columns_under_one_header_are_told_apart():
     results, records, reference = frames(["x.csv"] * 3)
-    a = enriched_frame("bhxh", results, records, reference, {"full_name": "Họ và tên", "phone": "SĐT"})
-    b = enriched_frame("bhxh", results, records, reference, {"Họ và tên": "full_name", "SĐT": "phone"})
-    assert a.columns[:4] == b.columns[:4] == ["Họ và tên", "national_id", "SĐT", "Ma the BHYT"]
+    frame = enriched_frame("bhxh", results, records, reference, {"full_name": "Tên", "Ma the BHYT": "Tên"})
+    assert frame.columns[:2] == ["Tên", "Tên (2)"]
 
 
 def test_csv_in_csv_out_owner_only(tmp_path):
@@ -123,8 +142,15 @@ def test_csv_in_csv_out_owner_only(tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads the Vietnamese correctly
     back = pl.read_csv(path, infer_schema=False)
-    assert back["so_dinh_danh_csdlqg"].to_list() == [None, "049190001235", "049050000001"]
+    assert back["Số định danh (CSDLQG)"].to_list() == [None, "049190001235", "049050000001"]
     assert back["full_name"].to_list()[2] == "'=1+1"  # a formula in the input stays text when Excel opens it
+
+
+def test_an_xlsx_extract_is_titled_with_the_sector_label_not_its_key(tmp_path):
+    results, records, reference = frames(["x.xlsx"] * 3)
+    labels = {"bhxh": "Bảo hiểm xã hội, bảo hiểm y tế"}
+    path = write_enriched(tmp_path, results, records, reference, labels=labels)["enriched:bhxh"]
+    assert openpyxl.load_workbook(path).sheetnames == ["Bảo hiểm xã hội, bảo hiểm y tế"]
 
 
 def test_xlsx_in_xlsx_out_with_text_never_formulas(tmp_path):
@@ -145,11 +171,10 @@ def test_mixed_formats_fall_back_to_parquet(tmp_path):
 
 def test_added_columns_never_overwrite_the_extracts_own():
     results, records, reference = frames(["x.csv"] * 3)
-    records = records.with_columns(pl.lit("đang hưởng").alias("trang_thai"), pl.lit("x").alias("status"))
-    frame = enriched_frame("bhxh", results, records, reference)
-    assert frame["trang_thai"].to_list() == ["đang hưởng"] * 3
-    assert frame["status"].to_list() == ["x"] * 3
-    assert frame["trang_thai_doisoat"].to_list() == ["review", "matched", "matched"]
+    records = records.with_columns(pl.lit("đang hưởng").alias("trang_thai"))
+    frame = enriched_frame("bhxh", results, records, reference, {**MAP, "trang_thai": "Trạng thái"})
+    assert frame["Trạng thái"].to_list() == ["đang hưởng"] * 3
+    assert frame["Trạng thái (doisoat)"].to_list() == ["Cần xác minh", "Khớp", "Khớp"]
 
 
 def test_large_xlsx_source_comes_back_as_csv_and_parquet_with_a_note(tmp_path):
@@ -177,7 +202,7 @@ def test_xlsx_extract_keeps_types_header_and_order(tmp_path):
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == tuple(enriched_frame("bhxh", results, records, reference).columns)
     assert rows[1][:3] == ("Tran Binh", "049090001234", "DN4912345678902")
-    assert rows[3][7:11] == (False, False, True, True)  # the four flags stay booleans
+    assert rows[3][8:12] == ("Không", "Không", "Có", "Có")  # the four flags in words
     assert ws.freeze_panes == "A2"
 
 

@@ -7,10 +7,11 @@ import stat
 
 import openpyxl
 import polars as pl
+from factories import typed
 
 from doisoat.report import worklist_frame, write_worklists
 
-BIRTH = {"birth_year": pl.Int16, "birth_month": pl.Int8, "birth_day": pl.Int8}
+BIRTH = typed("birth_year", "birth_month", "birth_day")
 
 
 def frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

@@ -1,7 +1,6 @@
 """Read sector extracts safely: readers, header recognition, pandera validation, quarantine and lineage."""
 
 from doisoat.ingest.core import (
-    FIELD_LABELS_VI,
     IngestResult,
     file_sha256,
     format_mapping,
@@ -14,7 +13,6 @@ from doisoat.ingest.readers import IngestError, RawTable, read_table
 
 __all__ = [
     "ERROR",
-    "FIELD_LABELS_VI",
     "WARNING",
     "FileMessage",
     "IngestError",

@@ -37,6 +37,7 @@ from doisoat.ingest.readers import (
     read_table,
 )
 from doisoat.textfmt import fmt_int
+from doisoat.vocabulary import field_label
 from schemas.loader import LINEAGE_COLUMNS, SectorSpec, SectorSpecError, available_sectors, load_sector
 from schemas.models import CELLS, CHECK_PRIORITY, CHECK_REASONS, canonical_model, failure_cases, sector_model
 
@@ -55,26 +56,6 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "raw_value": pl.String(),
     "reason": pl.String(),
 }
-
-#: Vietnamese names of the fields, for messages and the mapping shown to people.
-FIELD_LABELS_VI: dict[str, str] = {
-    "full_name": "Họ và tên",
-    "birth_date": "Ngày sinh",
-    "sex": "Giới tính",
-    "national_id": "Số định danh/CCCD",
-    "old_id": "Số CMND cũ",
-    "insurance_id": "Mã số BHXH/thẻ BHYT",
-    "phone": "Số điện thoại",
-    "commune_code": "Mã xã",
-    "commune_name": "Tên xã",
-    "address": "Địa chỉ",
-    "event_type": "Loại sự kiện",
-    "event_date": "Ngày sự kiện",
-    "last_activity_date": "Ngày hoạt động gần nhất",
-    "death_date": "Ngày mất",
-    "vital_status": "Tình trạng sống/chết",
-}
-
 
 #: how ``IngestResult.n_input_rows`` was found (see the class)
 ROWS_READ, ROWS_COUNTED, ROWS_ESTIMATED, ROWS_UNKNOWN = "read", "counted", "estimated", "unknown"
@@ -106,6 +87,9 @@ class IngestResult:
     quarantine: pl.DataFrame
     mapping: dict[str, str] = field(default_factory=dict)
     unmapped_headers: list[str] = field(default_factory=list)
+    #: every column of the file as the records name it → the file's header, in the file's column order
+    #: (:func:`record_columns`): what enriched extracts give back to the sector
+    columns: dict[str, str] = field(default_factory=dict)
     sha256: str = ""
     n_input_rows: int = 0
     messages: list[FileMessage] = field(default_factory=list)
@@ -322,6 +306,27 @@ def _unreadable(
     return _failed(path, spec, sha, message, n_rows, ROWS_ESTIMATED if n_rows else ROWS_UNKNOWN, **kw)
 
 
+def _reserved_names(spec: SectorSpec) -> set[str]:
+    """Column names doisoat gives itself: a file's column under one of these headers is renamed."""
+    return set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA, ISSUES, ISSUES_COLUMN}
+
+
+def _kept_name(header: str, reserved: set[str]) -> str:
+    """The records' name for a column kept as it came: its header, or "<header> (gốc)" for a reserved name."""
+    return header if header not in reserved else f"{header} (gốc)"
+
+
+def record_columns(headers: list[str], positions: dict[str, int], spec: SectorSpec) -> dict[str, str]:
+    """Each column of the file as the records name it → its header, in the file's column order.
+
+    A column recognised as a field is named for the field (``positions``: field → column); every other keeps its
+    header (:func:`_kept_name`).
+    """
+    field_at = {pos: f for f, pos in positions.items()}
+    reserved = _reserved_names(spec)
+    return {field_at.get(i) or _kept_name(h, reserved): h for i, h in enumerate(headers)}
+
+
 def _ingest_table(
     path: Path, spec: SectorSpec, sha: str, table: RawTable, sink: Path | None, batch_rows: int, name: str
 ) -> IngestResult:
@@ -330,7 +335,8 @@ def _ingest_table(
     hm = map_headers(table.headers, spec, table.header_alts)
     notes += [warning("FILE_HEADER_NOTE", n if name in n else f"Tệp {name}: {n}", name) for n in hm.notes]
     seen = _shown_headers(table.headers)
-    mapped = {"mapping": hm.mapping, "unmapped_headers": hm.unmapped, **meta}
+    columns = record_columns(table.headers, hm.positions, spec)
+    mapped = {"mapping": hm.mapping, "unmapped_headers": hm.unmapped, "columns": columns, **meta}
 
     def rejected(code: str, text: str, **kw) -> IngestResult:
         n_rows, basis = _count_rows(table, batch_rows)
@@ -354,13 +360,13 @@ def _ingest_table(
         )
     missing = [f for f in spec.required_columns if f not in hm.mapping]
     if missing:
-        what = ", ".join(FIELD_LABELS_VI.get(f, f) for f in missing)
+        what = ", ".join(field_label(f) for f in missing)
         return rejected(
             "FILE_COLUMN_MISSING",
             f"Tệp {name} thiếu cột bắt buộc của lĩnh vực {spec.label_vi}: {what} "
             f"(các cột có trong tệp: {seen}). Hãy đổi tên cột hoặc khai báo column_map "
             f"trong schemas/sectors/{spec.name}.yaml.",
-            column=what,
+            column=", ".join(field_label(f, capital=True) for f in missing),
         )
     if other and other_hits > own_hits + 1:
         notes.append(
@@ -373,7 +379,7 @@ def _ingest_table(
         )
     absent = [f for f in spec.required if f not in hm.mapping]
     if absent:
-        what = ", ".join(FIELD_LABELS_VI.get(f, f) for f in absent)
+        what = ", ".join(field_label(f) for f in absent)
         notes.append(
             warning(
                 "FILE_FIELD_ABSENT",
@@ -434,6 +440,7 @@ def _ingest_table(
         quarantine,
         mapping=ordered,
         unmapped_headers=list(hm.unmapped),
+        columns=columns,
         sha256=sha,
         n_input_rows=n_rows,
         messages=notes,
@@ -625,14 +632,14 @@ class _Splitter:
     ):
         self.spec, self.mapping, self.positions, self.name, self.sha = spec, mapping, positions, name, sha
         self.sheet = table.sheet
-        reserved = set(LINEAGE_COLUMNS) | set(spec.fields) | {"rid", CELLS, EXTRA, ISSUES, ISSUES_COLUMN}
+        reserved = _reserved_names(spec)
         self.canon = [
             (pl.col(f"c{positions[f]}") if f in positions else pl.lit(None, pl.String)).alias(f)
             for f in spec.fields
         ]
         mapped_pos = set(positions.values())
         self.others = [
-            pl.col(f"c{i}").alias(header if header not in reserved else f"{header} (gốc)")
+            pl.col(f"c{i}").alias(_kept_name(header, reserved))
             for i, header in enumerate(table.headers)
             if i not in mapped_pos
         ]
@@ -857,7 +864,7 @@ def ingest_files(
 
 
 def format_mapping(result: IngestResult, lang: str = "vi") -> str:
-    """The chosen header mapping as short lines people can check ("Họ và tên ← 'HỌ TÊN'")."""
+    """The chosen header mapping as short lines people can check ("Họ tên ← 'HỌ VÀ TÊN'")."""
     vi = lang == "vi"
     lines = [
         (
@@ -872,7 +879,7 @@ def format_mapping(result: IngestResult, lang: str = "vi") -> str:
         )
     ]
     for f, header in result.mapping.items():
-        label = FIELD_LABELS_VI.get(f, f) if vi else f
+        label = field_label(f, capital=True) if vi else f
         lines.append(f"  {label} ← '{header}'")
     if result.unmapped_headers:
         title = "  Cột giữ nguyên tên: " if vi else "  Kept as they are: "

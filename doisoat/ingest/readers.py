@@ -30,6 +30,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
+from doisoat.errors import DoisoatError
 from doisoat.ingest.headers import header_row_score
 from doisoat.ingest.messages import FileMessage, warning
 
@@ -55,7 +56,7 @@ _TCVN3_TELLTALES = set("§µ¸¶·¹¨©ª«¬®ÒÕÔÞ")
 _DATETIME_MIDNIGHT = r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$"
 
 
-class IngestError(Exception):
+class IngestError(DoisoatError):
     """A file cannot be used at all; ``str(exc)`` is the Vietnamese one-line message for people, ``code`` its
     FILE_* reason code (doisoat.reasons)."""
 

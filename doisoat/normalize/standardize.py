@@ -20,7 +20,7 @@ from doisoat.normalize.phones import phone_frame
 from doisoat.normalize.sex import sex_columns
 from doisoat.normalize.units import commune_frame
 
-__all__ = ["STANDARD_SCHEMA", "standardize"]
+__all__ = ["STANDARD_SCHEMA", "standard_types", "standardize"]
 
 STANDARD_SCHEMA: dict[str, pl.DataType] = {
     **{c: pl.Utf8() for c in NAME_COLUMNS},
@@ -45,6 +45,14 @@ STANDARD_SCHEMA: dict[str, pl.DataType] = {
     "last_activity_date_std": pl.Date(),
     "norm_issues": pl.List(pl.Utf8),
 }
+
+
+def standard_types(*names: str) -> dict[str, pl.DataType]:
+    """The types of the named standardised columns, in the order named: a stage that reads a few of them types
+    them from :data:`STANDARD_SCHEMA`, never anew."""
+    return {n: STANDARD_SCHEMA[n] for n in names}
+
+
 _ISSUE_COLS = (
     "_ingest_issues",
     "_name_issues",

@@ -47,8 +47,9 @@ def write_reports(
 ) -> dict[str, Path]:
     """Write ``report/``, ``worklists/`` and ``enriched/`` under ``run_dir``; return name → path.
 
-    ``sectors``: sector name → label. ``run_info`` may carry ``column_maps`` ({sector: {canonical: header}})
-    so enriched extracts get their original headers back. ``audit_sample``: rows of ``results`` drawn for the
+    ``sectors``: sector name → label. ``run_info["column_maps"]`` ({sector: {record column: the file's
+    header}} in file order, ``pipeline.column_maps``) gives enriched extracts the sector's own columns and
+    headers. ``audit_sample``: rows of ``results`` drawn for the
     stewards to judge (``worklists/kiem-tra-mau.xlsx``).
     """
     run_dir = Path(run_dir)
@@ -63,7 +64,13 @@ def write_reports(
             run_dir / "worklists", audit_sample, records_std, reference, sectors, lang
         )
     paths |= write_enriched(
-        run_dir / "enriched", results, records_std, reference, run_info.get("column_maps")
+        run_dir / "enriched",
+        results,
+        records_std,
+        reference,
+        run_info.get("column_maps"),
+        lang=lang,
+        labels=sectors,
     )
     return paths
 

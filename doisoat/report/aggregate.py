@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from doisoat.normalize.units import load_units
+from doisoat.vocabulary import RESULT_STATUSES
 
 ALL = "__all__"
 UNKNOWN = "__unknown__"
@@ -90,11 +91,7 @@ def _counts() -> list[pl.Expr]:
     return [
         pl.len().alias("n"),
         *(flag[d].sum().alias(f"n_{d}") for d in flag),
-        *(
-            (pl.col("status") == s).sum().alias(f"n_{s}")
-            for s in ("matched", "review", "unmatched", "duplicate")
-        ),
-        (pl.col("status") == "quarantined").sum().alias("n_quarantined"),
+        *((pl.col("status") == s).sum().alias(f"n_{s}") for s in RESULT_STATUSES),
         # people: distinct reference persons, plus each record without one (an unidentified person)
         (person.drop_nulls().n_unique() + person.null_count()).alias("n_people"),
         person.filter(flag["dung"]).drop_nulls().n_unique().alias("n_people_dung"),

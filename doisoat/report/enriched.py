@@ -1,9 +1,13 @@
-"""Enriched extracts: each sector's data back in its own columns plus what the population data adds.
+"""Enriched extracts: each sector's data back as it sent it, plus what the reconciliation found.
 
-Added columns: the matched số định danh, the reference's name and birth date (at its known precision),
-the current (post-2025) commune code the record's code resolves to, the four flags, the status and the reason codes. Reference values are filled only for confident matches
-(not for records needing review or not found). The file format follows the input (CSV, XLSX or Parquet;
-Parquet when a sector came in several formats; CSV plus Parquet for an XLSX source too large for a sheet). Personal data: written owner-only (0600).
+First the sector's own columns under its own headers in its files' order (the column map ingest recorded,
+``IngestResult.columns``; never another sector's columns), then the added columns with Vietnamese headers and
+values (English with ``lang="en"``): the standardised name (legacy encodings repaired), the matched person's số
+định danh, name and birth date (at its known precision) from the population data, the current (post-2025)
+commune code, the four flags, the status and the reasons in words. Reference values are filled only for
+confident matches (not for records needing review or not found). The file format follows the input (CSV, XLSX
+or Parquet; Parquet when a sector came in several formats; CSV plus Parquet for an XLSX source too large for a
+sheet). Personal data: written owner-only (0600).
 CSV and XLSX are opened in a spreadsheet: a text cell or header that would start a formula there (``=``, ``+``,
 ``-``, ``@``, TAB, CR, also after leading spaces) gets a leading apostrophe (:func:`doisoat.textfmt.safe_frame`);
 plain numbers such as ``-12`` stay as they are. Parquet, the results and DuckDB keep the values exactly as read.
@@ -12,16 +16,20 @@ plain numbers such as ``-12`` stay as they are. Parquet, the results and DuckDB 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import polars as pl
 
 from doisoat.frames import ensure_columns
-from doisoat.normalize.standardize import STANDARD_SCHEMA
+from doisoat.normalize.standardize import STANDARD_SCHEMA, standard_types
+from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
+from doisoat.report.taskforce import LABELS
+from doisoat.report.worklists import COLUMNS as WORKLIST_COLUMNS
 from doisoat.report.worklists import REFERENCE_COLUMNS, birth_text
 from doisoat.textfmt import fmt_int, safe_frame
-from schemas import CANONICAL_FIELDS
+from doisoat.vocabulary import STATUS_LABELS, field_label
 
 _LINEAGE_DROP = {
     "rid",
@@ -33,19 +41,20 @@ _LINEAGE_DROP = {
     "source_row",
     "ingest_issues",
 }
-CANONICAL = CANONICAL_FIELDS
-ADDED = (
-    "so_dinh_danh_csdlqg",
-    "ho_ten_csdlqg",
-    "ngay_sinh_csdlqg",
-    "ma_xa_hien_hanh",
-    "dung",
-    "du",
-    "sach",
-    "song",
-    "trang_thai",
-    "ma_ly_do",
-)
+_WORKLIST = {key: {"vi": vi, "en": en} for key, vi, en in WORKLIST_COLUMNS}
+DIMENSIONS = ("dung", "du", "sach", "song")
+#: the added columns in order: key → header per language (the worklists' and the report's words)
+ADDED: dict[str, dict[str, str]] = {
+    "name_std": {"vi": "Họ tên đã chuẩn hoá", "en": "Name, standardised"},
+    "ref_id": _WORKLIST["id_ref"],
+    "ref_name": _WORKLIST["name_ref"],
+    "ref_birth": _WORKLIST["birth_ref"],
+    "commune_now": {lang: field_label("commune_code_std", lang, capital=True) for lang in ("vi", "en")},
+    **{d: {lang: LABELS[lang][d] for lang in ("vi", "en")} for d in DIMENSIONS},
+    "status": _WORKLIST["status_text"],
+    "reasons": {"vi": "Lý do", "en": "Reasons"},
+}
+YES_NO = {"vi": ("Có", "Không"), "en": ("Yes", "No")}
 _UNSURE = ["NEEDS_REVIEW", "AMBIGUOUS_MATCH", "NOT_IN_REFERENCE"]
 
 
@@ -60,13 +69,24 @@ def _format_of(files: list[str]) -> str:
     return exts.pop() if len(exts) == 1 and exts <= {"csv", "xlsx", "parquet"} else "parquet"
 
 
-def _original_names(sector_map: dict[str, str] | None) -> dict[str, str]:
-    """canonical → original header, from a column map given either way round."""
-    if not sector_map:
-        return {}
-    if set(sector_map) & set(CANONICAL):
-        return {k: v for k, v in sector_map.items() if k in CANONICAL}
-    return {v: k for k, v in sector_map.items() if v in CANONICAL}
+def _reason_words(codes: pl.Expr, lang: str) -> pl.Expr:
+    """Reason codes → their messages, joined by "; " (codes without a message stay as they are)."""
+    words = {code: (r.vi if lang == "vi" else r.en) for code, r in REASONS.items()}
+    return (
+        codes.fill_null([])
+        .list.eval(pl.element().replace_strict(words, default=pl.element(), return_dtype=pl.Utf8))
+        .list.join("; ")
+    )
+
+
+def _unique_headers(names: dict[str, str]) -> dict[str, str]:
+    """Two columns under one header (files of a sector that named different columns alike): "X", "X (2)"."""
+    seen: dict[str, int] = {}
+    out = {}
+    for column, header in names.items():
+        seen[header] = seen.get(header, 0) + 1
+        out[column] = header if seen[header] == 1 else f"{header} ({seen[header]})"
+    return out
 
 
 def enriched_frame(
@@ -75,19 +95,24 @@ def enriched_frame(
     records_std: pl.DataFrame | pl.LazyFrame,
     reference: pl.DataFrame,
     column_map: dict[str, str] | None = None,
+    lang: str = "vi",
 ) -> pl.DataFrame:
-    """The sector's rows in source order, its own columns first, then :data:`ADDED`.
+    """The sector's rows in source order: its own columns, then :data:`ADDED`.
 
-    An added column never overwrites one of the extract's own: on a clash it gets a ``_doisoat`` suffix.
+    ``column_map``: the sector's own columns in its files' order, record column → the file's header
+    (``pipeline.column_maps``); exactly these come back, under those headers. Without it, every column that is
+    not doisoat's and not empty in the sector's rows comes back under its record name. An added column never
+    overwrites one of the extract's own: on a clash its header gets " (doisoat)".
     """
     recs = ensure_columns(
         records_std.lazy().filter(pl.col("sector") == sector).collect(),
-        {"source_sheet": pl.Utf8, "commune_code_std": pl.Utf8},
+        {"source_sheet": pl.Utf8, **standard_types("commune_code_std", "name_display")},
     )
-    names = _original_names(column_map)
-    own = [c for c in recs.columns if not _added_by_doisoat(c)]
-    # a canonical field the extract did not have comes back all-null: leave it out unless the map names it
-    own = [c for c in own if c not in CANONICAL or c in names or recs[c].null_count() < recs.height]
+    if column_map is not None:
+        names = _unique_headers({c: h for c, h in column_map.items() if c in recs.columns})
+    else:
+        own = [c for c in recs.columns if not _added_by_doisoat(c) and recs[c].null_count() < recs.height]
+        names = {c: c for c in own}
     ref = (
         ensure_columns(reference, REFERENCE_COLUMNS)
         .select(
@@ -100,19 +125,17 @@ def enriched_frame(
     )
     res = results.filter(pl.col("rid").is_not_null()).select(
         pl.col("rid").alias("__rid"),
-        *[
-            pl.col(c).alias(f"__{c}")
-            for c in ("person_id", "status", "dung", "du", "sach", "song", "reasons")
-        ],
+        *[pl.col(c).alias(f"__{c}") for c in ("person_id", "status", *DIMENSIONS, "reasons")],
     )
     df = (
         recs.select(
             pl.col("rid").alias("__rid"),
             pl.col("commune_code_std").alias("__commune_now"),
+            pl.col("name_display").alias("__name_std"),
             "source_file",
             "source_sheet",
             "source_row",
-            *own,
+            *[pl.col(c).alias(f"__own_{i}") for i, c in enumerate(names)],
         )
         .join(res, on="__rid", how="left")
         .join(ref, left_on="__person_id", right_on="__pid", how="left")
@@ -122,19 +145,27 @@ def enriched_frame(
         pl.col("__person_id").is_not_null()
         & ~pl.col("__reasons").fill_null([]).list.eval(pl.element().is_in(_UNSURE)).list.any()
     )
+    yes, no = YES_NO[lang]
     added = {
-        "so_dinh_danh_csdlqg": pl.when(sure).then(pl.col("__ref_id")),
-        "ho_ten_csdlqg": pl.when(sure).then(pl.col("__ref_name")),
-        "ngay_sinh_csdlqg": pl.when(sure).then(pl.col("__ref_birth")),
-        "ma_xa_hien_hanh": pl.col("__commune_now"),
-        **{d: pl.col(f"__{d}") for d in ("dung", "du", "sach", "song")},
-        "trang_thai": pl.col("__status"),
-        "ma_ly_do": pl.col("__reasons").fill_null([]).list.join(","),
+        "name_std": pl.col("__name_std"),
+        "ref_id": pl.when(sure).then(pl.col("__ref_id")),
+        "ref_name": pl.when(sure).then(pl.col("__ref_name")),
+        "ref_birth": pl.when(sure).then(pl.col("__ref_birth")),
+        "commune_now": pl.col("__commune_now"),
+        **{
+            d: pl.when(pl.col(f"__{d}")).then(pl.lit(yes)).when(pl.col(f"__{d}").not_()).then(pl.lit(no))
+            for d in DIMENSIONS
+        },
+        "status": pl.col("__status").replace_strict(STATUS_LABELS[lang], default=pl.col("__status")),
+        "reasons": _reason_words(pl.col("__reasons"), lang),
     }
-    taken = {names.get(c, c) for c in own}
+    taken = set(names.values())
     return df.select(
-        *[pl.col(c).alias(names.get(c, c)) for c in own],
-        *[e.alias(a if a not in taken else f"{a}_doisoat") for a, e in added.items()],
+        *[pl.col(f"__own_{i}").alias(header) for i, header in enumerate(names.values())],
+        *[
+            e.cast(pl.Utf8).alias(h if h not in taken else f"{h} (doisoat)")
+            for h, e in ((ADDED[key][lang], expr) for key, expr in added.items())
+        ],
     )
 
 
@@ -171,6 +202,11 @@ def _write_xlsx(path: Path, frame: pl.DataFrame, sheet: str) -> Path:
     )
 
 
+def _sheet_title(label: str) -> str:
+    """A sector's label as an Excel sheet title: at most 31 characters, none of ``: \\ / ? * [ ]``."""
+    return re.sub(r"[:\\/?*\[\]]", "-", label)[:31] or "Sheet1"
+
+
 def write_enriched(
     out_dir: Path,
     results: pl.DataFrame,
@@ -178,11 +214,14 @@ def write_enriched(
     reference: pl.DataFrame,
     column_maps: dict[str, dict[str, str]] | None = None,
     xlsx_max_rows: int = XLSX_MAX_ROWS,
+    lang: str = "vi",
+    labels: dict[str, str] | None = None,
 ) -> dict[str, Path]:
     """``enriched/<sector>.<csv|xlsx|parquet>`` for every sector in the records.
 
     An XLSX source of more than ``xlsx_max_rows`` rows comes back as ``<sector>.csv`` (UTF-8 with BOM) plus
-    ``<sector>.parquet`` (key ``enriched:<sector>:parquet``): a sheet holds at most 1.048.576 rows and a
+    ``<sector>.parquet`` (key ``enriched:<sector>:parquet``); an XLSX sheet is titled with the sector's label
+    (``labels``: sector → label): a sheet holds at most 1.048.576 rows and a
     large one is slow to write and to open. ``ghi-chu.txt`` (key ``enriched_notes``) says so in Vietnamese.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,7 +231,7 @@ def write_enriched(
         records_std.lazy()
     )  # one sector at a time is read (the records may be a scan of spilled Parquet)
     for sector in sorted(records.select("sector").unique().collect()["sector"].to_list()):
-        frame = enriched_frame(sector, results, records, reference, (column_maps or {}).get(sector))
+        frame = enriched_frame(sector, results, records, reference, (column_maps or {}).get(sector), lang)
         files = records.filter(pl.col("sector") == sector).select("source_file").unique().collect()
         files = files["source_file"].to_list()
         fmt = _format_of(files)
@@ -207,7 +246,7 @@ def write_enriched(
         if fmt == "csv":
             safe_frame(frame).write_csv(path, include_bom=True)
         elif fmt == "xlsx":
-            _write_xlsx(path, frame, sector[:31])
+            _write_xlsx(path, frame, _sheet_title((labels or {}).get(sector, sector)))
         else:
             frame.write_parquet(path)
         os.chmod(path, 0o600)

@@ -38,6 +38,7 @@ from doisoat.report.heading import (
     vn_date,
 )
 from doisoat.textfmt import fmt_int, fmt_pct, safe_cell
+from doisoat.vocabulary import RESULT_STATUSES, STATUS_LABELS
 
 DIMENSIONS = ("dung", "du", "sach", "song")
 
@@ -59,11 +60,7 @@ LABELS = {
         "rate_sach": "Tỷ lệ sạch",
         "rate_song": "Tỷ lệ sống",
         "verified": "Tỷ lệ xác thực (đúng/tổng)",
-        "matched": "Khớp",
-        "review": "Cần xác minh",
-        "unmatched": "Không tìm thấy",
-        "duplicate": "Trùng",
-        "quarantined": "Bị cách ly",
+        **STATUS_LABELS["vi"],
         "delta": "Thay đổi tỷ lệ đúng (điểm %)",
         "register": "Sổ / loại sự kiện",
         "records": "Bản ghi",
@@ -135,11 +132,7 @@ LABELS = {
         "rate_sach": "Clean rate",
         "rate_song": "Live rate",
         "verified": "Verification rate (correct/total)",
-        "matched": "Matched",
-        "review": "Needs review",
-        "unmatched": "Not found",
-        "duplicate": "Duplicate",
-        "quarantined": "Quarantined",
+        **STATUS_LABELS["en"],
         "delta": "Change of correct rate (points)",
         "register": "Register / event type",
         "records": "Records",
@@ -776,7 +769,7 @@ def build_report(
                 *[r[k] for k in rate_keys],
                 f"{fmt_int(r['n_dung'], lang)}/{fmt_int(r['n'], lang)}, {'đạt' if vi else 'i.e.'} "
                 f"{fmt_pct(r['n_dung'], r['n'], lang=lang)}",
-                *[r[f"n_{s}"] for s in ("matched", "review", "unmatched", "duplicate", "quarantined")],
+                *[r[f"n_{s}"] for s in RESULT_STATUSES],
                 r["delta_rate_dung"],
             ]
         )
@@ -789,10 +782,7 @@ def build_report(
                 *dim_cols,
                 *rate_cols,
                 Column(t["verified"]),
-                *[
-                    Column(t[s], "int")
-                    for s in ("matched", "review", "unmatched", "duplicate", "quarantined")
-                ],
+                *[Column(t[s], "int") for s in RESULT_STATUSES],
                 Column(t["delta"], "delta"),
             ],
             rows,

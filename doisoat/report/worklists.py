@@ -20,10 +20,12 @@ from xlsxwriter.utility import xl_col_to_name
 from doisoat.assess import birth_disagrees
 from doisoat.frames import ensure_columns
 from doisoat.match.decide import STEWARD_PASS
+from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
 from doisoat.textfmt import fmt_int, mask_id_expr, safe_frame
+from doisoat.vocabulary import STATUS_LABELS
 
 UNASSIGNED = "chua-xac-dinh-xa"
 BULK_CODES = ("OLD_COMMUNE_CODE",)
@@ -32,22 +34,6 @@ DECISIONS = {
     "en": ["Same person", "Not the person", "To verify"],
 }
 CONFIRMED_NOTE = {"vi": "Đã xác nhận ở lần rà soát trước", "en": "Confirmed in an earlier review"}
-STATUS_TEXT = {
-    "vi": {
-        "matched": "Khớp",
-        "review": "Cần xác minh",
-        "unmatched": "Không tìm thấy",
-        "duplicate": "Trùng",
-        "quarantined": "Bị cách ly",
-    },
-    "en": {
-        "matched": "Matched",
-        "review": "Needs review",
-        "unmatched": "Not found",
-        "duplicate": "Duplicate",
-        "quarantined": "Quarantined",
-    },
-}
 SEX_TEXT = {"vi": {"M": "Nam", "F": "Nữ"}, "en": {"M": "Male", "F": "Female"}}
 
 # (key, vi header, en header) in sheet order: what a steward reads and decides first, then the evidence, then
@@ -160,35 +146,25 @@ def birth_text(prefix: str = "") -> pl.Expr:
     )
 
 
+# who the person is, shown side by side for the record and its candidate
+_PERSON_COLUMNS = (
+    "name_display",
+    "name_key",
+    "surname_key",
+    "middle_key",
+    "given_key",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "sex_std",
+    "national_id_std",
+)
 _RECORD_COLS = {
     "rid": pl.Int64,
-    "name_display": pl.Utf8,
-    "name_key": pl.Utf8,
-    "surname_key": pl.Utf8,
-    "middle_key": pl.Utf8,
-    "given_key": pl.Utf8,
-    "birth_year": pl.Int16,
-    "birth_month": pl.Int8,
-    "birth_day": pl.Int8,
-    "sex_std": pl.Utf8,
-    "national_id_std": pl.Utf8,
-    "old_id_std": pl.Utf8,
+    **standard_types(*_PERSON_COLUMNS, "old_id_std"),
     "national_id": pl.Utf8,
 }
-REFERENCE_COLUMNS = {
-    "person_id": pl.Utf8,
-    "name_display": pl.Utf8,
-    "name_key": pl.Utf8,
-    "surname_key": pl.Utf8,
-    "middle_key": pl.Utf8,
-    "given_key": pl.Utf8,
-    "birth_year": pl.Int16,
-    "birth_month": pl.Int8,
-    "birth_day": pl.Int8,
-    "sex_std": pl.Utf8,
-    "national_id_std": pl.Utf8,
-    "commune_code_std": pl.Utf8,
-}
+REFERENCE_COLUMNS = {"person_id": pl.Utf8, **standard_types(*_PERSON_COLUMNS, "commune_code_std")}
 
 
 _WEIGHTS = pl.Struct({c: pl.Float64 for c in ("prior", "id", "name", "birth", "sex", "commune", "phone")})
@@ -377,7 +353,7 @@ def worklist_frame(
         .replace_strict(sectors, default=pl.col("sector"), return_dtype=pl.Utf8)
         .alias("sector_label"),
         pl.col("status")
-        .replace_strict(STATUS_TEXT[lang], default=pl.col("status"), return_dtype=pl.Utf8)
+        .replace_strict(STATUS_LABELS[lang], default=pl.col("status"), return_dtype=pl.Utf8)
         .alias("status_text"),
         pl.coalesce(
             "commune_code_std", pl.lit("xa_cu_") + pl.col("commune_code_old"), pl.lit(UNASSIGNED)
