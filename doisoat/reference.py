@@ -82,7 +82,7 @@ def prepare_reference(ref_std: pl.DataFrame) -> tuple[pl.DataFrame, int, int]:
     return df.select(front).sort("person_id"), no_id, dup
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     q = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary"
     return bool(con.execute(q, [name]).fetchall()[0][0])
 
@@ -110,7 +110,7 @@ def load_reference(
             f" FROM ({prepare_sql('_ref_src')})"
         )
         con.unregister("_ref_src")
-        compatible = _has_table(con, TABLE) and _columns(con, TABLE) == _columns(con, "_ref_new", temp=True)
+        compatible = has_table(con, TABLE) and _columns(con, TABLE) == _columns(con, "_ref_new", temp=True)
         if compatible:
             counts = con.execute(
                 f"SELECT count(*) FILTER (WHERE o.person_id IS NULL),"
@@ -131,7 +131,7 @@ def load_reference(
             )
         else:
             deleted = (
-                con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0] if _has_table(con, TABLE) else 0
+                con.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0] if has_table(con, TABLE) else 0
             )
             con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM _ref_new ORDER BY person_id")
             inserted, updated, unchanged = df.height, 0, 0
@@ -175,12 +175,12 @@ def _term_frequencies(con: duckdb.DuckDBPyConnection) -> None:
 
 def has_reference(con: duckdb.DuckDBPyConnection) -> bool:
     """True when a reference population has been loaded into this DuckDB file."""
-    return _has_table(con, TABLE)
+    return has_table(con, TABLE)
 
 
 def reference_is_current(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
     """True when the last extract loaded had this SHA-256 (and the table is still there)."""
-    if not (_has_table(con, META) and _has_table(con, TABLE)):
+    if not (has_table(con, META) and has_table(con, TABLE)):
         return False
     row = con.execute(f"SELECT source_sha256 FROM {META} ORDER BY loaded_seq DESC LIMIT 1").fetchall()
     return bool(row) and row[0][0] == sha256

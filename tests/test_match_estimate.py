@@ -12,8 +12,8 @@ from test_match_model import population
 from test_match_support import frame, reference_db
 
 from doisoat.match import MatchModel, MatchSettings, link
+from doisoat.match.columns import register_records
 from doisoat.match.compare import COMPARISONS_BY_NAME
-from doisoat.match.decide import register_records
 from doisoat.match.estimate import POOLED, estimate_u, expectation_maximisation
 
 SMALL = MatchSettings(min_records_to_estimate=100, u_sample_pairs=60_000, min_em_pairs=50)

@@ -6,8 +6,8 @@ import pytest
 from test_match_support import frame, person, reference_db
 
 from doisoat.match import MatchModel, MatchSettings, link
+from doisoat.match.columns import register_records
 from doisoat.match.compare import COMPARISONS_BY_NAME, MISSING, comparison_levels
-from doisoat.match.decide import register_records
 
 PID = "049190005678"
 REF = person(PID, "Nguyễn Thị Thu Hà", "1990-03-04", "F", old_id_std="205123456")

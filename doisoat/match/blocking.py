@@ -255,7 +255,7 @@ def blocked_pairs(con: duckdb.DuckDBPyConnection, records_std, settings) -> pl.D
     """Every (rid, person_id) pair some pass proposes, with the first pass that does, all records open in every
     pass (no cascade): what blocking recall is measured on (``doisoat.evaluate.blocking_recall_by_kind``)."""
 
-    from doisoat.match.decide import register_records
+    from doisoat.match.columns import register_records
 
     register_records(con, records_std)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")

@@ -26,8 +26,16 @@ import numpy as np
 import polars as pl
 
 from doisoat.match.blocking import DEFAULT_PASSES, PassStats, candidate_pairs_sql
+from doisoat.match.columns import conform, register_records
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, Comparison, comparison_levels_sql
-from doisoat.match.model import FORMAT_VERSION, ComparisonParams, MatchModel, normalise
+from doisoat.match.model import (
+    FORMAT_VERSION,
+    ComparisonParams,
+    MatchModel,
+    frame_sha256,
+    has_table,
+    normalise,
+)
 from doisoat.match.settings import MatchSettings
 
 log = logging.getLogger(__name__)
@@ -360,3 +368,41 @@ def estimate_models(
     for w in warnings:
         log.info("match model estimation: %s", w)  # kept in the manifest (model.fallbacks)
     return Estimation(models, warnings)
+
+
+def train(
+    con: duckdb.DuckDBPyConnection,
+    records_std: pl.DataFrame,
+    settings: MatchSettings | None = None,
+    start: MatchModel | None = None,
+) -> MatchModel:
+    """Estimate one model on these records (all sectors pooled) against the loaded ``reference_person``.
+
+    The same estimation ``link`` runs on every run (doisoat.match.estimate); this is what ``doisoat model train``
+    saves, for a later run to start from.
+    """
+    settings = settings or MatchSettings()
+    start = start or MatchModel.priors()
+    register_records(con, records_std)
+    est = estimate_models(con, settings, start)
+    con.execute("DROP TABLE IF EXISTS _m_rec")
+    model = est.models[POOLED]
+    ref_meta = (
+        con.execute("SELECT source_sha256 FROM reference_meta ORDER BY loaded_seq DESC LIMIT 1").fetchall()
+        if has_table(con, "reference_meta")
+        else []
+    )
+    e = model.training["estimation"]
+    model.training.update(
+        {
+            "records_sha256": frame_sha256(conform(records_std, keep=("rid",)), order=("rid",)),
+            "reference_sha256": ref_meta[0][0] if ref_meta else None,
+            "n_records": records_std.height,
+            "n_records_used": e["n_records_used"],
+            "n_u_pairs": e["n_u_pairs"],
+            "sessions": e["sessions"],
+            "seed": settings.seed,
+        }
+    )
+    log.info("match model trained: %s", e["sessions"])
+    return model

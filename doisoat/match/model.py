@@ -193,49 +193,7 @@ def frame_sha256(df: pl.DataFrame, order: tuple[str, ...] = ()) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
-def train(
-    con: duckdb.DuckDBPyConnection,
-    records_std: pl.DataFrame,
-    settings: MatchSettings | None = None,
-    start: MatchModel | None = None,
-) -> MatchModel:
-    """Estimate one model on these records (all sectors pooled) against the loaded ``reference_person``.
-
-    The same estimation ``link`` runs on every run (doisoat.match.estimate); this is what ``doisoat model train``
-    saves, for a later run to start from.
-    """
-    from doisoat.match.columns import conform
-    from doisoat.match.decide import register_records
-    from doisoat.match.estimate import POOLED, estimate_models
-
-    settings = settings or MatchSettings()
-    start = start or MatchModel.priors()
-    register_records(con, records_std)
-    est = estimate_models(con, settings, start)
-    con.execute("DROP TABLE IF EXISTS _m_rec")
-    model = est.models[POOLED]
-    ref_meta = (
-        con.execute("SELECT source_sha256 FROM reference_meta ORDER BY loaded_seq DESC LIMIT 1").fetchall()
-        if _has_table(con, "reference_meta")
-        else []
-    )
-    e = model.training["estimation"]
-    model.training.update(
-        {
-            "records_sha256": frame_sha256(conform(records_std, keep=("rid",)), order=("rid",)),
-            "reference_sha256": ref_meta[0][0] if ref_meta else None,
-            "n_records": records_std.height,
-            "n_records_used": e["n_records_used"],
-            "n_u_pairs": e["n_u_pairs"],
-            "sessions": e["sessions"],
-            "seed": settings.seed,
-        }
-    )
-    log.info("match model trained: %s", e["sessions"])
-    return model
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
         con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0]
     )
