@@ -81,7 +81,8 @@ class RunConfig:
     lang: str = "vi"
     suppress_below: int = 5
     gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
-    audit_sample_size: int = 100  # automatic links per published sector drawn for stewards to judge
+    # automatic links per published sector drawn for stewards to judge (DOISOAT_AUDIT_SAMPLE, default 100; 0: none)
+    audit_sample_size: int = field(default_factory=lambda: audit_sample_default())
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
     carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
 
@@ -117,6 +118,15 @@ class RunConfig:
             ExtractInput(e["sector"], Path(e["path"]), e.get("sheet")) for e in data.get("extracts", [])
         ]
         return cls(extracts=extracts, **values)
+
+
+def audit_sample_default() -> int:
+    text = os.environ.get("DOISOAT_AUDIT_SAMPLE", "100").strip()
+    if not text.isdigit():
+        raise UserError(
+            f"DOISOAT_AUDIT_SAMPLE='{text}': cần một số nguyên không âm (số bản ghi mẫu kiểm tra mỗi lĩnh vực)"
+        )
+    return int(text)
 
 
 def new_run_id(config: RunConfig) -> str:

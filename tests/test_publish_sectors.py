@@ -230,3 +230,23 @@ def test_an_extract_without_a_commune_column_publishes_with_communes_from_addres
     assert origin.get("from_address", 0) >= 0.95 * results.height and "coded" not in origin
     html = (summary.out_dir / "report" / "bao-cao.html").read_text(encoding="utf-8")
     assert "suy ra từ địa chỉ" in html
+
+
+def test_the_audit_sample_size_is_configurable_and_a_bad_value_is_one_message(monkeypatch):
+    monkeypatch.setenv("DOISOAT_AUDIT_SAMPLE", "7")
+    assert pipeline.RunConfig(reference=REFERENCE, extracts=[]).audit_sample_size == 7
+    results = pl.DataFrame(
+        {
+            "rid": list(range(20)),
+            "sector": ["vaccination"] * 20,
+            "status": ["matched"] * 19 + ["review"],
+            "person_id": [f"P{i}" for i in range(20)],
+            "match_pass": ["id_exact"] * 18 + ["steward", "id_exact"],
+        }
+    )
+    sample = audit.draw_sample(results, "run-1", 7, ["vaccination"])
+    assert sample.height == 7 and set(sample["match_pass"]) == {"id_exact"}  # automatic links only
+    assert sample.equals(audit.draw_sample(results, "run-1", 7, ["vaccination"]))  # a rerun draws the same
+    monkeypatch.setenv("DOISOAT_AUDIT_SAMPLE", "nhiều")
+    with pytest.raises(DoisoatError, match="DOISOAT_AUDIT_SAMPLE"):
+        pipeline.RunConfig(reference=REFERENCE, extracts=[])
