@@ -480,7 +480,7 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
             if p["published"]:
                 in_force = str(run_info.get("run_id", ""))
             elif since:
-                day = _vn_date(since["finished_at"]) if vi else since["finished_at"][:10]
+                day = vn_date(as_date(since["finished_at"])) if vi else since["finished_at"][:10]
                 in_force = f"{since['run_id']} ({day})"
             else:
                 in_force = t["never"]
@@ -505,7 +505,7 @@ def _publication(run_info: dict, lang: str) -> tuple[list[Table], list[str]]:
                 )
             if not p["published"]:
                 kept = (
-                    f"số liệu đang có hiệu lực là của lượt {since['run_id']} ngày {_vn_date(since['finished_at'])}"
+                    f"số liệu đang có hiệu lực là của lượt {since['run_id']} ngày {vn_date(as_date(since['finished_at']))}"
                     if vi and since
                     else f"the figures in force are those of run {since['run_id']} of {since['finished_at'][:10]}"
                     if since
@@ -576,14 +576,6 @@ def _commune_origin(results: pl.DataFrame, labels: dict[str, str], lang: str) ->
     )
 
 
-def _vn_date(iso: str) -> str:
-    """'2026-12-04T01:30:00' → '04/12/2026'."""
-    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
-
-
-INPUTS_TITLE = {"vi": "Dữ liệu đầu vào", "en": "Input files"}
-
-
 def _inputs(results: pl.DataFrame, run_info: dict, labels: dict, lang: str) -> tuple[Table, list[date]]:
     """Which extract files the figures cover, with their rows and dates; the dates for the cut-off.
 
@@ -607,7 +599,7 @@ def _inputs(results: pl.DataFrame, run_info: dict, labels: dict, lang: str) -> t
             rows.append([labels.get(r["sector"], r["sector"]), r["source_file"] or "", r["n"], None])
     table = Table(
         "inputs",
-        INPUTS_TITLE[lang],
+        LABELS[lang]["sheets"]["inputs"],
         [
             Column("Lĩnh vực" if vi else "Sector"),
             Column("Tệp" if vi else "File"),
