@@ -13,16 +13,18 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from checks.settings import GateSettings
 from doisoat import __version__, settings
 from doisoat.errors import UserError
 from doisoat.frames import ensure_columns
+from doisoat.match.settings import MatchSettings
 from doisoat.runs import (
     STAGING_PREFIX,
     RunsFolder,
@@ -73,51 +75,189 @@ class ExtractInput:
 
 @dataclass
 class RunConfig:
+    """How a run is made, whole: what an operator's ``run.yaml`` sets and the manifest's ``config`` records.
+
+    Every field is explained in ``run.example.yaml``. :meth:`load` reads such a file, :meth:`from_dict` the
+    manifest's record (the same layout), :meth:`to_dict` writes it with absolute paths.
+    """
+
     reference: Path
     extracts: list[ExtractInput]
     out_dir: Path | None = None  # the runs folder (doisoat.runs); each run gets <out_dir>/<run_id>/
     db_path: Path = field(default_factory=settings.default_db)
-    model_path: Path | None = None
+    model_path: Path | None = (
+        None  # the prior of every run's estimation (None: data/model.json, else shipped)
+    )
     lang: str = "vi"
     suppress_below: int = 5
-    gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
     # automatic links per published sector drawn for stewards to judge (DOISOAT_AUDIT_SAMPLE, default 100; 0: none)
     audit_sample_size: int = field(default_factory=lambda: audit_sample_default())
+    match: MatchSettings = field(default_factory=MatchSettings)
+    # checks/gate.yaml with the operator's settings laid over it; the sectors' own facts come from their YAML
+    gate: GateSettings = field(default_factory=GateSettings.load)
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
     carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
 
+    def with_gate_file(self, path: Path | None) -> RunConfig:
+        """These settings with a gate file (``--gate-config``, the layout of checks/gate.yaml) laid over the gate."""
+        if path is None:
+            return self
+        return replace(self, gate=GateSettings.load(path, over=self.gate.to_dict()))
+
     def to_dict(self) -> dict:
-        """Every field, paths as absolute strings: the manifest's record of how the run was made."""
-
-        def path(p: Path | None) -> str | None:
-            return str(Path(p).resolve()) if p is not None else None
-
+        """Every field a run is made from, paths as absolute strings: the manifest's record of the run."""
         return {
-            "reference": path(self.reference),
-            "extracts": [{"sector": e.sector, "path": path(e.path), "sheet": e.sheet} for e in self.extracts],
-            "out_dir": path(self.out_dir),
-            "db_path": path(self.db_path),
-            "model_path": path(self.model_path),
+            "reference": _abs(self.reference),
+            "extracts": [{"sector": e.sector, "path": _abs(e.path), "sheet": e.sheet} for e in self.extracts],
+            "out_dir": _abs(self.out_dir),
+            "db_path": _abs(self.db_path),
+            "model_path": _abs(self.model_path),
             "lang": self.lang,
             "suppress_below": self.suppress_below,
-            "gate_config": path(self.gate_config),
             "audit_sample_size": self.audit_sample_size,
+            "match": self.match.to_dict(),
+            "gate": self.gate.to_dict(),
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> RunConfig:
-        """The configuration :meth:`to_dict` wrote (a manifest's ``config``)."""
-        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config")
-        values = {
-            k: (Path(v) if k in paths and v is not None else v) for k, v in data.items() if k != "extracts"
-        }
-        extracts = [
-            ExtractInput(e["sector"], Path(e["path"]), e.get("sheet")) for e in data.get("extracts", [])
-        ]
+    def from_dict(cls, data: dict, base: Path | None = None, source: str = "cấu hình") -> RunConfig:
+        """A configuration in :meth:`to_dict`'s layout; any field may be left out (its default).
+
+        Relative paths are taken from ``base`` (the folder of the file they were read from). ``match`` and ``gate``
+        hold only what differs: the gate's fields are laid over checks/gate.yaml. ``source`` names the file in
+        messages. A mistake raises :class:`UserError` naming the field.
+        """
+        unknown = sorted(set(data) - set(CONFIG_FIELDS))
+        if unknown:
+            raise UserError(
+                f"{source}: không có mục {', '.join(unknown)}. Các mục có: {', '.join(CONFIG_FIELDS)} "
+                "(xem run.example.yaml) / unknown fields"
+            )
+
+        def path(key: str, value) -> Path | None:
+            if value is None:
+                return None
+            if not isinstance(value, str) or not value.strip():
+                raise UserError(f"{source}, mục {key}: cần một đường dẫn tệp / a path is needed")
+            p = Path(value).expanduser()
+            return p if p.is_absolute() or base is None else base / p
+
+        values: dict = {}
+        for key in ("reference", "out_dir", "db_path", "model_path"):
+            if key in data:
+                values[key] = path(key, data[key])
+        for key, kind in (("lang", str), ("suppress_below", int), ("audit_sample_size", int)):
+            if key in data:
+                value = data[key]
+                if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+                    what = "một số nguyên không âm" if kind is int else "một chuỗi"
+                    raise UserError(f"{source}, mục {key}: cần {what}, không phải '{value}'")
+                values[key] = value
+        if values.get("lang", "vi") not in ("vi", "en"):
+            raise UserError(f"{source}, mục lang: 'vi' hoặc 'en', không phải '{values['lang']}'")
+        extracts = []
+        for i, e in enumerate(data.get("extracts") or [], start=1):
+            if isinstance(e, str):
+                e = ExtractInput.parse(e)
+                extracts.append(ExtractInput(e.sector, path("extracts", str(e.path)), e.sheet))
+            elif (
+                isinstance(e, dict) and set(e) <= {"sector", "path", "sheet"} and {"sector", "path"} <= set(e)
+            ):
+                extracts.append(ExtractInput(str(e["sector"]), path("extracts", e["path"]), e.get("sheet")))
+            else:
+                raise UserError(
+                    f"{source}, mục extracts thứ {i}: cần 'LĨNH_VỰC=TỆP' hoặc {{sector: …, path: …, sheet: …}}"
+                )
+        try:
+            if data.get("match") is not None:
+                values["match"] = MatchSettings.from_dict(data["match"])
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{source}, mục match: {exc} (xem doisoat/match/settings.py)") from None
+        if data.get("gate") is not None:
+            if not isinstance(data["gate"], dict):
+                raise UserError(f"{source}, mục gate: cần các cặp khóa: giá trị như trong checks/gate.yaml")
+            values["gate"] = GateSettings.load(over=data["gate"], over_source=f"{source}, mục gate")
+        if "reference" not in values:
+            raise UserError(
+                f"{source}: chưa có tệp dữ liệu dân cư (--reference TỆP, hoặc mục reference của --config) / "
+                "no reference file"
+            )
         return cls(extracts=extracts, **values)
+
+    @classmethod
+    def load(cls, path: Path, **over) -> RunConfig:
+        """An operator's ``run.yaml`` (``doisoat run --config``), relative paths from its folder; ``over``: fields
+        that win over the file's (the command line's flags, paths absolute)."""
+        from doisoat.yamlfile import read_mapping
+
+        data = {**read_mapping(path, "cấu hình lượt chạy"), **over}
+        return cls.from_dict(data, base=Path(path).resolve().parent, source=f"Tệp cấu hình '{path}'")
+
+
+CONFIG_FIELDS = (
+    "reference",
+    "extracts",
+    "out_dir",
+    "db_path",
+    "model_path",
+    "lang",
+    "suppress_below",
+    "audit_sample_size",
+    "match",
+    "gate",
+)
+
+
+def _abs(p: Path | None) -> str | None:
+    return str(Path(p).resolve()) if p is not None else None
+
+
+PRIOR_MODEL = "models/prior.json"  # in a run folder: the model the run's estimation started from
+
+
+def repeat_config(run_dir: Path, **over) -> RunConfig:
+    """The configuration of the run in ``run_dir`` (its manifest's ``config``) with the model it started from,
+    ``over`` laid over it: ``doisoat run --repeat``. Refused when an input is no longer the bytes the run read.
+    """
+    from doisoat.ingest import file_sha256
+
+    manifest_path = Path(run_dir) / "manifest.json"
+    source = f"Lượt chạy '{run_dir}'"
+    if not manifest_path.is_file():
+        raise UserError(
+            f"'{run_dir}' không phải thư mục của một lượt chạy (không có manifest.json) / not a run folder"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        recorded = dict(manifest["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(
+            f"{source}: manifest.json không đọc được hoặc không có mục config / unreadable"
+        ) from None
+    prior = Path(run_dir) / PRIOR_MODEL
+    if not prior.is_file():
+        raise UserError(
+            f"{source} không lưu mô hình ghép mà nó bắt đầu từ ({PRIOR_MODEL}; lượt chạy bởi phiên bản cũ): "
+            "không thể chạy lại cho cùng kết quả. / the run folder has no prior model"
+        )
+    config = RunConfig.from_dict({**recorded, "model_path": str(prior.resolve()), **over}, source=source)
+    read = {(i.get("path"), i.get("sha256")) for i in manifest.get("inputs", []) if i.get("sha256")}
+    files = [(str(e.path.resolve()), e.path) for e in config.extracts]
+    wanted = {path: sha for path, sha in read}
+    ref_sha = (manifest.get("reference") or {}).get("sha256")
+    if ref_sha and "reference" not in over:
+        wanted[str(config.reference.resolve())] = ref_sha
+        files.append((str(config.reference.resolve()), config.reference))
+    for key, path in files:
+        if key in wanted and (not path.is_file() or file_sha256(path) != wanted[key]):
+            raise UserError(
+                f"{source}: tệp '{path}' không còn là tệp lượt chạy đã đọc (đã đổi hoặc mất): chạy lại sẽ cho kết "
+                "quả khác. Hãy dùng đúng tệp đó, hoặc chạy một lượt mới. / an input changed since the run"
+            )
+    return config
 
 
 def audit_sample_default() -> int:
@@ -178,6 +318,10 @@ def check_inputs(config: RunConfig) -> None:
                 "lần. / the same file is given twice"
             )
         seen[key] = e.sector
+    if config.model_path is not None and not config.model_path.is_file():
+        raise UserError(
+            f"Không tìm thấy tệp mô hình ghép '{config.model_path}' (model_path) / model file not found"
+        )
     check_runs_folder(config.runs_root(), config.db_path)
 
 
@@ -255,8 +399,6 @@ def _no_records() -> pl.DataFrame:
 
 def without_frames(result):
     """The ingest result without its rows (frames or parts): what the manifest and the row count check read."""
-    from dataclasses import replace
-
     empty = pl.DataFrame()
     return replace(result, records=empty, quarantine=empty, record_parts=[], quarantine_parts=[])
 
@@ -298,8 +440,13 @@ def ensure_reference(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
 def load_model(config: RunConfig):
     from doisoat.match import MatchModel
 
-    if config.model_path and config.model_path.exists():
-        return MatchModel.load(config.model_path)
+    if config.model_path is not None:
+        try:
+            return MatchModel.load(config.model_path)
+        except (OSError, ValueError) as exc:
+            raise UserError(
+                f"Tệp mô hình ghép '{config.model_path}' không dùng được: {exc} / unusable model"
+            ) from None
     trained = settings.home() / "model.json"
     return MatchModel.load(trained) if trained.exists() else MatchModel.default()
 
@@ -316,12 +463,14 @@ def read_columns(path: Path, wanted) -> pl.DataFrame:
     return pl.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in have])
 
 
-def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict):
-    from doisoat.match import MatchSettings, link
+def match_records(
+    con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict, match_settings: MatchSettings
+):
+    from doisoat.match import link
     from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, MatchSettings(), many)
+    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, match_settings, many)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -488,12 +637,10 @@ def absent_fields(ingested: list, specs: dict) -> dict[str, set[str]]:
     return out
 
 
-def gate_settings(specs: dict, config: RunConfig):
-    """The shipped gate.yaml, the operator's --gate-config over it, and the sectors' own facts from their YAML."""
-    from checks import GateSettings
-
-    return GateSettings.load(
-        config.gate_config,
+def gate_settings(specs: dict, config: RunConfig) -> GateSettings:
+    """The run's gate settings with the sectors' own facts from their YAML (the only source of sector facts)."""
+    return replace(
+        config.gate,
         required={n: list(s.required) for n, s in specs.items()},
         many_per_person={n: s.many_per_person for n, s in specs.items()},
         sector_labels={n: s.label_vi for n, s in specs.items()},
@@ -746,7 +893,9 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     std_path = spill(records_std, work / "records_std.parquet")
     del records_std
     model = load_model(config)
-    linked = step("match", match_records, con, std_path, model, specs)
+    (staging / PRIOR_MODEL).parent.mkdir(parents=True, exist_ok=True)
+    model.save(staging / PRIOR_MODEL)  # with the configuration in the manifest: the run can be repeated
+    linked = step("match", match_records, con, std_path, model, specs, config.match)
     matches = linked.matches
     ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
     release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
@@ -829,6 +978,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         ],
         "reference": ref_info,
         "model": models_used,
+        "model_prior": {"file": PRIOR_MODEL, "sha256": model.sha256()},
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
