@@ -81,6 +81,8 @@ Ví dụ / examples:
               --extract civil_status=ho-tich.xlsx#KhaiSinh --out out/
   doisoat run --reference dan-cu.parquet --extract insurance=bhxh.csv --lang en --gate-config nguong.yaml
   doisoat run --reference dan-cu.parquet --inbox hop-thu/ --out out/     # hộp thư / inbox (doisoat serve --help)
+  doisoat run --config run.yaml --lang en      # tệp cấu hình (run.example.yaml), tham số ghi đè / flags override
+  doisoat run --repeat out/20261204T013000-a1b2c3   # chạy lại một lượt, cùng kết quả / the same run again
 
 --out THƯ_MỤC là thư mục kết quả: mỗi lượt chạy ghi vào THƯ_MỤC/<mã lượt>/, liên kết THƯ_MỤC/latest trỏ tới
 lượt công bố mới nhất. doisoat không ghi vào thư mục đã có tệp không do doisoat tạo ra.
