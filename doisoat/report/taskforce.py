@@ -27,17 +27,8 @@ from unidecode import unidecode
 
 from doisoat.reasons import REASONS, message
 from doisoat.report.aggregate import ALL, UNKNOWN, aggregate, change_since, reason_counts
-from doisoat.report.heading import (
-    MOTTO,
-    NATION,
-    ReportHeading,
-    as_date,
-    as_datetime,
-    date_in_words,
-    load_heading,
-    vn_date,
-)
-from doisoat.textfmt import fmt_int, fmt_pct, safe_cell
+from doisoat.report.heading import MOTTO, NATION, ReportHeading, as_date, as_datetime, load_heading
+from doisoat.textfmt import date_in_words, fmt_int, fmt_pct, safe_cell, vn_date
 from doisoat.vocabulary import RESULT_STATUSES, STATUS_LABELS
 
 DIMENSIONS = ("dung", "du", "sach", "song")
