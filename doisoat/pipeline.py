@@ -863,91 +863,181 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
         con.close()
 
 
-def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
-    from doisoat import audit, store
-    from doisoat.normalize.units import units_source
-    from doisoat.report import aggregate, write_reports
-    from doisoat.report.heading import describe_inputs
+@dataclass
+class _Run:
+    """What the phases of one run share: its configuration, connection, folders, sectors and step runner."""
 
-    final = runs.final(run_id)
+    config: RunConfig
+    con: duckdb.DuckDBPyConnection
+    staging: Path  # the run folder while it is made (renamed to its final name when published)
+    work: Path  # intermediate frames on disk, removed when the run ends
+    specs: dict
+    run_id: str
+    started: datetime
+    run_step: object  # direct, or a Prefect task runner
 
-    def step(name, fn, *args, **kwargs):
+    def step(self, name: str, fn, *args, **kwargs):
         _kill_point(name)
         t = time.perf_counter()
-        out = run_step(name, fn, *args, **kwargs)
+        out = self.run_step(name, fn, *args, **kwargs)
         _say_step(name, out, time.perf_counter() - t)
         return out
 
-    ref_info = step("reference", ensure_reference, con, config.reference)
-    sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
+
+@dataclass
+class _Inputs:
+    reference: dict  # ensure_reference's record for the manifest
+    ingested: list  # IngestResults without their frames
+    messages: list[str]
+    quarantine: pl.DataFrame
+    std_path: Path  # the standardised records, spilled to the work folder
+
+
+@dataclass
+class _Linked:
+    results: pl.DataFrame
+    ref: pl.DataFrame  # the reference persons the matches name
+    thresholds: dict | None
+    pass_stats: dict | None
+    models: dict  # the manifest's "model": the models estimated on this run
+    prior_sha256: str
+
+
+def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
+    run = _Run(config, con, staging, work, specs, run_id, started, run_step)
+    inputs = _read_inputs(run)
+    linked = _link_and_assess(run, inputs)
+    counts_per_file = check_nothing_lost(inputs.ingested, linked.results)
+    if inputs.quarantine.height:
+        inputs.quarantine.write_parquet(staging / "quarantine.parquet")
+    gate = run.step(
+        "gate",
+        run_gate,
+        con,
+        inputs.std_path,
+        linked.results,
+        specs,
+        staging / "data_docs",
+        config,
+        inputs.ingested,
+    )
+    published = set(gate.published_sectors)
+    results = linked.results.with_columns(pl.col("sector").is_in(sorted(published)).alias("published"))
+    results.drop("rid").write_parquet(staging / "results.parquet")
+    pub, sample, reports = _write_reports(run, inputs, linked, gate, results)
+    manifest = run_manifest(run, inputs, linked, gate, results, pub, reports, counts_per_file)
+    final = runs.final(run_id)
+    gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
+    (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
+    write_manifest(staging, manifest)
+    private_files(staging)
+    _record(run, inputs, gate, results, manifest, sample, final)
+    _kill_point("publish")
+    runs.publish(staging, run_id, move_latest=bool(published))
+    counts = results.group_by("sector", "status").len("n").sort("sector", "status")
+    reports = {
+        k: final / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
+        for k, v in (reports or {}).items()
+    }
+    return RunSummary(
+        run_id,
+        final,
+        bool(published),
+        gate.passed,
+        gate_text,
+        counts,
+        inputs.messages,
+        reports,
+        time.perf_counter() - t0,
+        linked.thresholds,
+        pub,
+    )
+
+
+def _read_inputs(run: _Run) -> _Inputs:
+    """Reference into DuckDB, extracts read and standardised; the standardised records spilled to disk."""
+    from doisoat import store
+
+    ref_info = run.step("reference", ensure_reference, run.con, run.config.reference)
+    sink = run.work / "ingest"  # record batches on disk while the files are read; gone once assembled
     try:
-        ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
+        ingested = run.step("ingest", ingest_extracts, run.config.extracts, store.seen_hashes(run.con), sink)
         messages = file_lines(ingested)
         records, quarantine = assemble(ingested)
     finally:
         shutil.rmtree(sink, ignore_errors=True)
     ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
-    records_std = step("standardize", standardize_records, records)
+    records_std = run.step("standardize", standardize_records, records)
     del records  # the standardised frame carries the raw columns too
     # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
-    std_path = spill(records_std, work / "records_std.parquet")
+    std_path = spill(records_std, run.work / "records_std.parquet")
     del records_std
-    model = load_model(config)
-    (staging / PRIOR_MODEL).parent.mkdir(parents=True, exist_ok=True)
-    model.save(staging / PRIOR_MODEL)  # with the configuration in the manifest: the run can be repeated
-    linked = step("match", match_records, con, std_path, model, specs, config.match)
+    return _Inputs(ref_info, ingested, messages, quarantine, std_path)
+
+
+def _link_and_assess(run: _Run, inputs: _Inputs) -> _Linked:
+    """Match against the reference, assess the four dimensions, build the results; the models go to the folder."""
+    from doisoat import store
+
+    model = load_model(run.config)
+    (run.staging / PRIOR_MODEL).parent.mkdir(parents=True, exist_ok=True)
+    model.save(run.staging / PRIOR_MODEL)  # with the configuration in the manifest: the run can be repeated
+    linked = run.step("match", match_records, run.con, inputs.std_path, model, run.specs, run.config.match)
     matches = linked.matches
-    ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
-    release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
-    assessed = step("assess", assess_records, std_path, matches, ref, specs)
+    ref = reference_rows(run.con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
+    release_duckdb_cache(run.con, store.duckdb_config(run.config.db_path)["memory_limit"])
+    assessed = run.step("assess", assess_records, inputs.std_path, matches, ref, run.specs)
     results = build_results(
-        run_id, read_columns(std_path, RESULT_RECORD_COLUMNS), matches, assessed, quarantine
+        run.run_id, read_columns(inputs.std_path, RESULT_RECORD_COLUMNS), matches, assessed, inputs.quarantine
     )
     pass_stats = _as_dict(getattr(linked, "pass_stats", None))
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
     # the models estimated on this run's data, per sector: files in the run folder, hashes in the manifest
-    models_used = linked.save_models(staging / "models")
-    del linked, matches, assessed  # the results hold what the later steps read
-    counts_per_file = check_nothing_lost(ingested, results)
-    if quarantine.height:
-        quarantine.write_parquet(staging / "quarantine.parquet")
-    gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config, ingested)
+    models_used = linked.save_models(run.staging / "models")
+    return _Linked(results, ref, thresholds, pass_stats, models_used, model.sha256())
+
+
+def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: pl.DataFrame):
+    """Publication state per sector, the audit sample and the reports of the published sectors."""
+    from doisoat import audit, store
+    from doisoat.report import write_reports
+    from doisoat.report.heading import describe_inputs
+
+    config, con = run.config, run.con
     published = set(gate.published_sectors)
-    results = results.with_columns(pl.col("sector").is_in(sorted(published)).alias("published"))
-    results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
-    labels = {name: spec.label_vi for name, spec in specs.items()}
+    labels = {name: spec.label_vi for name, spec in run.specs.items()}
     pub = publication(con, gate, labels, results) + carried_over(con, config.carried_over, config.lang)
     problems = [
         {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
-        for r in ingested
+        for r in inputs.ingested
         for m in r.errors
     ]
     run_info = {
-        "run_id": run_id,
-        "started_at": started.isoformat(timespec="seconds"),
+        "run_id": run.run_id,
+        "started_at": run.started.isoformat(timespec="seconds"),
         "gate_passed": gate.passed,
-        "match_thresholds": thresholds,
+        "match_thresholds": linked.thresholds,
         "publication": pub,
         "file_problems": problems,
-        "inputs": describe_inputs(ingested),
+        "inputs": describe_inputs(inputs.ingested),
         "history": store.published_history(con),
-        "column_maps": column_maps(ingested),
+        "column_maps": column_maps(inputs.ingested),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
-    sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))
+    sample = audit.draw_sample(shown, run.run_id, config.audit_sample_size, sorted(published))
     measured = audit.measured_precision(con)
     drawn = dict(sample.group_by("sector").len().iter_rows()) if sample.height else {}
     for p in pub:
         p["precision"] = audit.precision_line(p["sector"], measured, drawn.get(p["sector"], 0), config.lang)
         p["precision_measured"] = asdict(measured[p["sector"]]) if p["sector"] in measured else None
-    reports = step(
+    reports = run.step(
         "report",
         write_reports,
-        staging,
+        run.staging,
         shown,
-        pl.scan_parquet(std_path).filter(pl.col("sector").is_in(sorted(published))),
-        ref,
+        pl.scan_parquet(inputs.std_path).filter(pl.col("sector").is_in(sorted(published))),
+        linked.ref,
         previous,
         labels,
         run_info,
@@ -956,7 +1046,19 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         data_docs_href="../data_docs/index.html",
         audit_sample=sample,
     )
-    manifest = {
+    return pub, sample, reports
+
+
+def run_manifest(
+    run: _Run, inputs: _Inputs, linked: _Linked, gate, results, pub, reports, counts_per_file
+) -> dict:
+    """manifest.json: how the run was made (the whole configuration, inputs, models, versions) and what it found."""
+    from doisoat.normalize.units import units_source
+
+    config, staging, started, run_id = run.config, run.staging, run.started, run.run_id
+    ingested, ref_info, models_used = inputs.ingested, inputs.reference, linked.models
+    pass_stats, thresholds, published = linked.pass_stats, linked.thresholds, set(gate.published_sectors)
+    return {
         "run_id": run_id,
         "started_at": started,
         "finished_at": datetime.now(),
@@ -978,7 +1080,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         ],
         "reference": ref_info,
         "model": models_used,
-        "model_prior": {"file": PRIOR_MODEL, "sha256": model.sha256()},
+        "model_prior": {"file": PRIOR_MODEL, "sha256": linked.prior_sha256},
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
@@ -992,10 +1094,15 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "versions": versions(),
         "admin_units": units_source(),  # which unit tables and old→new conversion the communes were read with
     }
-    gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
-    (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
-    write_manifest(staging, manifest)
-    private_files(staging)
+
+
+def _record(run: _Run, inputs: _Inputs, gate, results, manifest: dict, sample, final: Path) -> None:
+    """The run into DuckDB (one transaction); then the rename may follow."""
+    from doisoat import store
+    from doisoat.report import aggregate
+
+    con, run_id, ingested, published = run.con, run.run_id, inputs.ingested, set(gate.published_sectors)
+    started = run.started
     aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
     # the record first, then the rename: a run killed in between is finished by the next run (_recover_staging)
     store.record_files(
@@ -1019,27 +1126,6 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         results,
         {s: s in published for s in gate.sectors},
         sample,
-    )
-    _kill_point("publish")
-    runs.publish(staging, run_id, move_latest=bool(published))
-    out_dir = final
-    counts = results.group_by("sector", "status").len("n").sort("sector", "status")
-    reports = {
-        k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
-        for k, v in (reports or {}).items()
-    }
-    return RunSummary(
-        run_id,
-        out_dir,
-        bool(published),
-        gate.passed,
-        gate_text,
-        counts,
-        messages,
-        reports,
-        time.perf_counter() - t0,
-        thresholds,
-        pub,
     )
 
 
