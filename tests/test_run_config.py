@@ -161,3 +161,29 @@ def test_a_repeat_is_refused_when_an_input_changed_since_the_run(first_run):
             pipeline.repeat_config(summary.out_dir)
     finally:
         changed.write_bytes(original)
+
+
+def test_command_line_flags_override_the_config_file_and_the_repeated_run(first_run, tmp_path, monkeypatch):
+    from doisoat.cli import _run_config, build_parser
+
+    base, summary = first_run
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "nguong.yaml").write_text("defaults:\n  min_rows: 9\n", encoding="utf-8")
+    args = build_parser().parse_args(
+        ["run", "--config", str(base / "run.yaml"), "--extract", "insurance=bh.parquet", "--out", "kq"]
+        + ["--gate-config", "nguong.yaml"]
+    )
+    config = _run_config(args)
+    assert config.extracts == [
+        pipeline.ExtractInput("insurance", tmp_path / "bh.parquet")
+    ]  # replaced, from cwd
+    assert (
+        config.out_dir == tmp_path / "kq" and config.db_path == base / "d.duckdb"
+    )  # the file's, from its folder
+    assert (config.match.review, config.gate.max_drop_points, config.gate.min_rows) == (0.6, 4.0, 9)
+    repeated = _run_config(
+        build_parser().parse_args(["run", "--repeat", str(summary.out_dir), "--lang", "en"])
+    )
+    assert repeated.lang == "en" and repeated.model_path == summary.out_dir / pipeline.PRIOR_MODEL
+    assert repeated.extracts == [pipeline.ExtractInput("vaccination", base / "tiem_chung.csv")]
+    assert repeated.match.review == 0.6 and repeated.gate.max_drop_points == 4.0
