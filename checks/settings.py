@@ -167,6 +167,14 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
             f"Thiết lập cổng kiểm tra không hợp lệ / unknown gate settings: {', '.join(unknown)}"
         )
     values = dict(data)
+    for f in dataclasses.fields(
+        GateSettings
+    ):  # a number where a number belongs: a text fails here, not mid-run
+        default = f.default
+        value = values.get(f.name)
+        if f.name in values and isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{f.name}: cần một số, không phải '{value}' / a number is needed")
     for key in ("min_date", "max_date"):
         if isinstance(values.get(key), str):
             values[key] = date.fromisoformat(values[key])
