@@ -745,7 +745,14 @@ def _telex_candidate(text: str) -> str | None:
         is_vietnamese_syllable(w) for w in re.findall(r"[^\W\d_]+", decoded)
     ):
         return None
+    # Cơ Tu names write a long vowel double and end in r ("Coor Dung"), which is also Telex for a hỏi word ("Cổ"):
+    # a name whose only Telex words have that shape is left as written
+    if all(_COTU_LONG_R_RE.match(w) for w, _ in changed):
+        return None
     return decoded
+
+
+_COTU_LONG_R_RE = re.compile(r"(?i)^[^aeiouy]*([aeo])\1r$")
 
 
 def _vni_digits_candidate(text: str) -> str | None:
