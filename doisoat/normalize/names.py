@@ -251,35 +251,65 @@ class Lexicon(NamedTuple):
 
 
 PRIOR_LEXICON = Lexicon(NAME_PRIOR, {}, {}, {})
+_PRIOR_WORDS = frozenset(w for _, w in NAME_PRIOR)
 
 
 def _column_lexicon(
     frame: pl.DataFrame, pairs: pl.DataFrame, parts: list[NameParts], first: list[NameParts]
 ) -> Lexicon:
-    """The column's word counts (row-weighted) and legacy rates, read from the names as repaired so far."""
+    """The column's word counts (row-weighted) and legacy rates, read from the names as repaired so far
+    (counted in polars over the distinct names, one row per word)."""
     rows = frame.group_by(["_value", "_group"]).len()
-    n_rows = {
-        (v, g): n
-        for v, g, n in zip(
-            rows["_value"].to_list(), rows["_group"].to_list(), rows["len"].to_list(), strict=True
+    names = pl.DataFrame(
+        {
+            "_value": pairs["_value"],
+            "_group": pairs["_group"],
+            **{c: [getattr(p, f"{c}_key") for p in parts] for c in ("surname", "middle", "given")},
+            "_first": [p0.name_repair for p0 in first],
+        },
+        schema={
+            "_value": pl.Utf8,
+            "_group": pl.Utf8,
+            "surname": pl.Utf8,
+            "middle": pl.Utf8,
+            "given": pl.Utf8,
+            "_first": pl.Utf8,
+        },
+    ).join(rows, on=["_value", "_group"], how="left", nulls_equal=True)
+    legacy = names.filter(~pl.col("_value").str.contains(r"^[\x00-\x7f]*$")).select(
+        pl.col("len").sum().alias("non_ascii"),
+        *(
+            pl.col("len").filter(pl.col("_first").is_in([kind, "mixed"])).sum().alias(kind)
+            for kind in ("vni", "tcvn3")
+        ),
+    )
+    non_ascii = legacy["non_ascii"][0] or 0
+    rate = {k: legacy[k][0] / non_ascii for k in ("vni", "tcvn3")} if non_ascii else {}
+
+    def words(col: str, part: str) -> tuple[pl.Expr, pl.Expr]:
+        w = pl.col(col).fill_null("").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+        return w, w.list.eval(pl.lit(part))
+
+    (sw, ss), (mw, ms), (gw, gs) = words("surname", "s"), words("middle", "m"), words("given", "g")
+    exploded = (
+        names.select(
+            "len",
+            pl.int_range(pl.len()).alias("_name"),
+            pl.concat_list(sw, mw, gw).alias("word"),
+            pl.concat_list(ss, ms, gs).alias("part"),
         )
-    }
-    slot, after, anywhere = dict(NAME_PRIOR), {}, {}
-    legacy = {"vni": 0, "tcvn3": 0}
-    non_ascii = 0
-    for v, g, p, p0 in zip(pairs["_value"].to_list(), pairs["_group"].to_list(), parts, first, strict=True):
-        n = n_rows.get((v, g), 1)
-        prev = ""
-        for s_w in zip(_slots(p), (p.name_key or "").split(), strict=False):
-            slot[s_w] = slot.get(s_w, 0) + n
-            after[(s_w[0], prev, s_w[1])] = after.get((s_w[0], prev, s_w[1]), 0) + n
-            anywhere[s_w[1]] = anywhere.get(s_w[1], 0) + n
-            prev = s_w[1]
-        if not v.isascii():
-            non_ascii += n
-            for kind in legacy:
-                legacy[kind] += n * (p0.name_repair in (kind, "mixed"))
-    rate = {k: c / non_ascii for k, c in legacy.items()} if non_ascii else {}
+        .explode(["word", "part"])
+        .drop_nulls("word")
+        .with_columns(pl.col("word").shift(1).over("_name").fill_null("").alias("prev"))
+    )
+    slot = dict(NAME_PRIOR)
+    by_slot = exploded.group_by("part", "word").agg(pl.col("len").sum())
+    for part, word, n in by_slot.iter_rows():
+        slot[(part, word)] = slot.get((part, word), 0) + n
+    by_after = exploded.group_by("part", "prev", "word").agg(pl.col("len").sum())
+    after = {(part, prev, word): n for part, prev, word, n in by_after.iter_rows()}
+    by_word = exploded.group_by("word").agg(pl.col("len").sum())
+    anywhere = dict(by_word.iter_rows())
     return Lexicon(slot, after, anywhere, rate)
 
 
@@ -304,8 +334,9 @@ def _reread(p: NameParts, lex: Lexicon) -> NameParts | None:
     """``p`` with its ambiguous words read as ``lex`` says, or None when nothing changes."""
     if (
         p.name_display is None
+        or p.name_display.isascii()
         or p.name_repair not in (None, "vni", "tcvn3", "mixed")
-        or (found := _lexicon_reading(p.name_display, _slots(p), lex)) is None
+        or (found := _lexicon_reading(p, lex)) is None
     ):
         return None
     kind, text = found
@@ -350,34 +381,46 @@ def _settles(w: str, r: str, kind: str, part: str, prev: str, lex: Lexicon) -> i
     return 0
 
 
-def _lexicon_reading(raw: str, slots: list[str], lex: Lexicon) -> tuple[str, str] | None:
+@lru_cache(maxsize=100_000)
+def _legacy_readings(word: str) -> tuple[tuple[str, str, str], ...]:
+    """(kind, reading, its key) for each VNI/TCVN3 reading of a word that is a syllable as written and as read
+    ("Thò" → VNI "Thị"); () for every other word."""
+    if word.isascii() or not _CP1252_WORD.issuperset(word) or not is_vietnamese_syllable(word):
+        return ()
+    out = []
+    for kind, fn in (("vni", from_vni), ("tcvn3", from_tcvn3)):
+        reading = fn(word)
+        if reading != word and is_vietnamese_syllable(reading):
+            out.append((kind, reading, _word_key(reading)))
+    return tuple(out)
+
+
+def _lexicon_reading(p: NameParts, lex: Lexicon) -> tuple[str, str] | None:
     """(kind, the name with its ambiguous words read in the legacy form) when the word table, in the same part
     of the name, says so ("Thò" as a middle name against "Thị"; a given name "Hoà" is not weighed against the
-    surname "Hồ"). ``raw`` is the name as repaired so far (its display form)."""
-    if raw.isascii():
+    surname "Hồ"). The name is read as repaired so far (its display form)."""
+    words = (p.name_display or "").split(" ")
+    readings = [_legacy_readings(w) for w in words]
+    if not lex.rate:  # the prior alone settles only readings it knows
+        readings = [tuple(r for r in rs if r[2] in _PRIOR_WORDS) for rs in readings]
+    if not any(readings):
         return None
-    words = raw.split(" ")
+    slots = _slots(p)
     if len(words) != len(slots):
         return None
     kinds = []
     prev = ""
     for i, w in enumerate(words):
         key = _word_key(w)
-        if w.isascii() or not _CP1252_WORD.issuperset(w) or not is_vietnamese_syllable(w):
-            prev = key
-            continue
         best = None
-        for kind, fn in (("vni", from_vni), ("tcvn3", from_tcvn3)):
-            reading = fn(w)
-            if reading == w or not is_vietnamese_syllable(reading):
-                continue
-            n_r = _settles(key, _word_key(reading), kind, slots[i], prev, lex)
+        for kind, reading, r_key in readings[i]:
+            n_r = _settles(key, r_key, kind, slots[i], prev, lex)
             if n_r and (best is None or n_r > best[0]):
-                best = (n_r, kind, reading)
+                best = (n_r, kind, reading, r_key)
         if best is not None:
             words[i] = best[2]
             kinds.append(best[1])
-            key = _word_key(best[2])
+            key = best[3]
         prev = key
     if not kinds:
         return None
