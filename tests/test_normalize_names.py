@@ -374,3 +374,17 @@ def test_any_syllable_with_its_mark_on_any_vowel_folds_to_one_key(initial, nucle
         return
     moved = data.draw(st.sampled_from(variants))
     assert normalize_name(f"Lê {moved}").name_key == f"lê {canonical}", moved
+
+
+def test_the_prior_can_change_exactly_three_written_words():
+    """Every spelling whose VNI/TCVN3 reading is a word of NAME_PRIOR and which is itself a Vietnamese syllable: the
+    whole of what the prior may ever re-read in a clean name (surname Hoà, Vò; middle name Thò)."""
+    from doisoat.normalize.encodings import is_vietnamese_syllable, to_tcvn3
+    from doisoat.normalize.names import NAME_PRIOR
+
+    found = set()
+    for part, word in NAME_PRIOR:
+        for spelled in (to_vni(word), to_tcvn3(word)):
+            if spelled != word and is_vietnamese_syllable(spelled):
+                found.add((part, spelled))
+    assert found == {("s", "hoà"), ("s", "vò"), ("m", "thò")}
