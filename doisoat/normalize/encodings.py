@@ -12,8 +12,8 @@ Repair works on the whole text and, failing that, word by word (a Unicode name w
 VIQR), and a word is only replaced by a reading that is a Vietnamese syllable (``is_vietnamese_syllable``: the
 language's initials, nuclei and finals, its spelling rules and which tones a final takes), so clean names and
 minority names (A Lăng, Bh'riu, Zơ Râm) stay as written. A word that reads as a syllable both as written and in a
-legacy form ("Thò" / VNI "Thị") is left as written here; the file (``repair(hint=…)``) or the column
-(``names.names_frame``) settles it.
+legacy form ("Thò" / VNI "Thị") is left as written here; the file (``repair(hint=…)``), or the word table of
+``names`` (what a clerk knows of names, and the column's counts in ``names.names_frame``) settles it.
 """
 
 from __future__ import annotations
