@@ -202,7 +202,7 @@ def _file_hints(pairs: pl.DataFrame, first: dict[str, NameParts]) -> dict[str | 
 # A word that reads as a syllable both as written and in VNI/TCVN3 ("Thò" / VNI "Thị", "Vò" / TCVN3 "Vũ") is
 # read in the legacy form on the evidence of a word table (``Lexicon``): the clerk's own knowledge
 # (``NAME_PRIOR``) plus, in ``names_frame``, the column's word counts. (unconfirmed: tuned on synthetic extracts,
-# seed 7 of bench/bench_encodings.py; set LEXICON_MIN very high to switch the column's evidence off.)
+# seed 7 of bench/bench_encodings.py; set LEXICON_MIN and UNSEEN_MIN very high to switch the table off.)
 LEXICON_RATIO = 20  # the reading, in the same part of the name, this many times as frequent as the word …
 LEXICON_MIN = 20  # … and seen this many times
 UNSEEN_RATIO = 5  # a word no other part of any name holds: the reading this many times as frequent …
