@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 
 from doisoat.normalize.encodings import (
+    from_tcvn3,
+    from_vni,
     is_vietnamese_syllable,
     repair,
     to_mojibake,
@@ -55,6 +57,7 @@ EXTRA_CLEAN = [
     "Kim Thị Phol",
     "Alăng Thị Bríu",
     "Coor Blao",
+    "Coor Dung",
     "Tơ Ngôl Liếc",
     "Ríah Jâu",
     "Thomas Nguyễn",
@@ -111,6 +114,15 @@ def _looks_clean(garbled: str, clean: str) -> bool:
     "Vò" for TCVN3 "Vũ"): no syllable check can tell such a name from a clean one on its own."""
     changed = [w for w, c in zip(garbled.split(" "), clean.split(" "), strict=False) if w != c]
     return bool(changed) and all(is_vietnamese_syllable(w) and w[1:] == w[1:].lower() for w in changed)
+
+
+def _reads_both_ways(name: str) -> bool:
+    """A word of the name reads as another Vietnamese syllable in VNI or TCVN3 ("Hoàng" / VNI "Hồng")."""
+    return any(
+        (d := fn(w)) != w and is_vietnamese_syllable(w) and is_vietnamese_syllable(d)
+        for w in name.split(" ")
+        for fn in (from_vni, from_tcvn3)
+    )
 
 
 def _row(label: str, pairs: list[tuple[str, str]], keys: list[str | None], show: int) -> None:
@@ -197,6 +209,10 @@ def main() -> None:
         ]
         sub = [(rows[i], garbled_rows[i]) for i in idx]
         _row(f"  {label} rows", sub, [keys[i] for i in idx], args.show)
+    # the clean rows most at risk: a word that is itself a legacy spelling of another syllable ("Hoàng" is VNI
+    # "Hồng", "Hoài" VNI "Hồi")
+    idx = [i for i, k in enumerate(kinds) if k == "clean" and _reads_both_ways(rows[i])]
+    _row("  clean, a word reads 2 ways", [(rows[i], rows[i]) for i in idx], [keys[i] for i in idx], args.show)
     print(f"{'ethnic-minority names':<28}")
     for label, fn in garblings(rng).items():
         pairs = [(n, g) for n in ethnic if (g := fn(n)) != n]

@@ -7,6 +7,7 @@ Contract (scripts call it; keep it stable):
   doisoat run      --reference FILE --inbox DIR [--archive DIR] ...
   doisoat serve    --reference FILE --inbox DIR [--cron "30 1 * * *"] ...
   doisoat runs list [--db FILE] [--limit N]
+  doisoat reference units [--source]
 """
 
 from __future__ import annotations
@@ -358,6 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
     rl.add_argument(
         "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
     )
+    rn = ref_sub.add_parser(
+        "units",
+        help="Bảng đơn vị hành chính đang dùng / the admin-unit tables in use",
+        epilog="Ví dụ / example:\n  doisoat reference units --source",
+        formatter_class=raw,
+    )
+    rn.add_argument(
+        "--source",
+        action="store_true",
+        help="Nguồn, phiên bản và mã băm của bảng / source, version and digests of the tables",
+    )
 
     d = sub.add_parser(
         "decisions",
@@ -544,8 +556,11 @@ def _cmd_reference(args) -> int:
     from doisoat import settings, store
     from doisoat.pipeline import ensure_reference
 
+    if args.ref_command == "units":
+        print(_units_text(args.source))
+        return 0
     if args.ref_command != "load":
-        print("Dùng: doisoat reference load TỆP", file=sys.stderr)
+        print("Dùng: doisoat reference load TỆP | doisoat reference units [--source]", file=sys.stderr)
         return 2
     with store.connect(args.db or settings.default_db()) as con:
         info = ensure_reference(con, args.file)
@@ -554,6 +569,35 @@ def _cmd_reference(args) -> int:
     else:
         print("Dữ liệu dân cư không thay đổi so với lần nạp trước.")
     return 0
+
+
+def _units_text(source: bool) -> str:
+    """What ``doisoat reference units`` prints: the unit tables' counts and, with ``source``, where they come from
+    (``doisoat.normalize.units_source()``, the same entry as the run manifest's ``admin_units``)."""
+    from doisoat.normalize.units import units_source
+    from doisoat.textfmt import fmt_int
+
+    u = units_source()
+    day = "/".join(reversed(str(u["effective_date"]).split("-")))
+    lines = [
+        f"Đơn vị hành chính từ {day}: {fmt_int(u['new_units'])} xã/phường/đặc khu mới; "
+        f"{fmt_int(u['old_units'])} xã/phường/thị trấn cũ.",
+        f"Chuyển đổi cũ→mới: {fmt_int(u['pairs'])} cặp cho {fmt_int(u['old_wards_in_map'])} xã cũ; "
+        f"{fmt_int(u['split_old_wards'])} xã cũ chia cho nhiều xã mới (báo là chưa xác định được xã mới), "
+        f"{fmt_int(u['partly_merged_old_wards'])} xã cũ chỉ nhập một phần.",
+    ]
+    if source:
+        missing_old, missing_new = u["old_wards_not_in_map"], u["new_wards_not_in_map"]
+        lines += [
+            f"Nguồn bảng chuyển đổi: bảng chuyển đổi ĐVHC mới–cũ của Tổng cục Thống kê ({u['office_table']}), "
+            f"trong gói {u['conversion_package']} ({u['conversion_module']}, "
+            f"SHA-256 {u['conversion_module_sha256']}).",
+            f"Nguồn danh sách đơn vị: gói {u['units_package']}.",
+            f"SHA-256 các cặp cũ→mới: {u['pairs_sha256']}.",
+            f"Xã cũ không có trong bảng chuyển đổi ({fmt_int(len(missing_old))}): {', '.join(missing_old) or '—'}.",
+            f"Xã mới không có trong bảng chuyển đổi ({fmt_int(len(missing_new))}): {', '.join(missing_new) or '—'}.",
+        ]
+    return "\n".join(lines)
 
 
 def _unusable_file(path: Path) -> str | None:

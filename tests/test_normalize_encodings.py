@@ -165,6 +165,7 @@ def test_every_corruption_of_a_name_is_detected_and_repaired(name):
         "Nguyen Van 2",
         "12345",
         "Coor Blao",
+        "Coor Dung",
         "Y Moan Ênuôl",
         "H'Hen Niê",
         "Ksor H'Bliêng",
@@ -221,6 +222,15 @@ def test_repair_of_clean_text_is_identity_and_repair_is_idempotent(text):
     for corrupt in (to_tcvn3, to_vni, to_mojibake, to_telex, to_vni_digits):
         fixed, _ = repair(corrupt(text))
         assert repair(fixed)[1] is None
+
+
+def test_telex_with_a_doubled_vowel_and_final_r_is_still_read_where_it_is_no_cotu_shape():
+    # "Coor Dung" is a Cơ Tu name (long vowel written double, final r); Telex "Cổ" alone is read only beside other
+    # Telex words or with its key elsewhere in the word
+    assert repair("Coor Dung") == ("Coor Dung", None)
+    assert repair("Thoor Minh Hoangf") == ("Thổ Minh Hoàng", "telex")
+    assert repair("Khoongr Minh") == ("Khổng Minh", "telex")
+    assert repair("Hoof Minh") == ("Hồ Minh", "telex")
 
 
 def test_telex_tone_key_may_come_before_the_final_consonants_but_not_inside_the_word():

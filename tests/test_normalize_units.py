@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -212,3 +214,28 @@ def test_splits_follow_the_office_not_the_name_keyed_converter():
     assert units_source()["split_old_wards"] == 441
     n_new = dict(load_units().mapping.group_by("old_ward_code").agg(pl.col("n_new").first()).iter_rows())
     assert sum(v > 1 for v in n_new.values()) == 441
+
+
+def test_reference_units_source_shows_the_pinned_tables_the_manifest_records():
+    out = subprocess.run(
+        [sys.executable, "-m", "doisoat.cli", "reference", "units", "--source"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    src = units_source()
+    text = out.stdout
+    assert "3.321 xã/phường/đặc khu mới" in text and "10.035 xã/phường/thị trấn cũ" in text
+    assert "441 xã cũ chia cho nhiều xã mới" in text and "10.565 cặp" in text
+    for value in (src["conversion_package"], src["units_package"], src["office_table"], src["pairs_sha256"]):
+        assert str(value) in text
+    assert "Xã cũ không có trong bảng chuyển đổi (2): 01651, 02482." in text
+    # without --source only the counts
+    short = subprocess.run(
+        [sys.executable, "-m", "doisoat.cli", "reference", "units"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert short.returncode == 0 and "10.565 cặp" in short.stdout and "SHA-256" not in short.stdout

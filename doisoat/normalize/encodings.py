@@ -12,8 +12,8 @@ Repair works on the whole text and, failing that, word by word (a Unicode name w
 VIQR), and a word is only replaced by a reading that is a Vietnamese syllable (``is_vietnamese_syllable``: the
 language's initials, nuclei and finals, its spelling rules and which tones a final takes), so clean names and
 minority names (A Lăng, Bh'riu, Zơ Râm) stay as written. A word that reads as a syllable both as written and in a
-legacy form ("Thò" / VNI "Thị") is left as written here; the file (``repair(hint=…)``) or the column
-(``names.names_frame``) settles it.
+legacy form ("Thò" / VNI "Thị") is left as written here; the file (``repair(hint=…)``), or the word table of
+``names`` (what a clerk knows of names, and the column's counts in ``names.names_frame``) settles it.
 """
 
 from __future__ import annotations
@@ -745,7 +745,14 @@ def _telex_candidate(text: str) -> str | None:
         is_vietnamese_syllable(w) for w in re.findall(r"[^\W\d_]+", decoded)
     ):
         return None
+    # Cơ Tu names write a long vowel double and end in r ("Coor Dung"), which is also Telex for a hỏi word ("Cổ"):
+    # a name whose only Telex words have that shape is left as written
+    if all(_COTU_LONG_R_RE.match(w) for w, _ in changed):
+        return None
     return decoded
+
+
+_COTU_LONG_R_RE = re.compile(r"(?i)^[^aeiouy]*([aeo])\1r$")
 
 
 def _vni_digits_candidate(text: str) -> str | None:
