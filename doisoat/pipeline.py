@@ -718,6 +718,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
     from doisoat import audit, store
+    from doisoat.decisions import quality_decisions
     from doisoat.normalize.units import units_source
     from doisoat.report import aggregate, write_reports
     from doisoat.report.heading import describe_inputs
@@ -806,6 +807,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         suppress_below=config.suppress_below,
         data_docs_href="../data_docs/index.html",
         audit_sample=sample,
+        earlier_decisions=quality_decisions(con),
     )
     manifest = {
         "run_id": run_id,
