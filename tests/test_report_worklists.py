@@ -110,6 +110,7 @@ def test_only_records_needing_action_most_urgent_first(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "20194-phuong-hai-van.xlsx",  # code and commune name: found by either
         "20197-phuong-lien-chieu.xlsx",
+        "bieu-do",  # the waterfalls of match weights the rows link to
         "chua-xac-dinh-xa.xlsx",
         "tong-hop.xlsx",
     ]
@@ -537,3 +538,65 @@ def test_earlier_quality_decisions_apply_to_the_same_finding_of_the_same_identit
     paths = write_worklists(tmp_path, results, records, reference, {}, earlier=earlier)
     _, rows = read(paths["worklists"])
     assert sorted(r["Mã bản ghi"] for r in rows) == ["b", "c", "d", "f"]
+
+
+def test_evidence_links_each_row_to_its_waterfall_of_match_weights_without_personal_data(tmp_path):
+    import json
+    from html.parser import HTMLParser
+
+    results, records, reference = frames()
+    weights = '{"prior": -11.12, "id": 14.67, "name": -2.5, "birth": 13.54, "sex": 1.0, "commune": 5.83}'
+    results = results.with_columns(
+        pl.when(pl.col("record_id") == "a").then(pl.lit(weights)).otherwise("weights").alias("weights")
+    )
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklist:20194"])
+    header = [c.value for c in ws[1]]
+    assert header.index("Biểu đồ trọng số") == header.index("Căn cứ khớp") + 1
+    col = header.index("Biểu đồ trọng số") + 1
+    wb = openpyxl.load_workbook(paths["worklist:20194"])  # formulas, not their values
+    links = {}
+    for r, row in enumerate(rows, start=2):
+        cell = wb["Danh sách xử lý"].cell(r, col)
+        if cell.value is not None:
+            links[row["Mã bản ghi"]] = cell.value
+            assert cell.font.u == "single" and cell.protection.locked  # a link, not an input
+    assert set(links) == {"a", "b"}  # the rows with weights; c (review) is in the other commune's file
+    m = re.fullmatch(
+        r'=HYPERLINK\("bieu-do/(20194-phuong-hai-van\.html)#(r-r1-1)","Xem biểu đồ"\)', links["a"]
+    )
+    assert m, links["a"]
+    page = (tmp_path / "bieu-do" / m.group(1)).read_text(encoding="utf-8")
+
+    class Ids(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.ids += [v for k, v in attrs if k == "id"]
+
+    parser = Ids()
+    parser.feed(page)
+    assert m.group(2) in parser.ids and "r-r1-2" in parser.ids
+    assert "default-src 'none'" in page  # self-contained, requests nothing
+    for person in ("Nguyễn", "Ân", "Trần", "049050001111", "1111", "1950"):
+        assert person not in page  # comparisons and numbers only
+    # each step as the match explanation says, and their total
+    total = sum(json.loads(weights).values())
+    for text in (
+        "Số định danh",
+        "+14,67",
+        "Họ tên",
+        "-2,50",
+        "Tổng trọng số",
+        f"+{total:.2f}".replace(".", ","),
+    ):
+        assert text in page
+    # the audit sample links to its own page
+    from doisoat.report.worklists import write_audit_worklist
+
+    audit = write_audit_worklist(tmp_path, results.filter(pl.col("record_id") == "a"), records, reference, {})
+    wb = openpyxl.load_workbook(audit["audit_sample"])
+    assert "bieu-do/kiem-tra-mau.html#r-r1-1" in wb["Danh sách xử lý"].cell(2, col).value
+    assert (tmp_path / "bieu-do" / "kiem-tra-mau.html").is_file()

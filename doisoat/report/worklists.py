@@ -26,6 +26,7 @@ from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
+from doisoat.report.waterfall import CHART_FOLDER, anchor_expr, write_waterfall_page
 from doisoat.textfmt import fmt_int, mask_id_expr, safe_frame
 from doisoat.vocabulary import STATUS_LABELS
 
@@ -47,6 +48,7 @@ KIND_LABELS = {
     "vi": {"match": "Xác minh người", "quality": "Chất lượng dữ liệu"},
     "en": {"match": "Identity question", "quality": "Data quality"},
 }
+CHART_TEXT = {"vi": "Xem biểu đồ", "en": "Open chart"}
 CONFIRMED_NOTE = {"vi": "Đã xác nhận ở lần rà soát trước", "en": "Confirmed in an earlier review"}
 # the note a row carries when the same finding on the same identity comes back after a decision on it
 EARLIER_NOTE = {
@@ -80,6 +82,8 @@ COLUMNS = [
     ("commune_rec", "Mã xã (dữ liệu ngành)", "Commune (extract)"),
     ("commune_ref", "Mã xã (CSDLQG)", "Commune (population data)"),
     ("match_basis", "Căn cứ khớp", "Match evidence"),
+    # a link to the row's waterfall of match weights (worklists/bieu-do/<file>.html, doisoat.report.waterfall)
+    ("chart", "Biểu đồ trọng số", "Weights chart"),
     ("match_probability", "Xác suất khớp", "Match probability"),
     ("status_text", "Trạng thái", "Status"),
     ("kind_text", "Loại việc", "Kind of item"),
@@ -469,6 +473,9 @@ def worklist_frame(
         # a row that was never linked to a run row (no reference key) cannot be read back: notes only
         pl.col("ref_key").is_not_null().alias("decidable"),
         pl.col("kind").replace_strict(KIND_LABELS[lang], return_dtype=pl.Utf8).alias("kind_text"),
+        pl.when(pl.col("weights").is_not_null() & pl.col("ref_key").is_not_null())
+        .then(pl.lit(CHART_TEXT[lang]))
+        .alias("chart"),
     )
     # kinds together within a priority: fewer ranges of drop-downs
     out = out.sort(["urgency", "kind", "sector", "source_file", "source_row"], nulls_last=True)
@@ -480,6 +487,7 @@ def worklist_frame(
         "urgency",
         "decidable",
         "kind",
+        "weights",
         "reason_codes",
         *sorted(set(PAIRS.values())),
     ]
@@ -503,6 +511,7 @@ FORMATS = {
     "transferred": {"bg_color": "#E4DFEC", "font_color": "#5B2C6F"},
     "wrap": {"text_wrap": True, "valign": "top"},
     "topic": {"bold": True, "text_wrap": True, "valign": "top"},
+    "link": {"font_color": "#0563C1", "underline": 1},
 }
 DECIDED_FORMATS = ("confirmed", "rejected", "to_verify")  # in the order of DECISIONS
 QUALITY_FORMATS = ("fixed", "kept", "transferred")  # in the order of QUALITY_DECISIONS
@@ -615,6 +624,12 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
                 "người trong CSDLQG là một.",
             ),
             (
+                "Biểu đồ trọng số",
+                "Bấm «Xem biểu đồ» để mở biểu đồ của dòng đó (tệp trong thư mục bieu-do/ bên cạnh tệp này, mở "
+                "bằng trình duyệt): mỗi so sánh (số định danh, họ tên, ngày sinh…) cộng hay trừ bao nhiêu vào trọng "
+                "số ghép. Nếu trình duyệt không tự cuộn tới, tìm theo «Dòng» (STT) của dòng.",
+            ),
+            (
                 "Trạng thái",
                 "Khớp: đã ghép được một người. Cần xác minh: ghép chưa chắc chắn. Không tìm thấy: không "
                 "có ai phù hợp trong CSDLQG. Trùng: bản ghi lặp lại trong dữ liệu ngành. Bị cách ly: dòng không đọc "
@@ -693,6 +708,12 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
             "rows: green = Same person or Fixed at source, orange = Not the person, dark yellow = To verify, "
             "blue = Keep as is, purple = Passed to another sector.",
         ),
+        (
+            "Weights chart",
+            "«Open chart» opens the row's waterfall of match weights (the bieu-do/ folder beside this file, in a "
+            "browser): how much each comparison added or took away. Find the row by its No. if the page does not "
+            "scroll to it.",
+        ),
         ("Locked sheet", "Only «Decision» and «Note» can be edited; filters, selection and copy still work."),
         (
             "Data protection",
@@ -746,7 +767,10 @@ def _list_sheets(
         pl.lit("pct").alias("match_probability"),
         pl.when(pl.col("decidable")).then(pl.lit("edit")).otherwise(pl.lit("na")).alias("decision"),
         pl.lit("edit").alias("note"),
+        pl.when(pl.col("chart").is_not_null()).then(pl.lit("link")).alias("chart"),
     )
+    target = pl.col("chart_target") if "chart_target" in frame.columns else pl.lit(None, dtype=pl.Utf8)
+    links = frame.select(target.alias("chart"))
     widths = (
         rows.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0) for k in keys]).row(0)
         if rows.height
@@ -820,7 +844,9 @@ def _list_sheets(
         part, part_styles = rows.slice(start, max_rows), styles.slice(start, max_rows)
         kinds = frame["kind"].slice(start, max_rows)
         name = LIST_NAME[lang] if i == 0 else f"{LIST_NAME[lang]} ({i + 1})"
-        sheets.append(fx.Sheet(name, headers, part, part_styles, part_setup(kinds, i == 0 and active)))
+        sheet = fx.Sheet(name, headers, part, part_styles, part_setup(kinds, i == 0 and active))
+        sheet.links = links.slice(start, max_rows)
+        sheets.append(sheet)
     return sheets
 
 
@@ -966,8 +992,18 @@ def write_worklists(
     frame = worklist_frame(results, records_std, reference, sectors, lang, bulk_codes, earlier=earlier)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
+    stems = {
+        commune: f"{commune}{_name_slug(unit, commune)}"
+        for commune, unit in frame.group_by("commune_file", maintain_order=True)
+        .agg(pl.col("commune").first())
+        .iter_rows()
+    }
+    frame = frame.with_columns(
+        chart_target(pl.col("commune_file").replace_strict(stems, return_dtype=pl.Utf8))
+    )
     for (commune,), part in frame.group_by("commune_file", maintain_order=True):
-        path = out_dir / f"{commune}{_name_slug(part['commune'][0], commune)}.xlsx"
+        path = out_dir / f"{stems[commune]}.xlsx"
+        _write_charts(out_dir, stems[commune], part, part["commune"][0] or commune, lang)
         sheets = [_guide_sheet(lang), *_list_sheets(part, lang, max_rows=max_sheet_rows)]
         fx.write_workbook(path, sheets, FORMATS, HEADER_FORMAT)
         paths[f"worklist:{commune}"] = path
@@ -996,6 +1032,26 @@ def write_worklists(
     if capped:
         paths["worklists_csv"] = _write_csv(out_dir / "tong-hop.csv", frame, lang)
     return paths
+
+
+def chart_target(stem: pl.Expr) -> pl.Expr:
+    """``bieu-do/<stem>.html#r-<run>-<rid>``: where a row's waterfall of match weights is (null without one).
+
+    The worklist writes it as a HYPERLINK formula, so it is built only of safe characters (a file stem of
+    codes, a run id, a row number); anything else gets no link.
+    """
+    safe = stem.str.contains(r"^[A-Za-z0-9_-]+$") & pl.col("ref_key").str.contains(r"^[A-Za-z0-9_-]+/[0-9]+$")
+    return (
+        pl.when(pl.col("chart").is_not_null() & safe.fill_null(False))
+        .then(pl.concat_str(pl.lit(f"{CHART_FOLDER}/"), stem, pl.lit(".html#"), anchor_expr()))
+        .alias("chart_target")
+    )
+
+
+def _write_charts(out_dir: Path, stem: str, part: pl.DataFrame, unit: str, lang: str) -> Path | None:
+    """The worklist's waterfall page, ``bieu-do/<stem>.html`` (no personal data: comparisons and numbers)."""
+    title = f"Biểu đồ trọng số ghép — {unit}" if lang == "vi" else f"Match weights — {unit}"
+    return write_waterfall_page(out_dir / CHART_FOLDER / f"{stem}.html", part, title, lang)
 
 
 def _name_slug(unit: str | None, code: str) -> str:
@@ -1029,6 +1085,9 @@ def write_audit_worklist(
     if sample.is_empty():
         return {}
     frame = worklist_frame(sample, records_std, reference, sectors, lang, every_row=True)
+    stem = AUDIT_FILE.removesuffix(".xlsx")
+    frame = frame.with_columns(chart_target(pl.lit(stem)))
+    _write_charts(out_dir, stem, frame, "mẫu kiểm tra" if lang == "vi" else "audit sample", lang)
     sheets = _list_sheets(frame, lang)
     sheets[0].footer = [
         "Mẫu kiểm tra ngẫu nhiên các cặp do chương trình ghép tự động. Với từng dòng, chọn «Đúng người» hoặc "
