@@ -473,32 +473,51 @@ def _commune_section(report: Report) -> str:
     )
 
 
+def dimension_charts(report: Report) -> list[str]:
+    """Per sector, the rates of đúng, đủ, sạch, sống as bars coloured by band, with the target (inline SVG)."""
+    t, h = LABELS[report.lang], report.heading
+    charts = []
+    for row in report.summary.iter_rows(named=True):
+        label = report.labels.get(row["sector"], row["sector"])
+        bars = [(t[d], row[f"rate_{d}"], BAND_COLOURS[h.band(row[f"rate_{d}"])]) for d in DIMENSIONS]
+        charts.append(bar_chart(label, bars, report.lang, target=h.target_rate))
+    return charts
+
+
+def lowest_charts(report: Report) -> list[str]:
+    """Per sector, the communes with the lowest correct rate (inline SVG)."""
+    h, charts = report.heading, []
+    for sector, items in report.lowest.items():
+        label = report.labels.get(sector, sector)
+        title = (
+            f"{label}: xã, phường có tỷ lệ đúng thấp nhất"
+            if report.lang == "vi"
+            else f"{label}: communes with the lowest correct rate"
+        )
+        bars = [(n, r, BAND_COLOURS[h.band(r)]) for n, r in items]
+        charts.append(bar_chart(title, bars, report.lang, target=h.target_rate))
+    return charts
+
+
+def trend_charts_of(report: Report) -> list[str]:
+    """Per sector with at least two published runs, its verification rate over the runs (inline SVG)."""
+    return [
+        line_chart(report.labels.get(sector, sector), points, report.lang, target=report.heading.target_rate)
+        for sector, points in report.trend.items()
+        if len(points) > 1
+    ]
+
+
 def render_html(report: Report, data_docs_href: str | None = None) -> str:
     """The whole page as a string."""
     lang = report.lang
     t = LABELS[lang]
     h = report.heading
-    charts = []
-    for row in report.summary.iter_rows(named=True):
-        label = report.labels.get(row["sector"], row["sector"])
-        bars = [(t[d], row[f"rate_{d}"], BAND_COLOURS[h.band(row[f"rate_{d}"])]) for d in DIMENSIONS]
-        charts.append(bar_chart(label, bars, lang, target=h.target_rate))
-    low_charts = []
-    for sector, items in report.lowest.items():
-        label = report.labels.get(sector, sector)
-        title = (
-            f"{label}: xã, phường có tỷ lệ đúng thấp nhất"
-            if lang == "vi"
-            else f"{label}: communes with the lowest correct rate"
-        )
-        low_charts.append(
-            bar_chart(title, [(n, r, BAND_COLOURS[h.band(r)]) for n, r in items], lang, target=h.target_rate)
-        )
-    trend_charts = [
-        line_chart(report.labels.get(sector, sector), points, lang, target=h.target_rate)
-        for sector, points in report.trend.items()
-        if len(points) > 1
-    ]
+    charts, low_charts, trend_charts = (
+        dimension_charts(report),
+        lowest_charts(report),
+        trend_charts_of(report),
+    )
     trend = ""
     if trend_charts:
         trend_title = (
