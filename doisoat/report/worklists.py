@@ -360,6 +360,7 @@ def worklist_frame(
             "weights": pl.Utf8,
             "record_id": pl.Utf8,
             "run_id": pl.Utf8,
+            "dung": pl.Boolean,
         },
     )
     res = res.with_columns(
@@ -473,7 +474,12 @@ def worklist_frame(
         # a row that was never linked to a run row (no reference key) cannot be read back: notes only
         pl.col("ref_key").is_not_null().alias("decidable"),
         pl.col("kind").replace_strict(KIND_LABELS[lang], return_dtype=pl.Utf8).alias("kind_text"),
-        pl.when(pl.col("weights").is_not_null() & pl.col("ref_key").is_not_null())
+        # a chart where the link itself is in question: an identity question, or identity fields that disagree
+        pl.when(
+            pl.col("weights").is_not_null()
+            & pl.col("ref_key").is_not_null()
+            & ((pl.col("kind") == "match") | ~pl.col("dung").fill_null(True))
+        )
         .then(pl.lit(CHART_TEXT[lang]))
         .alias("chart"),
     )
@@ -1051,7 +1057,8 @@ def chart_target(stem: pl.Expr) -> pl.Expr:
 def _write_charts(out_dir: Path, stem: str, part: pl.DataFrame, unit: str, lang: str) -> Path | None:
     """The worklist's waterfall page, ``bieu-do/<stem>.html`` (no personal data: comparisons and numbers)."""
     title = f"Biểu đồ trọng số ghép — {unit}" if lang == "vi" else f"Match weights — {unit}"
-    return write_waterfall_page(out_dir / CHART_FOLDER / f"{stem}.html", part, title, lang)
+    charted = part.filter(pl.col("chart").is_not_null())
+    return write_waterfall_page(out_dir / CHART_FOLDER / f"{stem}.html", charted, title, lang)
 
 
 def _name_slug(unit: str | None, code: str) -> str:
