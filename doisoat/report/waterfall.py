@@ -207,7 +207,7 @@ def waterfall_svg(weights: str, lang: str = "vi", probability: float | None = No
         )
     )
     lo, hi, step = _page_scale(frame)
-    bars, caption = frame.select(_bars(lo, hi, lang), _caption(lang)).row(0)
+    bars, caption = frame.select(_bars(lo, hi, lang).alias("bars"), _caption(lang).alias("caption")).row(0)
     title = "Biểu đồ trọng số ghép" if lang == "vi" else "Match weights"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" {VIEW} role="img" font-family="Times New Roman, serif" '
