@@ -117,7 +117,8 @@ def _prepared(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _bars(lo: float, hi: float, lang: str) -> pl.Expr:
-    """Per row of a :func:`_prepared` frame, the SVG elements of its bars, values and connectors."""
+    """Per row of a :func:`_prepared` frame, the SVG elements of its bars and values (a bar starts where the
+    previous one ended, so no connectors: they were a third of a province's pages)."""
 
     def x(v: pl.Expr) -> pl.Expr:
         return LEFT + (v - lo) / (hi - lo) * WIDTH
@@ -126,7 +127,6 @@ def _bars(lo: float, hi: float, lang: str) -> pl.Expr:
         return v.round(1).cast(pl.Utf8)
 
     parts = []
-    n = len(_STEPS)
     for i, key in enumerate([*_STEPS, "total"]):
         b = pl.col("_total") if key == "total" else pl.col(f"_b{i}")
         start = pl.lit(0.0) if key == "total" or i == 0 else pl.col(f"_c{i - 1}")
@@ -151,14 +151,6 @@ def _bars(lo: float, hi: float, lang: str) -> pl.Expr:
             _fixed(b, 100, True, lang),
             pl.lit("</text>"),
         ]
-        if i < n:  # the connector to the next bar's start
-            parts += [
-                pl.lit('<line stroke="#777" stroke-dasharray="2,2" x1="'),
-                num(x(end)),
-                pl.lit(f'" y1="{y + ROW_H - 5}" y2="{y + ROW_H + 5}" x2="'),
-                num(x(end)),
-                pl.lit('"/>'),
-            ]
     return pl.concat_str(parts)
 
 
