@@ -9,7 +9,14 @@ later runs too, whatever its file or row:
 - ``Không phải`` / ``Not the person`` → ``reject``: that person is never proposed for the record again;
 - ``Cần xác minh`` / ``To verify`` and empty cells → nothing stored.
 
-The latest decision on an (identity, person) pair wins.
+The latest decision on an (identity, person) pair wins. A data-quality item (a finding to act on at source, no
+identity question) is answered per identity, stored with the row's status and actionable reason codes (the
+finding), and applied by the next run's worklists (:func:`quality_decisions`); the figures never change:
+- ``Đã sửa ở nguồn`` / ``Fixed at source`` → ``fixed``: if the same finding of the same identity comes back, the
+  row says it was reported fixed on that day;
+- ``Giữ nguyên`` / ``Keep as is`` → ``keep``: the same finding of the same identity is not listed again (a new
+  reason code or another status brings the row back);
+- ``Chuyển ngành`` / ``Passed to another sector`` → ``transfer``: the row stays listed, saying since when.
 """
 
 from __future__ import annotations
@@ -22,16 +29,31 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from doisoat.report.worklists import COLUMNS, DECISIONS
+from doisoat.report.worklists import COLUMNS, DECISIONS, QUALITY_DECISIONS, actionable_codes
 from doisoat.textfmt import fmt_int, vn_date
 
 log = logging.getLogger(__name__)
 
+MATCH_CODES = ("confirm", "reject")
+QUALITY_CODES = ("fixed", "keep", "transfer")  # in the order of QUALITY_DECISIONS
 CODES = {
     DECISIONS["vi"][0]: "confirm",
     DECISIONS["en"][0]: "confirm",
     DECISIONS["vi"][1]: "reject",
     DECISIONS["en"][1]: "reject",
+    **{
+        choice: code
+        for lang in QUALITY_DECISIONS
+        for choice, code in zip(QUALITY_DECISIONS[lang], QUALITY_CODES, strict=True)
+    },
+}
+# what a count of each code is called in a summary line
+CODE_WORDS = {
+    "confirm": "xác nhận đúng người",
+    "reject": "loại trừ",
+    "fixed": "đã sửa ở nguồn",
+    "keep": "giữ nguyên",
+    "transfer": "chuyển ngành",
 }
 _HEADER = {key: (vi, en) for key, vi, en in COLUMNS}
 _KEYS = ("ref_key", "decision", "note")
@@ -47,12 +69,15 @@ class ImportSummary:
     skipped: int = 0  # decisions that could not be used (see messages)
     undecided: int = 0  # "Cần xác minh" / empty
     messages: list[str] = field(default_factory=list)
+    quality: dict[str, int] = field(default_factory=lambda: dict.fromkeys(QUALITY_CODES, 0))
 
     def text(self) -> str:
+        stored = self.confirmed + self.rejected + sum(self.quality.values())
+        parts = [f"{fmt_int(self.confirmed)} xác nhận đúng người", f"{fmt_int(self.rejected)} loại trừ"]
+        parts += [f"{fmt_int(n)} {CODE_WORDS[c]}" for c, n in self.quality.items() if n]
         head = (
-            f"Đã nhập {fmt_int(self.confirmed + self.rejected)} quyết định: {fmt_int(self.confirmed)} xác nhận "
-            f"đúng người, {fmt_int(self.rejected)} loại trừ; {fmt_int(self.undecided)} dòng chưa quyết định"
-            + (f", {fmt_int(self.skipped)} dòng không dùng được." if self.skipped else ".")
+            f"Đã nhập {fmt_int(stored)} quyết định: {', '.join(parts)}; {fmt_int(self.undecided)} dòng chưa "
+            "quyết định" + (f", {fmt_int(self.skipped)} dòng không dùng được." if self.skipped else ".")
         )
         return "\n".join([head, *self.messages])
 
@@ -155,25 +180,35 @@ def _store(
     con.register("_imported", keyed)
     try:
         found = con.sql(
-            """select i.*, r.sector, r.record_id, r.source_file, r.source_row, r.person_id, r.identity_fp
+            """select i.*, r.sector, r.record_id, r.source_file, r.source_row, r.person_id, r.identity_fp,
+                      r.status, r.reasons
                from _imported i left join results r on r.run_id = i.run_id and r.rid = i.rid"""
         ).pl()
     finally:
         con.unregister("_imported")
-    usable = found.filter(pl.col("person_id").is_not_null() & pl.col("identity_fp").is_not_null())
-    lost = found.height - usable.height
-    if lost:
-        summary.skipped += lost
-        first = found.filter(pl.col("person_id").is_null() | pl.col("identity_fp").is_null()).row(
-            0, named=True
-        )
+    is_match = pl.col("code").is_in(MATCH_CODES)
+    # an identity question needs its candidate person; a data-quality item only the run's row and its identity
+    resolved = pl.col("identity_fp").is_not_null() & (pl.col("person_id").is_not_null() | ~is_match)
+    usable = found.filter(resolved)
+    for what, lost in (
+        ("match", found.filter(~resolved & is_match)),
+        ("quality", found.filter(~resolved & ~is_match)),
+    ):
+        if lost.is_empty():
+            continue
+        summary.skipped += lost.height
+        first = lost.row(0, named=True)
+        where = f"(ví dụ trang '{first['sheet']}', dòng {first['row']})"
         summary.messages.append(
-            f"Tệp {path.name}: {fmt_int(lost)} dòng không có người đối chiếu trong lần chạy đã ghi (ví dụ trang "
-            f"'{first['sheet']}', dòng {first['row']}): bản ghi không tìm thấy trong CSDLQG thì không thể xác "
-            "nhận; hoặc mã đối chiếu đã bị sửa."
+            f"Tệp {path.name}: {fmt_int(lost.height)} dòng không có người đối chiếu trong lần chạy đã ghi {where}: "
+            "bản ghi không tìm thấy trong CSDLQG thì không thể xác nhận; hoặc mã đối chiếu đã bị sửa."
+            if what == "match"
+            else f"Tệp {path.name}: {fmt_int(lost.height)} dòng không tìm thấy trong các lần chạy đã ghi {where}: "
+            "mã đối chiếu đã bị sửa, hoặc lần chạy đó dùng cơ sở dữ liệu khác."
         )
     if usable.is_empty():
         return
+    actionable = actionable_codes()
     out = usable.select(
         "sector",
         "record_id",
@@ -185,30 +220,61 @@ def _store(
         pl.lit(now).alias("decided_at"),
         "run_id",
         "identity_fp",
+        "status",
+        # the finding a data-quality decision is about: the record's reason codes a steward acts on
+        pl.col("reasons").list.eval(pl.element().filter(pl.element().is_in(actionable))).list.sort(),
     )
     con.register("_decisions", out)
     try:
         con.execute("insert into steward_decisions by name select * from _decisions")
     finally:
         con.unregister("_decisions")
-    summary.confirmed += out.filter(pl.col("decision") == "confirm").height
-    summary.rejected += out.filter(pl.col("decision") == "reject").height
+    counts = dict(out.group_by("decision").len().iter_rows())
+    summary.confirmed += counts.get("confirm", 0)
+    summary.rejected += counts.get("reject", 0)
+    for code in QUALITY_CODES:
+        summary.quality[code] += counts.get(code, 0)
     log.info("steward decisions stored: file=%s n=%d", path.name, out.height)
+
+
+def quality_decisions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The latest data-quality decision per identity: ``identity_fp, decision, status, reasons, decided_at``
+    (what the next run's worklists apply, :func:`doisoat.report.worklists.worklist_frame`)."""
+    schema = {
+        "identity_fp": pl.Utf8,
+        "decision": pl.Utf8,
+        "status": pl.Utf8,
+        "reasons": pl.List(pl.Utf8),
+        "decided_at": pl.Datetime("us"),
+    }
+    has = con.execute(
+        "select count(*) from duckdb_columns() where table_name = 'steward_decisions' and column_name = 'reasons'"
+    ).fetchall()[0][0]
+    if not has:
+        return pl.DataFrame(schema=schema)
+    got = con.sql(
+        f"""select identity_fp, arg_max(decision, decided_at) as decision, arg_max(status, decided_at) as status,
+                   arg_max(reasons, decided_at) as reasons, max(decided_at) as decided_at
+            from steward_decisions
+            where identity_fp is not null and decision in {QUALITY_CODES}
+            group by identity_fp"""
+    ).pl()
+    return got.cast(schema) if got.height else pl.DataFrame(schema=schema)
 
 
 def summarize(con: duckdb.DuckDBPyConnection) -> str:
     """Decisions stored so far, by day imported and kind (counts only), in Vietnamese."""
+    counted = ", ".join(f"count(*) filter (where decision = '{c}')" for c in CODE_WORDS)
     rows = con.execute(
-        """select cast(decided_at as date) as day, count(*) filter (where decision = 'confirm'),
-                  count(*) filter (where decision = 'reject'), count(distinct identity_fp)
+        f"""select cast(decided_at as date) as day, {counted}, count(distinct identity_fp)
            from steward_decisions where identity_fp is not null group by day order by day"""
     ).fetchall()
     if not rows:
         return "Chưa có quyết định nào của cán bộ rà soát."
     lines = ["Quyết định của cán bộ rà soát (lần đối soát sau áp dụng quyết định mới nhất cho mỗi cặp):"]
-    for day, confirmed, rejected, identities in rows:
-        lines.append(
-            f"  {vn_date(day)}: {fmt_int(confirmed)} xác nhận đúng người, {fmt_int(rejected)} loại trừ "
-            f"({fmt_int(identities)} bản ghi khác nhau)"
-        )
+    for day, *counts, identities in rows:
+        by_code = dict(zip(CODE_WORDS, counts, strict=True))
+        parts = [f"{fmt_int(by_code[c])} {CODE_WORDS[c]}" for c in MATCH_CODES]
+        parts += [f"{fmt_int(by_code[c])} {CODE_WORDS[c]}" for c in QUALITY_CODES if by_code[c]]
+        lines.append(f"  {vn_date(day)}: {', '.join(parts)} ({fmt_int(identities)} bản ghi khác nhau)")
     return "\n".join(lines)

@@ -1000,6 +1000,7 @@ def _link_and_assess(run: _Run, inputs: _Inputs) -> _Linked:
 def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: pl.DataFrame):
     """Publication state per sector, the audit sample and the reports of the published sectors."""
     from doisoat import audit, store
+    from doisoat.decisions import quality_decisions
     from doisoat.report import write_reports
     from doisoat.report.heading import describe_inputs
 
@@ -1045,6 +1046,7 @@ def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: p
         suppress_below=config.suppress_below,
         data_docs_href="../data_docs/index.html",
         audit_sample=sample,
+        earlier_decisions=quality_decisions(con),
     )
     return pub, sample, reports
 

@@ -26,6 +26,9 @@ create table if not exists steward_decisions (
     sector varchar, record_id varchar, source_file varchar, source_row bigint, person_id varchar,
     decision varchar, note varchar, decided_at timestamp, run_id varchar);
 alter table steward_decisions add column if not exists identity_fp varchar;
+-- the finding a data-quality decision answers (doisoat.decisions): the row's status and actionable reason codes
+alter table steward_decisions add column if not exists status varchar;
+alter table steward_decisions add column if not exists reasons varchar[];
 create table if not exists run_sectors (run_id varchar, sector varchar, published boolean);
 create table if not exists audit_samples (
     run_id varchar, sector varchar, rid bigint, person_id varchar, identity_fp varchar);

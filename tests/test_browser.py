@@ -376,6 +376,51 @@ def test_commune_officer_finds_their_commune_typing_without_diacritics(devtools,
     assert other in printed and len(printed) <= 2
 
 
+def test_commune_heat_table_fits_a_phone_and_prints_every_commune_in_colour(devtools, province_page):
+    """The heat table of communes × đúng, đủ, sạch, sống: no sideways scroll inside its box at 390 px, every
+    commune row printed (nothing clips it) in the band colours of its legend, on A4 portrait pages."""
+    page, _ = province_page
+    n_communes = province_results()["commune_code_std"].n_unique()
+    devtools.open(page.as_uri())
+    devtools.viewport(390)
+    fit = devtools.js(
+        """(() => { const box = document.querySelector('#heat .tw'), t = box.querySelector('table');
+          return [box.scrollWidth, box.clientWidth, t.getBoundingClientRect().right, innerWidth,
+                  document.querySelectorAll('#heat .legend .sw').length]; })()"""
+    )
+    assert fit[0] <= fit[1] and fit[2] <= fit[3] and fit[4] == 4, fit  # 3 bands and "hidden"
+    devtools.viewport(round(PORTRAIT_PX), 700, media="print")
+    printed = devtools.js(
+        """(() => {
+          const rows = [...document.querySelectorAll('#heat tbody tr')];
+          let clipped = false;
+          for (let e = document.querySelector('#heat table').parentElement; e; e = e.parentElement) {
+            const s = getComputedStyle(e);
+            if (s.maxHeight !== 'none' || (s.overflowY !== 'visible' && e.scrollHeight > e.clientHeight)) clipped = true;
+          }
+          const fills = new Set([...document.querySelectorAll('#heat td[class*=band-]')]
+            .map(td => getComputedStyle(td).backgroundColor));
+          return {rows: rows.length, shown: rows.filter(r => r.getBoundingClientRect().height > 0).length,
+                  clipped, fills: [...fills], width: document.querySelector('#heat table').getBoundingClientRect().width,
+                  exact: getComputedStyle(document.querySelector('#heat td[class*=band-]')).printColorAdjust,
+                  page: getComputedStyle(document.querySelector('#heat')).page,
+                  height: document.querySelector('#heat').getBoundingClientRect().height};
+        })()"""
+    )
+    assert printed["rows"] == n_communes == printed["shown"] and not printed["clipped"], printed
+    assert printed["width"] <= PORTRAIT_PX and printed["page"] != "wide"
+    assert printed["exact"] == "exact" and len(printed["fills"]) >= 2  # colours kept on paper, more than one
+    # the heat table alone, printed: as many A4 portrait pages as its rows need
+    devtools.js(
+        "document.querySelectorAll('body > *:not(#heat):not(script)').forEach(e => e.style.display = 'none')"
+    )
+    pdf = devtools.pdf()
+    boxes = re.findall(rb"/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf)
+    assert boxes and all(float(w) < float(h) for w, h in boxes)  # portrait
+    content_px = (297 - 40) / 25.4 * 96  # A4 height less the top and bottom margins
+    assert len(boxes) >= int(printed["height"] // content_px)
+
+
 # --- Data Docs offline ----------------------------------------------------------------------------------------
 
 

@@ -223,3 +223,86 @@ def test_a_decision_typed_by_hand_outside_the_list_is_named_with_its_row(reviewe
         summary = import_worklists(con, [tmp_path / "go-tay.xlsx"])
     assert (summary.confirmed, summary.rejected, summary.skipped, summary.undecided) == (0, 0, 1, 1)
     assert "1 dòng có quyết định không thuộc danh mục (ví dụ trang 'Sheet', dòng 2)" in summary.text()
+
+
+@pytest.fixture(scope="module")
+def quality_run(tmp_path_factory):
+    """A real run; three data-quality rows of its combined worklist answered with each choice, imported with
+    the CLI; then the same extract reconciled again into the same DuckDB file."""
+    import contextlib
+    import io
+
+    base = tmp_path_factory.mktemp("quality")
+    manifest = json.loads((SAMPLE / "manifest.json").read_text())
+    config = pipeline.RunConfig(
+        reference=SAMPLE / manifest["reference"],
+        extracts=[pipeline.ExtractInput("social_protection", SAMPLE / "an_sinh_xa_hoi.csv")],
+        out_dir=base / "out",
+        db_path=base / "d.duckdb",
+    )
+    first = pipeline.reconcile(config)
+    wb = load_workbook(first.out_dir / "worklists" / "tong-hop.xlsx")
+    ws = next(ws for ws in wb.worksheets if "Quyết định" in [c.value for c in ws[1]])
+    col = {c.value: i for i, c in enumerate(ws[1])}
+    rows = [r for r in ws.iter_rows(min_row=2) if r[col["Loại việc"]].value == "Chất lượng dữ liệu"]
+    assert len(rows) >= 3, "the demo worklist should hold data-quality rows"
+    chosen = {}
+    for row, choice in zip(rows, ["Giữ nguyên", "Đã sửa ở nguồn", "Chuyển ngành"], strict=False):
+        row[col["Quyết định"]].value = choice
+        chosen[choice] = (row[col["Tệp nguồn"]].value, int(row[col["Dòng"]].value))
+    reviewed = base / "tong-hop-da-ra-soat.xlsx"
+    wb.save(reviewed)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["decisions", "import", str(reviewed), "--db", str(config.db_path)]) == 0
+        assert main(["decisions", "list", "--db", str(config.db_path)]) == 0
+    second = pipeline.reconcile(config)
+    return config, first.out_dir, second.out_dir, chosen, printed.getvalue()
+
+
+def _worklist_rows(out: Path) -> dict[tuple[str, int], dict]:
+    wb = load_workbook(out / "worklists" / "tong-hop.xlsx", read_only=True)
+    ws = next(ws for ws in wb.worksheets if ws.title == "Danh sách xử lý")
+    it = ws.iter_rows(values_only=True)
+    header = list(next(it))
+    rows = [dict(zip(header, r, strict=True)) for r in it]
+    wb.close()
+    return {(r["Tệp nguồn"], int(r["Dòng"])): r for r in rows}
+
+
+def test_each_data_quality_choice_is_imported_stored_and_counted(quality_run):
+    config, first, _, chosen, printed = quality_run
+    assert (
+        "Đã nhập 3 quyết định: 0 xác nhận đúng người, 0 loại trừ, 1 đã sửa ở nguồn, 1 giữ nguyên, " in printed
+    )
+    assert "1 chuyển ngành;" in printed
+    today = datetime.now().strftime("%d/%m/%Y")
+    assert (
+        f"{today}: 0 xác nhận đúng người, 0 loại trừ, 1 đã sửa ở nguồn, 1 giữ nguyên, 1 chuyển ngành"
+        in printed
+    )
+    results = pl.read_parquet(first / "results.parquet")
+    with store.connect(config.db_path, read_only=True) as con:
+        stored = con.sql(
+            "select decision, source_file, source_row, status, reasons, person_id from steward_decisions"
+        ).pl()
+    codes = {"Giữ nguyên": "keep", "Đã sửa ở nguồn": "fixed", "Chuyển ngành": "transfer"}
+    for choice, key in chosen.items():
+        row = stored.filter(pl.col("decision") == codes[choice]).row(0, named=True)
+        assert (row["source_file"], row["source_row"]) == key
+        was = _row(results, key)
+        assert row["status"] == was["status"]
+        assert set(row["reasons"]) <= set(was["reasons"]) and row["reasons"]  # the finding answered
+
+
+def test_the_next_worklist_applies_each_data_quality_choice_and_the_figures_do_not_change(quality_run):
+    _, first, second, chosen, _ = quality_run
+    before, after = _worklist_rows(first), _worklist_rows(second)
+    kept = chosen["Giữ nguyên"]
+    assert kept in before and kept not in after  # kept as is: not asked again
+    assert after[chosen["Đã sửa ở nguồn"]]["Ghi chú"].startswith("Đã báo sửa ở nguồn ngày ")
+    assert after[chosen["Chuyển ngành"]]["Ghi chú"].startswith("Đã chuyển ngành ngày ")
+    assert set(after) <= set(before)  # nothing else appears or goes away (but the same person's other rows)
+    a = pl.read_parquet(first / "results.parquet").drop("run_id")
+    b = pl.read_parquet(second / "results.parquet").drop("run_id")
+    assert a.equals(b)  # the report still counts every finding

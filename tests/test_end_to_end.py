@@ -202,16 +202,60 @@ def test_cli_run_and_evaluate_print_vietnamese_summaries(prefect_harness, tmp_pa
     assert "F1" in ev.stdout and "Hộ tịch" in ev.stdout
 
 
-@pytest.mark.parametrize("notebook", ["taskforce_figures.py", "steward_review.py"])
-def test_notebooks_run_on_the_published_run(two_runs, notebook, monkeypatch, capsys):
-    import runpy
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
-    a, _, _ = two_runs
-    monkeypatch.setenv("DOISOAT_RUN", a["out_dir"])
-    runpy.run_path(str(ROOT / "notebooks" / notebook), run_name="__main__")
-    out = capsys.readouterr().out
-    assert "Lượt chạy" in out or "tệp danh sách rà soát" in out
-    assert re.search(r"\b\d{9,12}\b", out) is None  # no ID reaches what a notebook prints
+
+def _venv_kernel():
+    """A kernel of this environment's own python: the kernel spec ipykernel installs inside the venv, nothing
+    registered for the user or the system (a kernel elsewhere would import another doisoat)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    specs = KernelSpecManager(kernel_dirs=[str(Path(sys.prefix) / "share" / "jupyter" / "kernels")])
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=specs)
+    assert km.format_kernel_cmd()[0] == sys.executable
+    return km
+
+
+def test_committed_notebooks_are_valid_and_carry_no_outputs():
+    """Outputs of someone's run could hold personal data: notebooks are committed clean."""
+    import nbformat
+
+    assert NOTEBOOKS == ["steward_review.ipynb", "taskforce_figures.ipynb"]
+    for name in NOTEBOOKS:
+        nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata.kernelspec.name == "python3"
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code and all(c.outputs == [] and c.execution_count is None for c in code), name
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_execute_in_jupyter_on_the_published_run(two_runs, name, monkeypatch):
+    """Each notebook runs cell by cell in a real kernel (nbclient), as a steward or secretary opens it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    _, b, _ = two_runs  # the second run: a trend over two published runs, a held sector
+    monkeypatch.setenv("DOISOAT_RUN", b["out_dir"])
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    NotebookClient(nb, km=_venv_kernel(), timeout=600, resources={"metadata": {"path": str(ROOT)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    html = "\n".join(
+        o.get("data", {}).get("text/html", "") for o in outputs if o.output_type == "display_data"
+    )
+    assert re.search(r"\b\d{9,12}\b", text + html) is None  # no ID reaches what a notebook shows
+    assert "Nguyễn" not in text + html  # nor a name
+    assert f"Lượt đối soát {b['run_id']}" in text
+    assert "<svg" in html  # charts, drawn inline
+    if name == "taskforce_figures.ipynb":
+        assert "Tiêm chủng: " in text and "đạt" in text and "vaccination" not in text  # labels, not keys
+        assert "<polyline" in html or "<path" in html  # the trend over the two published runs
+    else:
+        assert "Biểu đồ trọng số ghép" in html and "Tổng trọng số" in html  # a row's waterfall
+        assert "Chưa có quyết định nào" in text or "xác nhận đúng người" in text
 
 
 def test_published_report_and_data_docs_open_in_headless_chromium(two_runs, tmp_path):

@@ -113,13 +113,25 @@ def neutralised(cells: list[tuple[str, object, str]]) -> int:
     return sum(isinstance(v, str) and v.startswith("'") and v[1:] in PAYLOADS for _, v, _ in cells)
 
 
+# the one formula doisoat writes itself: a worklist row's link to its waterfall chart, built from a commune code,
+# a run id and a row number only (doisoat.report.worklists.chart_target), never from a cell of the input
+OWN_LINK = re.compile(
+    r'=HYPERLINK\("bieu-do/[A-Za-z0-9_-]+\.html#r-[A-Za-z0-9-]+","(Xem biểu đồ|Open chart)"\)'
+)
+
+
 def test_no_published_spreadsheet_cell_is_a_formula(run):
     files = sorted([*run.rglob("*.xlsx"), *run.rglob("*.csv")])
     assert files
+    links = 0
     for path in files:
         for sheet, value, kind in cells_of(path):
+            if kind == "f" and OWN_LINK.fullmatch(str(value)):
+                links += 1
+                continue
             assert kind != "f", (path.name, sheet, value)
             assert not live(value), (path.name, sheet, value)
+    assert links  # the exemption is used, and by nothing else
 
 
 def test_payloads_reach_every_output_kind_neutralised(run):

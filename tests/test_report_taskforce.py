@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from doisoat.report import aggregate, build_report, write_reports, write_xlsx
-from doisoat.report.taskforce import sector_kind
+from doisoat.report.taskforce import commune_sort_key, sector_kind
 
 COMMUNES = ["20194", "20197", "20200", "20203", None]  # current Đà Nẵng wards; None = unknown
 LABELS = {"bhxh": "Bảo hiểm xã hội", "ho_tich": "Hộ tịch", "tiem_chung": "Tiêm chủng"}
@@ -375,3 +375,48 @@ def test_notes_say_how_sure_the_linking_is_in_vietnamese_number_format():
     assert "Độ tin cậy của việc ghép" not in dict(
         build_report(random_results(), None, LABELS, {"match_thresholds": none}).notes
     )
+
+
+def test_commune_heat_sheet_recounts_every_commune_over_all_sectors_and_colours_by_band(tmp_path):
+    from doisoat.report.heading import ReportHeading
+
+    results = random_results()
+    heading = ReportHeading(target_rate=0.9, warn_points=5.0)
+    report = build_report(results, None, LABELS, {}, suppress_below=0, heading=heading)
+    path = write_xlsx(report, tmp_path / "b.xlsx")
+    rows = sheet_rows(path, "Bản đồ nhiệt xã")
+    expected = expected_counts(results, lambda r: r["commune_code_std"])
+    expected.pop(None, None)
+    assert {r["Mã"]: r["Tổng số bản ghi"] for r in rows} == {k: v[0] for k, v in expected.items()}
+    for r in rows:
+        n, dung, du, sach, song = expected[r["Mã"]]
+        assert [r["Đúng"], r["Đủ"], r["Sạch"], r["Sống"]] == pytest.approx(
+            [dung / n, du / n, sach / n, song / n]
+        )
+    names = [r["Xã/phường"] for r in rows]
+    assert names == sorted(names, key=commune_sort_key) and "Phường Hải Vân" in names  # by its own name
+    ws = openpyxl.load_workbook(path)["Bản đồ nhiệt xã"]
+    assert ws.page_setup.orientation == "portrait" and ws.print_title_rows == "$1:$1"
+    (cf,) = list(ws.conditional_formatting)
+    assert str(cf.sqref) == f"D2:G{len(rows) + 1}"  # the four rate columns of every commune
+    fills = {r.formula[0]: r.dxf.fill.bgColor.rgb for r in cf.rules}
+    assert fills == {
+        "AND(ISNUMBER(D2),D2>=0.9)": "FFDCEFDC",
+        "AND(ISNUMBER(D2),D2<0.9,D2>=0.85)": "FFFFF1C2",
+        "AND(ISNUMBER(D2),D2<0.85)": "FFF8D7D7",
+    }
+    legend = [c.value for c in ws["A"] if c.value and str(c.value).startswith("Tỷ lệ của mọi lĩnh vực")]
+    assert legend and "xanh = đạt chỉ tiêu (từ 90%)" in legend[0] and "đỏ = dưới 85%" in legend[0]
+
+
+def test_commune_heat_table_hides_small_communes():
+    results = random_results()
+    report = build_report(results, None, LABELS, {}, suppress_below=200)
+    heat = next(t for t in report.tables if t.key == "heat")
+    counts = expected_counts(results, lambda r: r["commune_code_std"])
+    for code, _, n, *rates in heat.rows:
+        if counts[code][0] < 200:
+            assert str(n) == "<200" and rates == [None] * 4
+        else:
+            assert n == counts[code][0] and None not in rates
+    assert [t.key for t in report.tables].index("heat") == [t.key for t in report.tables].index("summary") + 1

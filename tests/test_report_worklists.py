@@ -34,6 +34,7 @@ def frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     results = pl.DataFrame(
         {
             "rid": [1, 2, 3, 4, 5, None],
+            "run_id": ["r1"] * 6,
             "sector": ["asxh"] * 6,
             "record_id": ["a", "b", "c", "d", "e", "f"],
             "source_file": ["asxh.csv"] * 6,
@@ -176,21 +177,66 @@ def test_formula_text_is_neutralised(tmp_path):
     assert a["Họ tên (dữ liệu ngành)"] == "'=Nguyễn Văn An"
 
 
-def test_decision_drop_down_frozen_header_filters_and_widths(tmp_path):
+def test_each_row_offers_the_choices_of_its_kind_with_its_own_prompt(tmp_path):
+    """A review case asks about the person; a data-quality finding asks what was done about it."""
+    results, records, reference = frames()
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklists"])
+    header = [c.value for c in ws[1]]
+    col = openpyxl.utils.get_column_letter(header.index("Quyết định") + 1)
+    lists = [v for v in ws.data_validations.dataValidation if v.type == "list"]
+    by_kind = {
+        "Xác minh người": (
+            '"Đúng người,Không phải,Cần xác minh"',
+            "Có phải người này không?",
+            "Đúng người: ",
+        ),
+        "Chất lượng dữ liệu": (
+            '"Đã sửa ở nguồn,Giữ nguyên,Chuyển ngành"',
+            "Đã xử lý lỗi này thế nào?",
+            "Đã sửa ở nguồn: ",
+        ),
+    }
+    kinds = {row["Mã bản ghi"]: row["Loại việc"] for row in rows}
+    assert kinds == {
+        "a": "Chất lượng dữ liệu",  # matched, name differs: fix at source or keep
+        "b": "Chất lượng dữ liệu",
+        "c": "Xác minh người",  # review: is it the person?
+        "d": "Chất lượng dữ liệu",
+        "f": "Chất lượng dữ liệu",
+    }
+    for r, row in enumerate(rows, start=2):
+        (dv,) = [v for v in lists if f"{col}{r}" in v.sqref]  # exactly one drop-down per cell
+        formula, title, prompt = by_kind[row["Loại việc"]]
+        assert (dv.formula1, dv.promptTitle) == (formula, title), row["Mã bản ghi"]
+        assert dv.prompt.startswith(prompt) and len(dv.prompt) <= 255
+        assert dv.showInputMessage and dv.showErrorMessage
+
+
+def test_frozen_header_filters_and_widths(tmp_path):
     results, records, reference = frames()
     paths = write_worklists(tmp_path, results, records, reference, {})
     ws, rows = read(paths["worklist:20194"])
     header = [c.value for c in ws[1]]
-    (dv,) = [v for v in ws.data_validations.dataValidation if v.type == "list"]
-    assert dv.formula1 == '"Đúng người,Không phải,Cần xác minh"'
-    col = openpyxl.utils.get_column_letter(header.index("Quyết định") + 1)
-    assert str(dv.sqref) == f"{col}2:{col}3"
-    assert dv.showInputMessage and dv.promptTitle == "Có phải người này không?"
-    assert dv.prompt.startswith("Đúng người: bản ghi là người ở cột Họ tên (CSDLQG)")
-    assert len(dv.prompt) <= 255 and dv.showErrorMessage
     assert ws.freeze_panes == "D2"
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}3"
     assert ws.column_dimensions["C"].width > 20  # the main reason is readable
+
+
+def test_row_kind_follows_the_question_a_steward_can_answer():
+    results, records, reference = frames()
+    confirmed = results.with_columns(
+        pl.when(pl.col("record_id") == "a")
+        .then(pl.lit("steward"))
+        .otherwise("match_pass")
+        .alias("match_pass")
+    )
+    kinds = dict(worklist_frame(confirmed, records, reference, {}).select("record_id", "kind").iter_rows())
+    assert kinds == {"a": "match", "b": "quality", "c": "match", "d": "quality", "f": "quality"}
+    audit = worklist_frame(
+        results.filter(pl.col("status") == "matched"), records, reference, {}, every_row=True
+    )
+    assert set(audit["kind"]) == {"match"}  # the audit sample judges every link
 
 
 def test_files_are_owner_only(tmp_path):
@@ -310,7 +356,7 @@ def test_decision_sits_beside_the_names_and_each_file_opens_on_its_list(tmp_path
     )
 
 
-def test_only_decision_and_note_cells_can_be_edited_and_only_where_there_is_someone_to_decide_about(tmp_path):
+def test_only_decision_and_note_cells_can_be_edited_and_only_where_a_decision_can_be_read_back(tmp_path):
     results, records, reference = frames()
     paths = write_worklists(tmp_path, results, records, reference, {})
     ws, rows = read(paths["worklists"])
@@ -320,10 +366,10 @@ def test_only_decision_and_note_cells_can_be_edited_and_only_where_there_is_some
     dec, note = header.index("Quyết định"), header.index("Ghi chú")
     for r, row in enumerate(ws.iter_rows(min_row=2, max_row=len(rows) + 1)):
         unlocked = {i for i, c in enumerate(row) if not c.protection.locked}
-        has_candidate = rows[r]["Họ tên (CSDLQG)"] is not None
-        assert unlocked == ({dec, note} if has_candidate else {note}), rows[r]["Mã bản ghi"]
+        has_key = rows[r]["Mã đối chiếu"] is not None  # an unreadable row has none: nothing to read back
+        assert unlocked == ({dec, note} if has_key else {note}), rows[r]["Mã bản ghi"]
     quarantined = next(i for i, row in enumerate(rows, start=2) if row["Mã bản ghi"] == "f")
-    assert ws.cell(quarantined, dec + 1).fill.fgColor.rgb == "FFEDEDED"  # greyed: nobody to confirm
+    assert ws.cell(quarantined, dec + 1).fill.fgColor.rgb == "FFEDEDED"  # greyed: no reference key
 
 
 def test_decided_rows_change_colour_by_choice(tmp_path):
@@ -337,6 +383,9 @@ def test_decided_rows_change_colour_by_choice(tmp_path):
         '$F2="Đúng người"': "FFC6EFCE",
         '$F2="Không phải"': "FFF8CBAD",
         '$F2="Cần xác minh"': "FFFFD966",
+        '$F2="Đã sửa ở nguồn"': "FFC6EFCE",
+        '$F2="Giữ nguyên"': "FFDDEBF7",
+        '$F2="Chuyển ngành"': "FFE4DFEC",
     }
 
 
@@ -347,7 +396,8 @@ def test_instruction_sheet_explains_every_choice_priority_and_colour_without_per
         ws = openpyxl.load_workbook(path).worksheets[0]
         assert ws.title == "Hướng dẫn"
         guide = dict(list(ws.iter_rows(values_only=True))[1:])
-        assert {"Đúng người", "Không phải", "Cần xác minh", "Mức ưu tiên", "Căn cứ khớp", "Màu"} <= set(guide)
+        choices = {"Đúng người", "Không phải", "Cần xác minh", "Đã sửa ở nguồn", "Giữ nguyên", "Chuyển ngành"}
+        assert choices | {"Loại việc", "Mức ưu tiên", "Căn cứ khớp", "Màu"} <= set(guide)
         assert [line.split(":")[0] for line in guide["Mức ưu tiên"].splitlines()] == [
             "1 - Rất gấp",
             "2 - Gấp",
@@ -423,7 +473,11 @@ def test_english_worklist_writes_the_same_layout(tmp_path):
     header = [c.value for c in wb["Worklist"][1]]
     assert header[5] == "Decision" and wb["Worklist"].protection.sheet
     (dv,) = [v for v in wb["Worklist"].data_validations.dataValidation if v.type == "list"]
-    assert dv.formula1 == '"Same person,Not the person,To verify"'
+    assert dv.formula1 == '"Fixed at source,Keep as is,Passed to another sector"'  # only findings here
+    header = [c.value for c in wb["Worklist"][1]]
+    assert {
+        r[header.index("Kind of item")] for r in wb["Worklist"].iter_rows(min_row=2, values_only=True)
+    } == {"Data quality"}
 
 
 def test_a_reviewed_worklist_is_read_back_by_the_importer(tmp_path):
@@ -444,3 +498,105 @@ def test_a_reviewed_worklist_is_read_back_by_the_importer(tmp_path):
         ("r1/3", "Không phải", None, "Danh sách xử lý", 2),
         ("r1/4", None, "đã sửa ở nguồn", "Danh sách xử lý", 3),
     ]
+
+
+def test_earlier_quality_decisions_apply_to_the_same_finding_of_the_same_identity(tmp_path):
+    """«Giữ nguyên» leaves the same finding out; a new finding or another status brings the row back; «Đã sửa ở
+    nguồn» and «Chuyển ngành» keep the row, saying since when."""
+    from datetime import datetime
+
+    results, records, reference = frames()
+    results = results.with_columns(pl.Series("identity_fp", ["fa", "fb", "fc", "fd", "fe", None]))
+    day = datetime(2026, 12, 3, 8, 0)
+    earlier = pl.DataFrame(
+        {
+            "identity_fp": ["fa", "fb", "fc", "fd"],
+            "decision": ["keep", "keep", "transfer", "fixed"],
+            "status": ["matched", "matched", "unmatched", "matched"],
+            "reasons": [
+                ["BIRTH_DATE_DIFFERS", "NAME_DIFFERS"],
+                ["PAID_AFTER_DEATH"],
+                ["NEEDS_REVIEW"],
+                ["MISSING_SEX"],
+            ],
+            "decided_at": [day] * 4,
+        }
+    )
+    frame = worklist_frame(results, records, reference, {}, earlier=earlier)
+    notes = dict(frame.select("record_id", "note").iter_rows())
+    assert "a" not in notes  # kept: the same two findings of the same person are not asked again
+    assert notes["b"] is None  # kept only one of its two findings: back, as a new question
+    assert notes["c"] is None  # passed on while unmatched, now a review case: another finding
+    assert notes["d"] == "Đã báo sửa ở nguồn ngày 03/12/2026, nhưng lỗi vẫn còn trong tệp mới"
+    moved = earlier.with_columns(pl.Series("decision", ["keep", "keep", "transfer", "transfer"]))
+    again = worklist_frame(results, records, reference, {}, lang="en", earlier=moved)
+    assert again.filter(pl.col("record_id") == "d")["note"].item() == (
+        "Passed to another sector on 03/12/2026, not yet handled"
+    )
+    # written to the workbook too, and nothing else changes
+    paths = write_worklists(tmp_path, results, records, reference, {}, earlier=earlier)
+    _, rows = read(paths["worklists"])
+    assert sorted(r["Mã bản ghi"] for r in rows) == ["b", "c", "d", "f"]
+
+
+def test_evidence_links_each_row_to_its_waterfall_of_match_weights_without_personal_data(tmp_path):
+    import json
+    from html.parser import HTMLParser
+
+    results, records, reference = frames()
+    weights = '{"prior": -11.12, "id": 14.67, "name": -2.5, "birth": 13.54, "sex": 1.0, "commune": 5.83}'
+    results = results.with_columns(
+        pl.when(pl.col("record_id") == "a").then(pl.lit(weights)).otherwise("weights").alias("weights")
+    )
+    paths = write_worklists(tmp_path, results, records, reference, {})
+    ws, rows = read(paths["worklist:20194"])
+    header = [c.value for c in ws[1]]
+    assert header.index("Biểu đồ trọng số") == header.index("Căn cứ khớp") + 1
+    col = header.index("Biểu đồ trọng số") + 1
+    wb = openpyxl.load_workbook(paths["worklist:20194"])  # formulas, not their values
+    links = {}
+    for r, row in enumerate(rows, start=2):
+        cell = wb["Danh sách xử lý"].cell(r, col)
+        if cell.value is not None:
+            links[row["Mã bản ghi"]] = cell.value
+            assert cell.font.u == "single" and cell.protection.locked  # a link, not an input
+    # a: identity differs; b has weights too but its link is not in question (paid after death); c is elsewhere
+    assert set(links) == {"a"}
+    m = re.fullmatch(
+        r'=HYPERLINK\("bieu-do/(20194-phuong-hai-van\.html)#(r-r1-1)","Xem biểu đồ"\)', links["a"]
+    )
+    assert m, links["a"]
+    page = (tmp_path / "bieu-do" / m.group(1)).read_text(encoding="utf-8")
+
+    class Ids(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.ids += [v for k, v in attrs if k == "id"]
+
+    parser = Ids()
+    parser.feed(page)
+    assert [i for i in parser.ids if i.startswith("r-")] == [m.group(2)]  # only the rows that link here
+    assert "default-src 'none'" in page  # self-contained, requests nothing
+    for person in ("Nguyễn", "Ân", "Trần", "049050001111", "1111", "1950"):
+        assert person not in page  # comparisons and numbers only
+    # each step as the match explanation says, and their total
+    total = sum(json.loads(weights).values())
+    for text in (
+        "Số định danh",
+        "+14,67",
+        "Họ tên",
+        "-2,50",
+        "Tổng trọng số",
+        f"+{total:.2f}".replace(".", ","),
+    ):
+        assert text in page
+    # the audit sample links to its own page
+    from doisoat.report.worklists import write_audit_worklist
+
+    audit = write_audit_worklist(tmp_path, results.filter(pl.col("record_id") == "a"), records, reference, {})
+    wb = openpyxl.load_workbook(audit["audit_sample"])
+    assert "bieu-do/kiem-tra-mau.html#r-r1-1" in wb["Danh sách xử lý"].cell(2, col).value
+    assert (tmp_path / "bieu-do" / "kiem-tra-mau.html").is_file()

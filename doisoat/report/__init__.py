@@ -44,13 +44,15 @@ def write_reports(
     suppress_below: int = 5,
     data_docs_href: str | None = None,
     audit_sample: pl.DataFrame | None = None,
+    earlier_decisions: pl.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``report/``, ``worklists/`` and ``enriched/`` under ``run_dir``; return name → path.
 
     ``sectors``: sector name → label. ``run_info["column_maps"]`` ({sector: {record column: the file's
     header}} in file order, ``pipeline.column_maps``) gives enriched extracts the sector's own columns and
     headers. ``audit_sample``: rows of ``results`` drawn for the
-    stewards to judge (``worklists/kiem-tra-mau.xlsx``).
+    stewards to judge (``worklists/kiem-tra-mau.xlsx``). ``earlier_decisions``: the stewards' latest data-quality
+    decision per identity (:func:`doisoat.decisions.quality_decisions`), applied to the worklists.
     """
     run_dir = Path(run_dir)
     report = build_report(results, previous, sectors, run_info, lang, suppress_below)
@@ -58,7 +60,9 @@ def write_reports(
         "report_xlsx": write_xlsx(formula_safe(report), run_dir / "report" / "bao-cao.xlsx"),
         "report_html": write_html(report, run_dir / "report" / "bao-cao.html", data_docs_href),
     }
-    paths |= write_worklists(run_dir / "worklists", results, records_std, reference, sectors, lang)
+    paths |= write_worklists(
+        run_dir / "worklists", results, records_std, reference, sectors, lang, earlier=earlier_decisions
+    )
     if audit_sample is not None:
         paths |= write_audit_worklist(
             run_dir / "worklists", audit_sample, records_std, reference, sectors, lang

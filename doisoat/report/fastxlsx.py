@@ -51,6 +51,9 @@ class Sheet:
     setup: Callable[[object, int, dict[str, object]], None] | None = None
     footer: list[str] = field(default_factory=list)
     empty_as_blank: bool = False
+    # aligned with ``rows``: column ``c`` holds a link target (a relative path, our own text) for the cells of
+    # ``rows[c]``; such a cell is a HYPERLINK formula showing the cell's text
+    links: pl.DataFrame | None = None
 
 
 def _xml_text(e: pl.Expr, markup: bool = True, controls: bool = True) -> pl.Expr:
@@ -69,8 +72,34 @@ def _xml_text(e: pl.Expr, markup: bool = True, controls: bool = True) -> pl.Expr
     return e
 
 
+def _link_cell(ref: list[pl.Expr], attr: pl.Expr, target: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """``<c t="str"><f>HYPERLINK("target","text")</f><v>text</v></c>``: null where the target is null."""
+
+    def quoted(e: pl.Expr) -> pl.Expr:
+        return _xml_text(e.str.replace_all('"', '""', literal=True))
+
+    return pl.when(target.is_not_null()).then(
+        pl.concat_str(
+            *ref,
+            attr,
+            pl.lit(' t="str"><f>HYPERLINK(&quot;'),
+            quoted(target).str.replace_all('"', "&quot;", literal=True),
+            pl.lit("&quot;,&quot;"),
+            quoted(text).str.replace_all('"', "&quot;", literal=True),
+            pl.lit("&quot;)</f><v>"),
+            _xml_text(text),
+            pl.lit("</v></c>"),
+        )
+    )
+
+
 def _cell_exprs(
-    rows: pl.DataFrame, columns: list[str], row_no: pl.Expr, styles: dict[str, pl.Expr], empty_as_blank: bool
+    rows: pl.DataFrame,
+    columns: list[str],
+    row_no: pl.Expr,
+    styles: dict[str, pl.Expr],
+    empty_as_blank: bool,
+    links: dict[str, pl.Expr] | None = None,
 ) -> list[pl.Expr]:
     """One expression per column: that column's ``<c>`` element per row, null for an empty cell."""
     cells = []
@@ -119,6 +148,8 @@ def _cell_exprs(
                 escaped,
                 pl.lit("</t></is></c>"),
             )
+            if links and name in links:
+                cell = pl.coalesce(_link_cell(ref, attr, links[name], col.cast(pl.Utf8)), cell)
         if style is not None:  # an empty cell with a format (an unlocked input cell) is kept, blank
             blank = pl.concat_str(*ref, pl.lit(' s="'), style, pl.lit('"/>'))
             cell = pl.when(cell.is_null() & style.is_not_null()).then(blank).otherwise(cell)
@@ -133,6 +164,8 @@ def _rows_xml(sheet: Sheet, xf: dict[str, int]) -> list[bytes]:
     styles = {
         c: pl.col(f"__style_{c}").replace_strict(xf, default=None, return_dtype=pl.Utf8) for c in styled
     }
+    linked = sheet.links.columns if sheet.links is not None else []
+    links = {c: pl.col(f"__link_{c}") for c in linked}
     out = []
     for offset in range(0, sheet.rows.height, CHUNK_ROWS):
         chunk = sheet.rows.slice(offset, CHUNK_ROWS)
@@ -140,8 +173,12 @@ def _rows_xml(sheet: Sheet, xf: dict[str, int]) -> list[bytes]:
             chunk = chunk.with_columns(
                 [s.slice(offset, CHUNK_ROWS).alias(f"__style_{s.name}") for s in sheet.styles.iter_columns()]
             )
+        if linked:
+            chunk = chunk.with_columns(
+                [s.slice(offset, CHUNK_ROWS).alias(f"__link_{s.name}") for s in sheet.links.iter_columns()]
+            )
         row_no = (pl.int_range(pl.len(), dtype=pl.Int64) + offset + 2).cast(pl.Utf8)
-        cells = _cell_exprs(chunk, columns, row_no, styles, sheet.empty_as_blank)
+        cells = _cell_exprs(chunk, columns, row_no, styles, sheet.empty_as_blank, links)
         row = pl.concat_str(
             pl.lit('<row r="'), row_no, pl.lit('">'), *cells, pl.lit("</row>"), ignore_nulls=True
         )

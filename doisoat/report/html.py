@@ -85,6 +85,8 @@ svg{max-width:100%;height:auto}
 .legend{font-size:13px;margin:6px 0}.legend span{display:inline-block;margin-right:14px}
 .sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;border:1px solid #777}
 .band-ok{background:#dcefdc}.band-warn{background:#fff1c2}.band-low{background:#f8d7d7}.band-none{}
+.heat table{width:100%;max-width:760px;table-layout:fixed}.heat th[scope=row]{background:none;font-weight:normal}
+.heat th:first-child{width:34%}.heat small{color:#555;white-space:nowrap}.heat td.hid{background:#eeeeee}
 #xa .letters{font-size:15px;margin:6px 0}#xa .letters a{display:inline-block;min-width:24px;text-align:center}
 #xa .letter{margin:10px 0 2px;font-size:16px}
 #xa details{border:1px solid #ddd;border-radius:4px;margin:3px 0;padding:2px 8px}
@@ -95,7 +97,8 @@ svg{max-width:100%;height:auto}
 .sign>div{flex:1 1 260px}.sign .who{text-align:center;font-weight:bold}.sign .space{height:90px}
 .sign .to{font-size:13px}.sign .to b{font-size:14px;font-style:italic}
 @media (max-width:600px){body{padding:8px 10px;font-size:15px}h1{font-size:18px}
-.doc-head>div{flex-basis:100%}#xa summary .rate{float:none;display:inline-block;margin-left:6px}}
+.doc-head>div{flex-basis:100%}#xa summary .rate{float:none;display:inline-block;margin-left:6px}
+.heat table{font-size:12px}.heat th,.heat td{padding:2px 3px}}
 @page{size:A4 portrait;margin:20mm 15mm 20mm 25mm;@top-center{content:counter(page);font:12pt "Times New Roman",serif}}
 @page:first{@top-center{content:none}}
 @page wide{size:A4 landscape;margin:15mm 12mm 15mm 15mm}
@@ -111,7 +114,7 @@ table{font-size:10pt}
 #xa details:not([open]){display:none}#xa .letter{display:none}
 #xa:not(:has(details[open])){display:none}
 th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.band-ok,.band-warn,.band-low,.sw{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.band-ok,.band-warn,.band-low,.sw,.heat td.hid{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 a{color:inherit;text-decoration:none}
 .sign{break-inside:avoid}figure{break-inside:avoid}
 }
@@ -157,6 +160,41 @@ def _table_html(table: Table, lang: str, band=None) -> str:
     return (
         f'<section id="{table.key}"{wide}><h2>{escape(table.title)}</h2><div class="{wrap}"><table>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>{note}</section>"
+    )
+
+
+def _heat_html(table: Table, report: Report) -> str:
+    """The commune heat table: name (and code) × records and the four rates, each rate cell coloured by band
+    against the target, with a legend; fits a phone's width and prints every row on A4 portrait."""
+    lang, band = report.lang, report.heading.band
+    head = "".join(f'<th scope="col">{escape(c.header)}</th>' for c in [table.columns[1], *table.columns[2:]])
+    body = []
+    for code, name, n, *rates in table.rows:
+        cells = [f'<th scope="row">{escape(str(name))} <small>{escape(str(code))}</small></th>']
+        cells.append(f'<td class="n">{escape(_cell(n, "count", lang)[0])}</td>')
+        for rate in rates:
+            if rate is None:
+                cells.append('<td class="n hid"></td>')
+            else:
+                cells.append(f'<td class="n band-{band(rate)}">{escape(fmt_pct(rate, lang=lang))}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    vi = lang == "vi"
+    thr = report.suppress_below
+    target = fmt_pct(report.heading.target_rate, digits=0, lang=lang)
+    floor = fmt_pct(report.heading.target_rate - report.heading.warn_points / 100, digits=0, lang=lang)
+    items = [
+        (BAND_FILLS["ok"], f"đạt chỉ tiêu (từ {target})" if vi else f"target met ({target}+)"),
+        (BAND_FILLS["warn"], f"dưới chỉ tiêu, từ {floor}" if vi else f"below target, {floor}+"),
+        (BAND_FILLS["low"], f"dưới {floor}" if vi else f"below {floor}"),
+        (BAND_FILLS["none"], f"dưới {thr} bản ghi: ẩn" if vi else f"fewer than {thr} records: hidden"),
+    ]
+    legend = "".join(
+        f'<span><i class="sw" style="background:{colour}"></i>{escape(text)}</span>' for colour, text in items
+    )
+    return (
+        f'<section id="{table.key}" class="heat"><h2>{escape(table.title)}</h2><p class="legend">{legend}</p>'
+        f'<div class="tw long"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+        f'<p class="note">{escape(table.note)}</p></section>'
     )
 
 
@@ -435,32 +473,51 @@ def _commune_section(report: Report) -> str:
     )
 
 
+def dimension_charts(report: Report) -> list[str]:
+    """Per sector, the rates of đúng, đủ, sạch, sống as bars coloured by band, with the target (inline SVG)."""
+    t, h = LABELS[report.lang], report.heading
+    charts = []
+    for row in report.summary.iter_rows(named=True):
+        label = report.labels.get(row["sector"], row["sector"])
+        bars = [(t[d], row[f"rate_{d}"], BAND_COLOURS[h.band(row[f"rate_{d}"])]) for d in DIMENSIONS]
+        charts.append(bar_chart(label, bars, report.lang, target=h.target_rate))
+    return charts
+
+
+def lowest_charts(report: Report) -> list[str]:
+    """Per sector, the communes with the lowest correct rate (inline SVG)."""
+    h, charts = report.heading, []
+    for sector, items in report.lowest.items():
+        label = report.labels.get(sector, sector)
+        title = (
+            f"{label}: xã, phường có tỷ lệ đúng thấp nhất"
+            if report.lang == "vi"
+            else f"{label}: communes with the lowest correct rate"
+        )
+        bars = [(n, r, BAND_COLOURS[h.band(r)]) for n, r in items]
+        charts.append(bar_chart(title, bars, report.lang, target=h.target_rate))
+    return charts
+
+
+def trend_charts_of(report: Report) -> list[str]:
+    """Per sector with at least two published runs, its verification rate over the runs (inline SVG)."""
+    return [
+        line_chart(report.labels.get(sector, sector), points, report.lang, target=report.heading.target_rate)
+        for sector, points in report.trend.items()
+        if len(points) > 1
+    ]
+
+
 def render_html(report: Report, data_docs_href: str | None = None) -> str:
     """The whole page as a string."""
     lang = report.lang
     t = LABELS[lang]
     h = report.heading
-    charts = []
-    for row in report.summary.iter_rows(named=True):
-        label = report.labels.get(row["sector"], row["sector"])
-        bars = [(t[d], row[f"rate_{d}"], BAND_COLOURS[h.band(row[f"rate_{d}"])]) for d in DIMENSIONS]
-        charts.append(bar_chart(label, bars, lang, target=h.target_rate))
-    low_charts = []
-    for sector, items in report.lowest.items():
-        label = report.labels.get(sector, sector)
-        title = (
-            f"{label}: xã, phường có tỷ lệ đúng thấp nhất"
-            if lang == "vi"
-            else f"{label}: communes with the lowest correct rate"
-        )
-        low_charts.append(
-            bar_chart(title, [(n, r, BAND_COLOURS[h.band(r)]) for n, r in items], lang, target=h.target_rate)
-        )
-    trend_charts = [
-        line_chart(report.labels.get(sector, sector), points, lang, target=h.target_rate)
-        for sector, points in report.trend.items()
-        if len(points) > 1
-    ]
+    charts, low_charts, trend_charts = (
+        dimension_charts(report),
+        lowest_charts(report),
+        trend_charts_of(report),
+    )
     trend = ""
     if trend_charts:
         trend_title = (
@@ -482,7 +539,9 @@ def render_html(report: Report, data_docs_href: str | None = None) -> str:
         docs = f'<p><a href="{escape(data_docs_href)}">{escape(docs_label)}</a></p>'
     sentences_title = t["sheets"]["sentences"] if lang == "en" else "Câu sẵn để trích dẫn vào báo cáo"
     charts_title = "Biểu đồ" if lang == "vi" else "Charts"
-    tables = "".join(_table_html(tb, lang, h.band) for tb in report.tables)
+    tables = "".join(
+        _heat_html(tb, report) if tb.key == "heat" else _table_html(tb, lang, h.band) for tb in report.tables
+    )
     communes = _commune_section(report)
     toc = [("sentences", sentences_title), ("charts", charts_title)]
     if communes:

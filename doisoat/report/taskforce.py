@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 from unidecode import unidecode
+from xlsxwriter.utility import xl_col_to_name
 
 from doisoat.reasons import REASONS, message
 from doisoat.report.aggregate import ALL, UNKNOWN, aggregate, change_since, reason_counts
@@ -90,6 +91,7 @@ LABELS = {
             "origin": "Nguồn mã xã",
             "trend": "Xu hướng",
             "inputs": "Dữ liệu đầu vào",
+            "heat": "Bản đồ nhiệt xã",
         },
         "state": "Tình trạng",
         "published": "Công bố",
@@ -162,6 +164,7 @@ LABELS = {
             "origin": "Commune source",
             "trend": "Trend",
             "inputs": "Input files",
+            "heat": "Commune heat table",
         },
         "state": "State",
         "published": "Published",
@@ -706,6 +709,69 @@ def _commune_index(agg: pl.DataFrame, labels: dict, threshold: int) -> list[Comm
     return sorted(entries, key=lambda e: (commune_sort_key(e.name), e.code))
 
 
+HEAT_TITLE = {
+    "vi": "Bản đồ nhiệt: xã, phường theo bốn tiêu chí đúng, đủ, sạch, sống",
+    "en": "Heat table: communes by the four dimensions correct, complete, clean, live",
+}
+
+
+def heat_legend(heading: ReportHeading, threshold: int, lang: str) -> str:
+    """What the heat table's colours mean, with the target of ``report.yaml`` (HTML legend and XLSX note)."""
+    target = fmt_pct(heading.target_rate, digits=0, lang=lang)
+    floor = fmt_pct(heading.target_rate - heading.warn_points / 100, digits=0, lang=lang)
+    if lang == "vi":
+        return (
+            f"Tỷ lệ của mọi lĩnh vực cộng lại trong từng xã, phường. Màu: xanh = đạt chỉ tiêu (từ {target}); "
+            f"vàng = dưới chỉ tiêu, từ {floor}; đỏ = dưới {floor}; ô trống xám = xã có dưới {threshold} bản ghi "
+            "(số liệu ẩn)."
+        )
+    return (
+        f"Rates over all sectors of each commune. Colours: green = target met ({target}+); yellow = below target, "
+        f"{floor}+; red = below {floor}; grey blank = fewer than {threshold} records (hidden)."
+    )
+
+
+def heat_table(agg: pl.DataFrame, heading: ReportHeading, threshold: int, lang: str = "vi") -> Table:
+    """One row per current commune, all sectors together: records and the rates of đúng, đủ, sạch, sống.
+
+    The same commune order as the per-commune index (by its own name); a commune with fewer than
+    ``threshold`` records shows its count as hidden and no rates.
+    """
+    t = LABELS[lang]
+    comm = agg.filter((pl.col("level") == "commune") & (pl.col("unit") != UNKNOWN))
+    per = comm.group_by("unit").agg(
+        pl.col("unit_name").drop_nulls().first(),
+        *[pl.col(c).sum() for c in ("n", "n_dung", "n_du", "n_sach", "n_song")],
+    )
+    per = per.filter(pl.col("n") > 0).with_columns(
+        [(pl.col(f"n_{d}") / pl.col("n")).alias(f"rate_{d}") for d in DIMENSIONS]
+    )
+    rows = []
+    for r in per.iter_rows(named=True):
+        name = r["unit_name"] or r["unit"]
+        rows.append(
+            [
+                r["unit"],
+                name,
+                *_counts_or_suppressed(r, ["n"], threshold, True),
+                *_rates_or_blank(r, [f"rate_{d}" for d in DIMENSIONS], threshold, True),
+            ]
+        )
+    rows.sort(key=lambda row: (commune_sort_key(row[1]), row[0]))
+    return Table(
+        "heat",
+        HEAT_TITLE[lang],
+        [
+            Column(t["code"]),
+            Column(t["levels"]["commune"]),
+            Column(t["total"], "count"),
+            *[Column(t[d], "pct") for d in DIMENSIONS],
+        ],
+        rows,
+        note=heat_legend(heading, threshold, lang),
+    )
+
+
 _UNIT_TYPES = re.compile(r"^(xã|phường|đặc khu|thị trấn|thị xã)\s+", re.IGNORECASE)
 
 
@@ -1109,6 +1175,8 @@ def build_report(
     tables += commune_tables
     tables += _change_table(summary, previous, labels, t, vi)
     tables += _reasons_table(reasons, labels, t, lang, thr)
+    # the commune heat table right after the sector summary: where the province stands, commune by commune
+    tables.insert(1, heat_table(agg, heading, thr, lang))
 
     sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
     pub_tables, pub_sentences = _publication(run_info, lang)
@@ -1220,6 +1288,29 @@ def _cover(wb, report: Report, fmt: dict) -> None:
     ws.hide_gridlines(2)
 
 
+HEAT_FILLS = {"ok": "#DCEFDC", "warn": "#FFF1C2", "low": "#F8D7D7"}  # the HTML report's band colours
+
+
+def _heat_colours(wb, ws, table: Table, heading: ReportHeading) -> None:
+    """Colour the heat table's rate cells by band against the target (conditional formats, so they print)."""
+    cols = [c for c, col in enumerate(table.columns) if col.kind == "pct"]
+    if not table.rows or not cols:
+        return
+    first, last = xl_col_to_name(cols[0]), xl_col_to_name(cols[-1])
+    floor = heading.target_rate - heading.warn_points / 100
+    cell = f"{first}2"
+    rules = {
+        "ok": f"=AND(ISNUMBER({cell}),{cell}>={heading.target_rate!r})",
+        "warn": f"=AND(ISNUMBER({cell}),{cell}<{heading.target_rate!r},{cell}>={floor!r})",
+        "low": f"=AND(ISNUMBER({cell}),{cell}<{floor!r})",
+    }
+    for band, formula in rules.items():
+        ws.conditional_format(
+            f"{first}2:{last}{len(table.rows) + 1}",
+            {"type": "formula", "criteria": formula, "format": wb.add_format({"bg_color": HEAT_FILLS[band]})},
+        )
+
+
 def write_xlsx(report: Report, path: Path) -> Path:
     """The cover sheet, one sheet per table, the sentences and notes; numbers stay numbers, rates 0.00 % cells.
 
@@ -1318,6 +1409,8 @@ def write_xlsx(report: Report, path: Path) -> Path:
             note = f"{note} {extra}".strip()
         if note:
             ws.write_string(len(table.rows) + 2, 0, note, note_fmt)
+        if table.key == "heat":
+            _heat_colours(wb, ws, table, report.heading)
         _page_setup(ws, landscape=n_cols > WIDE_COLUMNS, repeat_header=True, lang=report.lang)
     ws = wb.add_worksheet(t["sheets"]["sentences"])
     ws.write_string(0, 0, t["sentence"], head)

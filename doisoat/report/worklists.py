@@ -3,7 +3,9 @@
 Most urgent first (paid after death, then wrong person, then missing or wrong fields: ``Reason.urgency``,
 shown as three plain priority bands). Each row puts the extract's values beside the candidate reference
 person's, highlights the cells that differ, says in plain words what agrees and what differs, masks every
-personal identifier and offers the decision right beside the names, with an input prompt. A steward needs no
+personal identifier and offers the decision right beside the names, with an input prompt: an identity question
+(«Đúng người / Không phải / Cần xác minh») or a data-quality item («Đã sửa ở nguồn / Giữ nguyên / Chuyển
+ngành»), by the row's kind (:func:`row_kind`); earlier data-quality decisions apply (:func:`_apply_earlier`). A steward needs no
 training: the "Hướng dẫn" sheet explains each column, choice and colour; only the decision and note cells can
 be edited (sheet protection without a password), and decided rows change colour. Files hold personal data:
 written owner-only (0600).
@@ -24,6 +26,7 @@ from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
+from doisoat.report.waterfall import CHART_FOLDER, anchor_expr, write_waterfall_page
 from doisoat.textfmt import fmt_int, mask_id_expr, safe_frame
 from doisoat.vocabulary import STATUS_LABELS
 
@@ -33,7 +36,31 @@ DECISIONS = {
     "vi": ["Đúng người", "Không phải", "Cần xác minh"],
     "en": ["Same person", "Not the person", "To verify"],
 }
+# a data-quality item (a finding to act on at source, no identity question) offers what a steward does about it;
+# doisoat.decisions stores each choice, and the next run's worklist applies it (QUALITY_EFFECT)
+QUALITY_DECISIONS = {
+    "vi": ["Đã sửa ở nguồn", "Giữ nguyên", "Chuyển ngành"],
+    "en": ["Fixed at source", "Keep as is", "Passed to another sector"],
+}
+# the kind of a worklist row (row_kind): which choices its decision cell offers
+KINDS = {"match": DECISIONS, "quality": QUALITY_DECISIONS}
+KIND_LABELS = {
+    "vi": {"match": "Xác minh người", "quality": "Chất lượng dữ liệu"},
+    "en": {"match": "Identity question", "quality": "Data quality"},
+}
+CHART_TEXT = {"vi": "Xem biểu đồ", "en": "Open chart"}
 CONFIRMED_NOTE = {"vi": "Đã xác nhận ở lần rà soát trước", "en": "Confirmed in an earlier review"}
+# the note a row carries when the same finding on the same identity comes back after a decision on it
+EARLIER_NOTE = {
+    "vi": {
+        "fixed": "Đã báo sửa ở nguồn ngày {day}, nhưng lỗi vẫn còn trong tệp mới",
+        "transfer": "Đã chuyển ngành ngày {day}, chưa được xử lý",
+    },
+    "en": {
+        "fixed": "Reported fixed at source on {day}, but the finding is still in the new file",
+        "transfer": "Passed to another sector on {day}, not yet handled",
+    },
+}
 SEX_TEXT = {"vi": {"M": "Nam", "F": "Nữ"}, "en": {"M": "Male", "F": "Female"}}
 
 # (key, vi header, en header) in sheet order: what a steward reads and decides first, then the evidence, then
@@ -55,8 +82,11 @@ COLUMNS = [
     ("commune_rec", "Mã xã (dữ liệu ngành)", "Commune (extract)"),
     ("commune_ref", "Mã xã (CSDLQG)", "Commune (population data)"),
     ("match_basis", "Căn cứ khớp", "Match evidence"),
+    # a link to the row's waterfall of match weights (worklists/bieu-do/<file>.html, doisoat.report.waterfall)
+    ("chart", "Biểu đồ trọng số", "Weights chart"),
     ("match_probability", "Xác suất khớp", "Match probability"),
     ("status_text", "Trạng thái", "Status"),
+    ("kind_text", "Loại việc", "Kind of item"),
     ("all_reasons", "Tất cả lý do", "All reasons"),
     ("sector_label", "Lĩnh vực", "Sector"),
     ("commune", "Xã/phường", "Commune"),
@@ -253,6 +283,53 @@ def mask_record_key(col: str = "record_id") -> pl.Expr:
     )
 
 
+def actionable_codes(bulk_codes: tuple[str, ...] = BULK_CODES) -> list[str]:
+    """Reason codes a steward acts on one by one: not information, not fixed for a whole extract at once."""
+    return [c for c, r in REASONS.items() if r.dimension != "info" and c not in bulk_codes]
+
+
+def row_kind(every_row: bool = False) -> pl.Expr:
+    """``match`` for an identity question about a candidate person (a review case, a steward's earlier
+    confirmation, an audit-sample link), ``quality`` for a finding to act on at source (a missing or differing
+    field, a duplicate, a record not found)."""
+    question = (pl.col("status") == "review") | (pl.col("match_pass") == STEWARD_PASS).fill_null(False)
+    return pl.when(question | every_row).then(pl.lit("match")).otherwise(pl.lit("quality")).alias("kind")
+
+
+def _apply_earlier(res: pl.DataFrame, earlier: pl.DataFrame | None, lang: str) -> pl.DataFrame:
+    """Stewards' data-quality decisions on the same finding (same status, no new reason code) of the same identity:
+    «Giữ nguyên» leaves the row out, «Đã sửa ở nguồn» / «Chuyển ngành» bring it back with a note saying so."""
+    if earlier is None or earlier.is_empty() or "identity_fp" not in res.columns:
+        return res.with_columns(pl.lit(None, dtype=pl.Utf8).alias("_earlier_note"))
+    e = earlier.select(
+        "identity_fp",
+        pl.col("decision").alias("_e_decision"),
+        pl.col("status").alias("_e_status"),
+        pl.col("reasons").alias("_e_reasons"),
+        pl.col("decided_at").dt.strftime("%d/%m/%Y").alias("_e_day"),
+    )
+    res = res.join(e, on="identity_fp", how="left")
+    same = (pl.col("_e_status") == pl.col("status")) & (
+        pl.col("_act").list.set_difference(pl.col("_e_reasons")).list.len() == 0
+    )
+    same = same.fill_null(False)
+    notes = EARLIER_NOTE[lang]
+    note = pl.lit(None, dtype=pl.Utf8)
+    for code, text in notes.items():
+        before, after = text.split("{day}")
+        note = (
+            pl.when(same & (pl.col("_e_decision") == code))
+            .then(pl.concat_str(pl.lit(before), pl.col("_e_day"), pl.lit(after)))
+            .otherwise(note)
+        )
+    kept = same & (pl.col("_e_decision") == "keep")
+    return (
+        res.filter(~kept)
+        .with_columns(note.alias("_earlier_note"))
+        .drop("_e_decision", "_e_status", "_e_reasons", "_e_day")
+    )
+
+
 def worklist_frame(
     results: pl.DataFrame,
     records_std: pl.DataFrame | pl.LazyFrame,
@@ -261,14 +338,16 @@ def worklist_frame(
     lang: str = "vi",
     bulk_codes: tuple[str, ...] = BULK_CODES,
     every_row: bool = False,
+    earlier: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per record needing action, columns of :data:`COLUMNS` plus ``commune_file`` and ``diff_*`` flags.
 
     A record whose only findings are ``bulk_codes`` (fixed for the whole extract at once, e.g. converting
     pre-2025 commune codes with the enriched extract's current code) is left out: nobody acts on it one by one.
-    ``every_row``: keep every row of ``results`` (the audit sample of automatic links).
+    ``every_row``: keep every row of ``results`` (the audit sample of automatic links). ``earlier``: the
+    stewards' latest data-quality decision per identity (:func:`doisoat.decisions.quality_decisions`).
     """
-    actionable = [c for c, r in REASONS.items() if r.dimension != "info" and c not in bulk_codes]
+    actionable = actionable_codes(bulk_codes)
     urgency = {c: r.urgency for c, r in REASONS.items()}
     msgs = {c: (r.vi if lang == "vi" else r.en) for c, r in REASONS.items()}
     res = ensure_columns(
@@ -281,6 +360,7 @@ def worklist_frame(
             "weights": pl.Utf8,
             "record_id": pl.Utf8,
             "run_id": pl.Utf8,
+            "dung": pl.Boolean,
         },
     )
     res = res.with_columns(
@@ -293,6 +373,7 @@ def worklist_frame(
         | pl.col("status").is_in(["review", "unmatched", "duplicate", "quarantined"])
         | every_row
     )
+    res = _apply_earlier(res, earlier, lang)
     res = res.with_columns(
         pl.col("_act")
         .list.eval(
@@ -380,23 +461,39 @@ def worklist_frame(
         differs("commune_code_std", "ref_commune_code_std").alias("diff_commune"),
         # a person a steward already confirmed (pass "steward") shows that decision; importing it again is harmless
         pl.when(confirmed).then(pl.lit(DECISIONS[lang][0])).otherwise(None).alias("decision"),
-        pl.when(confirmed).then(pl.lit(CONFIRMED_NOTE[lang])).otherwise(None).alias("note"),
+        pl.when(confirmed)
+        .then(pl.lit(CONFIRMED_NOTE[lang]))
+        .otherwise(pl.col("_earlier_note"))
+        .alias("note"),
+        row_kind(every_row),
     )
     out = out.with_columns(
         match_basis(lang),
         priority_text(lang),
         mask_record_key("record_id"),
-        # the identity question needs someone to ask it about: rows without a candidate take notes only
-        pl.col("person_id").is_not_null().alias("has_candidate"),
+        # a row that was never linked to a run row (no reference key) cannot be read back: notes only
+        pl.col("ref_key").is_not_null().alias("decidable"),
+        pl.col("kind").replace_strict(KIND_LABELS[lang], return_dtype=pl.Utf8).alias("kind_text"),
+        # a chart where the link itself is in question: an identity question, or identity fields that disagree
+        pl.when(
+            pl.col("weights").is_not_null()
+            & pl.col("ref_key").is_not_null()
+            & ((pl.col("kind") == "match") | ~pl.col("dung").fill_null(True))
+        )
+        .then(pl.lit(CHART_TEXT[lang]))
+        .alias("chart"),
     )
-    out = out.sort(["urgency", "sector", "source_file", "source_row"], nulls_last=True)
+    # kinds together within a priority: fewer ranges of drop-downs
+    out = out.sort(["urgency", "kind", "sector", "source_file", "source_row"], nulls_last=True)
     out = out.with_columns(pl.int_range(1, pl.len() + 1).over("commune_file").alias("stt"))
     out = out.rename({"_act": "reason_codes"})
     keep = [k for k, _, _ in COLUMNS] + [
         "commune_file",
         "sector",
         "urgency",
-        "has_candidate",
+        "decidable",
+        "kind",
+        "weights",
         "reason_codes",
         *sorted(set(PAIRS.values())),
     ]
@@ -415,10 +512,15 @@ FORMATS = {
     "confirmed": {"bg_color": "#C6EFCE", "font_color": "#006100"},
     "rejected": {"bg_color": "#F8CBAD", "font_color": "#843C0C"},
     "to_verify": {"bg_color": "#FFD966", "font_color": "#7F6000"},
+    "fixed": {"bg_color": "#C6EFCE", "font_color": "#006100"},
+    "kept": {"bg_color": "#DDEBF7", "font_color": "#1F4E78"},
+    "transferred": {"bg_color": "#E4DFEC", "font_color": "#5B2C6F"},
     "wrap": {"text_wrap": True, "valign": "top"},
     "topic": {"bold": True, "text_wrap": True, "valign": "top"},
+    "link": {"font_color": "#0563C1", "underline": 1},
 }
 DECIDED_FORMATS = ("confirmed", "rejected", "to_verify")  # in the order of DECISIONS
+QUALITY_FORMATS = ("fixed", "kept", "transferred")  # in the order of QUALITY_DECISIONS
 COMBINED_CAP = 50_000
 LIST_NAME = {"vi": "Danh sách xử lý", "en": "Worklist"}
 GUIDE_NAME = {"vi": "Hướng dẫn", "en": "How to"}
@@ -432,6 +534,10 @@ PROMPTS = {
         "note_title": "Ghi chú",
         "note": "Ghi việc đã làm hoặc lý do (ví dụ: đã sửa ở nguồn, đã gọi điện xác minh, chuyển ngành khác). "
         "Không ghi số định danh đầy đủ.",
+        "quality_title": "Đã xử lý lỗi này thế nào?",
+        "quality": "Đã sửa ở nguồn: đã sửa trong hệ thống của ngành. Giữ nguyên: dữ liệu ngành đúng như vậy, "
+        "đêm sau không hỏi lại. Chuyển ngành: việc của cơ quan khác. Để trống nếu chưa xử lý.",
+        "quality_error": "Hãy chọn Đã sửa ở nguồn, Giữ nguyên hoặc Chuyển ngành trong danh sách thả xuống.",
     },
     "en": {
         "decision_title": "Is this the person?",
@@ -442,6 +548,10 @@ PROMPTS = {
         "note_title": "Note",
         "note": "What you did or why (e.g. corrected at source, verified by phone, passed to another sector). "
         "Never write a full ID number.",
+        "quality_title": "What was done about it?",
+        "quality": "Fixed at source: corrected in the sector's system. Keep as is: the sector's value is right, "
+        "not asked again next night. Passed to another sector: another agency's task. Leave empty if not done.",
+        "quality_error": "Choose Fixed at source, Keep as is or Passed to another sector from the drop-down list.",
     },
 }
 
@@ -454,6 +564,7 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
     )
     if lang == "vi":
         confirm, reject, verify = DECISIONS["vi"]
+        fixed, keep, transfer = QUALITY_DECISIONS["vi"]
         return [
             (
                 "Tệp này",
@@ -484,10 +595,31 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
                 "sau.",
             ),
             (
+                "Loại việc",
+                "«Xác minh người»: chương trình chưa chắc bản ghi là người ở cột «Họ tên (CSDLQG)»; chọn "
+                f"{confirm} / {reject} / {verify}. «Chất lượng dữ liệu»: bản ghi thiếu, sai hoặc trùng, hay không "
+                f"tìm thấy trong CSDLQG; chọn {fixed} / {keep} / {transfer}. Ô «Quyết định» chỉ cho chọn những "
+                "lựa chọn hợp với loại việc của dòng.",
+            ),
+            (
+                fixed,
+                "Đã sửa bản ghi trong hệ thống của ngành. Lần đối soát sau đọc tệp mới: nếu lỗi vẫn còn ở đúng "
+                "người đó, dòng trở lại với ghi chú «Đã báo sửa ở nguồn ngày …, nhưng lỗi vẫn còn».",
+            ),
+            (
+                keep,
+                "Dữ liệu ngành đúng như vậy (ví dụ tên viết theo giấy tờ của ngành). Từ đêm sau, cùng lỗi đó "
+                "của cùng người không còn trong danh sách; số liệu báo cáo vẫn tính lỗi. Lỗi mới thì dòng trở lại.",
+            ),
+            (
+                transfer,
+                "Việc của cơ quan, ngành khác (ví dụ khai tử chưa đăng ký): ghi cơ quan nhận vào «Ghi chú». "
+                "Dòng còn trong danh sách lần sau với ghi chú «Đã chuyển ngành ngày …» cho đến khi được sửa.",
+            ),
+            (
                 "Ô «Quyết định» màu xám",
-                "Không có người nào trong CSDLQG để hỏi «có phải người này?» (không tìm "
-                "thấy, hoặc dòng không đọc được). Hãy sửa bản ghi ở hệ thống nguồn của ngành (bổ sung số định danh, "
-                "họ tên, ngày sinh…) và ghi việc đã làm vào «Ghi chú».",
+                "Dòng không đọc được nên không có mã đối chiếu: sửa ở hệ thống nguồn của ngành và ghi việc đã "
+                "làm vào «Ghi chú».",
             ),
             ("Mức ưu tiên", bands),
             (
@@ -498,6 +630,12 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
                 "người trong CSDLQG là một.",
             ),
             (
+                "Biểu đồ trọng số",
+                "Bấm «Xem biểu đồ» để mở biểu đồ của dòng đó (tệp trong thư mục bieu-do/ bên cạnh tệp này, mở "
+                "bằng trình duyệt): mỗi so sánh (số định danh, họ tên, ngày sinh…) cộng hay trừ bao nhiêu vào trọng "
+                "số ghép. Nếu trình duyệt không tự cuộn tới, tìm theo «Dòng» (STT) của dòng.",
+            ),
+            (
                 "Trạng thái",
                 "Khớp: đã ghép được một người. Cần xác minh: ghép chưa chắc chắn. Không tìm thấy: không "
                 "có ai phù hợp trong CSDLQG. Trùng: bản ghi lặp lại trong dữ liệu ngành. Bị cách ly: dòng không đọc "
@@ -506,7 +644,8 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
             (
                 "Màu",
                 "Ô vàng: nơi nhập (Quyết định, Ghi chú). Ô xám: không cần nhập. Ô đỏ: giá trị khác CSDLQG. "
-                "Dòng đã quyết định đổi màu: xanh lá = Đúng người, cam = Không phải, vàng đậm = Cần xác minh.",
+                "Dòng đã quyết định đổi màu: xanh lá = Đúng người hoặc Đã sửa ở nguồn, cam = Không phải, vàng "
+                "đậm = Cần xác minh, xanh lam = Giữ nguyên, tím = Chuyển ngành.",
             ),
             (
                 "Trang được khoá",
@@ -521,6 +660,7 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
             ),
         ]
     confirm, reject, verify = DECISIONS["en"]
+    fixed, keep, transfer = QUALITY_DECISIONS["en"]
     return [
         (
             "This file",
@@ -542,8 +682,25 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
         (reject, "The record is someone else's: that person is never proposed for it again."),
         (verify, "Not enough evidence yet: nothing is stored; the row comes back next time."),
         (
+            "Kind of item",
+            f"«Identity question»: is the record the person in «Name (population data)»? Choose {confirm} / "
+            f"{reject} / {verify}. «Data quality»: a missing, wrong or duplicate field, or not found; choose "
+            f"{fixed} / {keep} / {transfer}.",
+        ),
+        (
+            fixed,
+            "Corrected in the sector's system. If the next file still has the finding for that person, the row "
+            "comes back noting it.",
+        ),
+        (
+            keep,
+            "The sector's value is right: the same finding of the same person is not listed again from the next "
+            "night (the report still counts it). A new finding brings the row back.",
+        ),
+        (transfer, "Another agency's task: the row stays on the list, noting when it was passed on."),
+        (
             "Grey «Decision» cell",
-            "No candidate person to decide about: correct the record at source and say so in «Note».",
+            "An unreadable row has no reference key: correct it at source and say so in «Note».",
         ),
         ("Priority", bands),
         (
@@ -554,7 +711,14 @@ def _guide_rows(lang: str) -> list[tuple[str, str]]:
         (
             "Colours",
             "Yellow: where to type. Grey: nothing to enter. Red: differs from the population data. Decided "
-            "rows: green = Same person, orange = Not the person, dark yellow = To verify.",
+            "rows: green = Same person or Fixed at source, orange = Not the person, dark yellow = To verify, "
+            "blue = Keep as is, purple = Passed to another sector.",
+        ),
+        (
+            "Weights chart",
+            "«Open chart» opens the row's waterfall of match weights (the bieu-do/ folder beside this file, in a "
+            "browser): how much each comparison added or took away. Find the row by its No. if the page does not "
+            "scroll to it.",
         ),
         ("Locked sheet", "Only «Decision» and «Note» can be edited; filters, selection and copy still work."),
         (
@@ -607,9 +771,12 @@ def _list_sheets(
     styles = frame.select(
         *[pl.when(pl.col(flag).fill_null(False)).then(pl.lit("diff")).alias(k) for k, flag in PAIRS.items()],
         pl.lit("pct").alias("match_probability"),
-        pl.when(pl.col("has_candidate")).then(pl.lit("edit")).otherwise(pl.lit("na")).alias("decision"),
+        pl.when(pl.col("decidable")).then(pl.lit("edit")).otherwise(pl.lit("na")).alias("decision"),
         pl.lit("edit").alias("note"),
+        pl.when(pl.col("chart").is_not_null()).then(pl.lit("link")).alias("chart"),
     )
+    target = pl.col("chart_target") if "chart_target" in frame.columns else pl.lit(None, dtype=pl.Utf8)
+    links = frame.select(target.alias("chart"))
     widths = (
         rows.select([pl.col(k).cast(pl.Utf8).str.len_chars().max().fill_null(0) for k in keys]).row(0)
         if rows.height
@@ -619,22 +786,9 @@ def _list_sheets(
     text = PROMPTS[lang]
     highlighted = [(0, keys.index("main_reason")), (dec, note)]  # not the pairs: their red stays visible
 
-    def setup(ws, n: int, formats: dict) -> None:
+    def setup(ws, n: int, formats: dict, kinds: pl.Series) -> None:
         last = max(n, 1)
-        ws.data_validation(
-            1,
-            dec,
-            last,
-            dec,
-            {
-                "validate": "list",
-                "source": DECISIONS[lang],
-                "input_title": text["decision_title"],
-                "input_message": text["decision"],
-                "error_title": text["error_title"],
-                "error_message": text["error"],
-            },
-        )
+        _kind_drop_downs(ws, dec, kinds, text, lang)
         ws.data_validation(
             1,
             note,
@@ -644,7 +798,11 @@ def _list_sheets(
         )
         column = xl_col_to_name(dec)
         ranges = " ".join(f"{xl_col_to_name(a)}2:{xl_col_to_name(b)}{last + 1}" for a, b in highlighted)
-        for choice, fmt in zip(DECISIONS[lang], DECIDED_FORMATS, strict=True):
+        decided = [
+            *zip(DECISIONS[lang], DECIDED_FORMATS, strict=True),
+            *zip(QUALITY_DECISIONS[lang], QUALITY_FORMATS, strict=True),
+        ]
+        for choice, fmt in decided:
             ws.conditional_format(
                 1,
                 highlighted[0][0],
@@ -679,16 +837,64 @@ def _list_sheets(
             },
         )
 
-    def first_setup(ws, n: int, formats: dict) -> None:
-        setup(ws, n, formats)
-        ws.activate()
+    def part_setup(kinds: pl.Series, first: bool):
+        def run(ws, n: int, formats: dict) -> None:
+            setup(ws, n, formats, kinds)
+            if first:
+                ws.activate()
+
+        return run
 
     sheets = []
     for i, start in enumerate(range(0, max(rows.height, 1), max_rows)):
         part, part_styles = rows.slice(start, max_rows), styles.slice(start, max_rows)
+        kinds = frame["kind"].slice(start, max_rows)
         name = LIST_NAME[lang] if i == 0 else f"{LIST_NAME[lang]} ({i + 1})"
-        sheets.append(fx.Sheet(name, headers, part, part_styles, first_setup if i == 0 and active else setup))
+        sheet = fx.Sheet(name, headers, part, part_styles, part_setup(kinds, i == 0 and active))
+        sheet.links = links.slice(start, max_rows)
+        sheets.append(sheet)
     return sheets
+
+
+def _kind_drop_downs(ws, col: int, kinds: pl.Series, text: dict[str, str], lang: str) -> None:
+    """One drop-down per kind of row over the runs of rows of that kind, each with its own input prompt."""
+    letter = xl_col_to_name(col)
+    runs = (
+        pl.DataFrame({"kind": kinds})
+        .with_row_index("i")
+        .with_columns(pl.col("kind").rle_id().alias("run"))
+        .group_by("run", "kind", maintain_order=True)
+        .agg(pl.col("i").min().alias("a"), pl.col("i").max().alias("b"))
+    )
+    prompts = {
+        "match": (text["decision_title"], text["decision"], text["error"]),
+        "quality": (text["quality_title"], text["quality"], text["quality_error"]),
+    }
+    for kind, choices in KINDS.items():
+        mine = runs.filter(pl.col("kind") == kind)
+        if mine.is_empty():
+            continue
+        ranges = " ".join(
+            f"{letter}{a + 2}" if a == b else f"{letter}{a + 2}:{letter}{b + 2}"
+            for a, b in mine.select("a", "b").iter_rows()
+        )
+        title, message, error = prompts[kind]
+        a, b = mine["a"][0] + 1, mine["b"][0] + 1
+        ws.data_validation(
+            a,
+            col,
+            b,
+            col,
+            {
+                "validate": "list",
+                "source": choices[lang],
+                "input_title": title,
+                "input_message": message,
+                "error_title": text["error_title"],
+                "error_message": error,
+                "multi_range": ranges,
+            },
+        )
 
 
 def _summary_sheets(frame: pl.DataFrame, lang: str) -> list[fx.Sheet]:
@@ -779,6 +985,7 @@ def write_worklists(
     bulk_codes: tuple[str, ...] = BULK_CODES,
     combined_cap: int = COMBINED_CAP,
     max_sheet_rows: int = fx.MAX_ROWS - 1,
+    earlier: pl.DataFrame | None = None,
 ) -> dict[str, Path]:
     """``worklists/<commune_code>.xlsx`` per commune (``chua-xac-dinh-xa.xlsx`` when unknown) and ``tong-hop.xlsx``.
 
@@ -788,11 +995,21 @@ def write_worklists(
     ``tong-hop.csv`` (UTF-8 with BOM, formula-safe). A list longer than ``max_sheet_rows`` continues on
     further sheets.
     """
-    frame = worklist_frame(results, records_std, reference, sectors, lang, bulk_codes)
+    frame = worklist_frame(results, records_std, reference, sectors, lang, bulk_codes, earlier=earlier)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
+    stems = {
+        commune: f"{commune}{_name_slug(unit, commune)}"
+        for commune, unit in frame.group_by("commune_file", maintain_order=True)
+        .agg(pl.col("commune").first())
+        .iter_rows()
+    }
+    frame = frame.with_columns(
+        chart_target(pl.col("commune_file").replace_strict(stems, return_dtype=pl.Utf8))
+    )
     for (commune,), part in frame.group_by("commune_file", maintain_order=True):
-        path = out_dir / f"{commune}{_name_slug(part['commune'][0], commune)}.xlsx"
+        path = out_dir / f"{stems[commune]}.xlsx"
+        _write_charts(out_dir, stems[commune], part, part["commune"][0] or commune, lang)
         sheets = [_guide_sheet(lang), *_list_sheets(part, lang, max_rows=max_sheet_rows)]
         fx.write_workbook(path, sheets, FORMATS, HEADER_FORMAT)
         paths[f"worklist:{commune}"] = path
@@ -821,6 +1038,27 @@ def write_worklists(
     if capped:
         paths["worklists_csv"] = _write_csv(out_dir / "tong-hop.csv", frame, lang)
     return paths
+
+
+def chart_target(stem: pl.Expr) -> pl.Expr:
+    """``bieu-do/<stem>.html#r-<run>-<rid>``: where a row's waterfall of match weights is (null without one).
+
+    The worklist writes it as a HYPERLINK formula, so it is built only of safe characters (a file stem of
+    codes, a run id, a row number); anything else gets no link.
+    """
+    safe = stem.str.contains(r"^[A-Za-z0-9_-]+$") & pl.col("ref_key").str.contains(r"^[A-Za-z0-9_-]+/[0-9]+$")
+    return (
+        pl.when(pl.col("chart").is_not_null() & safe.fill_null(False))
+        .then(pl.concat_str(pl.lit(f"{CHART_FOLDER}/"), stem, pl.lit(".html#"), anchor_expr()))
+        .alias("chart_target")
+    )
+
+
+def _write_charts(out_dir: Path, stem: str, part: pl.DataFrame, unit: str, lang: str) -> Path | None:
+    """The worklist's waterfall page, ``bieu-do/<stem>.html`` (no personal data: comparisons and numbers)."""
+    title = f"Biểu đồ trọng số ghép — {unit}" if lang == "vi" else f"Match weights — {unit}"
+    charted = part.filter(pl.col("chart").is_not_null())
+    return write_waterfall_page(out_dir / CHART_FOLDER / f"{stem}.html", charted, title, lang)
 
 
 def _name_slug(unit: str | None, code: str) -> str:
@@ -854,6 +1092,9 @@ def write_audit_worklist(
     if sample.is_empty():
         return {}
     frame = worklist_frame(sample, records_std, reference, sectors, lang, every_row=True)
+    stem = AUDIT_FILE.removesuffix(".xlsx")
+    frame = frame.with_columns(chart_target(pl.lit(stem)))
+    _write_charts(out_dir, stem, frame, "mẫu kiểm tra" if lang == "vi" else "audit sample", lang)
     sheets = _list_sheets(frame, lang)
     sheets[0].footer = [
         "Mẫu kiểm tra ngẫu nhiên các cặp do chương trình ghép tự động. Với từng dòng, chọn «Đúng người» hoặc "
