@@ -269,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities "
         "(mặc định / default: checks/gate.yaml)",
     )
+    r.add_argument(
+        "--cluster",
+        metavar="ĐỊA_CHỈ",
+        help="Ghép trên cụm Dask: local:N (N máy thợ trên máy này) hoặc tcp://MÁY:CỔNG của bộ lập lịch / link on "
+        "a Dask cluster: local:N or a scheduler address (docs/cluster.md)",
+    )
+    r.add_argument(
+        "--work-dir",
+        type=Path,
+        metavar="THƯ_MỤC",
+        help="Thư mục chung mọi máy thợ cùng thấy (cần cho cụm nhiều máy) / shared storage for the cluster's "
+        "partitions (mặc định / default: thư mục tạm của lượt chạy / the run's work folder)",
+    )
     _add_inbox_options(r, required=False)
 
     _add_serve_parser(sub, raw)
@@ -418,6 +431,10 @@ def _cmd_run_inbox(args) -> int:
         raise UserError(
             "Dùng --inbox hoặc --extract, không dùng cả hai. / --inbox and --extract exclude each other"
         )
+    if args.cluster or args.work_dir:
+        raise UserError(
+            "--cluster/--work-dir chưa dùng được với --inbox: hãy chạy với --extract. / not yet with --inbox"
+        )
     from flows.inbox import inbox_once
 
     night = inbox_once(
@@ -508,6 +525,8 @@ def _cmd_run(args) -> int:
         db=str(args.db) if args.db else None,
         lang=args.lang,
         gate_config=str(args.gate_config) if args.gate_config else None,
+        cluster=args.cluster,
+        work_dir=str(args.work_dir) if args.work_dir else None,
     )
     print_summary(result)
     return _run_exit(result)

@@ -85,6 +85,10 @@ class RunConfig:
     audit_sample_size: int = field(default_factory=lambda: audit_sample_default())
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
     carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
+    cluster: str | None = None  # link on Dask: "local:N" or a scheduler address (doisoat.cluster); None: here
+    work_dir: Path | None = (
+        None  # shared storage the cluster's workers read and write; None: the run's work folder
+    )
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -105,12 +109,14 @@ class RunConfig:
             "suppress_below": self.suppress_below,
             "gate_config": path(self.gate_config),
             "audit_sample_size": self.audit_sample_size,
+            "cluster": self.cluster,
+            "work_dir": path(self.work_dir),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
         """The configuration :meth:`to_dict` wrote (a manifest's ``config``)."""
-        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config")
+        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config", "work_dir")
         values = {
             k: (Path(v) if k in paths and v is not None else v) for k, v in data.items() if k != "extracts"
         }
@@ -179,6 +185,14 @@ def check_inputs(config: RunConfig) -> None:
             )
         seen[key] = e.sector
     check_runs_folder(config.runs_root(), config.db_path)
+    if config.cluster or config.work_dir:
+        from doisoat.cluster import check_address, check_work_dir
+
+        if not config.cluster:
+            raise UserError("--work-dir chỉ dùng cùng --cluster / --work-dir needs --cluster")
+        check_address(config.cluster)
+        if config.work_dir:
+            check_work_dir(config.work_dir)
 
 
 @contextmanager
@@ -316,12 +330,19 @@ def read_columns(path: Path, wanted) -> pl.DataFrame:
     return pl.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in have])
 
 
-def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict):
+def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict, cluster=None):
+    """Link the records; with a ``doisoat.cluster.ClusterPlan`` each pass's pairs are found on its workers."""
     from doisoat.match import MatchSettings, link
     from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, MatchSettings(), many)
+    records = read_columns(records_std, ["rid", "sector", *STD_COLUMNS])
+    if cluster is None:
+        return link(con, records, model, MatchSettings(), many)
+    from doisoat.cluster import linking_on
+
+    with linking_on(cluster, con) as (pass_levels, _):
+        return link(con, records, model, MatchSettings(), many, pass_levels=pass_levels)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -746,7 +767,12 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     std_path = spill(records_std, work / "records_std.parquet")
     del records_std
     model = load_model(config)
-    linked = step("match", match_records, con, std_path, model, specs)
+    cluster = None
+    if config.cluster:
+        from doisoat.cluster import plan_for
+
+        cluster = plan_for(config.cluster, config.work_dir, work, run_id)
+    linked = step("match", match_records, con, std_path, model, specs, cluster)
     matches = linked.matches
     ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
     release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])

@@ -86,10 +86,17 @@ def nightly(
     db: str | None = None,
     lang: str = "vi",
     gate_config: str | None = None,
+    cluster: str | None = None,
+    work_dir: str | None = None,
 ) -> dict:
-    """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass."""
+    """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass.
+
+    ``cluster`` (``local:N`` or a Dask scheduler address) links on Dask workers through ``work_dir``; the steps
+    stay Prefect tasks in this process (they share the run's DuckDB connection: prefect-dask's task runner, which
+    ships tasks to workers, does not fit them).
+    """
     try:
-        config = run_config(reference, extracts, out, db, lang, gate_config)
+        config = run_config(reference, extracts, out, db, lang, gate_config, cluster, work_dir)
         config.run_id = current_run_id()
         summary = pipeline.reconcile(config, step=prefect_step)
     except DoisoatError as exc:  # the user's mistake: a failed run with the message, no traceback
@@ -120,6 +127,8 @@ def run_config(
     db: str | None,
     lang: str = "vi",
     gate_config: str | None = None,
+    cluster: str | None = None,
+    work_dir: str | None = None,
 ) -> pipeline.RunConfig:
     return pipeline.RunConfig(
         reference=Path(reference),
@@ -128,17 +137,26 @@ def run_config(
         db_path=Path(db) if db else settings.default_db(),
         lang=lang,
         gate_config=Path(gate_config) if gate_config else None,
+        cluster=cluster,
+        work_dir=Path(work_dir) if work_dir else None,
     )
 
 
 def run_once(
-    reference: str, extracts: list[str], out=None, db=None, lang: str = "vi", gate_config: str | None = None
+    reference: str,
+    extracts: list[str],
+    out=None,
+    db=None,
+    lang: str = "vi",
+    gate_config: str | None = None,
+    cluster: str | None = None,
+    work_dir: str | None = None,
 ) -> dict:
     """Check the inputs and take the run's locks before Prefect starts, then run the flow; user errors raise.
 
     The one entry point for the CLI and the demo: a mistake costs one line and no Prefect start-up.
     """
-    config = run_config(reference, extracts, out, db, lang, gate_config)
+    config = run_config(reference, extracts, out, db, lang, gate_config, cluster, work_dir)
     pipeline.check_inputs(config)
     with pipeline.run_locks(config):
         state = nightly(
@@ -148,6 +166,8 @@ def run_once(
             db=db,
             lang=lang,
             gate_config=gate_config,
+            cluster=cluster,
+            work_dir=work_dir,
             return_state=True,
         )
     if state.is_failed() and state.message and not isinstance(state.data, BaseException):
