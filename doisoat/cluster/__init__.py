@@ -352,7 +352,7 @@ def _merge_stats(st: PassStats, outs: list[dict]) -> None:
 
 def pass_partition(task: dict) -> dict:
     """One partition of one key of one pass: its pairs not seen before, compared; levels written as Parquet."""
-    _kill_point(task)
+    _kill_point()
     bpass = BlockingPass.from_dict(task["pass"])
     st = PassStats()
     con = duckdb.connect()
@@ -418,16 +418,15 @@ def _worker_name() -> str:
         return "client"
 
 
-def _kill_point(task: dict) -> None:
-    """Test hook: ``DOISOAT_KILL_WORKER=once`` kills the worker running the first task (SIGKILL, as the kernel's
-    out-of-memory killer would); ``always`` kills every worker that starts a task."""
-    how = os.environ.get("DOISOAT_KILL_WORKER")
+def _kill_point() -> None:
+    """Test hook, as the kernel's out-of-memory killer would: ``DOISOAT_KILL_WORKER=always`` kills (SIGKILL) every
+    worker that starts a task; ``once:MARKER`` only the first, which creates the file MARKER."""
+    how = os.environ.get("DOISOAT_KILL_WORKER", "")
     if how == "always":
         os.kill(os.getpid(), signal.SIGKILL)
-    if how == "once":
-        marker = Path(task["tf"]).parent / "killed-once"
+    if how.startswith("once:"):
         try:
-            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            os.close(os.open(how.removeprefix("once:"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         except FileExistsError:
             return
         os.kill(os.getpid(), signal.SIGKILL)
