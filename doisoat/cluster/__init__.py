@@ -21,6 +21,7 @@ import re
 import resource
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,9 +121,10 @@ class Session:
     folder: Path
     partitions: int
     n_workers: int
-    worker_peaks: dict[str, int] = field(
-        default_factory=dict
-    )  # worker → peak RSS in bytes (tasks' ru_maxrss)
+    # worker → peak RSS in bytes (ru_maxrss after each partition); pass → bytes of Parquet written for it
+    worker_peaks: dict[str, int] = field(default_factory=dict)
+    shuffle_bytes: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=lambda: {"partitioning": 0.0, "workers": 0.0})
 
     def summary(self) -> dict:
         """For the manifest and the bench: no personal data."""
@@ -130,6 +132,8 @@ class Session:
             "workers": self.n_workers,
             "partitions": self.partitions,
             "worker_peak_rss_bytes": dict(sorted(self.worker_peaks.items())),
+            "shuffle_bytes": dict(self.shuffle_bytes),
+            "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
 
@@ -241,6 +245,7 @@ def _distributed_pass(
     folder.mkdir(mode=0o700)
     ref_cols = reference_columns()
     tasks = []
+    started = time.perf_counter()
     for k, key in enumerate(bpass.keys):
         kpass, fine_cols = _key_pass(bpass, key)
         n = len(key)
@@ -284,7 +289,10 @@ def _distributed_pass(
                         "out": str(alt / "levels" / f"{part}.parquet"),
                     }
                 )
+    sess.seconds["partitioning"] += time.perf_counter() - started
+    started = time.perf_counter()
     outs = _run_tasks(sess, tasks, bpass.name)
+    sess.seconds["workers"] += time.perf_counter() - started
     for o in outs:
         sess.worker_peaks[o["worker"]] = max(sess.worker_peaks.get(o["worker"], 0), o["peak_rss"])
     _merge_stats(st, outs)
@@ -295,6 +303,7 @@ def _distributed_pass(
         levels = comparison_levels(
             con, "(SELECT rid, person_id FROM _m_seen LIMIT 0)", "_m_rec", extra=("r.sector",)
         )
+    sess.shuffle_bytes[bpass.name] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     shutil.rmtree(folder, ignore_errors=True)
     return levels.sort("rid", "person_id")
 
