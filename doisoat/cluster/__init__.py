@@ -18,7 +18,6 @@ import logging
 import math
 import os
 import re
-import resource
 import shutil
 import signal
 import time
@@ -121,7 +120,7 @@ class Session:
     folder: Path
     partitions: int
     n_workers: int
-    # worker → peak RSS in bytes (ru_maxrss after each partition); pass → bytes of Parquet written for it
+    # worker → peak RSS in bytes (VmHWM after each partition); pass → bytes of Parquet written for it
     worker_peaks: dict[str, int] = field(default_factory=dict)
     shuffle_bytes: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: {"partitioning": 0.0, "workers": 0.0})
@@ -414,8 +413,20 @@ def pass_partition(task: dict) -> dict:
         "warnings": st.warnings,
         "key": task["records"].rsplit("/", 3)[-3],
         "worker": _worker_name(),
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss": _peak_rss(),
     }
+
+
+def _peak_rss() -> int:
+    """This process's own peak RSS in bytes. Not ``ru_maxrss``: Linux carries that over fork and exec, so a
+    worker spawned by the client would report the client's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _worker_name() -> str:
