@@ -147,6 +147,11 @@ def session(plan: ClusterPlan, n_reference: int) -> Iterator[Session]:
     with dask.config.set({"distributed.scheduler.allowed-failures": 3, "logging.distributed": "error"}):
         local = LOCAL.fullmatch(plan.address)
         cluster = None
+        # Dask's INFO lines (scheduler and nanny start-up, connections) are not for the commune officer's console;
+        # a worker lost and restarted still shows as a warning
+        dask_log = logging.getLogger("distributed")
+        level = dask_log.level
+        dask_log.setLevel(logging.WARNING)
         try:
             if local:
                 n = int(local.group(1))
@@ -164,6 +169,7 @@ def session(plan: ClusterPlan, n_reference: int) -> Iterator[Session]:
         except (OSError, TimeoutError) as exc:
             if cluster is not None:
                 cluster.close()
+            dask_log.setLevel(level)
             raise UserError(
                 f"Không kết nối được cụm Dask '{plan.address}' ({type(exc).__name__}): kiểm tra địa chỉ bộ lập "
                 "lịch, cổng và tường lửa. / cannot reach the Dask scheduler"
@@ -187,6 +193,7 @@ def session(plan: ClusterPlan, n_reference: int) -> Iterator[Session]:
             client.close()
             if cluster is not None:
                 cluster.close()
+            dask_log.setLevel(level)
 
 
 # ---------------------------------------------------------------- one pass on the workers
