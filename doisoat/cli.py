@@ -187,6 +187,10 @@ def _run_config(args):
             over[key] = str(getattr(args, flag).resolve())
     if args.lang:
         over["lang"] = args.lang
+    if getattr(args, "cluster", None):
+        over["cluster"] = args.cluster
+    if getattr(args, "work_dir", None):
+        over["work_dir"] = str(args.work_dir.resolve())
     repeat = getattr(args, "repeat", None)
     if repeat and args.config:
         raise UserError(
@@ -312,6 +316,19 @@ def build_parser() -> argparse.ArgumentParser:
         "-q",
         action="store_true",
         help="Không in tiến trình từng bước (chỉ in kết quả) / no step lines, only the summary",
+    )
+    r.add_argument(
+        "--cluster",
+        metavar="ĐỊA_CHỈ",
+        help="Ghép trên cụm Dask: local:N (N máy thợ trên máy này) hoặc tcp://MÁY:CỔNG của bộ lập lịch / link on "
+        "a Dask cluster: local:N or a scheduler address (docs/cluster.md)",
+    )
+    r.add_argument(
+        "--work-dir",
+        type=Path,
+        metavar="THƯ_MỤC",
+        help="Thư mục chung mọi máy thợ cùng thấy (cần cho cụm nhiều máy) / shared storage for the cluster's "
+        "partitions (mặc định / default: thư mục tạm của lượt chạy / the run's work folder)",
     )
     _add_inbox_options(r, required=False)
 
@@ -473,6 +490,10 @@ def _cmd_run_inbox(args, config) -> int:
         raise UserError(
             "Dùng --inbox hoặc --extract (hay mục extracts của --config), không dùng cả hai. / --inbox and "
             "--extract exclude each other"
+        )
+    if args.cluster or args.work_dir:
+        raise UserError(
+            "--cluster/--work-dir chưa dùng được với --inbox: hãy chạy với --extract. / not yet with --inbox"
         )
     from flows.inbox import inbox_once
 

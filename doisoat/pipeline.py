@@ -97,6 +97,10 @@ class RunConfig:
     gate: GateSettings = field(default_factory=GateSettings.load)
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
     carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
+    cluster: str | None = None  # link on Dask: "local:N" or a scheduler address (doisoat.cluster); None: here
+    work_dir: Path | None = (
+        None  # shared storage the cluster's workers read and write; None: the run's work folder
+    )
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -120,6 +124,8 @@ class RunConfig:
             "audit_sample_size": self.audit_sample_size,
             "match": self.match.to_dict(),
             "gate": self.gate.to_dict(),
+            "cluster": self.cluster,
+            "work_dir": _abs(self.work_dir),
         }
 
     @classmethod
@@ -146,11 +152,16 @@ class RunConfig:
             return p if p.is_absolute() or base is None else base / p
 
         values: dict = {}
-        for key in ("reference", "out_dir", "db_path", "model_path"):
+        for key in ("reference", "out_dir", "db_path", "model_path", "work_dir"):
             if key in data:
                 values[key] = path(key, data[key])
-        for key, kind in (("lang", str), ("suppress_below", int), ("audit_sample_size", int)):
-            if key in data:
+        for key, kind in (
+            ("lang", str),
+            ("suppress_below", int),
+            ("audit_sample_size", int),
+            ("cluster", str),
+        ):
+            if key in data and data[key] is not None:
                 value = data[key]
                 if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
                     what = "một số nguyên không âm" if kind is int else "một chuỗi"
@@ -208,6 +219,8 @@ CONFIG_FIELDS = (
     "audit_sample_size",
     "match",
     "gate",
+    "cluster",
+    "work_dir",
 )
 
 
@@ -323,6 +336,14 @@ def check_inputs(config: RunConfig) -> None:
             f"Không tìm thấy tệp mô hình ghép '{config.model_path}' (model_path) / model file not found"
         )
     check_runs_folder(config.runs_root(), config.db_path)
+    if config.cluster or config.work_dir:
+        from doisoat.cluster import check_address, check_work_dir
+
+        if not config.cluster:
+            raise UserError("--work-dir chỉ dùng cùng --cluster / --work-dir needs --cluster")
+        check_address(config.cluster)
+        if config.work_dir:
+            check_work_dir(config.work_dir)
 
 
 @contextmanager
@@ -464,13 +485,25 @@ def read_columns(path: Path, wanted) -> pl.DataFrame:
 
 
 def match_records(
-    con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict, match_settings: MatchSettings
+    con: duckdb.DuckDBPyConnection,
+    records_std: Path,
+    model,
+    specs: dict,
+    match_settings: MatchSettings,
+    cluster=None,
 ):
+    """Link the records; with a ``doisoat.cluster.ClusterPlan`` each pass's pairs are found on its workers."""
     from doisoat.match import link
     from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, match_settings, many)
+    records = read_columns(records_std, ["rid", "sector", *STD_COLUMNS])
+    if cluster is None:
+        return link(con, records, model, match_settings, many)
+    from doisoat.cluster import linking_on
+
+    with linking_on(cluster, con) as (pass_levels, _):
+        return link(con, records, model, match_settings, many, pass_levels=pass_levels)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -982,7 +1015,14 @@ def _link_and_assess(run: _Run, inputs: _Inputs) -> _Linked:
     model = load_model(run.config)
     (run.staging / PRIOR_MODEL).parent.mkdir(parents=True, exist_ok=True)
     model.save(run.staging / PRIOR_MODEL)  # with the configuration in the manifest: the run can be repeated
-    linked = run.step("match", match_records, run.con, inputs.std_path, model, run.specs, run.config.match)
+    cluster = None
+    if run.config.cluster:
+        from doisoat.cluster import plan_for
+
+        cluster = plan_for(run.config.cluster, run.config.work_dir, run.work, run.run_id)
+    linked = run.step(
+        "match", match_records, run.con, inputs.std_path, model, run.specs, run.config.match, cluster
+    )
     matches = linked.matches
     ref = reference_rows(run.con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
     release_duckdb_cache(run.con, store.duckdb_config(run.config.db_path)["memory_limit"])

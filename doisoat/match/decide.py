@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from doisoat.match.blocking import PassStats, candidate_pairs_sql, usable
+from doisoat.match.blocking import BlockingPass, PassStats, candidate_pairs_sql, usable
 from doisoat.match.columns import register_records
 from doisoat.match.compare import DEFAULT_COMPARISONS, MISSING, comparison_levels
 from doisoat.match.estimate import POOLED, Estimation, estimate_models
@@ -210,6 +211,7 @@ def link(
     model: MatchModel | None = None,
     settings: MatchSettings | None = None,
     many_per_person: dict[str, bool] | None = None,
+    pass_levels: PassLevels | None = None,
 ) -> LinkResult:
     """Link standardised records to ``reference_person``: one row per rid (docs/architecture.md "Match output").
 
@@ -217,8 +219,11 @@ def link(
     of a one-per-person sector that point at the same person both stay linked, and assess marks duplicates.
     An unmatched row has no person, agreement or weights, but keeps its best candidate's probability and weight
     (null when no pass found a candidate). The runner-up is reported only when within ``close_margin`` bits.
+    ``pass_levels`` finds and compares a pass's new pairs (default :func:`new_pair_levels`, in this DuckDB;
+    ``doisoat.cluster`` computes them on Dask workers): the cascade and the decisions stay here either way.
     """
     model = model or MatchModel.default()
+    pass_levels = pass_levels or new_pair_levels
     settings = settings or MatchSettings()
     settings.validate()
     n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
@@ -248,19 +253,16 @@ def link(
             pass_stats[name] = st.to_dict()
             continue
         if bpass is None:
-            sql = "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm' AND known"
-        else:
-            sql = candidate_pairs_sql(
-                con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st
+            levels = new_pair_levels_of(
+                con, "SELECT rid, person_id FROM _m_decided WHERE decision = 'confirm' AND known"
             )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _m_new AS SELECT DISTINCT rid, person_id FROM ({sql})"
-            " ANTI JOIN _m_seen USING (rid, person_id)"
-        )
-        st.pairs = con.execute("SELECT count(*) FROM _m_new").fetchall()[0][0]
+        else:
+            levels = pass_levels(con, bpass, settings, st)
+        st.pairs = levels.height
         if st.pairs:
+            con.register("_m_new", levels.select("rid", "person_id"))
             con.execute("INSERT INTO _m_seen SELECT rid, person_id FROM _m_new")
-            levels = comparison_levels(con, "_m_new", "_m_rec", extra=("r.sector",))
+            con.unregister("_m_new")
             scored = score_by_sector(levels, estimation, n_ref, settings, explain=False).with_columns(
                 pl.lit(name).alias("match_pass"), pl.lit(bpass is None).alias("_steward")
             )
@@ -307,6 +309,31 @@ def link(
     return LinkResult(
         matches, pass_stats, thresholds.est_precision_matched, thresholds, estimation, by_sector
     )
+
+
+# (con, pass, settings, stats) → the comparison levels of the pass's new pairs among the open records
+PassLevels = Callable[[duckdb.DuckDBPyConnection, BlockingPass, MatchSettings, PassStats], pl.DataFrame]
+
+
+def new_pair_levels(
+    con: duckdb.DuckDBPyConnection, bpass: BlockingPass, settings: MatchSettings, st: PassStats
+) -> pl.DataFrame:
+    """The pass's pairs among ``_m_open`` not in ``_m_seen``, compared: one row per pair (rid, person_id, sector,
+    ``lv_*``, ``tf_*``), sorted by rid and person_id."""
+    sql = candidate_pairs_sql(con, bpass, "_m_rec", "_m_open", "reference_person", settings.block_cap, st)
+    return new_pair_levels_of(con, sql)
+
+
+def new_pair_levels_of(con: duckdb.DuckDBPyConnection, pairs_sql: str) -> pl.DataFrame:
+    """The levels of the pairs ``pairs_sql`` yields that ``_m_seen`` does not hold, sorted by rid and person_id
+    (a fixed order: sums of likelihood ratios come out the same bits wherever the pairs were found)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _m_new AS SELECT DISTINCT rid, person_id FROM ({pairs_sql})"
+        " ANTI JOIN _m_seen USING (rid, person_id)"
+    )
+    levels = comparison_levels(con, "_m_new", "_m_rec", extra=("r.sector",))
+    con.execute("DROP TABLE _m_new")
+    return levels.sort("rid", "person_id")
 
 
 def _filled_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
