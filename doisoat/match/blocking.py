@@ -161,6 +161,28 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
         ),
         cap=50,
     ),
+    # a typo in one name part and the year one off, the day and month intact: the other part, day, month, year ± 1
+    BlockingPass(
+        "typo_dob_pm1",
+        tuple(
+            (
+                (part, part),
+                ("birth_month", "birth_month"),
+                ("birth_day", "birth_day"),
+                (f"birth_year {d}", "birth_year"),
+            )
+            for part in ("nv_first", "nv_last")
+            for d in ("+ 1", "- 1")
+        ),
+        cap=50,
+    ),
+    # syllables merged or split and a typo ("nguye minhanh" / "nguyen minh anh"): the name run together, one
+    # character deleted on each side, with the year (any precision) or with the day and month (the year one off)
+    BlockingPass(
+        "nospace_typo",
+        (same(DEL1 + "nv_nospace", "birth_year"), same(DEL1 + "nv_nospace", "birth_month", "birth_day")),
+        cap=50,
+    ),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
 
