@@ -107,6 +107,9 @@ def test_the_persons_own_id_with_a_dropped_middle_name_and_a_year_off_stays_exac
         ("Nguyễn Thị Thu Hạ", "no_diacritics"),  # a tone slip folds away
         ("Nguyễn Thị Thư Hà", "no_diacritics"),
         ("Nguyễn Thị Thu Hòa", "one_edit"),  # one character more
+        ("Nguyễn Thị Thy Hà", "one_edit"),  # a typo in the middle name is a typo, not another middle name
+        ("Nguyễn Thu Hoà", "middle_dropped_typo"),  # middle name dropped and a typo in the given name
+        ("Ngyễn Thu Hà", "middle_dropped_typo"),  # ... or in the surname
         ("Nguyễn Thị Thuy Hoa", "jw_95"),
         ("Nguyễn Thị Thanh Hoa", "jw_88"),
         ("Trần Văn Bình", "differs"),
@@ -121,6 +124,12 @@ def test_regional_surname_pair_is_a_variant_not_an_exact_agreement():
     assert level_of("name", rec(name="Hoàng Văn Nam", sex="M"), ref=ref) == "variant"
     ref = person(PID, "Võ Thị Lan", "1990-03-04", "F")
     assert level_of("name", rec(name="Vũ Thị Lan"), ref=ref) == "variant"
+
+
+def test_a_mistyped_huynh_is_one_edit_from_huynh_not_a_word_away_from_hoang():
+    ref = person(PID, "Huỳnh Văn Nam", "1990-03-04", "M")
+    assert level_of("name", rec(name="Huyn Văn Nam", sex="M"), ref=ref) == "one_edit"
+    assert level_of("name", rec(name="Huyn Nam", sex="M"), ref=ref) == "middle_dropped_typo"
 
 
 @pytest.mark.parametrize(
