@@ -177,12 +177,8 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
         cap=50,
     ),
     # syllables merged or split and a typo ("nguye minhanh" / "nguyen minh anh"): the name run together, one
-    # character deleted on each side, with the year (any precision) or with the day and month (the year one off)
-    BlockingPass(
-        "nospace_typo",
-        (same(DEL1 + "nv_nospace", "birth_year"), same(DEL1 + "nv_nospace", "birth_month", "birth_day")),
-        cap=50,
-    ),
+    # character deleted on each side, with the year (any precision)
+    BlockingPass("nospace_typo", (same(DEL1 + "nv_nospace", "birth_year"),), cap=50),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
 
