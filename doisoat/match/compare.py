@@ -122,7 +122,9 @@ NAME = Comparison(
             "one_edit",
             "(abs(length(r.name_variant) - length(p.name_variant)) <= 1"
             " AND damerau_levenshtein(r.name_variant, p.name_variant) = 1)"
-            " OR (abs(length(r.name_plain) - length(p.name_plain)) <= 1"
+            # (the plain name only where a variant folded it: elsewhere it is the variant name, already compared)
+            " OR ((r.name_plain <> r.name_variant OR p.name_plain <> p.name_variant)"
+            " AND abs(length(r.name_plain) - length(p.name_plain)) <= 1"
             " AND damerau_levenshtein(r.name_plain, p.name_plain) = 1)",
             "partial",
         ),
