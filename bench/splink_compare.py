@@ -62,8 +62,11 @@ def _score(out: Path, records_std: pl.DataFrame, best: pl.DataFrame) -> dict:
     results = results.with_columns(pl.col("status").fill_null("unmatched"))
     m = evaluate(out, results)
     return {
-        "overall": {k: m.overall[k] for k in ("tp", "fp", "fn", "precision", "recall", "f1")},
+        "overall": {
+            k: m.overall[k] for k in ("tp", "fp", "fn", "precision", "recall", "f1", "nonmatch_f1", "review")
+        },
         "per_sector_f1": {r["sector"]: r["f1"] for r in m.per_sector.to_dicts()},
+        "per_error_recall": {r["error"]: r["recall"] for r in m.per_error.to_dicts()},
     }
 
 

@@ -60,6 +60,41 @@ def test_id_shared_prefix_and_plain_disagreement_when_the_id_is_someone_who_fits
     assert level_of("id", rec(pid=PID), ref=far) == "differs"
 
 
+def _holder_level(record: dict, holder: dict, own: dict) -> str:
+    """The ID level at which ``record`` (carrying ``holder``'s ID) meets its own person ``own``."""
+    con = reference_db([own, holder])
+    register_records(con, frame([record], rid=True))
+    con.execute(f"CREATE TEMP TABLE _p AS SELECT 1::BIGINT AS rid, '{own['national_id_std']}' AS person_id")
+    comp = COMPARISONS_BY_NAME["id"]
+    return comp.labels[comparison_levels(con, "_p", "_m_rec", comparisons=(comp,), with_tf=False)["lv_id"][0]]
+
+
+@pytest.mark.parametrize(
+    ("own", "holder"),
+    [
+        # a spouse with the same given name (the names are more than one edit apart, the dates decades apart)
+        (("Bùi Thị Anh", "1964-10-14", "F"), ("Lê Thanh Anh", "1942-06-06", "F")),
+        # a sibling: the same surname and given name, another middle name and sex, the same year
+        (("Nguyễn Văn Anh", "1966-10-10", "M"), ("Nguyễn Thị Anh", "1966-02-08", "F")),
+        # a parent with another given name (the rule before this one already caught it)
+        (("Nguyễn Thị Thu Hà", "1990-03-04", "F"), ("Nguyễn Văn Hùng", "1965-08-20", "M")),
+    ],
+)
+def test_an_id_held_by_a_relative_whose_name_and_date_disagree_is_other_person(own, holder):
+    own_p = person("049190005678", *own)
+    holder_p = person("049065001111", *holder)
+    record = person(holder_p["national_id_std"], *own)
+    assert _holder_level(record, holder_p, own_p) == "other_person"
+
+
+def test_the_persons_own_id_with_a_dropped_middle_name_and_a_year_off_stays_exact():
+    own_p = person(PID, "Nguyễn Thị Thu Hà", "1990-03-04", "F")
+    record = person(PID, "Nguyễn Thu Hà", "1989-03-04", "F")
+    con = reference_db([own_p])
+    register_records(con, frame([record], rid=True))
+    assert con.execute("SELECT id_other_holder FROM _m_rec").fetchall() == [(False,)]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -72,6 +107,9 @@ def test_id_shared_prefix_and_plain_disagreement_when_the_id_is_someone_who_fits
         ("Nguyễn Thị Thu Hạ", "no_diacritics"),  # a tone slip folds away
         ("Nguyễn Thị Thư Hà", "no_diacritics"),
         ("Nguyễn Thị Thu Hòa", "one_edit"),  # one character more
+        ("Nguyễn Thị Thy Hà", "one_edit"),  # a typo in the middle name is a typo, not another middle name
+        ("Nguyễn Thu Hoà", "middle_dropped_typo"),  # middle name dropped and a typo in the given name
+        ("Ngyễn Thu Hà", "middle_dropped_typo"),  # ... or in the surname
         ("Nguyễn Thị Thuy Hoa", "jw_95"),
         ("Nguyễn Thị Thanh Hoa", "jw_88"),
         ("Trần Văn Bình", "differs"),
@@ -86,6 +124,12 @@ def test_regional_surname_pair_is_a_variant_not_an_exact_agreement():
     assert level_of("name", rec(name="Hoàng Văn Nam", sex="M"), ref=ref) == "variant"
     ref = person(PID, "Võ Thị Lan", "1990-03-04", "F")
     assert level_of("name", rec(name="Vũ Thị Lan"), ref=ref) == "variant"
+
+
+def test_a_mistyped_huynh_is_one_edit_from_huynh_not_a_word_away_from_hoang():
+    ref = person(PID, "Huỳnh Văn Nam", "1990-03-04", "M")
+    assert level_of("name", rec(name="Huyn Văn Nam", sex="M"), ref=ref) == "one_edit"
+    assert level_of("name", rec(name="Huyn Nam", sex="M"), ref=ref) == "middle_dropped_typo"
 
 
 @pytest.mark.parametrize(

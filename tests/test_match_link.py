@@ -215,3 +215,32 @@ def test_a_key_value_too_common_is_split_by_a_finer_key_not_skipped():
     )  # split by the birth year: the one person of 1971
     assert not stats["warnings"]
     assert row(res, 1)["person_id"] == "049090000021"
+
+
+def _pairs_of(pass_name: str, records: list[dict], ref: list[dict]) -> set[tuple[int, str]]:
+    from doisoat.match.blocking import blocked_pairs
+
+    only = [p for p in DEFAULT_PASSES if p.name == pass_name]
+    pairs = blocked_pairs(reference_db(ref), frame(records, rid=True), MatchSettings(passes=only))
+    return set(pairs.select("rid", "person_id").iter_rows())
+
+
+def test_pairs_of_error_kinds_reach_the_person_through_their_own_pass():
+    ref = [
+        person("049177000111", "Huỳnh Thị Mận", "1977-03-09", "F"),
+        person("049150000222", "Nguyễn Mỹ Phượng", "1950-08-14", "F"),
+        person("049175000333", "Nguyễn Minh Quang", "1974-04-25", "M"),
+    ]
+    # a mistyped Huỳnh with a year-only date: one deletion from the plain surname (not from its variant Hoàng)
+    assert _pairs_of("typo_year", [person(None, "Huyn Thị Mận", "1977", "F")], ref) == {(1, "049177000111")}
+    # merged syllables and a typo: the plain name run together, one deletion apart
+    got = _pairs_of("nospace_typo", [person(None, "Nguyan MỹPhượng", "1950-08-14", "F")], ref)
+    assert got == {(1, "049150000222")}
+    # a typo with the year one off: the given name with the day and month
+    got = _pairs_of("typo_dob_pm1", [person(None, "Ngayen Minh Quang", "1975-04-25", "M")], ref)
+    assert got == {(1, "049175000333")}
+
+
+def test_a_key_on_an_expression_reads_only_its_columns_not_its_function_names():
+    nospace = next(p for p in DEFAULT_PASSES if p.name == "nospace_typo")
+    assert nospace.key_columns() == [{"name_plain", "birth_year"}]

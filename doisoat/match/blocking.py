@@ -40,9 +40,10 @@ class BlockingPass:
         return cls(d["name"], keys, tuple((c[0], c[1]) for c in d.get("refine", ())), d.get("cap"))
 
     def key_columns(self) -> list[set[str]]:
-        """Per alternative key, the record-side column names it reads (identifiers in its expressions)."""
+        """Per alternative key, the record-side column names it reads (identifiers in its expressions that are not
+        function names)."""
         return [
-            {w for r, _ in key for w in re.findall(r"[a-z_][a-z0-9_]*", r.removeprefix(DEL1))}
+            {w for r, _ in key for w in re.findall(r"\b[a-z_][a-z0-9_]*\b(?!\s*\()", r.removeprefix(DEL1))}
             for key in self.keys
         ]
 
@@ -91,6 +92,11 @@ def same(*cols: str) -> tuple[tuple[str, str], ...]:
 
 
 DOB = ("birth_year", "birth_month", "birth_day")
+# the plain name (diacritics folded, no regional or i/y variant) run together, and its first word: a typo in a
+# variant pair's word ("Huyn" for Huỳnh) or in a merged word ("myphuong" for "Mỹ Phượng") is one edit from the
+# plain spelling, two or more from the variant's (Hoàng, "mi phuong")
+PLAIN_NOSPACE = "replace(name_plain, ' ', '')"
+PLAIN_FIRST = "string_split(name_plain, ' ')[1]"
 
 DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("id_exact", (same("national_id_std"),)),
@@ -142,7 +148,7 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     # a typo in the given name or in the surname, with a year-only, 01/01 or otherwise changed day and month
     BlockingPass(
         "typo_year",
-        (same("nv_first", DEL1 + "nv_last", "birth_year"), same(DEL1 + "nv_first", "nv_last", "birth_year")),
+        (same("nv_first", DEL1 + "nv_last", "birth_year"), same(DEL1 + PLAIN_FIRST, "nv_last", "birth_year")),
         cap=50,
     ),
     BlockingPass(
@@ -161,6 +167,24 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
         ),
         cap=50,
     ),
+    # a typo in one name part and the year one off, the day and month intact: the other part, day, month, year ± 1
+    BlockingPass(
+        "typo_dob_pm1",
+        tuple(
+            (
+                (part, part),
+                ("birth_month", "birth_month"),
+                ("birth_day", "birth_day"),
+                (f"birth_year {d}", "birth_year"),
+            )
+            for part in ("nv_first", "nv_last")
+            for d in ("+ 1", "- 1")
+        ),
+        cap=50,
+    ),
+    # syllables merged or split and a typo ("nguye minhanh" / "nguyen minh anh"): the name run together, one
+    # character deleted on each side, with the year (any precision)
+    BlockingPass("nospace_typo", (same(DEL1 + PLAIN_NOSPACE, "birth_year"),), cap=50),
     BlockingPass("name_month_day", (same("name_variant", "birth_month", "birth_day"),)),
 )
 

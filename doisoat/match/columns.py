@@ -107,15 +107,19 @@ def register_records(con: duckdb.DuckDBPyConnection, records_std: pl.DataFrame) 
 
 
 NO_SECTOR = "_"
-# the person holding the record's ID is someone else: another given name (a parent, a child and a spouse often
-# share surname and middle name, so the full names can look close; short given names one letter apart are other
-# names), and another birth date (even allowing a year one off, a swapped day and month, an unknown day and month)
-# or the other sex (a spouse born the same year)
+# the person holding the record's ID is someone else (DOMAIN §8: a parent's, a spouse's, a guardian's ID) when their
+# names disagree and so do their birth dates (or their sexes):
+# - names disagree: not the same name once syllables are run together, not a dropped or added middle name, and either
+#   the given names differ (not one typo apart unless short: An/Anh, Hoa/Hoài are other names) or the full names are
+#   more than one edit apart (a spouse or a parent with the same given name: Bùi Thị Anh / Lê Thanh Anh; a sibling
+#   with another middle name: Nguyễn Văn Anh / Nguyễn Thị Anh);
+# - dates disagree even allowing a year one off, a swapped day and month, an unknown day and month.
 OTHER_HOLDER_SQL = (
-    # given names differ: not equal, and not one typo apart unless short (An/Anh, Hoa/Hoài are other names)
-    "s.nv_last IS DISTINCT FROM p.nv_last"
-    " AND NOT (least(length(s.nv_last), length(p.nv_last)) >= 4 AND damerau_levenshtein(s.nv_last, p.nv_last) <= 1)"
-    " AND s.nv_nospace IS DISTINCT FROM p.nv_nospace"
+    "s.nv_nospace IS DISTINCT FROM p.nv_nospace"
+    " AND NOT coalesce(s.nv_first = p.nv_first AND s.nv_last = p.nv_last AND s.nv_words <> p.nv_words, false)"
+    " AND ((s.nv_last IS DISTINCT FROM p.nv_last"
+    " AND NOT (least(length(s.nv_last), length(p.nv_last)) >= 4 AND damerau_levenshtein(s.nv_last, p.nv_last) <= 1))"
+    " OR damerau_levenshtein(s.name_variant, p.name_variant) > 1)"
     " AND (coalesce(s.sex_std <> p.sex_std, false)"
     " OR NOT coalesce(abs(s.birth_year - p.birth_year) <= 1 AND (s.birth_month IS NULL OR p.birth_month IS NULL"
     " OR s.birth_placeholder OR p.birth_placeholder"

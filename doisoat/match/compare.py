@@ -114,15 +114,30 @@ NAME = Comparison(
             "r.nv_first = p.nv_first AND r.nv_last = p.nv_last AND r.nv_words <> p.nv_words",
             "partial",
         ),
-        Level("middle_differs", "r.nv_first = p.nv_first AND r.nv_last = p.nv_last", "partial"),
         # one character substituted, left out or two swapped, anywhere in the name: a typo. Rarer between
-        # strangers than a Jaro–Winkler band, which Vietnamese names (a shared "nguyen thi ") reach easily
+        # strangers than a Jaro–Winkler band, which Vietnamese names (a shared "nguyen thi ") reach easily. Before
+        # middle_differs, so that a typo in the middle name ("Đỗ Vah Anh") is one, and also on the plain name, so
+        # that a mistyped Huỳnh ("Huyn") is one edit from Huỳnh, not a word away from its variant Hoàng
         Level(
             "one_edit",
-            "abs(length(r.name_variant) - length(p.name_variant)) <= 1"
-            " AND damerau_levenshtein(r.name_variant, p.name_variant) = 1",
+            "(abs(length(r.name_variant) - length(p.name_variant)) <= 1"
+            " AND damerau_levenshtein(r.name_variant, p.name_variant) = 1)"
+            # (the plain name only where a variant folded it: elsewhere it is the variant name, already compared)
+            " OR ((r.name_plain <> r.name_variant OR p.name_plain <> p.name_variant)"
+            " AND abs(length(r.name_plain) - length(p.name_plain)) <= 1"
+            " AND damerau_levenshtein(r.name_plain, p.name_plain) = 1)",
             "partial",
         ),
+        # a dropped or added middle name and a typo in the surname or the given name ("Nuyen Anh" / "Nguyễn Quang
+        # Anh"); the surname compared plain, so that a mistyped Huỳnh still meets Huỳnh
+        Level(
+            "middle_dropped_typo",
+            "r.nv_words <> p.nv_words AND ((r.nv_last = p.nv_last AND damerau_levenshtein("
+            "string_split(r.name_plain, ' ')[1], string_split(p.name_plain, ' ')[1]) <= 1)"
+            " OR (r.nv_first = p.nv_first AND damerau_levenshtein(r.nv_last, p.nv_last) <= 1))",
+            "partial",
+        ),
+        Level("middle_differs", "r.nv_first = p.nv_first AND r.nv_last = p.nv_last", "partial"),
         Level("jw_95", f"{_jw('name_variant')} >= 0.95", "partial"),
         Level("jw_88", f"{_jw('name_variant')} >= 0.88", "partial"),
         Level("differs", "true", "differs"),

@@ -36,10 +36,11 @@ _PRIOR_MU: dict[str, tuple[list[float], list[float]]] = {
         [0.90, 0.02, 0.02, 0.01, 0.02, 0.005, 0.005, 0.02],
         [1e-6, 1e-6, 2e-6, 1e-6, 0.01, 0.02, 5e-3, 0.965],
     ),
-    # exact, no_diacritics, variant, merged_split, middle_dropped, middle_differs, one_edit, jw_95, jw_88, differs
+    # exact, no_diacritics, variant, merged_split, middle_dropped, one_edit, middle_dropped_typo, middle_differs,
+    # jw_95, jw_88, differs
     "name": (
-        [0.85, 0.03, 0.03, 0.01, 0.04, 0.01, 0.015, 0.01, 0.005, 0.01],
-        [2e-4, 1e-5, 1e-5, 1e-6, 5e-4, 5e-3, 2e-4, 1e-3, 2e-2, 0.97],
+        [0.85, 0.03, 0.03, 0.01, 0.04, 0.015, 0.005, 0.01, 0.01, 0.005, 0.01],
+        [2e-4, 1e-5, 1e-5, 1e-6, 5e-4, 2e-4, 3e-4, 5e-3, 1e-3, 2e-2, 0.97],
     ),
     # exact, day_month_swapped, year_only, placeholder, year_pm1, year_pm1_imprecise, year_typo, same_month,
     # same_year, differs
@@ -173,7 +174,8 @@ class MatchModel:
             wcols = ["w_prior"] + [f"w_{c.name}" for c in DEFAULT_COMPARISONS]
             out = out.with_columns(pl.sum_horizontal(wcols).alias("match_weight"))
         else:
-            out = levels.with_columns((pl.lit(prior) + pl.sum_horizontal(exprs)).alias("match_weight"))
+            # summed in the same order as above, so a pair scored either way has the same weight to the last bit
+            out = levels.with_columns(pl.sum_horizontal([pl.lit(prior), *exprs]).alias("match_weight"))
         return out.with_columns(
             (1.0 / (1.0 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability")
         )
