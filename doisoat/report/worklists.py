@@ -170,16 +170,23 @@ REFERENCE_COLUMNS = {"person_id": pl.Utf8, **standard_types(*_PERSON_COLUMNS, "c
 _WEIGHTS = pl.Struct({c: pl.Float64 for c in ("prior", "id", "name", "birth", "sex", "commune", "phone")})
 
 
+def decoded_weights() -> pl.Expr:
+    """The ``weights`` JSON as a struct column ``_weights``, which :func:`match_basis` reads."""
+    return pl.col("weights").str.json_decode(_WEIGHTS).alias("_weights")
+
+
 def match_basis(lang: str = "vi") -> pl.Expr:
     """What agrees and what differs, in words: "Trùng số định danh, ngày sinh; gần giống họ tên; khác tên đệm".
 
     From the match weights (a comparison that added weight agrees, one that took weight away differs; a
     missing value weighs nothing and is not mentioned), refined by the values shown beside it: a positive
     comparison whose values are not identical is "gần giống"; a differing name says which part (họ, tên đệm,
-    tên), a differing birth date whether the year differs. Needs the ``diff_*`` flags and name/birth columns.
+    tên), a differing birth date whether the year differs. Needs the ``diff_*`` flags, name/birth columns and
+    the weights decoded once into ``_weights`` (:func:`decoded_weights`; decoding inside each of the 18 uses
+    was most of a province's worklist time).
     """
     words, fields = EVIDENCE_WORDS[lang], EVIDENCE_FIELDS[lang]
-    w = pl.col("weights").str.json_decode(_WEIGHTS)
+    w = pl.col("_weights")
     not_same = {
         "id": pl.col("diff_id"),
         "name": pl.col("diff_name"),
@@ -218,7 +225,7 @@ def match_basis(lang: str = "vi") -> pl.Expr:
         differs.append(pl.when(weight < 0).then(text))
 
     def group(parts: list[pl.Expr], word: str | None) -> pl.Expr:
-        joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
+        joined = pl.concat_str(parts, separator=", ", ignore_nulls=True)
         text = pl.concat_str(pl.lit(f"{word} "), joined) if word else joined
         return pl.when(joined != "").then(text)
 
@@ -381,6 +388,7 @@ def worklist_frame(
         # a person a steward already confirmed (pass "steward") shows that decision; importing it again is harmless
         pl.when(confirmed).then(pl.lit(DECISIONS[lang][0])).otherwise(None).alias("decision"),
         pl.when(confirmed).then(pl.lit(CONFIRMED_NOTE[lang])).otherwise(None).alias("note"),
+        decoded_weights(),
     )
     out = out.with_columns(
         match_basis(lang),
