@@ -127,7 +127,7 @@ def enriched_frame(
         )
         .unique("__pid", keep="first")
     )
-    res = results.filter(pl.col("rid").is_not_null()).select(
+    res = results.filter(pl.col("rid").is_not_null() & (pl.col("sector") == sector)).select(
         pl.col("rid").alias("__rid"),
         *[pl.col(c).alias(f"__{c}") for c in ("person_id", "status", *DIMENSIONS, "reasons")],
     )
