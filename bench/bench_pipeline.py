@@ -68,17 +68,18 @@ def main() -> None:
     shutil.rmtree(work / "runs", ignore_errors=True)
 
     timings: dict[str, float] = {}
-    memory: dict[str, float] = {}  # step → RSS after it, GiB
+    memory: dict[str, tuple[float, float]] = {}  # step → RSS before and after it, GiB
     # peak RSS within each step and within the work between steps ("<step>+": after that step, before the next)
     peaks: dict[str, float] = {}
     last = ["start"]
 
     def timed(name, fn, *a, **kw):
         peaks[f"{last[0]}+"] = _reset_peak()
+        before = _rss_gb()[0]
         t = time.perf_counter()
         out = fn(*a, **kw)
         timings[name] = time.perf_counter() - t
-        memory[name] = _rss_gb()[0]
+        memory[name] = (before, _rss_gb()[0])
         peaks[name] = _reset_peak()
         last[0] = name
         return out
@@ -106,7 +107,10 @@ def main() -> None:
     print(f"- generation (cached when 0): {gen_s:.1f} s")
     print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GiB; published: {summary.published}")
     print("- steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    print("- memory after each step (RSS, GiB): " + ", ".join(f"{k} {now:.1f}" for k, now in memory.items()))
+    print(
+        "- RSS before → after each step (GiB): "
+        + ", ".join(f"{k} {a:.2f} → {b:.2f}" for k, (a, b) in memory.items())
+    )
     print(
         "- peak RSS within each step (GiB; '+': between that step and the next): "
         + ", ".join(f"{k} {v:.2f}" for k, v in peaks.items())
