@@ -790,6 +790,9 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "column_maps": column_maps(ingested),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
+    # the report's own numbers, kept for "change since the previous run"; counted once (per sector, so the
+    # report's are the published sectors' rows of it)
+    aggregates = aggregate(results)
     sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))
     measured = audit.measured_precision(con)
     drawn = dict(sample.group_by("sector").len().iter_rows()) if sample.height else {}
@@ -810,6 +813,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         suppress_below=config.suppress_below,
         data_docs_href="../data_docs/index.html",
         audit_sample=sample,
+        aggregates=aggregates.filter(pl.col("sector").is_in(sorted(published))),
     )
     manifest = {
         "run_id": run_id,
@@ -850,7 +854,6 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
     write_manifest(staging, manifest)
     private_files(staging)
-    aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
     # the record first, then the rename: a run killed in between is finished by the next run (_recover_staging)
     store.record_files(
         con,
