@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/bench_pipeline.py --people 100000 [--seed 1] [--rates double] [--work bench/work]
 
+From a git worktree, run it with ``PYTHONPATH=<the worktree>``: without it ``python bench/…`` imports the
+package the virtualenv's editable install points at (the main checkout), not the worktree's.
+
 Prints the time of each step, peak memory (max RSS of this process) and precision / recall / F1 per sector, as a
 Markdown block to paste into bench/RESULTS.md. Generated data is cached per (people, seed, rates) under --work.
 """
