@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/bench_pipeline.py --people 100000 [--seed 1] [--rates double] [--work bench/work]
 
+From a git worktree, run it with ``PYTHONPATH=<the worktree>``: without it ``python bench/…`` imports the
+package the virtualenv's editable install points at (the main checkout), not the worktree's.
+
 Prints the time of each step, peak memory (max RSS of this process) and precision / recall / F1 per sector, as a
 Markdown block to paste into bench/RESULTS.md. Generated data is cached per (people, seed, rates) under --work.
 """
@@ -68,13 +71,20 @@ def main() -> None:
     shutil.rmtree(work / "runs", ignore_errors=True)
 
     timings: dict[str, float] = {}
-    memory: dict[str, tuple[float, float]] = {}  # step → (RSS after, peak RSS so far) in GiB
+    memory: dict[str, tuple[float, float]] = {}  # step → RSS before and after it, GiB
+    # peak RSS within each step and within the work between steps ("<step>+": after that step, before the next)
+    peaks: dict[str, float] = {}
+    last = ["start"]
 
     def timed(name, fn, *a, **kw):
+        peaks[f"{last[0]}+"] = _reset_peak()
+        before = _rss_gb()[0]
         t = time.perf_counter()
         out = fn(*a, **kw)
         timings[name] = time.perf_counter() - t
-        memory[name] = _rss_gb()
+        memory[name] = (before, _rss_gb()[0])
+        peaks[name] = _reset_peak()
+        last[0] = name
         return out
 
     config = pipeline.RunConfig(
@@ -85,7 +95,9 @@ def main() -> None:
     t = time.perf_counter()
     summary = pipeline.reconcile(config, step=timed)
     total = time.perf_counter() - t
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    peaks[f"{last[0]}+"] = _reset_peak()
+    # getrusage's peak is reset with VmHWM: the run's peak is the largest of the parts'
+    peak_gb = max([*peaks.values(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20])
     metrics = evaluate(data, summary.out_dir / "results.parquet")
 
     rows = sum(manifest["rows"].values())
@@ -99,8 +111,12 @@ def main() -> None:
     print(f"- run: {total:.1f} s in all, peak RSS {peak_gb:.2f} GiB; published: {summary.published}")
     print("- steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     print(
-        "- memory after each step (RSS / peak so far, GiB): "
-        + ", ".join(f"{k} {now:.1f}/{peak:.1f}" for k, (now, peak) in memory.items())
+        "- RSS before → after each step (GiB): "
+        + ", ".join(f"{k} {a:.2f} → {b:.2f}" for k, (a, b) in memory.items())
+    )
+    print(
+        "- peak RSS within each step (GiB; '+': between that step and the next): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in peaks.items())
     )
     print("```")
     print(format_metrics(metrics, lang="en"))
@@ -115,6 +131,20 @@ def _rss_gb() -> tuple[float, float]:
             key, value = line.split(":", 1)
             fields_kb[key] = int(value.split()[0])
     return fields_kb.get("VmRSS", 0) / 2**20, fields_kb.get("VmHWM", 0) / 2**20
+
+
+def _reset_peak() -> float:
+    """Peak resident memory since the last reset, in GiB; then reset it (Linux: clear_refs 5 resets VmHWM).
+
+    ``getrusage``'s peak is reset with it (and ``/usr/bin/time -v`` then reports too little): the run's peak
+    is the largest of the parts.
+    """
+    peak = _rss_gb()[1]
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:  # not Linux, or not allowed: the peaks stay cumulative
+        pass
+    return peak
 
 
 if __name__ == "__main__":

@@ -957,14 +957,14 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     published = set(gate.published_sectors)
     results = linked.results.with_columns(pl.col("sector").is_in(sorted(published)).alias("published"))
     results.drop("rid").write_parquet(staging / "results.parquet")
-    pub, sample, reports = _write_reports(run, inputs, linked, gate, results)
+    pub, sample, reports, aggregates = _write_reports(run, inputs, linked, gate, results)
     manifest = run_manifest(run, inputs, linked, gate, results, pub, reports, counts_per_file)
     final = runs.final(run_id)
     gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
     (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
     write_manifest(staging, manifest)
     private_files(staging)
-    _record(run, inputs, gate, results, manifest, sample, final)
+    _record(run, inputs, gate, results, aggregates, manifest, sample, final)
     _kill_point("publish")
     runs.publish(staging, run_id, move_latest=bool(published))
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
@@ -992,6 +992,9 @@ def _read_inputs(run: _Run) -> _Inputs:
     from doisoat import store
 
     ref_info = run.step("reference", ensure_reference, run.con, run.config.reference)
+    # loading the reference leaves its blocks cached (≈ 0,17 GiB at 300.000 people), through ingest, standardise
+    # and match, whose peak is the run's: hand them back (match re-reads what it needs)
+    release_duckdb_cache(run.con, store.duckdb_config(run.config.db_path)["memory_limit"])
     sink = run.work / "ingest"  # record batches on disk while the files are read; gone once assembled
     try:
         ingested = run.step("ingest", ingest_extracts, run.config.extracts, store.seen_hashes(run.con), sink)
@@ -1041,7 +1044,7 @@ def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: p
     """Publication state per sector, the audit sample and the reports of the published sectors."""
     from doisoat import audit, store
     from doisoat.decisions import quality_decisions
-    from doisoat.report import write_reports
+    from doisoat.report import aggregate, write_reports
     from doisoat.report.heading import describe_inputs
 
     config, con = run.config, run.con
@@ -1066,6 +1069,9 @@ def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: p
         "column_maps": column_maps(inputs.ingested),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
+    # the report's own numbers, kept for "change since the previous run"; counted once (per sector, so the
+    # report's are the published sectors' rows of it)
+    aggregates = aggregate(results)
     sample = audit.draw_sample(shown, run.run_id, config.audit_sample_size, sorted(published))
     measured = audit.measured_precision(con)
     drawn = dict(sample.group_by("sector").len().iter_rows()) if sample.height else {}
@@ -1087,8 +1093,9 @@ def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: p
         data_docs_href="../data_docs/index.html",
         audit_sample=sample,
         earlier_decisions=quality_decisions(con),
+        aggregates=aggregates.filter(pl.col("sector").is_in(sorted(published))),
     )
-    return pub, sample, reports
+    return pub, sample, reports, aggregates
 
 
 def run_manifest(
@@ -1138,14 +1145,14 @@ def run_manifest(
     }
 
 
-def _record(run: _Run, inputs: _Inputs, gate, results, manifest: dict, sample, final: Path) -> None:
+def _record(
+    run: _Run, inputs: _Inputs, gate, results, aggregates: pl.DataFrame, manifest: dict, sample, final: Path
+) -> None:
     """The run into DuckDB (one transaction); then the rename may follow."""
     from doisoat import store
-    from doisoat.report import aggregate
 
     con, run_id, ingested, published = run.con, run.run_id, inputs.ingested, set(gate.published_sectors)
     started = run.started
-    aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
     # the record first, then the rename: a run killed in between is finished by the next run (_recover_staging)
     store.record_files(
         con,

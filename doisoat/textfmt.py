@@ -86,8 +86,17 @@ def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
     Categorical and enum columns are written as text, so they are made safe as text too. A header made
     safe never takes the name of another column (it gets a number).
     """
-    texts = {c: t for c, t in df.schema.items() if t == pl.Utf8 or isinstance(t, (pl.Categorical, pl.Enum))}
-    out = df.with_columns(safe_cell_expr(pl.col(c).cast(pl.Utf8)) for c in texts)
+    texts = [c for c, t in df.schema.items() if t == pl.Utf8 or isinstance(t, (pl.Categorical, pl.Enum))]
+    # one cheap scan finds the columns with a cell to neutralise; only those are rewritten
+    risky = (
+        df.select(pl.col(c).cast(pl.Utf8).str.contains(FORMULA_PATTERN).any() for c in texts).row(0)
+        if texts and df.height
+        else [False] * len(texts)
+    )
+    out = df.with_columns(
+        safe_cell_expr(pl.col(c).cast(pl.Utf8)) if hit else pl.col(c).cast(pl.Utf8)
+        for c, hit in zip(texts, risky, strict=True)
+    )
     names: list[str] = []
     for c in df.columns:
         name = safe_cell(c)

@@ -9,7 +9,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from doisoat.report import aggregate, build_report, write_reports, write_xlsx
+from doisoat.report import aggregate, build_report, render_html, write_reports, write_xlsx
 from doisoat.report.taskforce import commune_sort_key, sector_kind
 
 COMMUNES = ["20194", "20197", "20200", "20203", None]  # current Đà Nẵng wards; None = unknown
@@ -179,6 +179,36 @@ def test_quarantined_rows_count_in_totals_as_failing_every_dimension():
         1,
         0.5,
     )
+
+
+def test_a_sectors_aggregates_are_its_rows_of_the_whole_runs_so_the_report_reuses_them():
+    # the run counts once and gives the report the published sectors' rows (a held sector is left out)
+    results = pl.DataFrame(
+        {
+            "sector": ["tiem_chung", "tiem_chung", "bhxh", "bhxh", "bhxh"],
+            "status": ["matched", "unmatched", "matched", "matched", "review"],
+            "person_id": ["a", None, "a", "b", "c"],
+            "dung": [True, False, True, False, False],
+            "du": [True, True, False, True, True],
+            "sach": [True] * 5,
+            "song": [True] * 5,
+            "reasons": [[], ["NOT_IN_REFERENCE"], [], [], ["NEEDS_REVIEW"]],
+            "commune_code_std": ["20194", "20194", "20194", None, "20197"],
+            "commune_code_old": [None, "20341", None, "20341", None],
+        }
+    )
+    shown = results.filter(pl.col("sector") == "bhxh")
+    whole = aggregate(results)
+    assert whole.filter(pl.col("sector") == "bhxh").equals(aggregate(shown), null_equal=True)
+    run_info = {"run_id": "r1"}
+
+    def page(aggregates: pl.DataFrame | None) -> str:
+        return render_html(build_report(shown, None, {}, run_info, aggregates=aggregates))
+
+    given = whole.filter(pl.col("sector") == "bhxh")
+    assert page(given) == page(None)
+    # the figures shown are the ones given, not counted again
+    assert page(given.with_columns(pl.col("n").alias("n_dung"), pl.lit(1.0).alias("rate_dung"))) != page(None)
 
 
 def insurance_results(n: int, n_dung: int) -> pl.DataFrame:

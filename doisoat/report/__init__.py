@@ -45,6 +45,7 @@ def write_reports(
     data_docs_href: str | None = None,
     audit_sample: pl.DataFrame | None = None,
     earlier_decisions: pl.DataFrame | None = None,
+    aggregates: pl.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``report/``, ``worklists/`` and ``enriched/`` under ``run_dir``; return name → path.
 
@@ -52,10 +53,11 @@ def write_reports(
     header}} in file order, ``pipeline.column_maps``) gives enriched extracts the sector's own columns and
     headers. ``audit_sample``: rows of ``results`` drawn for the
     stewards to judge (``worklists/kiem-tra-mau.xlsx``). ``earlier_decisions``: the stewards' latest data-quality
-    decision per identity (:func:`doisoat.decisions.quality_decisions`), applied to the worklists.
+    decision per identity (:func:`doisoat.decisions.quality_decisions`), applied to the worklists. ``aggregates``:
+    ``aggregate(results)``, if the caller has it.
     """
     run_dir = Path(run_dir)
-    report = build_report(results, previous, sectors, run_info, lang, suppress_below)
+    report = build_report(results, previous, sectors, run_info, lang, suppress_below, aggregates=aggregates)
     paths = {
         "report_xlsx": write_xlsx(formula_safe(report), run_dir / "report" / "bao-cao.xlsx"),
         "report_html": write_html(report, run_dir / "report" / "bao-cao.html", data_docs_href),

@@ -104,7 +104,19 @@ def aggregate(results: pl.DataFrame, levels: tuple[str, ...] = LEVELS) -> pl.Dat
     Quarantined rows have null dimensions and count in ``n`` as failing all four. Former-unit levels
     only include rows that carry a pre-2025 code.
     """
-    df = results
+    # only the columns counted: the joins and filters below copy every column they are given
+    read = (
+        "sector",
+        "status",
+        "dung",
+        "du",
+        "sach",
+        "song",
+        "person_id",
+        "commune_code_std",
+        "commune_code_old",
+    )
+    df = results.select([c for c in (*read, "event_type") if c in results.columns])
     for c, t in {"person_id": pl.Utf8, "commune_code_old": pl.Utf8, "event_type": pl.Utf8}.items():
         if c not in df.columns:
             df = df.with_columns(pl.lit(None, t).alias(c))

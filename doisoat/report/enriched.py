@@ -104,8 +104,12 @@ def enriched_frame(
     not doisoat's and not empty in the sector's rows comes back under its record name. An added column never
     overwrites one of the extract's own: on a clash its header gets " (doisoat)".
     """
-    recs = ensure_columns(
-        records_std.lazy().filter(pl.col("sector") == sector).collect(),
+    rows = records_std.lazy().filter(pl.col("sector") == sector)
+    have = rows.collect_schema().names()
+    own = [c for c in have if (c in column_map if column_map is not None else not _added_by_doisoat(c))]
+    read = ["rid", "commune_code_std", "name_display", "source_file", "source_sheet", "source_row", *own]
+    recs = ensure_columns(  # only the columns shown are read (the records may be a scan of spilled Parquet)
+        rows.select([c for c in dict.fromkeys(read) if c in have]).collect(),
         {"source_sheet": pl.Utf8, **standard_types("commune_code_std", "name_display")},
     )
     if column_map is not None:
@@ -123,7 +127,7 @@ def enriched_frame(
         )
         .unique("__pid", keep="first")
     )
-    res = results.filter(pl.col("rid").is_not_null()).select(
+    res = results.filter(pl.col("rid").is_not_null() & (pl.col("sector") == sector)).select(
         pl.col("rid").alias("__rid"),
         *[pl.col(c).alias(f"__{c}") for c in ("person_id", "status", *DIMENSIONS, "reasons")],
     )

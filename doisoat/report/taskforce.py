@@ -1147,17 +1147,19 @@ def build_report(
     lang: str = "vi",
     suppress_below: int = 5,
     heading: ReportHeading | None = None,
+    aggregates: pl.DataFrame | None = None,
 ) -> Report:
     """All tables of the task-force report from the per-record results (and the previous run's aggregates).
 
     ``heading``: who issues the report (default :func:`doisoat.report.heading.load_heading`). ``run_info`` may
     carry ``inputs`` (:func:`doisoat.report.heading.describe_inputs`) and ``data_cutoff`` (ISO date).
+    ``aggregates``: ``aggregate(results)`` when the caller has it already (counting is the slow part).
     """
     heading = heading or load_heading()
     t = LABELS[lang]
     vi = lang == "vi"
     thr = suppress_below
-    agg = change_since(aggregate(results), previous)
+    agg = change_since(aggregate(results) if aggregates is None else aggregates, previous)
     reasons = reason_counts(results)
     labels = {s: sectors.get(s, s) for s in agg["sector"].unique().sort().to_list()}
     kinds = {s: sector_kind(s, lab) for s, lab in labels.items()}

@@ -200,16 +200,23 @@ REFERENCE_COLUMNS = {"person_id": pl.Utf8, **standard_types(*_PERSON_COLUMNS, "c
 _WEIGHTS = pl.Struct({c: pl.Float64 for c in ("prior", "id", "name", "birth", "sex", "commune", "phone")})
 
 
+def decoded_weights() -> pl.Expr:
+    """The ``weights`` JSON as a struct column ``_weights``, which :func:`match_basis` reads."""
+    return pl.col("weights").str.json_decode(_WEIGHTS).alias("_weights")
+
+
 def match_basis(lang: str = "vi") -> pl.Expr:
     """What agrees and what differs, in words: "Trùng số định danh, ngày sinh; gần giống họ tên; khác tên đệm".
 
     From the match weights (a comparison that added weight agrees, one that took weight away differs; a
     missing value weighs nothing and is not mentioned), refined by the values shown beside it: a positive
     comparison whose values are not identical is "gần giống"; a differing name says which part (họ, tên đệm,
-    tên), a differing birth date whether the year differs. Needs the ``diff_*`` flags and name/birth columns.
+    tên), a differing birth date whether the year differs. Needs the ``diff_*`` flags, name/birth columns and
+    the weights decoded once into ``_weights`` (:func:`decoded_weights`; decoding inside each of the 18 uses
+    was most of a province's worklist time).
     """
     words, fields = EVIDENCE_WORDS[lang], EVIDENCE_FIELDS[lang]
-    w = pl.col("weights").str.json_decode(_WEIGHTS)
+    w = pl.col("_weights")
     not_same = {
         "id": pl.col("diff_id"),
         "name": pl.col("diff_name"),
@@ -248,7 +255,7 @@ def match_basis(lang: str = "vi") -> pl.Expr:
         differs.append(pl.when(weight < 0).then(text))
 
     def group(parts: list[pl.Expr], word: str | None) -> pl.Expr:
-        joined = pl.concat_list(parts).list.drop_nulls().list.join(", ")
+        joined = pl.concat_str(parts, separator=", ", ignore_nulls=True)
         text = pl.concat_str(pl.lit(f"{word} "), joined) if word else joined
         return pl.when(joined != "").then(text)
 
@@ -466,6 +473,7 @@ def worklist_frame(
         .otherwise(pl.col("_earlier_note"))
         .alias("note"),
         row_kind(every_row),
+        decoded_weights(),
     )
     out = out.with_columns(
         match_basis(lang),
