@@ -225,6 +225,7 @@ def test_a_header_of_the_extract_is_neutralised_in_enriched_csv_and_xlsx(tmp_pat
     results = pl.DataFrame(
         {
             "rid": [1],
+            "sector": ["bhxh"],
             "person_id": [None],
             "status": ["unmatched"],
             "dung": [False],
