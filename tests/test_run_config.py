@@ -55,7 +55,11 @@ def test_run_yaml_nests_match_and_gate_settings_and_flags_win(tmp_path):
     config = pipeline.RunConfig.load(run_yaml, lang="vi", db_path=str(tmp_path / "x.duckdb"))
     assert config.extracts == [pipeline.ExtractInput("vaccination", tmp_path / "tc.csv")]
     assert (config.lang, config.db_path) == ("vi", tmp_path / "x.duckdb")  # the flags' values
-    assert (config.match.review, config.match.block_cap, config.match.matched) == (0.7, 50, MatchSettings().matched)
+    assert (config.match.review, config.match.block_cap, config.match.matched) == (
+        0.7,
+        50,
+        MatchSettings().matched,
+    )
     shipped = GateSettings.load()
     assert config.gate.max_drop_points == 2.5 and shipped.max_drop_points == 5.0
     assert config.gate.for_sector("vaccination").max_null_rate == 0.9
