@@ -269,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities "
         "(mặc định / default: checks/gate.yaml)",
     )
+    r.add_argument(
+        "--full",
+        action="store_true",
+        help="Chạy toàn bộ: ước lượng lại mô hình, ghép lại mọi bản ghi (mặc định: chỉ ghép lại phần thay đổi "
+        "so với lượt trước) / a full run: re-estimate the models and re-link every record (default: incremental)",
+    )
+    r.add_argument(
+        "--models-from",
+        type=Path,
+        metavar="THƯ_MỤC_LƯỢT",
+        help="Ghép mọi bản ghi bằng mô hình đã cố định của một lượt trước (để đối chiếu một lượt tăng dần) / link "
+        "every record with the frozen models of an earlier run folder",
+    )
     _add_inbox_options(r, required=False)
 
     _add_serve_parser(sub, raw)
@@ -428,6 +441,7 @@ def _cmd_run_inbox(args) -> int:
         archive=str(args.archive) if args.archive else None,
         lang=args.lang,
         gate_config=str(args.gate_config) if args.gate_config else None,
+        full=args.full,
     )
     if night.run is not None:
         print_summary(night.run)
@@ -508,6 +522,8 @@ def _cmd_run(args) -> int:
         db=str(args.db) if args.db else None,
         lang=args.lang,
         gate_config=str(args.gate_config) if args.gate_config else None,
+        full=args.full,
+        models_from=str(args.models_from) if args.models_from else None,
     )
     print_summary(result)
     return _run_exit(result)

@@ -85,6 +85,8 @@ class RunConfig:
     audit_sample_size: int = field(default_factory=lambda: audit_sample_default())
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
     carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
+    full: bool = False  # link every record with newly estimated models, never incrementally (--full)
+    models_from: Path | None = None  # a run folder whose frozen models link every record (--models-from)
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -105,12 +107,14 @@ class RunConfig:
             "suppress_below": self.suppress_below,
             "gate_config": path(self.gate_config),
             "audit_sample_size": self.audit_sample_size,
+            "full": self.full,
+            "models_from": path(self.models_from),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
         """The configuration :meth:`to_dict` wrote (a manifest's ``config``)."""
-        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config")
+        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config", "models_from")
         values = {
             k: (Path(v) if k in paths and v is not None else v) for k, v in data.items() if k != "extracts"
         }
@@ -717,7 +721,7 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
 
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
-    from doisoat import audit, store
+    from doisoat import audit, incremental, store
     from doisoat.normalize.units import units_source
     from doisoat.report import aggregate, write_reports
     from doisoat.report.heading import describe_inputs
@@ -740,13 +744,27 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     finally:
         shutil.rmtree(sink, ignore_errors=True)
     ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
-    records_std = step("standardize", standardize_records, records)
+    model = load_model(config)
+    # -- incremental nights (doisoat.incremental): new rows standardised, changed records re-linked, frozen models
+    plan = incremental.plan(con, config, specs, records, model, ref_info["sha256"])
+    progress.info("%s", plan.line())
+    if plan.mode == "incremental":
+        records_std = step("standardize", incremental.standardized, plan, records, standardize_records)
+    else:
+        records_std = step("standardize", standardize_records, records)
     del records  # the standardised frame carries the raw columns too
     # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
     std_path = spill(records_std, work / "records_std.parquet")
     del records_std
-    model = load_model(config)
-    linked = step("match", match_records, con, std_path, model, specs)
+    if plan.frozen:
+        linked = step("match", incremental.link, con, std_path, plan, specs, model)
+    else:
+        linked = step("match", match_records, con, std_path, model, specs)
+    n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
+    state_file = incremental.write_state(
+        incremental.state_dir(config.db_path) / f"{run_id}.parquet", std_path, plan.keys, linked.matches
+    )
+    # --
     matches = linked.matches
     ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
     release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
@@ -758,6 +776,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
     # the models estimated on this run's data, per sector: files in the run folder, hashes in the manifest
     models_used = linked.save_models(staging / "models")
+    incremental.save_frozen(staging / "models", run_id, linked, n_ref, con, plan.models_dir)
     del linked, matches, assessed  # the results hold what the later steps read
     counts_per_file = check_nothing_lost(ingested, results)
     if quarantine.height:
@@ -829,6 +848,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         ],
         "reference": ref_info,
         "model": models_used,
+        "incremental": plan.manifest(),
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
@@ -869,6 +889,9 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         results,
         {s: s in published for s in gate.sectors},
         sample,
+    )
+    incremental.record_state(
+        con, run_id, plan, specs, model, final / "models", state_file, ref_info["sha256"]
     )
     _kill_point("publish")
     runs.publish(staging, run_id, move_latest=bool(published))

@@ -88,6 +88,7 @@ def inbox_once(
     archive: str | None = None,
     lang: str = "vi",
     gate_config: str | None = None,
+    full: bool = False,
 ) -> inbox_mod.Night:
     """``doisoat run --inbox``: choose the files before Prefect starts (no new file: no Prefect at all)."""
     box = _open(inbox, archive)
@@ -97,7 +98,7 @@ def inbox_once(
 
     def run(config: pipeline.RunConfig) -> dict:
         extracts = [f"{e.sector}={e.path}" for e in config.extracts]
-        return run_once(reference, extracts, out=out, db=db, lang=lang, gate_config=gate_config)
+        return run_once(reference, extracts, out=out, db=db, lang=lang, gate_config=gate_config, full=full)
 
     return inbox_mod.night(box, base, run)
 

@@ -86,10 +86,12 @@ def nightly(
     db: str | None = None,
     lang: str = "vi",
     gate_config: str | None = None,
+    full: bool = False,
+    models_from: str | None = None,
 ) -> dict:
     """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass."""
     try:
-        config = run_config(reference, extracts, out, db, lang, gate_config)
+        config = run_config(reference, extracts, out, db, lang, gate_config, full, models_from)
         config.run_id = current_run_id()
         summary = pipeline.reconcile(config, step=prefect_step)
     except DoisoatError as exc:  # the user's mistake: a failed run with the message, no traceback
@@ -120,6 +122,8 @@ def run_config(
     db: str | None,
     lang: str = "vi",
     gate_config: str | None = None,
+    full: bool = False,
+    models_from: str | None = None,
 ) -> pipeline.RunConfig:
     return pipeline.RunConfig(
         reference=Path(reference),
@@ -128,17 +132,26 @@ def run_config(
         db_path=Path(db) if db else settings.default_db(),
         lang=lang,
         gate_config=Path(gate_config) if gate_config else None,
+        full=full,
+        models_from=Path(models_from) if models_from else None,
     )
 
 
 def run_once(
-    reference: str, extracts: list[str], out=None, db=None, lang: str = "vi", gate_config: str | None = None
+    reference: str,
+    extracts: list[str],
+    out=None,
+    db=None,
+    lang: str = "vi",
+    gate_config: str | None = None,
+    full: bool = False,
+    models_from: str | None = None,
 ) -> dict:
     """Check the inputs and take the run's locks before Prefect starts, then run the flow; user errors raise.
 
     The one entry point for the CLI and the demo: a mistake costs one line and no Prefect start-up.
     """
-    config = run_config(reference, extracts, out, db, lang, gate_config)
+    config = run_config(reference, extracts, out, db, lang, gate_config, full, models_from)
     pipeline.check_inputs(config)
     with pipeline.run_locks(config):
         state = nightly(
@@ -148,6 +161,8 @@ def run_once(
             db=db,
             lang=lang,
             gate_config=gate_config,
+            full=full,
+            models_from=models_from,
             return_state=True,
         )
     if state.is_failed() and state.message and not isinstance(state.data, BaseException):
