@@ -82,9 +82,13 @@ def row_keys(records: pl.DataFrame) -> pl.DataFrame:
     identical rows it is (in row order)."""
     cols = [c for c in records.columns if c not in LINEAGE]
     if not records.height:
-        return pl.DataFrame(schema={"rid": pl.Int64, "sector": pl.Utf8, "_row_hash": pl.UInt64, "_occurrence": pl.Int64})
+        return pl.DataFrame(
+            schema={"rid": pl.Int64, "sector": pl.Utf8, "_row_hash": pl.UInt64, "_occurrence": pl.Int64}
+        )
     parts = [
-        pl.when(pl.col(c).is_not_null()).then(pl.col(c).cast(pl.Utf8).hash(seed=_seed(c))).otherwise(pl.lit(0, pl.UInt64))
+        pl.when(pl.col(c).is_not_null())
+        .then(pl.col(c).cast(pl.Utf8).hash(seed=_seed(c)))
+        .otherwise(pl.lit(0, pl.UInt64))
         for c in cols
     ]
     h = pl.reduce(lambda a, b: a ^ b, parts) if parts else pl.lit(0, pl.UInt64)
@@ -107,7 +111,9 @@ def fingerprint(spec, model) -> str:
 
     h = hashlib.sha256()
     source = Path(spec.source) if getattr(spec, "source", None) else None
-    h.update(source.read_bytes() if source and source.exists() else json.dumps(asdict(spec), default=str).encode())
+    h.update(
+        source.read_bytes() if source and source.exists() else json.dumps(asdict(spec), default=str).encode()
+    )
     h.update(MatchSettings().to_json().encode())
     h.update(model.sha256().encode())
     h.update(f"{__version__}|{version('polars')}".encode())
@@ -226,22 +232,38 @@ def _reference_schema_same(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, SNAPSHOT) and _columns(con, SNAPSHOT) == _columns(con, "reference_person")
 
 
+def check_models_from(run_dir: Path) -> Path:
+    """``--models-from``: a run folder whose ``models/`` holds everything a frozen link needs; its models folder."""
+    from doisoat.errors import UserError
+
+    folder = Path(run_dir) / "models"
+    try:
+        ok = load_frozen(folder)[0] is not None
+    except (OSError, ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise UserError(
+            f"'{run_dir}' (--models-from) không phải thư mục của một lượt chạy có đủ mô hình (cần models/all.json, "
+            f"models/{FROZEN_FILE}, models/{TF_FILE}): hãy chỉ định thư mục <mã lượt> trong thư mục kết quả. "
+            "/ not a run folder with its frozen models"
+        )
+    return folder
+
+
 def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: str) -> Plan:
     """Decide how this run links and, for an incremental night, which rows are new and which are reused."""
     keys = row_keys(records)
     sectors = sorted(specs)
     if config.models_from is not None:
-        folder = Path(config.models_from) / "models"
-        if load_frozen(folder)[0] is None:
-            from doisoat.errors import UserError
-
-            raise UserError(
-                f"'{config.models_from}' không phải thư mục của một lượt chạy có mô hình đầy đủ (thiếu "
-                f"models/{FROZEN_FILE}, models/{TF_FILE} hoặc models/all.json) / not a run folder with its models"
-            )
+        folder = check_models_from(config.models_from)
         frozen_from = json.loads((folder / FROZEN_FILE).read_text(encoding="utf-8")).get("frozen_from")
-        return Plan("frozen", f"dùng mô hình của lượt {folder.parent.name} (--models-from)", keys, folder,
-                    frozen_from or folder.parent.name)
+        return Plan(
+            "frozen",
+            f"dùng mô hình của lượt {folder.parent.name} (--models-from)",
+            keys,
+            folder,
+            frozen_from or folder.parent.name,
+        )
 
     def full(reason: str) -> Plan:
         return Plan("full", reason, keys)
@@ -458,14 +480,25 @@ def record_state(
             con.execute("INSERT INTO incremental_reference_meta VALUES (?)", [reference_sha])
         con.register("_inc_keys", p.keys.select("sector", "_row_hash", "_occurrence"))
         con.execute("DELETE FROM extract_rows WHERE sector IN (SELECT unnest(?::VARCHAR[]))", [sectors])
-        con.execute("INSERT INTO extract_rows SELECT sector, _row_hash, _occurrence, ? FROM _inc_keys", [run_id])
+        con.execute(
+            "INSERT INTO extract_rows SELECT sector, _row_hash, _occurrence, ? FROM _inc_keys", [run_id]
+        )
         con.unregister("_inc_keys")
         for s in sectors:
             con.execute("DELETE FROM incremental_sectors WHERE sector = ?", [s])
             con.execute(
                 "INSERT INTO incremental_sectors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [s, run_id, frozen_from, str(models_dir), fingerprint(specs[s], model), reference_sha, upto,
-                 str(state_file), datetime.now()],
+                [
+                    s,
+                    run_id,
+                    frozen_from,
+                    str(models_dir),
+                    fingerprint(specs[s], model),
+                    reference_sha,
+                    upto,
+                    str(state_file),
+                    datetime.now(),
+                ],
             )
         con.execute("COMMIT")
     except Exception:

@@ -183,6 +183,10 @@ def check_inputs(config: RunConfig) -> None:
             )
         seen[key] = e.sector
     check_runs_folder(config.runs_root(), config.db_path)
+    if config.models_from is not None:
+        from doisoat.incremental import check_models_from
+
+        check_models_from(config.models_from)
 
 
 @contextmanager
