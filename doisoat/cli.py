@@ -431,6 +431,11 @@ def _cmd_run_inbox(args) -> int:
         raise UserError(
             "Dùng --inbox hoặc --extract, không dùng cả hai. / --inbox and --extract exclude each other"
         )
+    if args.models_from:
+        raise UserError(
+            "--models-from chỉ dùng với --extract (để đối chiếu một lượt), không dùng với --inbox. / --models-from "
+            "goes with --extract, not --inbox"
+        )
     from flows.inbox import inbox_once
 
     night = inbox_once(

@@ -18,8 +18,8 @@ to a full run given the same frozen models (``doisoat run --models-from RUN_DIR`
 
 A night falls back to a full run, and says why, without an earlier run of the sector, with ``--full`` or
 ``--models-from``, when the sector YAML, the match settings, the prior model, doisoat or polars changed, when the
-reference was reloaded by a run of another sector, or when more than ``DOISOAT_INCREMENTAL_MAX_SHARE`` (20 %) of
-a sector's rows are new or gone.
+reference was reloaded by a run of another sector, when the frozen models are ``DOISOAT_INCREMENTAL_MAX_AGE_DAYS``
+(30) days old, or when more than ``DOISOAT_INCREMENTAL_MAX_SHARE`` (20 %) of a sector's rows are new or gone.
 """
 
 from __future__ import annotations
@@ -62,6 +62,18 @@ def max_changed_share() -> float:
             "tăng dần, vd. 0.2) / a share between 0 and 1"
         )
     return share
+
+
+def max_model_age_days() -> int:
+    from doisoat.errors import UserError
+
+    text = os.environ.get("DOISOAT_INCREMENTAL_MAX_AGE_DAYS", "30").strip()
+    if not text.isdigit():
+        raise UserError(
+            f"DOISOAT_INCREMENTAL_MAX_AGE_DAYS='{text}': cần một số ngày nguyên dương (sau bao nhiêu ngày thì ước "
+            "lượng lại mô hình bằng một lượt chạy toàn bộ) / a whole number of days"
+        )
+    return int(text)
 
 
 def state_dir(db_path: Path) -> Path:
@@ -192,11 +204,14 @@ class Plan:
     def frozen(self) -> bool:
         return self.mode in ("frozen", "incremental")
 
-    def manifest(self) -> dict:
+    def manifest(self, models: dict) -> dict:
+        """The manifest's ``incremental``: how the run linked, from which run's models (their hashes), counts."""
         return {
             "mode": self.mode,
+            "text": self.line(),
             "reason": self.reason,
             "frozen_from": self.frozen_from,
+            "model_sha256": {s: m.get("sha256") for s, m in models.items()} if self.frozen else {},
             "base_runs": {s: b["run_id"] for s, b in self.base.items()},
             "counts": self.counts,
         }
@@ -288,6 +303,12 @@ def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: 
         return full(f"không đọc được mô hình trong {models_dir}")
     if not _reference_schema_same(con):
         return full("cấu trúc dữ liệu dân cư đã thay đổi")
+    frozen_from = json.loads((models_dir / FROZEN_FILE).read_text(encoding="utf-8")).get("frozen_from")
+    frozen_from = frozen_from or models_dir.parent.name
+    since = con.execute("SELECT started_at FROM runs WHERE run_id = ?", [frozen_from]).fetchall()
+    age = max_model_age_days()
+    if not since or (datetime.now() - since[0][0]).days >= age:
+        return full(f"mô hình của lượt {frozen_from} đã dùng quá {age} ngày: ước lượng lại")
     con.register("_inc_keys", keys.select(KEYS))
     try:
         prev = con.sql(
@@ -313,13 +334,12 @@ def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: 
             )
             p.counts = counts
             return p
-    frozen_from = json.loads((models_dir / FROZEN_FILE).read_text(encoding="utf-8")).get("frozen_from")
     return Plan(
         "incremental",
         "tăng dần",
         keys,
         models_dir,
-        frozen_from or models_dir.parent.name,
+        frozen_from,
         {s: states[s] for s in sectors},
         reused.select("rid", *KEYS),
         counts,

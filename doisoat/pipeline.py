@@ -186,6 +186,11 @@ def check_inputs(config: RunConfig) -> None:
     if config.models_from is not None:
         from doisoat.incremental import check_models_from
 
+        if config.full:
+            raise UserError(
+                "--full (ước lượng lại mô hình) và --models-from (dùng mô hình của một lượt trước) loại trừ nhau: "
+                "chỉ dùng một. / --full and --models-from exclude each other"
+            )
         check_models_from(config.models_from)
 
 
@@ -852,7 +857,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         ],
         "reference": ref_info,
         "model": models_used,
-        "incremental": plan.manifest(),
+        "incremental": plan.manifest(models_used),
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,

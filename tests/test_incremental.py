@@ -220,7 +220,7 @@ def test_nothing_is_lost_every_input_row_has_one_result(nights):
     assert all(v["input"] == v["in_results"] + v["rejected_with_file"] for v in rows.values())
 
 
-def test_a_night_with_many_changed_rows_or_full_runs_in_full(tmp_path):
+def test_a_night_with_many_changed_rows_or_full_runs_in_full(tmp_path, monkeypatch):
     folder = _inputs(tmp_path / "in")
     pipeline.reconcile(_config(folder))
     vacc = _read(folder / "tiem_chung.csv").with_row_index("_i")
@@ -236,6 +236,21 @@ def test_a_night_with_many_changed_rows_or_full_runs_in_full(tmp_path):
     unchanged = _manifest(pipeline.reconcile(_config(folder)))["incremental"]
     assert unchanged["mode"] == "incremental"
     assert unchanged["counts"]["vaccination"]["relinked"] == 0
+    # an unattended province re-estimates its models after a while
+    monkeypatch.setenv("DOISOAT_INCREMENTAL_MAX_AGE_DAYS", "0")
+    aged = _manifest(pipeline.reconcile(_config(folder)))["incremental"]
+    assert aged["mode"] == "full" and "ước lượng lại" in aged["reason"]
+
+
+@pytest.mark.parametrize("name", ["DOISOAT_INCREMENTAL_MAX_SHARE", "DOISOAT_INCREMENTAL_MAX_AGE_DAYS"])
+def test_a_bad_incremental_setting_is_one_vietnamese_message(monkeypatch, name):
+    from doisoat import incremental
+    from doisoat.errors import UserError
+
+    monkeypatch.setenv(name, "hai mươi")
+    read = incremental.max_changed_share if name.endswith("SHARE") else incremental.max_model_age_days
+    with pytest.raises(UserError, match=f"{name}='hai mươi': cần"):
+        read()
 
 
 def test_models_from_a_folder_that_is_not_a_run_is_one_message_before_anything_runs(tmp_path, capsys):
