@@ -6,14 +6,16 @@ equal a run that re-estimates them. An incremental night therefore **freezes** t
 last full run of each sector (``FrozenLink`` and ``tf_name.parquet`` in that run's ``models/``), and then every
 record's link depends only on the record, its candidate persons and the stewards' decisions. It re-links
 
-- the rows that are new or changed (by a hash of the row's cells, lineage left out; kept in DuckDB
-  ``extract_rows``),
+- the records whose standardised matching columns are new or changed (a hash of the sector and
+  ``match.columns.STD_COLUMNS``, what linking reads; kept in DuckDB ``extract_rows``) — every row is still
+  standardised, because standardising is not row by row (a file's encoding, its old or new commune codes and the
+  word counts that settle ambiguous legacy names are decided over the whole file, future dates against today),
 - the records that share any blocking key (the unsplit key: capped and split values included) with a reference
   person inserted, updated or deleted since (both versions), that were linked to or carry the ID of such a person,
 - the records whose identity has a steward's decision newer than the last run,
 
-reuses every other record's standardised row and link (``data/incremental/<run_id>.parquet``), drops the deleted
-rows, and then assesses, checks and reports on all records as a full run does. "Equal to a full run" means equal
+reuses every other record's link (``<db folder>/incremental/<run_id>.parquet``, one row per sector and hash: records
+that read the same link the same), and then assesses, checks and reports on all records as a full run does. "Equal to a full run" means equal
 to a full run given the same frozen models (``doisoat run --models-from RUN_DIR``), row for row.
 
 A night falls back to a full run, and says why, without an earlier run of the sector, with ``--full`` or
@@ -39,9 +41,8 @@ import polars as pl
 
 log = logging.getLogger("doisoat")
 
-# lineage: where a row sits, not what it says (a row moved to another line or file is the same row)
-LINEAGE = ("rid", "sector", "record_id", "source_file", "source_sheet", "source_row", "file_sha256")
 KEYS = ["sector", "_row_hash", "_occurrence"]
+LINK_KEY = ["sector", "_row_hash"]
 MATCH_PREFIX = "match__"
 FROZEN_FILE = "frozen.json"
 TF_FILE = "tf_name.parquet"
@@ -88,12 +89,15 @@ def _seed(column: str) -> int:
     return int.from_bytes(hashlib.sha256(column.encode()).digest()[:4], "big")
 
 
-def row_keys(records: pl.DataFrame) -> pl.DataFrame:
-    """``rid, sector, _row_hash, _occurrence``: a 64-bit hash of each row's non-null cells with their column names
-    (lineage left out, so the column set of a file and the row's place do not matter) and which of the sector's
-    identical rows it is (in row order)."""
-    cols = [c for c in records.columns if c not in LINEAGE]
-    if not records.height:
+def row_keys(std_path: Path) -> pl.DataFrame:
+    """``rid, sector, _row_hash, _occurrence``: a 64-bit hash of each record's standardised matching columns (a null
+    hashes as nothing, so a column absent from a file is the same as an empty one; lineage is not read, so a row
+    that moves is the same row) and which of the sector's records with that hash it is (in row order)."""
+    from doisoat.match.columns import STD_COLUMNS
+    from doisoat.pipeline import read_columns
+
+    std = read_columns(std_path, ["rid", "sector", *STD_COLUMNS])
+    if "rid" not in std.columns or not std.height:
         return pl.DataFrame(
             schema={"rid": pl.Int64, "sector": pl.Utf8, "_row_hash": pl.UInt64, "_occurrence": pl.Int64}
         )
@@ -101,11 +105,12 @@ def row_keys(records: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col(c).is_not_null())
         .then(pl.col(c).cast(pl.Utf8).hash(seed=_seed(c)))
         .otherwise(pl.lit(0, pl.UInt64))
-        for c in cols
+        for c in STD_COLUMNS
+        if c in std.columns
     ]
     h = pl.reduce(lambda a, b: a ^ b, parts) if parts else pl.lit(0, pl.UInt64)
     return (
-        records.select("rid", "sector", h.cast(pl.UInt64).alias("_row_hash"))
+        std.select("rid", "sector", h.cast(pl.UInt64).alias("_row_hash"))
         .sort("rid")
         .with_columns(pl.int_range(pl.len()).over("sector", "_row_hash").cast(pl.Int64).alias("_occurrence"))
     )
@@ -197,7 +202,7 @@ class Plan:
     models_dir: Path | None = None  # the frozen models (frozen and incremental runs)
     frozen_from: str | None = None  # the full run that estimated them
     base: dict[str, dict] = field(default_factory=dict)  # sector → its incremental_sectors row
-    reused: pl.DataFrame | None = None  # rid → state row (KEYS), the rows not new
+    reused: pl.DataFrame | None = None  # rid, sector, _row_hash of the records whose link is cached
     counts: dict[str, dict] = field(default_factory=dict)  # sector → new, deleted, unchanged, relinked
 
     @property
@@ -265,9 +270,9 @@ def check_models_from(run_dir: Path) -> Path:
     return folder
 
 
-def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: str) -> Plan:
-    """Decide how this run links and, for an incremental night, which rows are new and which are reused."""
-    keys = row_keys(records)
+def plan(con, config, specs: dict, std_path: Path, model, reference_sha: str) -> Plan:
+    """Decide how this run links and, for an incremental night, which records are new and which links reused."""
+    keys = row_keys(std_path)
     sectors = sorted(specs)
     if config.models_from is not None:
         folder = check_models_from(config.models_from)
@@ -318,13 +323,13 @@ def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: 
     finally:
         con.unregister("_inc_keys")
     prev = prev.cast({"_row_hash": pl.UInt64, "_occurrence": pl.Int64})
-    reused = keys.join(prev, on=KEYS, how="semi")
+    same = keys.join(prev, on=KEYS, how="semi")  # counted row for row
     limit = max_changed_share()
     counts = {}
     for s in sectors:
         n_prev = prev.filter(pl.col("sector") == s).height
         n_now = keys.filter(pl.col("sector") == s).height
-        kept = reused.filter(pl.col("sector") == s).height
+        kept = same.filter(pl.col("sector") == s).height
         counts[s] = {"new": n_now - kept, "deleted": n_prev - kept, "unchanged": kept}
         share = (n_now - kept + n_prev - kept) / max(n_prev, 1)
         if share > limit:
@@ -341,7 +346,7 @@ def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: 
         models_dir,
         frozen_from,
         {s: states[s] for s in sectors},
-        reused.select("rid", *KEYS),
+        keys.join(prev.select(LINK_KEY).unique(), on=LINK_KEY, how="semi").select("rid", *LINK_KEY),
         counts,
     )
 
@@ -352,22 +357,6 @@ def plan(con, config, specs: dict, records: pl.DataFrame, model, reference_sha: 
 def _state_rows(p: Plan) -> pl.LazyFrame:
     files = sorted({b["state_file"] for b in p.base.values()})
     return pl.scan_parquet(files).filter(pl.col("sector").is_in(sorted(p.base)))
-
-
-def standardized(p: Plan, records: pl.DataFrame, standardize) -> pl.DataFrame:
-    """The new rows standardised now, the others as the last run standardised them (with this run's lineage)."""
-    new = records.join(p.reused.select("rid"), on="rid", how="anti")
-    fresh = standardize(new) if new.height else None
-    lineage = records.select([c for c in LINEAGE if c in records.columns]).join(p.reused, on="rid")
-    cached = (
-        _state_rows(p)
-        .select(pl.exclude([*(c for c in LINEAGE if c != "sector"), f"^{MATCH_PREFIX}.*$"]))
-        .collect()
-        .join(lineage, on=KEYS)
-        .drop("_row_hash", "_occurrence")
-    )
-    parts = [cached] + ([fresh] if fresh is not None else [])
-    return pl.concat(parts, how="diagonal_relaxed").sort("rid")
 
 
 def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame) -> pl.Series:
@@ -420,8 +409,8 @@ def _previous_matches(p: Plan) -> pl.DataFrame:
     from doisoat.match import MATCH_SCHEMA
 
     cols = [f"{MATCH_PREFIX}{c}" for c in MATCH_SCHEMA if c != "rid"]
-    prev = _state_rows(p).select(*KEYS, *cols).collect().rename(lambda c: c.removeprefix(MATCH_PREFIX))
-    return p.reused.join(prev, on=KEYS).drop(KEYS).select(list(MATCH_SCHEMA))
+    prev = _state_rows(p).select(*LINK_KEY, *cols).collect().rename(lambda c: c.removeprefix(MATCH_PREFIX))
+    return p.reused.join(prev, on=LINK_KEY).select(list(MATCH_SCHEMA))
 
 
 def link(con, std_path: Path, p: Plan, specs: dict, model):
@@ -460,16 +449,12 @@ def link(con, std_path: Path, p: Plan, specs: dict, model):
 # ---------------------------------------------------------------- the state the next night compares with
 
 
-def write_state(path: Path, std_path: Path, keys: pl.DataFrame, matches: pl.DataFrame) -> Path:
-    """The run's standardised rows with their keys and links: what the next night reuses (owner-only)."""
+def write_state(path: Path, keys: pl.DataFrame, matches: pl.DataFrame) -> Path:
+    """Each sector's links by hash of the matching columns: what the next night reuses (owner-only)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     m = matches.rename(lambda c: c if c == "rid" else f"{MATCH_PREFIX}{c}")
-    (
-        pl.scan_parquet(std_path)
-        .join(keys.lazy().drop("sector"), on="rid")
-        .join(m.lazy(), on="rid", how="left")
-        .sink_parquet(path, compression="lz4")
-    )
+    state = keys.join(m, on="rid", how="left").drop("rid", "_occurrence").unique(LINK_KEY, keep="first")
+    state.write_parquet(path, compression="lz4")
     path.chmod(0o600)
     return path
 

@@ -753,25 +753,22 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     finally:
         shutil.rmtree(sink, ignore_errors=True)
     ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
-    model = load_model(config)
-    # -- incremental nights (doisoat.incremental): new rows standardised, changed records re-linked, frozen models
-    plan = incremental.plan(con, config, specs, records, model, ref_info["sha256"])
-    progress.info("%s", plan.line())
-    if plan.mode == "incremental":
-        records_std = step("standardize", incremental.standardized, plan, records, standardize_records)
-    else:
-        records_std = step("standardize", standardize_records, records)
+    records_std = step("standardize", standardize_records, records)
     del records  # the standardised frame carries the raw columns too
     # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
     std_path = spill(records_std, work / "records_std.parquet")
     del records_std
+    model = load_model(config)
+    # -- incremental nights (doisoat.incremental): only changed records re-linked, with frozen models
+    plan = incremental.plan(con, config, specs, std_path, model, ref_info["sha256"])
+    progress.info("%s", plan.line())
     if plan.frozen:
         linked = step("match", incremental.link, con, std_path, plan, specs, model)
     else:
         linked = step("match", match_records, con, std_path, model, specs)
     n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
     state_file = incremental.write_state(
-        incremental.state_dir(config.db_path) / f"{run_id}.parquet", std_path, plan.keys, linked.matches
+        incremental.state_dir(config.db_path) / f"{run_id}.parquet", plan.keys, linked.matches
     )
     # --
     matches = linked.matches

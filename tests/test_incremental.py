@@ -78,13 +78,16 @@ def nights(tmp_path_factory):
     id_col, name_col, dob_col = "Số định danh cá nhân", "Họ và tên", "Ngày sinh"
     linked = res1.filter((pl.col("status") == "matched") & (pl.col("sector") == "vaccination"))
     persons = linked["person_id"].unique().sort().to_list()
-    renamed, deleted, twinned = persons[3], persons[10], persons[20]
+    # records linked by name and birth date (no ID): a renamed person or a new twin changes their links
+    no_id = linked.filter((pl.col("match_pass") == "name_dob") & pl.col("weights").str.contains('"id":0.0,'))
+    by_name = no_id["person_id"].unique().sort().to_list()
+    renamed, twinned, deleted = by_name[0], by_name[1], persons[10]
     twin = ref.filter(pl.col(id_col) == twinned).with_columns(pl.lit("049199999999").alias(id_col))
     ref = pl.concat(
         [
             ref.filter(pl.col(id_col) != deleted).with_columns(
                 pl.when(pl.col(id_col) == renamed)
-                .then(pl.col(name_col) + " Mới")
+                .then(pl.lit("Khổng Thị Khác"))
                 .otherwise(pl.col(name_col))
                 .alias(name_col)
             ),
@@ -188,10 +191,19 @@ def test_reference_changes_reach_records_whose_rows_did_not_change(nights):
     assert after.filter(pl.col("person_id") == ch["deleted"]).height == 0
     for person in (ch["renamed"], ch["twinned"]):
         # the same records (by what they say), now scored against the renamed person or beside the new twin
-        was = before.filter(pl.col("person_id") == person).select("identity_fp", "match_probability")
-        now = after.join(was, on="identity_fp", suffix="_before")
+        was = before.filter(pl.col("person_id") == person)
+        now = after.filter(pl.col("identity_fp").is_in(was["identity_fp"].implode()))
         assert now.height == was.height > 0
-        assert (now["match_probability"] != now["match_probability_before"]).any()
+        # the renamed person's name now weighs against them; the twin makes the records without an ID a review
+        assert sorted(now.select("status", "weights").rows()) != sorted(
+            was.select("status", "weights").rows()
+        )
+    twins = after.filter(
+        pl.col("identity_fp").is_in(
+            before.filter(pl.col("person_id") == ch["twinned"])["identity_fp"].implode()
+        )
+    )
+    assert "review" in twins["status"].to_list()
 
 
 def test_a_steward_decision_made_after_the_last_night_is_applied_to_an_unchanged_record(nights):
@@ -225,7 +237,10 @@ def test_a_night_with_many_changed_rows_or_full_runs_in_full(tmp_path, monkeypat
     pipeline.reconcile(_config(folder))
     vacc = _read(folder / "tiem_chung.csv").with_row_index("_i")
     shifted = vacc.with_columns(
-        pl.when(pl.col("_i") % 4 == 0).then(pl.lit("3")).otherwise(pl.col("Mũi thứ")).alias("Mũi thứ")
+        pl.when(pl.col("_i") % 4 == 0)
+        .then(pl.lit("01/01/1990"))
+        .otherwise(pl.col("Ngày sinh"))
+        .alias("Ngày sinh")
     ).drop("_i")
     _write(shifted, folder / "tiem_chung.csv")
     many = _manifest(pipeline.reconcile(_config(folder)))["incremental"]
