@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -46,6 +47,7 @@ LINK_KEY = ["sector", "_row_hash"]
 MATCH_PREFIX = "match__"
 FROZEN_FILE = "frozen.json"
 TF_FILE = "tf_name.parquet"
+CACHE_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}\.parquet")  # <run_id>.parquet
 SNAPSHOT = "incremental_reference"  # reference_person as the sectors' last runs linked against it
 
 
@@ -314,14 +316,12 @@ def plan(con, config, specs: dict, std_path: Path, model, reference_sha: str) ->
     age = max_model_age_days()
     if not since or (datetime.now() - since[0][0]).days >= age:
         return full(f"mô hình của lượt {frozen_from} đã dùng quá {age} ngày: ước lượng lại")
-    con.register("_inc_keys", keys.select(KEYS))
-    try:
-        prev = con.sql(
-            "SELECT sector, _row_hash, _occurrence FROM (SELECT sector, row_hash AS _row_hash,"
-            " occurrence AS _occurrence FROM extract_rows) WHERE sector IN (SELECT sector FROM _inc_keys)"
-        ).pl()
-    finally:
-        con.unregister("_inc_keys")
+    # every sector of the run: one whose file gave no record tonight has all its rows gone
+    prev = con.sql(
+        "SELECT sector, row_hash AS _row_hash, occurrence AS _occurrence FROM extract_rows"
+        " WHERE sector IN (SELECT unnest(?::VARCHAR[]))",
+        params=[sectors],
+    ).pl()
     prev = prev.cast({"_row_hash": pl.UInt64, "_occurrence": pl.Int64})
     same = keys.join(prev, on=KEYS, how="semi")  # counted row for row
     limit = max_changed_share()
@@ -511,5 +511,5 @@ def record_state(
         raise
     used = {Path(f) for (f,) in con.execute("SELECT DISTINCT state_file FROM incremental_sectors").fetchall()}
     for f in state_file.parent.glob("*.parquet"):
-        if f not in used:
+        if f not in used and CACHE_NAME.fullmatch(f.name):  # only the files doisoat wrote there
             f.unlink(missing_ok=True)

@@ -4,7 +4,10 @@ same frozen models (``--models-from``) on the same inputs, row for row, figures 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -251,6 +254,14 @@ def test_a_night_with_many_changed_rows_or_full_runs_in_full(tmp_path, monkeypat
     unchanged = _manifest(pipeline.reconcile(_config(folder)))["incremental"]
     assert unchanged["mode"] == "incremental"
     assert unchanged["counts"]["vaccination"]["relinked"] == 0
+    # a sector whose new file gives no record has all its rows gone
+    header = (folder / "an_sinh_xa_hoi.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    (folder / "an_sinh_xa_hoi.csv").write_text(header + "\n", encoding="utf-8")
+    emptied = _manifest(pipeline.reconcile(_config(folder)))["incremental"]
+    assert emptied["mode"] == "full" and "social_protection" in emptied["reason"]
+    assert emptied["counts"]["social_protection"]["deleted"] == 120
+    shutil.copyfile(SAMPLE / "an_sinh_xa_hoi.csv", folder / "an_sinh_xa_hoi.csv")
+    pipeline.reconcile(_config(folder))
     # an unattended province re-estimates its models after a while
     monkeypatch.setenv("DOISOAT_INCREMENTAL_MAX_AGE_DAYS", "0")
     aged = _manifest(pipeline.reconcile(_config(folder)))["incremental"]
@@ -293,3 +304,31 @@ def test_models_from_a_folder_that_is_not_a_run_is_one_message_before_anything_r
     assert "--models-from" in err and "không phải thư mục của một lượt chạy" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("2*"))
+
+
+def test_the_cli_runs_incremental_nights_and_full_on_request(prefect_harness, tmp_path):
+    folder = _inputs(tmp_path / "in")
+    env = {**os.environ, "DOISOAT_HOME": str(tmp_path / "home"), "DOISOAT_AUDIT_SAMPLE": "0"}
+    base = [sys.executable, "-m", "doisoat.cli", "run", "--reference", str(folder / "reference.csv")]
+    base += ["--extract", f"vaccination={folder / 'tiem_chung.csv'}", "--out", str(tmp_path / "out")]
+    base += ["--db", str(tmp_path / "db" / "d.duckdb")]
+
+    def night(*extra: str) -> tuple[dict, str]:
+        run = subprocess.run([*base, *extra], capture_output=True, text=True, env=env, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        latest = tmp_path / "out" / "latest" / "manifest.json"
+        return json.loads(latest.read_text(encoding="utf-8"))["incremental"], run.stderr
+
+    first, _ = night()
+    assert first["mode"] == "full"
+    vacc = _read(folder / "tiem_chung.csv")
+    _write(vacc.head(vacc.height - 3), folder / "tiem_chung.csv")
+    second, err = night()
+    assert second["mode"] == "incremental" and second["counts"]["vaccination"]["deleted"] == 3
+    assert f"Chạy tăng dần từ lượt {_first_run(tmp_path)}" in err
+    forced, err = night("--full")
+    assert forced["mode"] == "full" and "Chạy toàn bộ: theo yêu cầu (--full)" in err
+
+
+def _first_run(tmp_path: Path) -> str:
+    return sorted(p.name for p in (tmp_path / "out").iterdir() if p.name[:1].isdigit())[0]
