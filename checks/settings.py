@@ -111,33 +111,46 @@ class GateSettings:
         return cls(**_coerce(data))
 
     @classmethod
-    def load(cls, path: Path | None = None, **fixed: Any) -> GateSettings:
-        """The shipped ``gate.yaml``, with the operator's file (same layout) laid over it, then ``fixed``.
-
-        ``fixed``: facts the run knows (sector labels, required fields, event types from the sector YAML).
+    def load(
+        cls,
+        path: Path | None = None,
+        over: dict[str, Any] | None = None,
+        over_source: str = "Cấu hình lượt chạy, mục gate",
+        **fixed: Any,
+    ) -> GateSettings:
+        """The shipped ``gate.yaml``; over it ``over`` (a run configuration's ``gate``: these fields, ``sectors``
+        holding the per-sector overrides; ``over_source`` names it in messages), then the operator's file ``path``
+        (the layout of gate.yaml), then ``fixed`` (facts the run knows from the sector YAML: labels, required
+        fields, event types).
         """
         data = _read_yaml(DEFAULTS_FILE)
+        layers = []
+        if over:
+            layers.append((over_source, {"defaults": over, "sectors": over.get("sectors")}))
         if path is not None:
-            user = _read_yaml(Path(path))
-            data["defaults"] = _merge(data.get("defaults") or {}, user.get("defaults") or {})
+            layers.append((f"Tệp cấu hình kiểm tra '{path}'", _read_yaml(Path(path))))
+        where = f"Tệp cấu hình kiểm tra '{DEFAULTS_FILE}'"
+        for where, user in layers:
+            defaults = {k: v for k, v in (user.get("defaults") or {}).items() if k != "sectors"}
+            try:
+                _coerce(defaults)  # a mistake is named with the file it is in
+            except ValueError as exc:
+                raise DoisoatError(f"{where} không hợp lệ: {exc}") from None
+            data["defaults"] = _merge(data.get("defaults") or {}, defaults)
             sectors = dict(data.get("sectors") or {})
-            for name, over in (user.get("sectors") or {}).items():
-                sectors[name] = _merge(sectors.get(name) or {}, over or {})
+            for name, sector_over in (user.get("sectors") or {}).items():
+                sectors[name] = _merge(sectors.get(name) or {}, sector_over or {})
             data["sectors"] = sectors
         values = {**(data.get("defaults") or {}), "sectors": data.get("sectors") or {}}
         try:
             settings = cls.from_dict(values)
         except (TypeError, ValueError) as exc:
-            raise DoisoatError(
-                f"Tệp cấu hình kiểm tra '{path or DEFAULTS_FILE}' không hợp lệ: {exc}"
-            ) from None
-        for name, over in settings.sectors.items():
+            raise DoisoatError(f"{where} không hợp lệ: {exc}") from None
+        for name, sector_over in settings.sectors.items():
             try:
-                _coerce(over)
+                _coerce(sector_over)
             except ValueError as exc:
-                raise DoisoatError(
-                    f"Tệp cấu hình kiểm tra '{path or DEFAULTS_FILE}', lĩnh vực {name}: {exc}"
-                ) from None
+                raise DoisoatError(f"{where}, lĩnh vực {name}: {exc}") from None
         return dataclasses.replace(settings, **fixed) if fixed else settings
 
     @classmethod
@@ -154,6 +167,14 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
             f"Thiết lập cổng kiểm tra không hợp lệ / unknown gate settings: {', '.join(unknown)}"
         )
     values = dict(data)
+    for f in dataclasses.fields(
+        GateSettings
+    ):  # a number where a number belongs: a text fails here, not mid-run
+        default = f.default
+        value = values.get(f.name)
+        if f.name in values and isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{f.name}: cần một số, không phải '{value}' / a number is needed")
     for key in ("min_date", "max_date"):
         if isinstance(values.get(key), str):
             values[key] = date.fromisoformat(values[key])

@@ -81,6 +81,8 @@ Ví dụ / examples:
               --extract civil_status=ho-tich.xlsx#KhaiSinh --out out/
   doisoat run --reference dan-cu.parquet --extract insurance=bhxh.csv --lang en --gate-config nguong.yaml
   doisoat run --reference dan-cu.parquet --inbox hop-thu/ --out out/     # hộp thư / inbox (doisoat serve --help)
+  doisoat run --config run.yaml --lang en      # tệp cấu hình (run.example.yaml), tham số ghi đè / flags override
+  doisoat run --repeat out/20261204T013000-a1b2c3   # chạy lại một lượt, cùng kết quả / the same run again
 
 --out THƯ_MỤC là thư mục kết quả: mỗi lượt chạy ghi vào THƯ_MỤC/<mã lượt>/, liên kết THƯ_MỤC/latest trỏ tới
 lượt công bố mới nhất. doisoat không ghi vào thư mục đã có tệp không do doisoat tạo ra.
@@ -127,6 +129,81 @@ def _add_inbox_options(parser: argparse.ArgumentParser, required: bool) -> None:
     )
 
 
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """What a run is made from: a run.yaml (--config) and the flags that override it (run and serve)."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="TỆP.yaml",
+        help="Cấu hình lượt chạy (xem run.example.yaml); các tham số dưới đây ghi đè lên nó / run configuration "
+        "file (see run.example.yaml); the flags below override it",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        metavar="TỆP",
+        help="Tệp dữ liệu dân cư (csv, xlsx, parquet) / reference file",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="THƯ_MỤC",
+        help="Thư mục kết quả, mỗi lượt một thư mục con / runs folder (mặc định / default: out/, DOISOAT_RUNS)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="TỆP",
+        help="Tệp DuckDB / DuckDB file (mặc định / default: data/doisoat.duckdb, DOISOAT_HOME)",
+    )
+    parser.add_argument(
+        "--lang", choices=["vi", "en"], help="Ngôn ngữ báo cáo / report language (mặc định / default: vi)"
+    )
+    parser.add_argument(
+        "--gate-config",
+        type=Path,
+        metavar="TỆP.yaml",
+        help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml và mục gate của --config / gate thresholds and "
+        "severities laid over checks/gate.yaml and the --config file's gate",
+    )
+
+
+def _run_config(args):
+    """The run's configuration: --repeat's manifest or --config's file (else defaults), the flags over it."""
+    from doisoat.errors import UserError
+    from doisoat.pipeline import ExtractInput, RunConfig, repeat_config
+
+    over: dict = {}
+    if args.reference:
+        over["reference"] = str(args.reference.resolve())
+    if getattr(args, "extract", None):
+        parsed = [ExtractInput.parse(e) for e in args.extract]
+        over["extracts"] = [
+            {"sector": e.sector, "path": str(e.path.resolve()), "sheet": e.sheet} for e in parsed
+        ]
+    for flag, key in (("out", "out_dir"), ("db", "db_path")):
+        if getattr(args, flag):
+            over[key] = str(getattr(args, flag).resolve())
+    if args.lang:
+        over["lang"] = args.lang
+    if getattr(args, "full", False):
+        over["full"] = True
+    if getattr(args, "models_from", None):
+        over["models_from"] = str(args.models_from.resolve())
+    repeat = getattr(args, "repeat", None)
+    if repeat and args.config:
+        raise UserError(
+            "Dùng --repeat hoặc --config, không dùng cả hai. / --repeat and --config exclude each other"
+        )
+    if repeat:
+        config = repeat_config(repeat, **over)
+    elif args.config:
+        config = RunConfig.load(args.config, **over)
+    else:
+        config = RunConfig.from_dict(over, source="Dòng lệnh")
+    return config.with_gate_file(args.gate_config)
+
+
 def _add_serve_parser(sub, raw) -> None:
     sv = sub.add_parser(
         "serve",
@@ -140,9 +217,7 @@ def _add_serve_parser(sub, raw) -> None:
         + INBOX_HELP,
         formatter_class=raw,
     )
-    sv.add_argument(
-        "--reference", type=Path, required=True, metavar="TỆP", help="Tệp dữ liệu dân cư / reference file"
-    )
+    _add_config_options(sv)
     _add_inbox_options(sv, required=True)
     sv.add_argument(
         "--cron",
@@ -156,14 +231,6 @@ def _add_serve_parser(sub, raw) -> None:
         metavar="GIÂY",
         help="Chạy mỗi GIÂY giây thay cho --cron (để thử) / every N seconds instead of --cron (for trials)",
     )
-    sv.add_argument(
-        "--out", type=Path, metavar="THƯ_MỤC", help="Thư mục kết quả / runs folder (default: out/)"
-    )
-    sv.add_argument(
-        "--db", type=Path, metavar="TỆP", help="Tệp DuckDB (mặc định / default: data/doisoat.duckdb)"
-    )
-    sv.add_argument("--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ báo cáo ({DEFAULT})")
-    sv.add_argument("--gate-config", type=Path, metavar="TỆP.yaml", help="Ngưỡng kiểm tra / gate thresholds")
 
 
 def _add_runs_parser(sub, raw) -> None:
@@ -226,48 +293,22 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=RUN_EPILOG,
         formatter_class=raw,
     )
-    r.add_argument(
-        "--reference",
-        type=Path,
-        required=True,
-        metavar="TỆP",
-        help="Tệp dữ liệu dân cư (csv, xlsx, parquet) / reference population file",
-    )
+    _add_config_options(r)
     r.add_argument(
         "--extract",
         action="append",
         default=[],
         metavar="LĨNH_VỰC=TỆP",
-        help="Tệp chuyên ngành, lặp lại được; thêm #TRANG cho trang tính / sector extract, repeatable, #SHEET for "
-        f"a sheet. Lĩnh vực / sectors: {', '.join(sectors)}",
+        help="Tệp chuyên ngành, lặp lại được; thêm #TRANG cho trang tính; thay cho danh sách trong --config / "
+        f"sector extract, repeatable, #SHEET for a sheet; replaces the --config list. Lĩnh vực / sectors: "
+        f"{', '.join(sectors)}",
     )
     r.add_argument(
-        "--out",
+        "--repeat",
         type=Path,
-        metavar="THƯ_MỤC",
-        help="Thư mục kết quả, mỗi lượt một thư mục con / runs folder (mặc định / default: out/, DOISOAT_RUNS)",
-    )
-    r.add_argument(
-        "--db",
-        type=Path,
-        metavar="TỆP",
-        help="Tệp DuckDB / DuckDB file (mặc định / default: data/doisoat.duckdb, DOISOAT_HOME)",
-    )
-    r.add_argument(
-        "--lang", choices=["vi", "en"], default="vi", help=f"Ngôn ngữ báo cáo / report language ({DEFAULT})"
-    )
-    r.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="Không in tiến trình từng bước (chỉ in kết quả) / no step lines, only the summary",
-    )
-    r.add_argument(
-        "--gate-config",
-        type=Path,
-        metavar="TỆP.yaml",
-        help="Ngưỡng và mức độ kiểm tra, đè lên checks/gate.yaml / gate thresholds and severities "
-        "(mặc định / default: checks/gate.yaml)",
+        metavar="THƯ_MỤC_LƯỢT",
+        help="Chạy lại một lượt từ thư mục của nó (cấu hình và mô hình trong manifest.json) cho cùng kết quả / "
+        "repeat a run from its run folder (its manifest's configuration and model): the same results",
     )
     r.add_argument(
         "--full",
@@ -281,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="THƯ_MỤC_LƯỢT",
         help="Ghép mọi bản ghi bằng mô hình đã cố định của một lượt trước (để đối chiếu một lượt tăng dần) / link "
         "every record with the frozen models of an earlier run folder",
+    )
+    r.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="Không in tiến trình từng bước (chỉ in kết quả) / no step lines, only the summary",
     )
     _add_inbox_options(r, required=False)
 
@@ -424,30 +471,22 @@ def _run_exit(result: dict) -> int:
     return EXIT_PARTLY_PUBLISHED if result["published"] else EXIT_NOTHING_PUBLISHED
 
 
-def _cmd_run_inbox(args) -> int:
+def _cmd_run_inbox(args, config) -> int:
     from doisoat.errors import UserError
 
-    if args.extract:
+    if args.extract or config.extracts:
         raise UserError(
-            "Dùng --inbox hoặc --extract, không dùng cả hai. / --inbox and --extract exclude each other"
+            "Dùng --inbox hoặc --extract (hay mục extracts của --config), không dùng cả hai. / --inbox and "
+            "--extract exclude each other"
         )
-    if args.models_from:
+    if config.models_from is not None:
         raise UserError(
             "--models-from chỉ dùng với --extract (để đối chiếu một lượt), không dùng với --inbox. / --models-from "
             "goes with --extract, not --inbox"
         )
     from flows.inbox import inbox_once
 
-    night = inbox_once(
-        inbox=str(args.inbox),
-        reference=str(args.reference),
-        out=str(args.out) if args.out else None,
-        db=str(args.db) if args.db else None,
-        archive=str(args.archive) if args.archive else None,
-        lang=args.lang,
-        gate_config=str(args.gate_config) if args.gate_config else None,
-        full=args.full,
-    )
+    night = inbox_once(args.inbox, config, args.archive)
     if night.run is not None:
         print_summary(night.run)
     carried = {s["sector"] for s in (night.run or {}).get("sectors", []) if s.get("carried_over")}
@@ -460,17 +499,7 @@ def _cmd_run_inbox(args) -> int:
 def _cmd_serve(args) -> int:
     from flows.inbox import serve
 
-    serve(
-        inbox=str(args.inbox),
-        reference=str(args.reference),
-        out=str(args.out) if args.out else None,
-        db=str(args.db) if args.db else None,
-        archive=str(args.archive) if args.archive else None,
-        lang=args.lang,
-        gate_config=str(args.gate_config) if args.gate_config else None,
-        cron=args.cron,
-        interval_seconds=args.interval,
-    )
+    serve(args.inbox, _run_config(args), args.archive, cron=args.cron, interval_seconds=args.interval)
     return 0
 
 
@@ -514,22 +543,14 @@ def _cmd_run(args) -> int:
 
     if not args.quiet:
         _show_progress()
+    config = _run_config(args)
     if args.inbox:
-        return _cmd_run_inbox(args)
+        return _cmd_run_inbox(args, config)
     if not args.quiet:
         print("Đang đối soát… (khởi động Prefect mất vài giây)", file=sys.stderr)
 
     # inputs are checked and the locks taken before Prefect starts: a mistake is one line, not a failed flow
-    result = run_once(
-        reference=str(args.reference),
-        extracts=list(args.extract),
-        out=str(args.out) if args.out else None,
-        db=str(args.db) if args.db else None,
-        lang=args.lang,
-        gate_config=str(args.gate_config) if args.gate_config else None,
-        full=args.full,
-        models_from=str(args.models_from) if args.models_from else None,
-    )
+    result = run_once(config)
     print_summary(result)
     return _run_exit(result)
 

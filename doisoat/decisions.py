@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from doisoat.report.worklists import COLUMNS, DECISIONS
-from doisoat.textfmt import fmt_int
+from doisoat.textfmt import fmt_int, vn_date
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def summarize(con: duckdb.DuckDBPyConnection) -> str:
     lines = ["Quyết định của cán bộ rà soát (lần đối soát sau áp dụng quyết định mới nhất cho mỗi cặp):"]
     for day, confirmed, rejected, identities in rows:
         lines.append(
-            f"  {day:%d/%m/%Y}: {fmt_int(confirmed)} xác nhận đúng người, {fmt_int(rejected)} loại trừ "
+            f"  {vn_date(day)}: {fmt_int(confirmed)} xác nhận đúng người, {fmt_int(rejected)} loại trừ "
             f"({fmt_int(identities)} bản ghi khác nhau)"
         )
     return "\n".join(lines)

@@ -61,7 +61,7 @@ def format_runs(runs: pl.DataFrame, labels: dict[str, str] | None = None) -> str
     """One block per run, Vietnamese number format: what an operator reads on the console."""
     import json
 
-    from doisoat.textfmt import fmt_int, fmt_pct
+    from doisoat.textfmt import fmt_int, fmt_pct, vn_datetime
     from doisoat.vocabulary import STATUS_LABELS
 
     if runs.is_empty():
@@ -70,7 +70,7 @@ def format_runs(runs: pl.DataFrame, labels: dict[str, str] | None = None) -> str
     names = STATUS_LABELS["vi"]
     lines = []
     for r in runs.iter_rows(named=True):
-        started = r["started_at"].strftime("%H:%M ngày %d/%m/%Y") if r["started_at"] else "?"
+        started = vn_datetime(r["started_at"]) or "?"
         took = f"{r['seconds']} giây" if r["seconds"] is not None else "?"
         pub = ", ".join(labels.get(s, s) for s in r["published"]) or "không"
         held = ", ".join(labels.get(s, s) for s in r["held"]) or "không"

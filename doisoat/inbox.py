@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 from doisoat.errors import UserError
+from doisoat.textfmt import vn_date
 
 INBOX_MARKER = ".doisoat-inbox"
 ARCHIVE_MARKER = ".doisoat-archive"
@@ -169,7 +170,7 @@ class Night:
                 when = datetime.fromisoformat(since["finished_at"])
                 days = (datetime.now() - when).days
                 kept = (
-                    f"giữ số liệu đã công bố của lượt {since['run_id']} ({when:%d/%m/%Y}"
+                    f"giữ số liệu đã công bố của lượt {since['run_id']} ({vn_date(when)}"
                     + (f", {days} ngày trước" if days >= 1 else "")
                     + ")"
                 )

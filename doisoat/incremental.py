@@ -46,6 +46,7 @@ KEYS = ["sector", "_row_hash", "_occurrence"]
 LINK_KEY = ["sector", "_row_hash"]
 MATCH_PREFIX = "match__"
 FROZEN_FILE = "frozen.json"
+PRIOR_FILE = "prior.json"  # pipeline.PRIOR_MODEL: the model a run's estimation started from, not one it used
 TF_FILE = "tf_name.parquet"
 CACHE_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}\.parquet")  # <run_id>.parquet
 SNAPSHOT = "incremental_reference"  # reference_person as the sectors' last runs linked against it
@@ -121,19 +122,18 @@ def row_keys(std_path: Path) -> pl.DataFrame:
 # ---------------------------------------------------------------- fingerprints and frozen models
 
 
-def fingerprint(spec, model) -> str:
+def fingerprint(spec, model, match_settings) -> str:
     """What a sector's cached links were computed under: its YAML, the match settings, the prior model, versions."""
     from importlib.metadata import version
 
     from doisoat import __version__
-    from doisoat.match import MatchSettings
 
     h = hashlib.sha256()
     source = Path(spec.source) if getattr(spec, "source", None) else None
     h.update(
         source.read_bytes() if source and source.exists() else json.dumps(asdict(spec), default=str).encode()
     )
-    h.update(MatchSettings().to_json().encode())
+    h.update(match_settings.to_json().encode())
     h.update(model.sha256().encode())
     h.update(f"{__version__}|{version('polars')}".encode())
     return h.hexdigest()
@@ -173,7 +173,7 @@ def load_frozen(folder: Path):
     models = {
         (POOLED if p.stem == "all" else p.stem): MatchModel.load(p)
         for p in sorted(folder.glob("*.json"))
-        if p.name != FROZEN_FILE
+        if p.name not in (FROZEN_FILE, PRIOR_FILE)
     }
     thresholds = {s: Thresholds(**t) for s, t in body["thresholds"].items()}
     overall = Thresholds(**body["overall"]) if body.get("overall") else None
@@ -206,6 +206,7 @@ class Plan:
     base: dict[str, dict] = field(default_factory=dict)  # sector → its incremental_sectors row
     reused: pl.DataFrame | None = None  # rid, sector, _row_hash of the records whose link is cached
     counts: dict[str, dict] = field(default_factory=dict)  # sector → new, deleted, unchanged, relinked
+    fingerprints: dict[str, str] = field(default_factory=dict)  # sector → what its links are computed under
 
     @property
     def frozen(self) -> bool:
@@ -274,7 +275,13 @@ def check_models_from(run_dir: Path) -> Path:
 
 def plan(con, config, specs: dict, std_path: Path, model, reference_sha: str) -> Plan:
     """Decide how this run links and, for an incremental night, which records are new and which links reused."""
-    keys = row_keys(std_path)
+    prints = {s: fingerprint(specs[s], model, config.match) for s in sorted(specs)}
+    out = _plan(con, config, specs, row_keys(std_path), prints)
+    out.fingerprints = prints
+    return out
+
+
+def _plan(con, config, specs: dict, keys: pl.DataFrame, prints: dict[str, str]) -> Plan:
     sectors = sorted(specs)
     if config.models_from is not None:
         folder = check_models_from(config.models_from)
@@ -297,7 +304,7 @@ def plan(con, config, specs: dict, std_path: Path, model, reference_sha: str) ->
         st = states.get(s)
         if st is None:
             return full(f"lĩnh vực {s} chưa có lượt chạy trước")
-        if st["fingerprint"] != fingerprint(specs[s], model):
+        if st["fingerprint"] != prints[s]:
             return full(f"cấu hình lĩnh vực {s}, thiết lập ghép hoặc phiên bản đã thay đổi")
         if st["reference_sha"] != _snapshot_sha(con):
             return full(f"dữ liệu dân cư đã được nạp lại sau lượt chạy trước của lĩnh vực {s}")
@@ -359,9 +366,8 @@ def _state_rows(p: Plan) -> pl.LazyFrame:
     return pl.scan_parquet(files).filter(pl.col("sector").is_in(sorted(p.base)))
 
 
-def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame) -> pl.Series:
+def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame, match_settings) -> pl.Series:
     """Reused records whose candidate persons or steward decisions changed since their last run."""
-    from doisoat.match import MatchSettings
     from doisoat.match.blocking import PassStats, candidate_pairs_sql
     from doisoat.match.columns import STD_COLUMNS, register_records
 
@@ -378,7 +384,7 @@ def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame) -> pl.Ser
     n_changed = con.execute("SELECT count(*) FROM _inc_changed").fetchall()[0][0]
     if n_changed:
         con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
-        for bpass in MatchSettings().passes:
+        for bpass in match_settings.passes:
             # every value of the unsplit key: a change may also move a value across the block cap
             sql = candidate_pairs_sql(
                 con, replace(bpass, cap=None), "_m_rec", "_m_open", "_inc_changed", 2**62, PassStats()
@@ -413,10 +419,9 @@ def _previous_matches(p: Plan) -> pl.DataFrame:
     return p.reused.join(prev, on=LINK_KEY).select(list(MATCH_SCHEMA))
 
 
-def link(con, std_path: Path, p: Plan, specs: dict, model):
+def link(con, std_path: Path, p: Plan, specs: dict, match_settings):
     """Link this run's records with the frozen models: all of them (``frozen``), or only those that changed
     (``incremental``, the others keep their last link). Returns a LinkResult over every record."""
-    from doisoat.match import MatchSettings
     from doisoat.match import link as match_link
     from doisoat.match.columns import STD_COLUMNS
     from doisoat.pipeline import read_columns
@@ -427,7 +432,7 @@ def link(con, std_path: Path, p: Plan, specs: dict, model):
     if p.mode == "incremental":
         previous = _previous_matches(p)
         new = std.join(p.reused.select("rid"), on="rid", how="anti")["rid"]
-        affected = _affected(con, p, std, previous)
+        affected = _affected(con, p, std, previous, match_settings)
         relink = pl.concat([new, affected]).unique()
         limit = max_changed_share()
         if relink.len() > limit * max(std.height, 1):
@@ -437,7 +442,7 @@ def link(con, std_path: Path, p: Plan, specs: dict, model):
         for s, c in p.counts.items():
             c["relinked"] = int(std.filter(pl.col("sector") == s).height)
     with frozen_term_frequencies(con, p.models_dir):
-        result = match_link(con, std, model, MatchSettings(), many, frozen=frozen)
+        result = match_link(con, std, None, match_settings, many, frozen=frozen)
     if p.mode == "incremental":
         kept = previous.filter(~pl.col("rid").is_in(result.matches["rid"].implode()))
         result.matches = pl.concat([result.matches, kept.cast(result.matches.schema)]).sort("rid")
@@ -464,7 +469,6 @@ def record_state(
     run_id: str,
     p: Plan,
     specs: dict,
-    model,
     models_dir: Path,
     state_file: Path,
     reference_sha: str,
@@ -498,7 +502,7 @@ def record_state(
                     run_id,
                     frozen_from,
                     str(models_dir),
-                    fingerprint(specs[s], model),
+                    p.fingerprints[s],
                     reference_sha,
                     upto,
                     str(state_file),

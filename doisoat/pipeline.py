@@ -13,16 +13,18 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from checks.settings import GateSettings
 from doisoat import __version__, settings
 from doisoat.errors import UserError
 from doisoat.frames import ensure_columns
+from doisoat.match.settings import MatchSettings
 from doisoat.runs import (
     STAGING_PREFIX,
     RunsFolder,
@@ -73,55 +75,199 @@ class ExtractInput:
 
 @dataclass
 class RunConfig:
+    """How a run is made, whole: what an operator's ``run.yaml`` sets and the manifest's ``config`` records.
+
+    Every field is explained in ``run.example.yaml``. :meth:`load` reads such a file, :meth:`from_dict` the
+    manifest's record (the same layout), :meth:`to_dict` writes it with absolute paths.
+    """
+
     reference: Path
     extracts: list[ExtractInput]
     out_dir: Path | None = None  # the runs folder (doisoat.runs); each run gets <out_dir>/<run_id>/
     db_path: Path = field(default_factory=settings.default_db)
-    model_path: Path | None = None
+    model_path: Path | None = (
+        None  # the prior of every run's estimation (None: data/model.json, else shipped)
+    )
     lang: str = "vi"
     suppress_below: int = 5
-    gate_config: Path | None = None  # an operator's gate.yaml laid over checks/gate.yaml
     # automatic links per published sector drawn for stewards to judge (DOISOAT_AUDIT_SAMPLE, default 100; 0: none)
     audit_sample_size: int = field(default_factory=lambda: audit_sample_default())
+    match: MatchSettings = field(default_factory=MatchSettings)
+    # checks/gate.yaml with the operator's settings laid over it; the sectors' own facts come from their YAML
+    gate: GateSettings = field(default_factory=GateSettings.load)
     run_id: str | None = None  # set by the caller that names the run first (a Prefect flow run); else new
     carried_over: tuple[str, ...] = ()  # sectors without a new file (the inbox): their published figures stay
-    full: bool = False  # link every record with newly estimated models, never incrementally (--full)
+    full: bool = False  # estimate the models and link every record, never incrementally (--full)
     models_from: Path | None = None  # a run folder whose frozen models link every record (--models-from)
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
 
+    def with_gate_file(self, path: Path | None) -> RunConfig:
+        """These settings with a gate file (``--gate-config``, the layout of checks/gate.yaml) laid over the gate."""
+        if path is None:
+            return self
+        return replace(self, gate=GateSettings.load(path, over=self.gate.to_dict()))
+
     def to_dict(self) -> dict:
-        """Every field, paths as absolute strings: the manifest's record of how the run was made."""
-
-        def path(p: Path | None) -> str | None:
-            return str(Path(p).resolve()) if p is not None else None
-
+        """Every field a run is made from, paths as absolute strings: the manifest's record of the run."""
         return {
-            "reference": path(self.reference),
-            "extracts": [{"sector": e.sector, "path": path(e.path), "sheet": e.sheet} for e in self.extracts],
-            "out_dir": path(self.out_dir),
-            "db_path": path(self.db_path),
-            "model_path": path(self.model_path),
+            "reference": _abs(self.reference),
+            "extracts": [{"sector": e.sector, "path": _abs(e.path), "sheet": e.sheet} for e in self.extracts],
+            "out_dir": _abs(self.out_dir),
+            "db_path": _abs(self.db_path),
+            "model_path": _abs(self.model_path),
             "lang": self.lang,
             "suppress_below": self.suppress_below,
-            "gate_config": path(self.gate_config),
             "audit_sample_size": self.audit_sample_size,
+            "match": self.match.to_dict(),
+            "gate": self.gate.to_dict(),
             "full": self.full,
-            "models_from": path(self.models_from),
+            "models_from": _abs(self.models_from),
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> RunConfig:
-        """The configuration :meth:`to_dict` wrote (a manifest's ``config``)."""
-        paths = ("reference", "out_dir", "db_path", "model_path", "gate_config", "models_from")
-        values = {
-            k: (Path(v) if k in paths and v is not None else v) for k, v in data.items() if k != "extracts"
-        }
-        extracts = [
-            ExtractInput(e["sector"], Path(e["path"]), e.get("sheet")) for e in data.get("extracts", [])
-        ]
+    def from_dict(cls, data: dict, base: Path | None = None, source: str = "cấu hình") -> RunConfig:
+        """A configuration in :meth:`to_dict`'s layout; any field may be left out (its default).
+
+        Relative paths are taken from ``base`` (the folder of the file they were read from). ``match`` and ``gate``
+        hold only what differs: the gate's fields are laid over checks/gate.yaml. ``source`` names the file in
+        messages. A mistake raises :class:`UserError` naming the field.
+        """
+        unknown = sorted(set(data) - set(CONFIG_FIELDS))
+        if unknown:
+            raise UserError(
+                f"{source}: không có mục {', '.join(unknown)}. Các mục có: {', '.join(CONFIG_FIELDS)} "
+                "(xem run.example.yaml) / unknown fields"
+            )
+
+        def path(key: str, value) -> Path | None:
+            if value is None:
+                return None
+            if not isinstance(value, str) or not value.strip():
+                raise UserError(f"{source}, mục {key}: cần một đường dẫn tệp / a path is needed")
+            p = Path(value).expanduser()
+            return p if p.is_absolute() or base is None else base / p
+
+        values: dict = {}
+        for key in ("reference", "out_dir", "db_path", "model_path", "models_from"):
+            if key in data:
+                values[key] = path(key, data[key])
+        for key, kind in (("lang", str), ("suppress_below", int), ("audit_sample_size", int)):
+            if key in data:
+                value = data[key]
+                if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+                    what = "một số nguyên không âm" if kind is int else "một chuỗi"
+                    raise UserError(f"{source}, mục {key}: cần {what}, không phải '{value}'")
+                values[key] = value
+        if "full" in data:
+            if not isinstance(data["full"], bool):
+                raise UserError(f"{source}, mục full: true hoặc false, không phải '{data['full']}'")
+            values["full"] = data["full"]
+        if values.get("lang", "vi") not in ("vi", "en"):
+            raise UserError(f"{source}, mục lang: 'vi' hoặc 'en', không phải '{values['lang']}'")
+        extracts = []
+        for i, e in enumerate(data.get("extracts") or [], start=1):
+            if isinstance(e, str):
+                e = ExtractInput.parse(e)
+                extracts.append(ExtractInput(e.sector, path("extracts", str(e.path)), e.sheet))
+            elif (
+                isinstance(e, dict) and set(e) <= {"sector", "path", "sheet"} and {"sector", "path"} <= set(e)
+            ):
+                extracts.append(ExtractInput(str(e["sector"]), path("extracts", e["path"]), e.get("sheet")))
+            else:
+                raise UserError(
+                    f"{source}, mục extracts thứ {i}: cần 'LĨNH_VỰC=TỆP' hoặc {{sector: …, path: …, sheet: …}}"
+                )
+        try:
+            if data.get("match") is not None:
+                values["match"] = MatchSettings.from_dict(data["match"])
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{source}, mục match: {exc} (xem doisoat/match/settings.py)") from None
+        if data.get("gate") is not None:
+            if not isinstance(data["gate"], dict):
+                raise UserError(f"{source}, mục gate: cần các cặp khóa: giá trị như trong checks/gate.yaml")
+            values["gate"] = GateSettings.load(over=data["gate"], over_source=f"{source}, mục gate")
+        if "reference" not in values:
+            raise UserError(
+                f"{source}: chưa có tệp dữ liệu dân cư (--reference TỆP, hoặc mục reference của --config) / "
+                "no reference file"
+            )
         return cls(extracts=extracts, **values)
+
+    @classmethod
+    def load(cls, path: Path, **over) -> RunConfig:
+        """An operator's ``run.yaml`` (``doisoat run --config``), relative paths from its folder; ``over``: fields
+        that win over the file's (the command line's flags, paths absolute)."""
+        from doisoat.yamlfile import read_mapping
+
+        data = {**read_mapping(path, "cấu hình lượt chạy"), **over}
+        return cls.from_dict(data, base=Path(path).resolve().parent, source=f"Tệp cấu hình '{path}'")
+
+
+CONFIG_FIELDS = (
+    "reference",
+    "extracts",
+    "out_dir",
+    "db_path",
+    "model_path",
+    "lang",
+    "suppress_below",
+    "audit_sample_size",
+    "match",
+    "gate",
+    "full",
+    "models_from",
+)
+
+
+def _abs(p: Path | None) -> str | None:
+    return str(Path(p).resolve()) if p is not None else None
+
+
+PRIOR_MODEL = "models/prior.json"  # in a run folder: the model the run's estimation started from
+
+
+def repeat_config(run_dir: Path, **over) -> RunConfig:
+    """The configuration of the run in ``run_dir`` (its manifest's ``config``) with the model it started from,
+    ``over`` laid over it: ``doisoat run --repeat``. Refused when an input is no longer the bytes the run read.
+    """
+    from doisoat.ingest import file_sha256
+
+    manifest_path = Path(run_dir) / "manifest.json"
+    source = f"Lượt chạy '{run_dir}'"
+    if not manifest_path.is_file():
+        raise UserError(
+            f"'{run_dir}' không phải thư mục của một lượt chạy (không có manifest.json) / not a run folder"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        recorded = dict(manifest["config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(
+            f"{source}: manifest.json không đọc được hoặc không có mục config / unreadable"
+        ) from None
+    prior = Path(run_dir) / PRIOR_MODEL
+    if not prior.is_file():
+        raise UserError(
+            f"{source} không lưu mô hình ghép mà nó bắt đầu từ ({PRIOR_MODEL}; lượt chạy bởi phiên bản cũ): "
+            "không thể chạy lại cho cùng kết quả. / the run folder has no prior model"
+        )
+    config = RunConfig.from_dict({**recorded, "model_path": str(prior.resolve()), **over}, source=source)
+    read = {(i.get("path"), i.get("sha256")) for i in manifest.get("inputs", []) if i.get("sha256")}
+    files = [(str(e.path.resolve()), e.path) for e in config.extracts]
+    wanted = {path: sha for path, sha in read}
+    ref_sha = (manifest.get("reference") or {}).get("sha256")
+    if ref_sha and "reference" not in over:
+        wanted[str(config.reference.resolve())] = ref_sha
+        files.append((str(config.reference.resolve()), config.reference))
+    for key, path in files:
+        if key in wanted and (not path.is_file() or file_sha256(path) != wanted[key]):
+            raise UserError(
+                f"{source}: tệp '{path}' không còn là tệp lượt chạy đã đọc (đã đổi hoặc mất): chạy lại sẽ cho kết "
+                "quả khác. Hãy dùng đúng tệp đó, hoặc chạy một lượt mới. / an input changed since the run"
+            )
+    return config
 
 
 def audit_sample_default() -> int:
@@ -182,6 +328,10 @@ def check_inputs(config: RunConfig) -> None:
                 "lần. / the same file is given twice"
             )
         seen[key] = e.sector
+    if config.model_path is not None and not config.model_path.is_file():
+        raise UserError(
+            f"Không tìm thấy tệp mô hình ghép '{config.model_path}' (model_path) / model file not found"
+        )
     check_runs_folder(config.runs_root(), config.db_path)
     if config.models_from is not None:
         from doisoat.incremental import check_models_from
@@ -268,8 +418,6 @@ def _no_records() -> pl.DataFrame:
 
 def without_frames(result):
     """The ingest result without its rows (frames or parts): what the manifest and the row count check read."""
-    from dataclasses import replace
-
     empty = pl.DataFrame()
     return replace(result, records=empty, quarantine=empty, record_parts=[], quarantine_parts=[])
 
@@ -311,8 +459,13 @@ def ensure_reference(con: duckdb.DuckDBPyConnection, path: Path) -> dict:
 def load_model(config: RunConfig):
     from doisoat.match import MatchModel
 
-    if config.model_path and config.model_path.exists():
-        return MatchModel.load(config.model_path)
+    if config.model_path is not None:
+        try:
+            return MatchModel.load(config.model_path)
+        except (OSError, ValueError) as exc:
+            raise UserError(
+                f"Tệp mô hình ghép '{config.model_path}' không dùng được: {exc} / unusable model"
+            ) from None
     trained = settings.home() / "model.json"
     return MatchModel.load(trained) if trained.exists() else MatchModel.default()
 
@@ -329,12 +482,14 @@ def read_columns(path: Path, wanted) -> pl.DataFrame:
     return pl.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in have])
 
 
-def match_records(con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict):
-    from doisoat.match import MatchSettings, link
+def match_records(
+    con: duckdb.DuckDBPyConnection, records_std: Path, model, specs: dict, match_settings: MatchSettings
+):
+    from doisoat.match import link
     from doisoat.match.columns import STD_COLUMNS
 
     many = {name: spec.many_per_person for name, spec in specs.items()}
-    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, MatchSettings(), many)
+    return link(con, read_columns(records_std, ["rid", "sector", *STD_COLUMNS]), model, match_settings, many)
 
 
 def reference_rows(con: duckdb.DuckDBPyConnection, person_ids: pl.Series) -> pl.DataFrame:
@@ -501,12 +656,10 @@ def absent_fields(ingested: list, specs: dict) -> dict[str, set[str]]:
     return out
 
 
-def gate_settings(specs: dict, config: RunConfig):
-    """The shipped gate.yaml, the operator's --gate-config over it, and the sectors' own facts from their YAML."""
-    from checks import GateSettings
-
-    return GateSettings.load(
-        config.gate_config,
+def gate_settings(specs: dict, config: RunConfig) -> GateSettings:
+    """The run's gate settings with the sectors' own facts from their YAML (the only source of sector facts)."""
+    return replace(
+        config.gate,
         required={n: list(s.required) for n, s in specs.items()},
         many_per_person={n: s.many_per_person for n, s in specs.items()},
         sector_labels={n: s.label_vi for n, s in specs.items()},
@@ -729,101 +882,200 @@ def _reconcile(config: RunConfig, runs: RunsFolder, run_id: str, started, t0: fl
         con.close()
 
 
-def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
-    from doisoat import audit, incremental, store
-    from doisoat.normalize.units import units_source
-    from doisoat.report import aggregate, write_reports
-    from doisoat.report.heading import describe_inputs
+@dataclass
+class _Run:
+    """What the phases of one run share: its configuration, connection, folders, sectors and step runner."""
 
-    final = runs.final(run_id)
+    config: RunConfig
+    con: duckdb.DuckDBPyConnection
+    staging: Path  # the run folder while it is made (renamed to its final name when published)
+    work: Path  # intermediate frames on disk, removed when the run ends
+    specs: dict
+    run_id: str
+    started: datetime
+    run_step: object  # direct, or a Prefect task runner
 
-    def step(name, fn, *args, **kwargs):
+    def step(self, name: str, fn, *args, **kwargs):
         _kill_point(name)
         t = time.perf_counter()
-        out = run_step(name, fn, *args, **kwargs)
+        out = self.run_step(name, fn, *args, **kwargs)
         _say_step(name, out, time.perf_counter() - t)
         return out
 
-    ref_info = step("reference", ensure_reference, con, config.reference)
-    sink = work / "ingest"  # record batches on disk while the files are read; gone once assembled
+
+@dataclass
+class _Inputs:
+    reference: dict  # ensure_reference's record for the manifest
+    ingested: list  # IngestResults without their frames
+    messages: list[str]
+    quarantine: pl.DataFrame
+    std_path: Path  # the standardised records, spilled to the work folder
+
+
+@dataclass
+class _Linked:
+    results: pl.DataFrame
+    ref: pl.DataFrame  # the reference persons the matches name
+    thresholds: dict | None
+    pass_stats: dict | None
+    models: dict  # the manifest's "model": the models estimated on this run
+    prior_sha256: str
+    plan: object  # doisoat.incremental.Plan: how the run linked
+    state_file: Path  # the links the next night reuses (doisoat.incremental)
+
+
+def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
+    run = _Run(config, con, staging, work, specs, run_id, started, run_step)
+    inputs = _read_inputs(run)
+    linked = _link_and_assess(run, inputs)
+    counts_per_file = check_nothing_lost(inputs.ingested, linked.results)
+    if inputs.quarantine.height:
+        inputs.quarantine.write_parquet(staging / "quarantine.parquet")
+    gate = run.step(
+        "gate",
+        run_gate,
+        con,
+        inputs.std_path,
+        linked.results,
+        specs,
+        staging / "data_docs",
+        config,
+        inputs.ingested,
+    )
+    published = set(gate.published_sectors)
+    results = linked.results.with_columns(pl.col("sector").is_in(sorted(published)).alias("published"))
+    results.drop("rid").write_parquet(staging / "results.parquet")
+    pub, sample, reports = _write_reports(run, inputs, linked, gate, results)
+    manifest = run_manifest(run, inputs, linked, gate, results, pub, reports, counts_per_file)
+    final = runs.final(run_id)
+    gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
+    (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
+    write_manifest(staging, manifest)
+    private_files(staging)
+    _record(run, inputs, linked, gate, results, manifest, sample, final)
+    _kill_point("publish")
+    runs.publish(staging, run_id, move_latest=bool(published))
+    counts = results.group_by("sector", "status").len("n").sort("sector", "status")
+    reports = {
+        k: final / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
+        for k, v in (reports or {}).items()
+    }
+    return RunSummary(
+        run_id,
+        final,
+        bool(published),
+        gate.passed,
+        gate_text,
+        counts,
+        inputs.messages,
+        reports,
+        time.perf_counter() - t0,
+        linked.thresholds,
+        pub,
+    )
+
+
+def _read_inputs(run: _Run) -> _Inputs:
+    """Reference into DuckDB, extracts read and standardised; the standardised records spilled to disk."""
+    from doisoat import store
+
+    ref_info = run.step("reference", ensure_reference, run.con, run.config.reference)
+    sink = run.work / "ingest"  # record batches on disk while the files are read; gone once assembled
     try:
-        ingested = step("ingest", ingest_extracts, config.extracts, store.seen_hashes(con), sink)
+        ingested = run.step("ingest", ingest_extracts, run.config.extracts, store.seen_hashes(run.con), sink)
         messages = file_lines(ingested)
         records, quarantine = assemble(ingested)
     finally:
         shutil.rmtree(sink, ignore_errors=True)
     ingested = [without_frames(r) for r in ingested]  # the concatenated frames are all that is read later
-    records_std = step("standardize", standardize_records, records)
+    records_std = run.step("standardize", standardize_records, records)
     del records  # the standardised frame carries the raw columns too
     # on disk until the report: match and assess read only their columns (−2 GB at 1,5M people)
-    std_path = spill(records_std, work / "records_std.parquet")
+    std_path = spill(records_std, run.work / "records_std.parquet")
     del records_std
-    model = load_model(config)
+    return _Inputs(ref_info, ingested, messages, quarantine, std_path)
+
+
+def _link_and_assess(run: _Run, inputs: _Inputs) -> _Linked:
+    """Match against the reference, assess the four dimensions, build the results; the models go to the folder."""
+    from doisoat import incremental, store
+
+    model = load_model(run.config)
+    (run.staging / PRIOR_MODEL).parent.mkdir(parents=True, exist_ok=True)
+    model.save(run.staging / PRIOR_MODEL)  # with the configuration in the manifest: the run can be repeated
     # -- incremental nights (doisoat.incremental): only changed records re-linked, with frozen models
-    plan = incremental.plan(con, config, specs, std_path, model, ref_info["sha256"])
+    plan = incremental.plan(
+        run.con, run.config, run.specs, inputs.std_path, model, inputs.reference["sha256"]
+    )
     progress.info("%s", plan.line())
     if plan.frozen:
-        linked = step("match", incremental.link, con, std_path, plan, specs, model)
+        linked = run.step(
+            "match", incremental.link, run.con, inputs.std_path, plan, run.specs, run.config.match
+        )
     else:
-        linked = step("match", match_records, con, std_path, model, specs)
-    n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
-    state_file = incremental.write_state(
-        incremental.state_dir(config.db_path) / f"{run_id}.parquet", plan.keys, linked.matches
-    )
+        linked = run.step(
+            "match", match_records, run.con, inputs.std_path, model, run.specs, run.config.match
+        )
+    n_ref = run.con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
+    cache = incremental.state_dir(run.config.db_path) / f"{run.run_id}.parquet"
+    state_file = incremental.write_state(cache, plan.keys, linked.matches)
     # --
     matches = linked.matches
-    ref = reference_rows(con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
-    release_duckdb_cache(con, store.duckdb_config(config.db_path)["memory_limit"])
-    assessed = step("assess", assess_records, std_path, matches, ref, specs)
+    ref = reference_rows(run.con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
+    release_duckdb_cache(run.con, store.duckdb_config(run.config.db_path)["memory_limit"])
+    assessed = run.step("assess", assess_records, inputs.std_path, matches, ref, run.specs)
     results = build_results(
-        run_id, read_columns(std_path, RESULT_RECORD_COLUMNS), matches, assessed, quarantine
+        run.run_id, read_columns(inputs.std_path, RESULT_RECORD_COLUMNS), matches, assessed, inputs.quarantine
     )
     pass_stats = _as_dict(getattr(linked, "pass_stats", None))
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
     # the models estimated on this run's data, per sector: files in the run folder, hashes in the manifest
-    models_used = linked.save_models(staging / "models")
-    incremental.save_frozen(staging / "models", run_id, linked, n_ref, con, plan.models_dir)
-    del linked, matches, assessed  # the results hold what the later steps read
-    counts_per_file = check_nothing_lost(ingested, results)
-    if quarantine.height:
-        quarantine.write_parquet(staging / "quarantine.parquet")
-    gate = step("gate", run_gate, con, std_path, results, specs, staging / "data_docs", config, ingested)
+    models_used = linked.save_models(run.staging / "models")
+    incremental.save_frozen(run.staging / "models", run.run_id, linked, n_ref, run.con, plan.models_dir)
+    return _Linked(results, ref, thresholds, pass_stats, models_used, model.sha256(), plan, state_file)
+
+
+def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: pl.DataFrame):
+    """Publication state per sector, the audit sample and the reports of the published sectors."""
+    from doisoat import audit, store
+    from doisoat.report import write_reports
+    from doisoat.report.heading import describe_inputs
+
+    config, con = run.config, run.con
     published = set(gate.published_sectors)
-    results = results.with_columns(pl.col("sector").is_in(sorted(published)).alias("published"))
-    results.drop("rid").write_parquet(staging / "results.parquet")
     previous = store.previous_aggregates(con)
-    labels = {name: spec.label_vi for name, spec in specs.items()}
+    labels = {name: spec.label_vi for name, spec in run.specs.items()}
     pub = publication(con, gate, labels, results) + carried_over(con, config.carried_over, config.lang)
     problems = [
         {"sector": r.sector, "file": r.source_file, "rows": r.n_input_rows, "message": m}
-        for r in ingested
+        for r in inputs.ingested
         for m in r.errors
     ]
     run_info = {
-        "run_id": run_id,
-        "started_at": started.isoformat(timespec="seconds"),
+        "run_id": run.run_id,
+        "started_at": run.started.isoformat(timespec="seconds"),
         "gate_passed": gate.passed,
-        "match_thresholds": thresholds,
+        "match_thresholds": linked.thresholds,
         "publication": pub,
         "file_problems": problems,
-        "inputs": describe_inputs(ingested),
+        "inputs": describe_inputs(inputs.ingested),
         "history": store.published_history(con),
-        "column_maps": column_maps(ingested),
+        "column_maps": column_maps(inputs.ingested),
     }
     shown = results.filter(pl.col("published"))  # held sectors: no figures, worklists or extracts of this run
-    sample = audit.draw_sample(shown, run_id, config.audit_sample_size, sorted(published))
+    sample = audit.draw_sample(shown, run.run_id, config.audit_sample_size, sorted(published))
     measured = audit.measured_precision(con)
     drawn = dict(sample.group_by("sector").len().iter_rows()) if sample.height else {}
     for p in pub:
         p["precision"] = audit.precision_line(p["sector"], measured, drawn.get(p["sector"], 0), config.lang)
         p["precision_measured"] = asdict(measured[p["sector"]]) if p["sector"] in measured else None
-    reports = step(
+    reports = run.step(
         "report",
         write_reports,
-        staging,
+        run.staging,
         shown,
-        pl.scan_parquet(std_path).filter(pl.col("sector").is_in(sorted(published))),
-        ref,
+        pl.scan_parquet(inputs.std_path).filter(pl.col("sector").is_in(sorted(published))),
+        linked.ref,
         previous,
         labels,
         run_info,
@@ -832,7 +1084,19 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         data_docs_href="../data_docs/index.html",
         audit_sample=sample,
     )
-    manifest = {
+    return pub, sample, reports
+
+
+def run_manifest(
+    run: _Run, inputs: _Inputs, linked: _Linked, gate, results, pub, reports, counts_per_file
+) -> dict:
+    """manifest.json: how the run was made (the whole configuration, inputs, models, versions) and what it found."""
+    from doisoat.normalize.units import units_source
+
+    config, staging, started, run_id = run.config, run.staging, run.started, run.run_id
+    ingested, ref_info, models_used = inputs.ingested, inputs.reference, linked.models
+    pass_stats, thresholds, published = linked.pass_stats, linked.thresholds, set(gate.published_sectors)
+    return {
         "run_id": run_id,
         "started_at": started,
         "finished_at": datetime.now(),
@@ -854,7 +1118,8 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         ],
         "reference": ref_info,
         "model": models_used,
-        "incremental": plan.manifest(models_used),
+        "model_prior": {"file": PRIOR_MODEL, "sha256": linked.prior_sha256},
+        "incremental": linked.plan.manifest(models_used),
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
@@ -868,10 +1133,17 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         "versions": versions(),
         "admin_units": units_source(),  # which unit tables and old→new conversion the communes were read with
     }
-    gate_text = gate.summary(config.lang).replace(str(staging), str(final))  # where it will be read
-    (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
-    write_manifest(staging, manifest)
-    private_files(staging)
+
+
+def _record(
+    run: _Run, inputs: _Inputs, linked: _Linked, gate, results, manifest: dict, sample, final
+) -> None:
+    """The run into DuckDB (one transaction), then what the next night reuses; then the rename may follow."""
+    from doisoat import incremental, store
+    from doisoat.report import aggregate
+
+    con, run_id, ingested, published = run.con, run.run_id, inputs.ingested, set(gate.published_sectors)
+    started = run.started
     aggregates = aggregate(results)  # the report's own numbers, kept for "change since the previous run"
     # the record first, then the rename: a run killed in between is finished by the next run (_recover_staging)
     store.record_files(
@@ -897,28 +1169,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
         sample,
     )
     incremental.record_state(
-        con, run_id, plan, specs, model, final / "models", state_file, ref_info["sha256"]
-    )
-    _kill_point("publish")
-    runs.publish(staging, run_id, move_latest=bool(published))
-    out_dir = final
-    counts = results.group_by("sector", "status").len("n").sort("sector", "status")
-    reports = {
-        k: out_dir / Path(v).relative_to(staging) if Path(v).is_relative_to(staging) else Path(v)
-        for k, v in (reports or {}).items()
-    }
-    return RunSummary(
-        run_id,
-        out_dir,
-        bool(published),
-        gate.passed,
-        gate_text,
-        counts,
-        messages,
-        reports,
-        time.perf_counter() - t0,
-        thresholds,
-        pub,
+        con, run_id, linked.plan, run.specs, final / "models", linked.state_file, inputs.reference["sha256"]
     )
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from doisoat.errors import UserError
+from doisoat.textfmt import vn_datetime
 
 ROOT_MARKER = ".doisoat-runs"
 RUN_MARKER = ".doisoat-run"
@@ -41,7 +42,7 @@ _HELD: dict[Path, object] = {}
 def _describe_holder(path: Path) -> str:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
-        started = datetime.fromisoformat(info["started_at"]).strftime("%H:%M:%S ngày %d/%m/%Y")
+        started = vn_datetime(datetime.fromisoformat(info["started_at"]), seconds=True)
         run = f", lượt {info['run_id']}" if info.get("run_id") else ""
         return f"pid {info['pid']} trên máy {info.get('host', '?')}, bắt đầu lúc {started}{run}"
     except (OSError, ValueError, KeyError, TypeError):

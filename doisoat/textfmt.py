@@ -1,8 +1,9 @@
-"""Formatting for people: Vietnamese numbers and rates, masked IDs, safe spreadsheet cells."""
+"""Formatting for people: Vietnamese numbers, rates and dates, masked IDs, safe spreadsheet cells."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 import polars as pl
 
@@ -96,3 +97,32 @@ def safe_frame(df: pl.DataFrame) -> pl.DataFrame:
                 name, n = f"{base} ({n})", n + 1
         names.append(name)
     return out.rename(dict(zip(df.columns, names, strict=True)))
+
+
+# ---------------------------------------------------------------- dates
+
+MONTHS_EN = "January February March April May June July August September October November December".split()
+
+
+def date_in_words(day: date, place: str = "", lang: str = "vi") -> str:
+    """'Đà Nẵng, ngày 04 tháng 12 năm 2026' (a day below 10 and a month below 3 take a leading 0, NĐ 30/2020)."""
+    if lang == "vi":
+        d = f"{day.day:02d}" if day.day < 10 else str(day.day)
+        m = f"{day.month:02d}" if day.month < 3 else str(day.month)
+        text = f"ngày {d} tháng {m} năm {day.year}"
+    else:
+        text = f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{place}, {text}" if place else text
+
+
+def vn_date(day: date | None) -> str:
+    """04/12/2026 (the short form used inside tables)."""
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def vn_datetime(moment: datetime | None, lang: str = "vi", seconds: bool = False) -> str:
+    """'08:30 ngày 04/12/2026' / '08:30, 04/12/2026' ('08:30:15 ngày 04/12/2026' with ``seconds``)."""
+    if moment is None:
+        return ""
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    return moment.strftime(f"{clock} ngày %d/%m/%Y" if lang == "vi" else f"{clock}, %d/%m/%Y")

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +35,6 @@ from flows.nightly import (
     new_run_name,
     prefect_step,
     result_dict,
-    run_config,
     run_once,
 )
 
@@ -48,20 +48,14 @@ def _open(inbox: str, archive: str | None) -> inbox_mod.Inbox:
 
 
 @flow(name="doisoat-inbox", flow_run_name=new_run_name, log_prints=False)
-def nightly_inbox(
-    inbox: str,
-    reference: str,
-    out: str | None = None,
-    db: str | None = None,
-    archive: str | None = None,
-    lang: str = "vi",
-    gate_config: str | None = None,
-) -> dict:
-    """One night of the inbox: the newest complete file per sector, reconciled, then archived or rejected."""
+def nightly_inbox(inbox: str, config: dict, archive: str | None = None) -> dict:
+    """One night of the inbox: the newest complete file per sector, reconciled, then archived or rejected.
+
+    ``config``: the run configuration as :meth:`RunConfig.to_dict` writes it (a deployment's parameters are JSON).
+    """
     try:
         box = _open(inbox, archive)
-        base = run_config(reference, [], out, db, lang, gate_config)
-        base.run_id = current_run_id()
+        base = replace(pipeline.RunConfig.from_dict(config), run_id=current_run_id())
 
         def run(config: pipeline.RunConfig) -> dict:
             pipeline.check_inputs(config)
@@ -80,27 +74,12 @@ def nightly_inbox(
     return night.as_dict()
 
 
-def inbox_once(
-    inbox: str,
-    reference: str,
-    out: str | None = None,
-    db: str | None = None,
-    archive: str | None = None,
-    lang: str = "vi",
-    gate_config: str | None = None,
-    full: bool = False,
-) -> inbox_mod.Night:
+def inbox_once(inbox: Path, base: pipeline.RunConfig, archive: Path | None = None) -> inbox_mod.Night:
     """``doisoat run --inbox``: choose the files before Prefect starts (no new file: no Prefect at all)."""
-    box = _open(inbox, archive)
-    base = run_config(reference, [], out, db, lang, gate_config)
+    box = inbox_mod.Inbox.open(inbox, archive)
     if not base.reference.is_file():
-        pipeline.check_inputs(pipeline.RunConfig(reference=base.reference, extracts=[]))
-
-    def run(config: pipeline.RunConfig) -> dict:
-        extracts = [f"{e.sector}={e.path}" for e in config.extracts]
-        return run_once(reference, extracts, out=out, db=db, lang=lang, gate_config=gate_config, full=full)
-
-    return inbox_mod.night(box, base, run)
+        pipeline.check_inputs(replace(base, extracts=[]))
+    return inbox_mod.night(box, base, run_once)
 
 
 # ---------------------------------------------------------------- serve
@@ -196,36 +175,23 @@ def schedule(cron: str | None, interval_seconds: float | None):
 
 
 def serve(
-    inbox: str,
-    reference: str,
-    out: str | None = None,
-    db: str | None = None,
-    archive: str | None = None,
-    lang: str = "vi",
-    gate_config: str | None = None,
+    inbox: Path,
+    base: pipeline.RunConfig,
+    archive: Path | None = None,
     cron: str | None = None,
     interval_seconds: float | None = None,
 ) -> None:
     """Serve ``nightly_inbox`` on its schedule until stopped (Ctrl-C or SIGTERM). Paths become absolute here."""
     sched = schedule(cron, interval_seconds)
-    if not Path(reference).is_file():
-        pipeline.check_inputs(pipeline.RunConfig(reference=Path(reference), extracts=[]))
-    base = run_config(reference, [], out, db, lang, gate_config)
-    box = _open(inbox, archive)  # the layout now, so agencies can start dropping files
+    if not base.reference.is_file():
+        pipeline.check_inputs(replace(base, extracts=[]))
+    box = inbox_mod.Inbox.open(inbox, archive)  # the layout now, so agencies can start dropping files
     box.check_apart(base.runs_root(), base.db_path)  # what every night would refuse, refused once now
     check_runs_folder(base.runs_root(), base.db_path)
-
-    def absolute(p: str | None) -> str | None:
-        return str(Path(p).resolve()) if p else None
-
     parameters = {
-        "inbox": absolute(inbox),
-        "reference": absolute(reference),
-        "out": absolute(out),
-        "db": absolute(db),
-        "archive": absolute(archive),
-        "lang": lang,
-        "gate_config": absolute(gate_config),
+        "inbox": str(inbox.resolve()),
+        "archive": str(archive.resolve()) if archive else None,
+        "config": base.to_dict(),  # the whole configuration, paths absolute: every night runs with it
     }
     from prefect.deployments.runner import EntrypointType
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from prefect import flow, task
@@ -79,20 +80,10 @@ def current_run_id() -> str | None:
 
 
 @flow(name="doisoat-nightly", flow_run_name=new_run_name, log_prints=False)
-def nightly(
-    reference: str,
-    extracts: list[str],
-    out: str | None = None,
-    db: str | None = None,
-    lang: str = "vi",
-    gate_config: str | None = None,
-    full: bool = False,
-    models_from: str | None = None,
-) -> dict:
-    """Reconcile sector extracts (``SECTOR=FILE``) against the reference population; publish if checks pass."""
+def nightly(config: pipeline.RunConfig) -> dict:
+    """Reconcile the configured sector extracts against the reference population; publish what passes its checks."""
     try:
-        config = run_config(reference, extracts, out, db, lang, gate_config, full, models_from)
-        config.run_id = current_run_id()
+        config = replace(config, run_id=current_run_id() or config.run_id)
         summary = pipeline.reconcile(config, step=prefect_step)
     except DoisoatError as exc:  # the user's mistake: a failed run with the message, no traceback
         create_markdown_artifact(key="doisoat-gate", markdown=f"## Lỗi dữ liệu đầu vào\n\n{exc}")
@@ -115,56 +106,14 @@ def result_dict(summary: pipeline.RunSummary) -> dict:
     }
 
 
-def run_config(
-    reference: str,
-    extracts: list[str],
-    out: str | None,
-    db: str | None,
-    lang: str = "vi",
-    gate_config: str | None = None,
-    full: bool = False,
-    models_from: str | None = None,
-) -> pipeline.RunConfig:
-    return pipeline.RunConfig(
-        reference=Path(reference),
-        extracts=[pipeline.ExtractInput.parse(e) for e in extracts],
-        out_dir=Path(out) if out else None,
-        db_path=Path(db) if db else settings.default_db(),
-        lang=lang,
-        gate_config=Path(gate_config) if gate_config else None,
-        full=full,
-        models_from=Path(models_from) if models_from else None,
-    )
-
-
-def run_once(
-    reference: str,
-    extracts: list[str],
-    out=None,
-    db=None,
-    lang: str = "vi",
-    gate_config: str | None = None,
-    full: bool = False,
-    models_from: str | None = None,
-) -> dict:
+def run_once(config: pipeline.RunConfig) -> dict:
     """Check the inputs and take the run's locks before Prefect starts, then run the flow; user errors raise.
 
     The one entry point for the CLI and the demo: a mistake costs one line and no Prefect start-up.
     """
-    config = run_config(reference, extracts, out, db, lang, gate_config, full, models_from)
     pipeline.check_inputs(config)
     with pipeline.run_locks(config):
-        state = nightly(
-            reference=reference,
-            extracts=extracts,
-            out=out,
-            db=db,
-            lang=lang,
-            gate_config=gate_config,
-            full=full,
-            models_from=models_from,
-            return_state=True,
-        )
+        state = nightly(config=config, return_state=True)
     if state.is_failed() and state.message and not isinstance(state.data, BaseException):
         raise DoisoatError(state.message)
     return state.result()
@@ -242,19 +191,23 @@ def _artifacts(summary: pipeline.RunSummary) -> None:
     )
 
 
-def demo_arguments() -> dict:
-    """Arguments for the bundled sample (sample_data/demo/manifest.json names the files per sector)."""
+def demo_config() -> pipeline.RunConfig:
+    """The bundled sample's run (sample_data/demo/manifest.json names the files per sector)."""
     manifest = json.loads((settings.SAMPLE_DIR / "manifest.json").read_text(encoding="utf-8"))
-    ref = settings.SAMPLE_DIR / manifest["reference"]
-    extracts = [f"{sector}={settings.SAMPLE_DIR / name}" for sector, name in manifest["extracts"].items()]
-    return {"reference": str(ref), "extracts": extracts}
+    return pipeline.RunConfig(
+        reference=settings.SAMPLE_DIR / manifest["reference"],
+        extracts=[
+            pipeline.ExtractInput(sector, settings.SAMPLE_DIR / name)
+            for sector, name in manifest["extracts"].items()
+        ],
+    )
 
 
 def main() -> int:
     from doisoat.console import print_summary
 
     try:
-        result = run_once(**demo_arguments())
+        result = run_once(demo_config())
     except DoisoatError as exc:
         print(f"Lỗi: {exc}", file=sys.stderr)
         return 2

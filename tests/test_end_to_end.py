@@ -24,23 +24,26 @@ def _sample_args() -> tuple[str, list[str]]:
     return str(SAMPLE / manifest["reference"]), [f"{s}={SAMPLE / f}" for s, f in manifest["extracts"].items()]
 
 
+def _sample_config(base: Path, out: str, extra: list[str] = ()) -> pipeline.RunConfig:
+    reference, extracts = _sample_args()
+    return pipeline.RunConfig(
+        reference=Path(reference),
+        extracts=[pipeline.ExtractInput.parse(e) for e in [*extracts, *extra]],
+        out_dir=base / out,
+        db_path=base / "doisoat.duckdb",
+    )
+
+
 @pytest.fixture(scope="module")
 def two_runs(prefect_harness, tmp_path_factory):
     """Run A on the sample; run B on the same files plus a corrupt workbook, into the same DuckDB file."""
     from flows.nightly import nightly
 
     base = tmp_path_factory.mktemp("e2e")
-    db = base / "doisoat.duckdb"
-    reference, extracts = _sample_args()
-    a = nightly(reference=reference, extracts=extracts, out=str(base / "run-a"), db=str(db))
+    a = nightly(_sample_config(base, "run-a"))
     broken = base / "hong.xlsx"
     broken.write_bytes(b"PK\x03\x04 this is not really a workbook")
-    b = nightly(
-        reference=reference,
-        extracts=[*extracts, f"civil_status={broken}"],
-        out=str(base / "run-b"),
-        db=str(db),
-    )
+    b = nightly(_sample_config(base, "run-b", [f"civil_status={broken}"]))
     return a, b, base
 
 

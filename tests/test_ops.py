@@ -387,13 +387,13 @@ def test_a_flow_run_is_named_by_the_doisoat_run_id_of_its_run_folder(prefect_har
 
     from flows.nightly import nightly
 
-    state = nightly(
-        reference=str(REFERENCE),
-        extracts=[f"social_protection={EXTRACT}"],
-        out=str(tmp_path / "out"),
-        db=str(tmp_path / "d.duckdb"),
-        return_state=True,
+    config = pipeline.RunConfig(
+        reference=REFERENCE,
+        extracts=[pipeline.ExtractInput("social_protection", EXTRACT)],
+        out_dir=tmp_path / "out",
+        db_path=tmp_path / "d.duckdb",
     )
+    state = nightly(config, return_state=True)
     result = state.result()
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(state.state_details.flow_run_id)

@@ -11,8 +11,9 @@ from test_report_taskforce import LABELS, random_results
 
 from doisoat.errors import DoisoatError
 from doisoat.report import build_report, render_html, write_xlsx
-from doisoat.report.heading import ReportHeading, date_in_words, describe_inputs, load_heading
+from doisoat.report.heading import ReportHeading, describe_inputs, load_heading
 from doisoat.report.taskforce import commune_sort_key
+from doisoat.textfmt import date_in_words
 
 RUN = {
     "run_id": "20261204T013000-abc123",

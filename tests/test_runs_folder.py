@@ -283,10 +283,12 @@ def test_a_reference_without_ids_is_one_message_through_the_flow_not_retried_and
     ref.drop([c for c in ref.columns if "định danh" in c.lower()]).write_csv(no_ids)
     with pytest.raises(DoisoatError, match="không có số định danh cá nhân"):
         run_once(
-            str(no_ids),
-            [f"social_protection={EXTRACT}"],
-            out=str(tmp_path / "out"),
-            db=str(tmp_path / "d.duckdb"),
+            pipeline.RunConfig(
+                reference=no_ids,
+                extracts=[pipeline.ExtractInput("social_protection", EXTRACT)],
+                out_dir=tmp_path / "out",
+                db_path=tmp_path / "d.duckdb",
+            )
         )
     printed = capfd.readouterr()
     assert "Traceback" not in printed.err + printed.out

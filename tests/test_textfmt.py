@@ -1,7 +1,19 @@
+from datetime import date, datetime
+
 import polars as pl
 
 from doisoat.reasons import REASONS, message
-from doisoat.textfmt import fmt_int, fmt_pct, fmt_ratio, mask_id, mask_id_expr, safe_cell, safe_cell_expr
+from doisoat.textfmt import (
+    fmt_int,
+    fmt_pct,
+    fmt_ratio,
+    mask_id,
+    mask_id_expr,
+    safe_cell,
+    safe_cell_expr,
+    vn_date,
+    vn_datetime,
+)
 
 
 def test_vietnamese_number_format_uses_dots_for_thousands_and_comma_for_decimals():
@@ -47,3 +59,11 @@ def test_vectorised_formula_neutralising_agrees_with_the_cell_function():
     values = ["=1+1", "+84", "-", "@x", "\tA", "Nguyễn", "", "a=b"]
     out = pl.DataFrame({"v": values}).select(safe_cell_expr(pl.col("v")))["v"].to_list()
     assert out == [safe_cell(v) for v in values]
+
+
+def test_vietnamese_dates_and_times_are_day_first_with_the_clock_before_the_day():
+    moment = datetime(2026, 12, 4, 8, 5, 9)
+    assert vn_date(date(2026, 3, 1)) == "01/03/2026" and vn_date(None) == ""
+    assert vn_datetime(moment) == "08:05 ngày 04/12/2026"
+    assert vn_datetime(moment, seconds=True) == "08:05:09 ngày 04/12/2026"
+    assert vn_datetime(moment, "en") == "08:05, 04/12/2026" and vn_datetime(None) == ""

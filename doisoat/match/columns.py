@@ -8,25 +8,27 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-# Standardised-record columns (docs/architecture.md) that blocking and comparisons read.
-STD_COLUMNS: dict[str, pl.DataType] = {
-    "name_key": pl.Utf8(),
-    "name_plain": pl.Utf8(),
-    "name_variant": pl.Utf8(),
-    "surname_plain": pl.Utf8(),
-    "middle_plain": pl.Utf8(),
-    "given_plain": pl.Utf8(),
-    "birth_year": pl.Int16(),
-    "birth_month": pl.Int8(),
-    "birth_day": pl.Int8(),
-    "birth_precision": pl.Utf8(),
-    "sex_std": pl.Utf8(),
-    "national_id_std": pl.Utf8(),
-    "old_id_std": pl.Utf8(),
-    "phone_std": pl.Utf8(),
-    "commune_code_std": pl.Utf8(),
-    "commune_code_old": pl.Utf8(),
-}
+from doisoat.normalize.standardize import standard_types
+
+# Standardised-record columns that blocking and comparisons read; their types are the standardised schema's.
+STD_COLUMNS: dict[str, pl.DataType] = standard_types(
+    "name_key",
+    "name_plain",
+    "name_variant",
+    "surname_plain",
+    "middle_plain",
+    "given_plain",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "birth_precision",
+    "sex_std",
+    "national_id_std",
+    "old_id_std",
+    "phone_std",
+    "commune_code_std",
+    "commune_code_old",
+)
 
 # Derived key columns, as DuckDB expressions over the standardised columns.
 DERIVED_SQL: dict[str, str] = {

@@ -70,6 +70,19 @@ class MatchSettings:
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown match settings: {sorted(unknown)}")
+        for f in fields(
+            cls
+        ):  # a number where a number belongs, a yes/no where one does: a text fails on load
+            if f.name not in d or f.name == "passes":
+                continue
+            value, default = d[f.name], f.default
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"{f.name}: true or false, not {value!r}")
+            elif isinstance(default, int | float) and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise ValueError(f"{f.name}: a number, not {value!r}")
         kwargs = dict(d)
         if "passes" in kwargs:
             kwargs["passes"] = [BlockingPass.from_dict(p) for p in kwargs["passes"]]

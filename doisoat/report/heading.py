@@ -20,7 +20,6 @@ ENV_CONFIG = "DOISOAT_REPORT_CONFIG"
 
 NATION = {"vi": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "en": "SOCIALIST REPUBLIC OF VIET NAM"}
 MOTTO = {"vi": "Độc lập - Tự do - Hạnh phúc", "en": "Independence - Freedom - Happiness"}
-MONTHS_EN = "January February March April May June July August September October November December".split()
 
 
 @dataclass(frozen=True)
@@ -114,29 +113,6 @@ def as_datetime(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
-
-
-def date_in_words(day: date, place: str = "", lang: str = "vi") -> str:
-    """'Đà Nẵng, ngày 04 tháng 12 năm 2026' (a day below 10 and a month below 3 take a leading 0, NĐ 30/2020)."""
-    if lang == "vi":
-        d = f"{day.day:02d}" if day.day < 10 else str(day.day)
-        m = f"{day.month:02d}" if day.month < 3 else str(day.month)
-        text = f"ngày {d} tháng {m} năm {day.year}"
-    else:
-        text = f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
-    return f"{place}, {text}" if place else text
-
-
-def vn_date(day: date | None) -> str:
-    """04/12/2026 (the short form used inside tables)."""
-    return day.strftime("%d/%m/%Y") if day else ""
-
-
-def vn_datetime(moment: datetime | None, lang: str = "vi") -> str:
-    """'08:30 ngày 04/12/2026' / '08:30, 04/12/2026'."""
-    if moment is None:
-        return ""
-    return moment.strftime("%H:%M ngày %d/%m/%Y" if lang == "vi" else "%H:%M, %d/%m/%Y")
 
 
 def describe_inputs(ingested) -> list[dict]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from unidecode import unidecode
 
-from doisoat.report.heading import MOTTO, NATION, vn_date, vn_datetime
+from doisoat.report.heading import MOTTO, NATION
 from doisoat.report.taskforce import (
     DIMENSIONS,
     LABELS,
@@ -29,7 +29,7 @@ from doisoat.report.taskforce import (
     Table,
     commune_sort_key,
 )
-from doisoat.textfmt import fmt_int, fmt_pct
+from doisoat.textfmt import fmt_int, fmt_pct, vn_date, vn_datetime
 
 BAND_COLOURS = {"ok": "#2e7d32", "warn": "#e6a700", "low": "#c62828", "none": "#9e9e9e"}
 BAND_FILLS = {"ok": "#dcefdc", "warn": "#fff1c2", "low": "#f8d7d7", "none": "#eeeeee"}

@@ -27,17 +27,8 @@ from unidecode import unidecode
 
 from doisoat.reasons import REASONS, message
 from doisoat.report.aggregate import ALL, UNKNOWN, aggregate, change_since, reason_counts
-from doisoat.report.heading import (
-    MOTTO,
-    NATION,
-    ReportHeading,
-    as_date,
-    as_datetime,
-    date_in_words,
-    load_heading,
-    vn_date,
-)
-from doisoat.textfmt import fmt_int, fmt_pct, safe_cell
+from doisoat.report.heading import MOTTO, NATION, ReportHeading, as_date, as_datetime, load_heading
+from doisoat.textfmt import date_in_words, fmt_int, fmt_pct, safe_cell, vn_date
 from doisoat.vocabulary import RESULT_STATUSES, STATUS_LABELS
 
 DIMENSIONS = ("dung", "du", "sach", "song")
@@ -723,35 +714,19 @@ def commune_sort_key(name: str) -> str:
     return unidecode(_UNIT_TYPES.sub("", name)).lower()
 
 
-def build_report(
-    results: pl.DataFrame,
-    previous: pl.DataFrame | None,
-    sectors: dict[str, str],
-    run_info: dict,
-    lang: str = "vi",
-    suppress_below: int = 5,
-    heading: ReportHeading | None = None,
-) -> Report:
-    """All tables of the task-force report from the per-record results (and the previous run's aggregates).
-
-    ``heading``: who issues the report (default :func:`doisoat.report.heading.load_heading`). ``run_info`` may
-    carry ``inputs`` (:func:`doisoat.report.heading.describe_inputs`) and ``data_cutoff`` (ISO date).
-    """
-    heading = heading or load_heading()
-    t = LABELS[lang]
-    vi = lang == "vi"
-    thr = suppress_below
-    agg = change_since(aggregate(results), previous)
-    reasons = reason_counts(results)
-    labels = {s: sectors.get(s, s) for s in agg["sector"].unique().sort().to_list()}
-    kinds = {s: sector_kind(s, lab) for s, lab in labels.items()}
-    summary = agg.filter(pl.col("level") == "sector").sort("sector")
-    count_keys = ["n", "n_dung", "n_du", "n_sach", "n_song"]
-    rate_keys = ["rate_dung", "rate_du", "rate_sach", "rate_song"]
-    dim_cols = [Column(t["total"], "int")] + [Column(t[d], "int") for d in DIMENSIONS]
-    rate_cols = [Column(t[k], "pct") for k in rate_keys]
+def _summary_table(
+    summary: pl.DataFrame,
+    labels: dict[str, str],
+    t: dict,
+    lang: str,
+    vi: bool,
+    count_keys: list[str],
+    rate_keys: list[str],
+    dim_cols: list[Column],
+    rate_cols: list[Column],
+) -> list[Table]:
+    """The headline table: per sector the four dimensions, their rates, the verification rate and the statuses."""
     tables: list[Table] = []
-
     rows = []
     for r in summary.iter_rows(named=True):
         rows.append(
@@ -780,7 +755,23 @@ def build_report(
             rows,
         )
     )
+    return tables
 
+
+def _units_table(
+    agg: pl.DataFrame,
+    labels: dict[str, str],
+    t: dict,
+    lang: str,
+    vi: bool,
+    thr: int,
+    count_keys: list[str],
+    rate_keys: list[str],
+    dim_cols: list[Column],
+    rate_cols: list[Column],
+) -> list[Table]:
+    """Per province, old district, commune and old commune: the same figures, small units hidden."""
+    tables: list[Table] = []
     unit_rows = []
     units = agg.filter(pl.col("level").is_in(["province", "commune", "district_old", "commune_old"]))
     level_order = {"province": 0, "district_old": 1, "commune": 2, "commune_old": 3}
@@ -832,7 +823,12 @@ def build_report(
             ),
         )
     )
+    return tables
 
+
+def _registers_table(agg: pl.DataFrame, labels: dict[str, str], t: dict, vi: bool, thr: int) -> list[Table]:
+    """Civil status per register (births, marriages, deaths…): records and the đúng rate."""
+    tables: list[Table] = []
     reg_rows = []
     for r in agg.filter(pl.col("level") == "event_type").iter_rows(named=True):
         et = r["unit"].split(":", 1)[1]
@@ -859,7 +855,12 @@ def build_report(
             reg_rows,
         )
     )
+    return tables
 
+
+def _people_table(summary: pl.DataFrame, labels: dict[str, str], t: dict, vi: bool) -> list[Table]:
+    """Records and people per sector (a person may own several records, a vaccination record is a dose)."""
+    tables: list[Table] = []
     people_rows = [
         [
             labels[r["sector"]],
@@ -894,7 +895,14 @@ def build_report(
             ),
         )
     )
+    return tables
 
+
+def _commune_tables(
+    agg: pl.DataFrame, labels: dict[str, str], t: dict, vi: bool, thr: int
+) -> tuple[list[Table], dict[str, list[tuple[str, float]]]]:
+    """Communes with every record đúng, and the ten lowest per sector (only communes of ``thr`` records or more)."""
+    tables: list[Table] = []
     communes = agg.filter(
         (pl.col("level") == "commune") & (pl.col("unit") != UNKNOWN) & (pl.col("n") >= max(thr, 1))
     )
@@ -942,7 +950,14 @@ def build_report(
             ),
         )
     )
+    return tables, lowest
 
+
+def _change_table(
+    summary: pl.DataFrame, previous: pl.DataFrame | None, labels: dict[str, str], t: dict, vi: bool
+) -> list[Table]:
+    """This run against the previous one, per sector."""
+    tables: list[Table] = []
     change_rows = [
         [
             labels[r["sector"]],
@@ -976,7 +991,14 @@ def build_report(
             else ("Chưa có lần đối soát trước." if vi else "No previous run."),
         )
     )
+    return tables
 
+
+def _reasons_table(
+    reasons: pl.DataFrame, labels: dict[str, str], t: dict, lang: str, thr: int
+) -> list[Table]:
+    """Reason codes per sector with their messages, small counts hidden."""
+    tables: list[Table] = []
     tables.append(
         Table(
             "reasons",
@@ -993,22 +1015,14 @@ def build_report(
             ],
         )
     )
+    return tables
 
-    sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
-    pub_tables, pub_sentences = _publication(run_info, lang)
-    inputs, input_dates = _inputs(results, run_info, labels, lang)
-    # what is and is not published comes first: it decides what may be cited; then what the figures cover
-    tables[:0] = [*pub_tables, inputs]
-    origin = _commune_origin(results, labels, lang)
-    if origin is not None:
-        tables.append(origin)
-    sentences += pub_sentences
-    started = as_datetime(run_info.get("started_at"))
-    cutoff, cutoff_source = _cutoff(run_info, input_dates, started, lang)
-    trend, trend_table = _trend(run_info, summary, labels, started, lang)
-    if trend_table is not None:
-        tables.insert(tables.index(next(tb for tb in tables if tb.key == "change")) + 1, trend_table)
-    notes = [
+
+def _notes(
+    run_info: dict, started: datetime | None, lang: str, vi: bool, thr: int
+) -> list[tuple[str, object]]:
+    """The report's notes: the run, how sure the linking is, what each dimension means, data protection."""
+    return [
         ("Lần chạy" if vi else "Run", str(run_info.get("run_id", ""))),
         ("Thời điểm" if vi else "Started", started or str(run_info.get("started_at", ""))),
         *[
@@ -1057,6 +1071,60 @@ def build_report(
             "enriched extracts hold personal data and stay inside.",
         ),
     ]
+
+
+def build_report(
+    results: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    sectors: dict[str, str],
+    run_info: dict,
+    lang: str = "vi",
+    suppress_below: int = 5,
+    heading: ReportHeading | None = None,
+) -> Report:
+    """All tables of the task-force report from the per-record results (and the previous run's aggregates).
+
+    ``heading``: who issues the report (default :func:`doisoat.report.heading.load_heading`). ``run_info`` may
+    carry ``inputs`` (:func:`doisoat.report.heading.describe_inputs`) and ``data_cutoff`` (ISO date).
+    """
+    heading = heading or load_heading()
+    t = LABELS[lang]
+    vi = lang == "vi"
+    thr = suppress_below
+    agg = change_since(aggregate(results), previous)
+    reasons = reason_counts(results)
+    labels = {s: sectors.get(s, s) for s in agg["sector"].unique().sort().to_list()}
+    kinds = {s: sector_kind(s, lab) for s, lab in labels.items()}
+    summary = agg.filter(pl.col("level") == "sector").sort("sector")
+    count_keys = ["n", "n_dung", "n_du", "n_sach", "n_song"]
+    rate_keys = ["rate_dung", "rate_du", "rate_sach", "rate_song"]
+    dim_cols = [Column(t["total"], "int")] + [Column(t[d], "int") for d in DIMENSIONS]
+    rate_cols = [Column(t[k], "pct") for k in rate_keys]
+    tables: list[Table] = []
+    tables += _summary_table(summary, labels, t, lang, vi, count_keys, rate_keys, dim_cols, rate_cols)
+    tables += _units_table(agg, labels, t, lang, vi, thr, count_keys, rate_keys, dim_cols, rate_cols)
+    tables += _registers_table(agg, labels, t, vi, thr)
+    tables += _people_table(summary, labels, t, vi)
+    commune_tables, lowest = _commune_tables(agg, labels, t, vi, thr)
+    tables += commune_tables
+    tables += _change_table(summary, previous, labels, t, vi)
+    tables += _reasons_table(reasons, labels, t, lang, thr)
+
+    sentences = _sentences(summary, agg, reasons, kinds, labels, lang, thr)
+    pub_tables, pub_sentences = _publication(run_info, lang)
+    inputs, input_dates = _inputs(results, run_info, labels, lang)
+    # what is and is not published comes first: it decides what may be cited; then what the figures cover
+    tables[:0] = [*pub_tables, inputs]
+    origin = _commune_origin(results, labels, lang)
+    if origin is not None:
+        tables.append(origin)
+    sentences += pub_sentences
+    started = as_datetime(run_info.get("started_at"))
+    cutoff, cutoff_source = _cutoff(run_info, input_dates, started, lang)
+    trend, trend_table = _trend(run_info, summary, labels, started, lang)
+    if trend_table is not None:
+        tables.insert(tables.index(next(tb for tb in tables if tb.key == "change")) + 1, trend_table)
+    notes = _notes(run_info, started, lang, vi, thr)
     return Report(
         LABELS[lang]["title"],
         lang,
