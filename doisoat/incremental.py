@@ -14,9 +14,10 @@ record's link depends only on the record, its candidate persons and the stewards
   person inserted, updated or deleted since (both versions), that were linked to or carry the ID of such a person,
 - the records whose identity has a steward's decision newer than the last run,
 
-reuses every other record's link (``<db folder>/incremental/<run_id>.parquet``, one row per sector and hash: records
-that read the same link the same), and then assesses, checks and reports on all records as a full run does. "Equal to a full run" means equal
-to a full run given the same frozen models (``doisoat run --models-from RUN_DIR``), row for row.
+reuses every other record's link (``<db folder>/incremental/<run_id>.parquet``, one row per sector and hash:
+records that read the same are linked the same), and then assesses, checks and reports on all records as a full
+run does. "Equal to a full run" means equal to a full run given the same frozen models (``doisoat run
+--models-from RUN_DIR``), row for row.
 
 A night falls back to a full run, and says why, without an earlier run of the sector, with ``--full`` or
 ``--models-from``, when the sector YAML, the match settings, the prior model, doisoat or polars changed, when the
@@ -371,7 +372,6 @@ def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame, match_set
     from doisoat.match.blocking import PassStats, candidate_pairs_sql
     from doisoat.match.columns import STD_COLUMNS, register_records
 
-    register_records(con, std.select("rid", "sector", *[c for c in STD_COLUMNS if c in std.columns]))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _inc_changed AS
         WITH ids AS (SELECT coalesce(n.person_id, o.person_id) AS person_id
@@ -382,6 +382,14 @@ def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame, match_set
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _inc_hit (rid BIGINT)")
     n_changed = con.execute("SELECT count(*) FROM _inc_changed").fetchall()[0][0]
+    uptos = [b["decisions_upto"] for b in p.base.values()]
+    since = None if None in uptos else min(uptos)  # a sector without decisions then: every decision is new
+    n_decided = con.execute(
+        "SELECT count(*) FROM steward_decisions WHERE decided_at > coalesce(?, TIMESTAMP '1900-01-01')",
+        [since],
+    ).fetchall()[0][0]
+    if n_changed or n_decided:  # else no record needs its keys: the 6 M rows of a province stay out of DuckDB
+        register_records(con, std.select("rid", "sector", *[c for c in STD_COLUMNS if c in std.columns]))
     if n_changed:
         con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
         for bpass in match_settings.passes:
@@ -394,7 +402,7 @@ def _affected(con, p: Plan, std: pl.DataFrame, previous: pl.DataFrame, match_set
             "INSERT INTO _inc_hit SELECT rid FROM _m_rec WHERE national_id_std IN (SELECT person_id FROM _inc_changed)"
         )
     # decisions imported since each sector's last run
-    for sector, b in p.base.items():
+    for sector, b in p.base.items() if n_decided else ():
         con.execute(
             "INSERT INTO _inc_hit SELECT r.rid FROM _m_rec r WHERE r.sector = ? AND r.identity_fp IN"
             " (SELECT identity_fp FROM steward_decisions WHERE decided_at > coalesce(?, TIMESTAMP '1900-01-01'))",
