@@ -191,6 +191,10 @@ def _run_config(args):
         over["cluster"] = args.cluster
     if getattr(args, "work_dir", None):
         over["work_dir"] = str(args.work_dir.resolve())
+    if getattr(args, "full", False):
+        over["full"] = True
+    if getattr(args, "models_from", None):
+        over["models_from"] = str(args.models_from.resolve())
     repeat = getattr(args, "repeat", None)
     if repeat and args.config:
         raise UserError(
@@ -310,6 +314,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="THƯ_MỤC_LƯỢT",
         help="Chạy lại một lượt từ thư mục của nó (cấu hình và mô hình trong manifest.json) cho cùng kết quả / "
         "repeat a run from its run folder (its manifest's configuration and model): the same results",
+    )
+    r.add_argument(
+        "--full",
+        action="store_true",
+        help="Chạy toàn bộ: ước lượng lại mô hình, ghép lại mọi bản ghi (mặc định: chỉ ghép lại phần thay đổi "
+        "so với lượt trước) / a full run: re-estimate the models and re-link every record (default: incremental)",
+    )
+    r.add_argument(
+        "--models-from",
+        type=Path,
+        metavar="THƯ_MỤC_LƯỢT",
+        help="Ghép mọi bản ghi bằng mô hình đã cố định của một lượt trước (để đối chiếu một lượt tăng dần) / link "
+        "every record with the frozen models of an earlier run folder",
     )
     r.add_argument(
         "--quiet",
@@ -494,6 +511,11 @@ def _cmd_run_inbox(args, config) -> int:
     if args.cluster or args.work_dir:
         raise UserError(
             "--cluster/--work-dir chưa dùng được với --inbox: hãy chạy với --extract. / not yet with --inbox"
+        )
+    if config.models_from is not None:
+        raise UserError(
+            "--models-from chỉ dùng với --extract (để đối chiếu một lượt), không dùng với --inbox. / --models-from "
+            "goes with --extract, not --inbox"
         )
     from flows.inbox import inbox_once
 

@@ -101,6 +101,8 @@ class RunConfig:
     work_dir: Path | None = (
         None  # shared storage the cluster's workers read and write; None: the run's work folder
     )
+    full: bool = False  # estimate the models and link every record, never incrementally (--full)
+    models_from: Path | None = None  # a run folder whose frozen models link every record (--models-from)
 
     def runs_root(self) -> Path:
         return (self.out_dir or settings.runs_root()).resolve()
@@ -126,6 +128,8 @@ class RunConfig:
             "gate": self.gate.to_dict(),
             "cluster": self.cluster,
             "work_dir": _abs(self.work_dir),
+            "full": self.full,
+            "models_from": _abs(self.models_from),
         }
 
     @classmethod
@@ -152,7 +156,7 @@ class RunConfig:
             return p if p.is_absolute() or base is None else base / p
 
         values: dict = {}
-        for key in ("reference", "out_dir", "db_path", "model_path", "work_dir"):
+        for key in ("reference", "out_dir", "db_path", "model_path", "work_dir", "models_from"):
             if key in data:
                 values[key] = path(key, data[key])
         for key, kind in (
@@ -167,6 +171,10 @@ class RunConfig:
                     what = "một số nguyên không âm" if kind is int else "một chuỗi"
                     raise UserError(f"{source}, mục {key}: cần {what}, không phải '{value}'")
                 values[key] = value
+        if "full" in data:
+            if not isinstance(data["full"], bool):
+                raise UserError(f"{source}, mục full: true hoặc false, không phải '{data['full']}'")
+            values["full"] = data["full"]
         if values.get("lang", "vi") not in ("vi", "en"):
             raise UserError(f"{source}, mục lang: 'vi' hoặc 'en', không phải '{values['lang']}'")
         extracts = []
@@ -221,6 +229,8 @@ CONFIG_FIELDS = (
     "gate",
     "cluster",
     "work_dir",
+    "full",
+    "models_from",
 )
 
 
@@ -344,6 +354,15 @@ def check_inputs(config: RunConfig) -> None:
         check_address(config.cluster)
         if config.work_dir:
             check_work_dir(config.work_dir)
+    if config.models_from is not None:
+        from doisoat.incremental import check_models_from
+
+        if config.full:
+            raise UserError(
+                "--full (ước lượng lại mô hình) và --models-from (dùng mô hình của một lượt trước) loại trừ nhau: "
+                "chỉ dùng một. / --full and --models-from exclude each other"
+            )
+        check_models_from(config.models_from)
 
 
 @contextmanager
@@ -934,6 +953,8 @@ class _Linked:
     pass_stats: dict | None
     models: dict  # the manifest's "model": the models estimated on this run
     prior_sha256: str
+    plan: object  # doisoat.incremental.Plan: how the run linked
+    state_file: Path  # the links the next night reuses (doisoat.incremental)
 
 
 def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_step) -> RunSummary:
@@ -964,7 +985,7 @@ def _steps(config, runs, con, staging, work, specs, run_id, started, t0, run_ste
     (staging / "gate.txt").write_text(gate_text + "\n", encoding="utf-8")
     write_manifest(staging, manifest)
     private_files(staging)
-    _record(run, inputs, gate, results, aggregates, manifest, sample, final)
+    _record(run, inputs, linked, gate, results, aggregates, manifest, sample, final)
     _kill_point("publish")
     runs.publish(staging, run_id, move_latest=bool(published))
     counts = results.group_by("sector", "status").len("n").sort("sector", "status")
@@ -1013,19 +1034,33 @@ def _read_inputs(run: _Run) -> _Inputs:
 
 def _link_and_assess(run: _Run, inputs: _Inputs) -> _Linked:
     """Match against the reference, assess the four dimensions, build the results; the models go to the folder."""
-    from doisoat import store
+    from doisoat import incremental, store
 
     model = load_model(run.config)
     (run.staging / PRIOR_MODEL).parent.mkdir(parents=True, exist_ok=True)
     model.save(run.staging / PRIOR_MODEL)  # with the configuration in the manifest: the run can be repeated
-    cluster = None
-    if run.config.cluster:
-        from doisoat.cluster import plan_for
-
-        cluster = plan_for(run.config.cluster, run.config.work_dir, run.work, run.run_id)
-    linked = run.step(
-        "match", match_records, run.con, inputs.std_path, model, run.specs, run.config.match, cluster
+    # -- incremental nights (doisoat.incremental): only changed records re-linked, with frozen models
+    plan = incremental.plan(
+        run.con, run.config, run.specs, inputs.std_path, model, inputs.reference["sha256"]
     )
+    progress.info("%s", plan.line())
+    if plan.frozen:
+        linked = run.step(
+            "match", incremental.link, run.con, inputs.std_path, plan, run.specs, run.config.match
+        )
+    else:
+        cluster = None
+        if run.config.cluster:
+            from doisoat.cluster import plan_for
+
+            cluster = plan_for(run.config.cluster, run.config.work_dir, run.work, run.run_id)
+        linked = run.step(
+            "match", match_records, run.con, inputs.std_path, model, run.specs, run.config.match, cluster
+        )
+    n_ref = run.con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
+    cache = incremental.state_dir(run.config.db_path) / f"{run.run_id}.parquet"
+    state_file = incremental.write_state(cache, plan.keys, linked.matches)
+    # --
     matches = linked.matches
     ref = reference_rows(run.con, pl.concat([matches["person_id"], matches["runner_up_person_id"]]))
     release_duckdb_cache(run.con, store.duckdb_config(run.config.db_path)["memory_limit"])
@@ -1037,7 +1072,8 @@ def _link_and_assess(run: _Run, inputs: _Inputs) -> _Linked:
     thresholds = linked.thresholds.to_dict() if getattr(linked, "thresholds", None) else None
     # the models estimated on this run's data, per sector: files in the run folder, hashes in the manifest
     models_used = linked.save_models(run.staging / "models")
-    return _Linked(results, ref, thresholds, pass_stats, models_used, model.sha256())
+    incremental.save_frozen(run.staging / "models", run.run_id, linked, n_ref, run.con, plan.models_dir)
+    return _Linked(results, ref, thresholds, pass_stats, models_used, model.sha256(), plan, state_file)
 
 
 def _write_reports(run: _Run, inputs: _Inputs, linked: _Linked, gate, results: pl.DataFrame):
@@ -1130,6 +1166,7 @@ def run_manifest(
         "reference": ref_info,
         "model": models_used,
         "model_prior": {"file": PRIOR_MODEL, "sha256": linked.prior_sha256},
+        "incremental": linked.plan.manifest(models_used),
         "pass_stats": pass_stats,
         "match_thresholds": thresholds,
         "rows_per_file": counts_per_file,
@@ -1146,10 +1183,18 @@ def run_manifest(
 
 
 def _record(
-    run: _Run, inputs: _Inputs, gate, results, aggregates: pl.DataFrame, manifest: dict, sample, final: Path
+    run: _Run,
+    inputs: _Inputs,
+    linked: _Linked,
+    gate,
+    results,
+    aggregates: pl.DataFrame,
+    manifest: dict,
+    sample,
+    final: Path,
 ) -> None:
-    """The run into DuckDB (one transaction); then the rename may follow."""
-    from doisoat import store
+    """The run into DuckDB (one transaction), then what the next night reuses; then the rename may follow."""
+    from doisoat import incremental, store
 
     con, run_id, ingested, published = run.con, run.run_id, inputs.ingested, set(gate.published_sectors)
     started = run.started
@@ -1175,6 +1220,9 @@ def _record(
         results,
         {s: s in published for s in gate.sectors},
         sample,
+    )
+    incremental.record_state(
+        con, run_id, linked.plan, run.specs, final / "models", linked.state_file, inputs.reference["sha256"]
     )
 
 

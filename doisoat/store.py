@@ -32,6 +32,13 @@ alter table steward_decisions add column if not exists reasons varchar[];
 create table if not exists run_sectors (run_id varchar, sector varchar, published boolean);
 create table if not exists audit_samples (
     run_id varchar, sector varchar, rid bigint, person_id varchar, identity_fp varchar);
+-- incremental nights (doisoat.incremental): the hash of every row each sector's last run read, where that run's
+-- standardised rows and links are cached, and which models it froze from
+create table if not exists extract_rows (sector varchar, row_hash ubigint, occurrence bigint, run_id varchar);
+create table if not exists incremental_sectors (
+    sector varchar, run_id varchar, frozen_from varchar, models_dir varchar, fingerprint varchar,
+    reference_sha varchar, decisions_upto timestamp, state_file varchar, recorded_at timestamp);
+create table if not exists incremental_reference_meta (sha256 varchar);
 -- runs recorded before sectors were published one by one: every sector of a run shared its verdict
 insert into run_sectors
     select distinct a.run_id, a.sector, r.published from run_aggregates a join runs r using (run_id)

@@ -3,7 +3,7 @@ Fellegi–Sunter weights with EM, decisions and explanations."""
 
 from doisoat.match.blocking import DEFAULT_PASSES, BlockingPass
 from doisoat.match.compare import DEFAULT_COMPARISONS, Comparison, Level
-from doisoat.match.decide import MATCH_SCHEMA, LinkResult, link
+from doisoat.match.decide import MATCH_SCHEMA, FrozenLink, LinkResult, Thresholds, link
 from doisoat.match.estimate import Estimation, estimate_models, estimate_u, train
 from doisoat.match.model import MatchModel
 from doisoat.match.settings import MatchSettings
@@ -19,6 +19,8 @@ __all__ = [
     "MatchModel",
     "MatchSettings",
     "Estimation",
+    "FrozenLink",
+    "Thresholds",
     "estimate_models",
     "estimate_u",
     "link",

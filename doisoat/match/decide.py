@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -76,6 +76,19 @@ class LinkResult:
             if sector in self.thresholds_by_sector:
                 summary[sector]["thresholds"] = self.thresholds_by_sector[sector].to_dict()
         return summary
+
+
+@dataclass
+class FrozenLink:
+    """What a run reuses of an earlier run instead of estimating it on its own records (incremental nights, and
+    full runs made ``--models-from`` an earlier run to check them): per-sector models, per-sector thresholds (with
+    ``est_match_rate``, the ρ of the record-level posteriors) and the reference size the pair prior was set from.
+    With all three fixed, a record's link depends only on the record, its candidate persons and stewards' decisions.
+    """
+
+    estimation: Estimation
+    thresholds_by_sector: dict[str, Thresholds]
+    n_ref: int
 
 
 @dataclass
@@ -212,6 +225,7 @@ def link(
     settings: MatchSettings | None = None,
     many_per_person: dict[str, bool] | None = None,
     pass_levels: PassLevels | None = None,
+    frozen: FrozenLink | None = None,
 ) -> LinkResult:
     """Link standardised records to ``reference_person``: one row per rid (docs/architecture.md "Match output").
 
@@ -221,14 +235,20 @@ def link(
     (null when no pass found a candidate). The runner-up is reported only when within ``close_margin`` bits.
     ``pass_levels`` finds and compares a pass's new pairs (default :func:`new_pair_levels`, in this DuckDB;
     ``doisoat.cluster`` computes them on Dask workers): the cascade and the decisions stay here either way.
+    ``frozen``: an earlier run's models, thresholds and reference size instead of this run's estimates.
     """
     model = model or MatchModel.default()
     pass_levels = pass_levels or new_pair_levels
     settings = settings or MatchSettings()
     settings.validate()
     n_ref = con.execute("SELECT count(*) FROM reference_person").fetchall()[0][0]
+    if frozen is not None:
+        n_ref = frozen.n_ref
     register_records(con, records_std)
-    estimation = _estimation(con, records_std.height, model, settings)
+    if frozen is not None:
+        estimation = frozen.estimation
+    else:
+        estimation = _estimation(con, records_std.height, model, settings)
     n_decided = register_decisions(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _m_open AS SELECT rid FROM _m_rec")
     # a pair a steward rejected counts as seen: no pass scores it again
@@ -303,7 +323,9 @@ def link(
         if lr_parts
         else pl.DataFrame(schema={"rid": pl.Int64, "_lr": pl.Float64})
     )
-    matches, thresholds, by_sector = _decide(all_rids, scored_parts, settings, estimation, n_ref, lr, prior)
+    matches, thresholds, by_sector = _decide(
+        all_rids, scored_parts, settings, estimation, n_ref, lr, prior, frozen
+    )
     for t in ("_m_open", "_m_seen", "_m_new", "_m_rec", "_m_decided"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     return LinkResult(
@@ -385,6 +407,7 @@ def _decide(
     n_ref: int,
     lr: pl.DataFrame,
     prior: float,
+    frozen: FrozenLink | None = None,
 ) -> tuple[pl.DataFrame, Thresholds, dict[str, Thresholds]]:
     """Final status, runner-up and explanation per rid from all its scored candidates; the thresholds used
     (all sectors, and per sector: each sector's thresholds hold its own estimated precision)."""
@@ -402,13 +425,18 @@ def _decide(
     ranked = score_by_sector(
         ranked.drop("match_weight", "match_probability"), estimation, n_ref, settings, explain=True
     )
-    ranked, rates = record_posteriors(ranked, all_rids, lr, prior, n_ref)
+    fixed = {s: t.est_match_rate for s, t in frozen.thresholds_by_sector.items()} if frozen else None
+    ranked, rates = record_posteriors(ranked, all_rids, lr, prior, n_ref, fixed_rates=fixed)
     close = ((pl.col("match_weight") - pl.col("runner_up_weight")) < settings.close_margin).fill_null(False)
     ranked = ranked.with_columns(close.alias("_close"))
     # the estimates describe the model's own decisions: records a steward decided are left out of them
     own = ranked.filter(~pl.col("_steward")).select("sector", "match_probability", "_close")
     by_sector = {
-        key[0]: choose_thresholds(part, settings)
+        key[0]: (
+            replace(frozen.thresholds_by_sector[key[0]])
+            if frozen is not None
+            else choose_thresholds(part, settings)
+        )
         for key, part in own.partition_by("sector", as_dict=True, maintain_order=True).items()
     }
     for sector, t in by_sector.items():
@@ -480,6 +508,7 @@ def record_posteriors(
     prior: float,
     n_ref: int,
     iterations: int = 50,
+    fixed_rates: dict[str, float | None] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, float]]:
     """The probability that the best candidate is the record's person, given all the candidates blocking found.
 
@@ -488,6 +517,7 @@ def record_posteriors(
     N·(1−ρ)/ρ): a candidate alone in its block is more probable than the pair prior says, one with close rivals
     less. ρ per sector is estimated from the records themselves (the fixed point of ρ = mean P(some candidate)).
     ``match_probability`` and ``runner_up_probability`` become these posteriors; ``match_weight`` stays the pair's.
+    ``fixed_rates``: ρ per sector given (an earlier run's), not estimated.
     """
     rids = (
         all_rids.select("rid", "sector")
@@ -496,6 +526,9 @@ def record_posteriors(
     )
     rates: dict[str, float] = {}
     for key, part in rids.partition_by("sector", as_dict=True).items():
+        if fixed_rates is not None and fixed_rates.get(key[0]) is not None:
+            rates[key[0]] = fixed_rates[key[0]]
+            continue
         lrs = part["_lr"].to_numpy()
         rho = 0.9
         for _ in range(iterations):
