@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
@@ -14,3 +15,9 @@ def ensure_columns(df: F, cols: dict[str, pl.DataType]) -> F:
     have = set(df.collect_schema().names())
     add = [pl.lit(None, dtype=t).alias(c) for c, t in cols.items() if c not in have]
     return df.with_columns(add) if add else df
+
+
+def read_columns(path: Path, wanted) -> pl.DataFrame:
+    """The ``wanted`` columns a spilled frame (Parquet) has, in the order wanted."""
+    have = pl.read_parquet_schema(path)
+    return pl.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in have])

@@ -97,8 +97,8 @@ def row_keys(std_path: Path) -> pl.DataFrame:
     """``rid, sector, _row_hash, _occurrence``: a 64-bit hash of each record's standardised matching columns (a null
     hashes as nothing, so a column absent from a file is the same as an empty one; lineage is not read, so a row
     that moves is the same row) and which of the sector's records with that hash it is (in row order)."""
+    from doisoat.frames import read_columns
     from doisoat.match.columns import STD_COLUMNS
-    from doisoat.pipeline import read_columns
 
     std = read_columns(std_path, ["rid", "sector", *STD_COLUMNS])
     if "rid" not in std.columns or not std.height:
@@ -430,9 +430,9 @@ def _previous_matches(p: Plan) -> pl.DataFrame:
 def link(con, std_path: Path, p: Plan, specs: dict, match_settings):
     """Link this run's records with the frozen models: all of them (``frozen``), or only those that changed
     (``incremental``, the others keep their last link). Returns a LinkResult over every record."""
+    from doisoat.frames import read_columns
     from doisoat.match import link as match_link
     from doisoat.match.columns import STD_COLUMNS
-    from doisoat.pipeline import read_columns
 
     frozen, overall = load_frozen(p.models_dir)
     many = {name: spec.many_per_person for name, spec in specs.items()}

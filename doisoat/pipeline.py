@@ -23,7 +23,7 @@ import polars as pl
 from checks.settings import GateSettings
 from doisoat import __version__, settings
 from doisoat.errors import UserError
-from doisoat.frames import ensure_columns
+from doisoat.frames import ensure_columns, read_columns
 from doisoat.match.settings import MatchSettings
 from doisoat.runs import (
     STAGING_PREFIX,
@@ -495,12 +495,6 @@ def spill(frame: pl.DataFrame, path: Path) -> Path:
     """Keep a large frame on disk between steps: each later step reads only the columns it needs."""
     frame.write_parquet(path, compression="lz4", statistics=False)
     return path
-
-
-def read_columns(path: Path, wanted) -> pl.DataFrame:
-    """The ``wanted`` columns a spilled frame has, in the order wanted."""
-    have = pl.read_parquet_schema(path)
-    return pl.read_parquet(path, columns=[c for c in dict.fromkeys(wanted) if c in have])
 
 
 def match_records(
