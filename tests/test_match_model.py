@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 from test_match_support import frame, person, reference_db
@@ -38,6 +40,17 @@ def test_model_of_another_format_version_is_refused():
         MatchModel.from_json(text)
 
 
+def test_model_file_carries_its_content_hash_and_an_edited_file_is_refused(tmp_path):
+    model = MatchModel.priors()
+    data = json.loads(model.to_json())
+    assert data["sha256"] == model.sha256()
+    data["comparisons"]["id"]["m"][0] = 0.5  # someone edits a weight by hand
+    with pytest.raises(ValueError, match="sha256"):
+        MatchModel.from_json(json.dumps(data))
+    del data["sha256"]  # an older file without a hash still loads
+    assert MatchModel.from_json(json.dumps(data)).comparisons["id"].m[0] == 0.5
+
+
 def test_settings_round_trip_through_json_including_passes():
     s = MatchSettings(matched=0.99, review=0.6, block_cap=50)
     again = MatchSettings.from_json(s.to_json())
@@ -65,6 +78,8 @@ def test_training_is_deterministic_and_learns_that_exact_agreement_is_evidence()
         assert p.m[0] > p.u[0] * 10, comp
     assert m1.comparisons["sex"].m[0] > 0.9 > 0.6 > m1.comparisons["sex"].u[0]
     assert m1.training["n_records"] == 200 and len(m1.training["records_sha256"]) == 64
+    # the model file is the whole model: the settings it was made under travel with it
+    assert MatchSettings.from_dict(m1.training["estimation"]["settings"]) == settings
 
 
 def test_em_recovers_the_match_share_of_a_clean_mixture():

@@ -361,6 +361,7 @@ def estimate_models(
             "fallbacks": fallbacks,
             "prior_sha256": prior.sha256(),
             "seed": settings.seed,
+            "settings": settings.to_dict(),  # what it was made under: the model file is the whole model
         }
         models[sector] = MatchModel(comps_out, FORMAT_VERSION, {"estimation": estimation})
         if fallbacks:

@@ -93,6 +93,7 @@ class MatchModel:
                 name: {"levels": p.levels, "m": p.m, "u": p.u} for name, p in self.comparisons.items()
             },
             "training": self.training,
+            "sha256": self.sha256(),
         }
         return json.dumps(d, ensure_ascii=False, indent=2, sort_keys=True)
 
@@ -109,7 +110,10 @@ class MatchModel:
             comps[c.name] = ComparisonParams(
                 p["levels"], [float(x) for x in p["m"]], [float(x) for x in p["u"]], c.name
             )
-        return cls(comps, FORMAT_VERSION, d.get("training", {}))
+        model = cls(comps, FORMAT_VERSION, d.get("training", {}))
+        if d.get("sha256") not in (None, model.sha256()):
+            raise ValueError("match model's numbers do not match its sha256 (the file was edited): retrain it")
+        return model
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
