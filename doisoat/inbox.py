@@ -18,7 +18,6 @@ names that do not exist yet, and anything it does not recognise in the inbox is 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 from doisoat.errors import UserError
+from doisoat.ingest.core import file_sha256
 from doisoat.textfmt import vn_date
 
 INBOX_MARKER = ".doisoat-inbox"
@@ -83,14 +83,6 @@ def settle_seconds() -> float:
         return float(os.environ.get("DOISOAT_INBOX_SETTLE_SECONDS", SETTLE_SECONDS))
     except ValueError:
         return SETTLE_SECONDS
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

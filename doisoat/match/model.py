@@ -112,7 +112,9 @@ class MatchModel:
             )
         model = cls(comps, FORMAT_VERSION, d.get("training", {}))
         if d.get("sha256") not in (None, model.sha256()):
-            raise ValueError("match model's numbers do not match its sha256 (the file was edited): retrain it")
+            raise ValueError(
+                "match model's numbers do not match its sha256 (the file was edited): retrain it"
+            )
         return model
 
     def save(self, path: str | Path) -> None:

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
+from doisoat.match.compare import DEFAULT_COMPARISONS
+
 CHART_FOLDER = "bieu-do"
 # the comparisons of the match explanation, in drawing order after the pair prior (doisoat.match.decide)
-COMPARISONS = ("id", "name", "birth", "sex", "commune", "phone")
+COMPARISONS = tuple(c.name for c in DEFAULT_COMPARISONS)  # the keys of a row's ``weights``, after "prior"
 STEP_LABELS = {
     "vi": {
         "prior": "Xuất phát (hai người bất kỳ)",
@@ -48,6 +50,13 @@ STEP_LABELS = {
 COLOURS = {"plus": "#2e7d32", "minus": "#c62828", "prior": "#757575", "total": "#1f4e78"}
 _STEPS = ("prior", *COMPARISONS)
 _WEIGHTS = pl.Struct({c: pl.Float64 for c in _STEPS})
+
+
+def decoded_weights(alias: str = "_weights") -> pl.Expr:
+    """A row's ``weights`` JSON (match evidence in bits: prior and each comparison) as a struct column."""
+    return pl.col("weights").str.json_decode(_WEIGHTS).alias(alias)
+
+
 LEFT, WIDTH, ROW_H, TOP = 170, 400, 26, 24
 N_ROWS = len(_STEPS) + 1  # the steps and the total
 HEIGHT = TOP + ROW_H * N_ROWS + 44
@@ -106,7 +115,7 @@ def _background(lo: float, hi: float, step: float, lang: str) -> str:
 def _prepared(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with each step's bits ``_b0…`` (null → 0), the running total after it ``_c0…`` and ``_total``."""
     n = len(_STEPS)
-    decoded = frame.with_columns(pl.col("weights").str.json_decode(_WEIGHTS).alias("_w"))
+    decoded = frame.with_columns(decoded_weights("_w"))
     bits = decoded.with_columns(
         [pl.col("_w").struct.field(k).fill_null(0.0).alias(f"_b{i}") for i, k in enumerate(_STEPS)]
     )

@@ -26,7 +26,7 @@ from doisoat.normalize.standardize import standard_types
 from doisoat.reasons import REASONS
 from doisoat.report import fastxlsx as fx
 from doisoat.report.aggregate import units_table
-from doisoat.report.waterfall import CHART_FOLDER, anchor_expr, write_waterfall_page
+from doisoat.report.waterfall import CHART_FOLDER, anchor_expr, decoded_weights, write_waterfall_page
 from doisoat.textfmt import fmt_int, mask_id_expr, safe_frame
 from doisoat.vocabulary import STATUS_LABELS
 
@@ -195,14 +195,6 @@ _RECORD_COLS = {
     "national_id": pl.Utf8,
 }
 REFERENCE_COLUMNS = {"person_id": pl.Utf8, **standard_types(*_PERSON_COLUMNS, "commune_code_std")}
-
-
-_WEIGHTS = pl.Struct({c: pl.Float64 for c in ("prior", "id", "name", "birth", "sex", "commune", "phone")})
-
-
-def decoded_weights() -> pl.Expr:
-    """The ``weights`` JSON as a struct column ``_weights``, which :func:`match_basis` reads."""
-    return pl.col("weights").str.json_decode(_WEIGHTS).alias("_weights")
 
 
 def match_basis(lang: str = "vi") -> pl.Expr:
